@@ -1,0 +1,54 @@
+# Shangji: `make demo` starts the suite with demo data; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SERVICES := teams leads opportunities samples notify erp_bridge
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test up down status venv protos infra databases lint bench clean
+
+demo: venv protos infra databases
+	$(BIN)/python -m scripts.suite start
+	$(BIN)/python -m scripts.demo
+
+test: venv protos infra
+	$(BIN)/python -m pytest
+
+up: venv protos infra databases
+	$(BIN)/python -m scripts.suite start
+
+down:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m scripts.suite stop; else echo "nothing running (no venv)"; fi
+
+status:
+	$(BIN)/python -m scripts.suite status
+
+venv: $(STAMP)
+
+# Re-install when any dependency list or the pins change.
+$(STAMP): constraints.txt kit/pyproject.toml $(foreach s,$(SERVICES),services/$(s)/pyproject.toml)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade 'pip==25.3'
+	$(BIN)/pip install -q -c constraints.txt 'setuptools<81' wheel
+	$(BIN)/pip install -q -c constraints.txt -e kit $(foreach s,$(SERVICES),-e services/$(s)) -r requirements-dev.txt
+	touch $@
+
+protos: venv
+	$(BIN)/python -m scripts.build_protos
+
+infra: venv
+	$(BIN)/python -m scripts.infra ensure
+
+databases: venv protos infra
+	$(BIN)/python -m scripts.infra databases
+
+lint: venv protos
+	$(BIN)/ruff check .
+	$(BIN)/python -m scripts.build_protos --lint
+
+bench: venv protos infra databases
+	$(BIN)/python -m bench
+
+clean: down
+	rm -rf $(VENV) protos/gen build .run

@@ -1,0 +1,48 @@
+"""SQLAlchemy 2.0 engines and sessions, one engine per service database per process."""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+_engines: dict[str, sa.Engine] = {}
+_lock = threading.Lock()
+
+
+def engine(url: str, *, pool_size: int = 10) -> sa.Engine:
+    """The process's engine for ``url`` (created on first use)."""
+    with _lock:
+        eng = _engines.get(url)
+        if eng is None:
+            eng = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                                   pool_recycle=1800)
+            _engines[url] = eng
+        return eng
+
+
+def session_factory(url: str, *, pool_size: int = 10) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine(url, pool_size=pool_size), expire_on_commit=False)
+
+
+def dispose_all() -> None:
+    with _lock:
+        for eng in _engines.values():
+            eng.dispose()
+        _engines.clear()
+
+
+def libpq_dsn(url: str) -> str:
+    """A SQLAlchemy URL as a plain libpq DSN (for raw psycopg connections: relay, LISTEN)."""
+    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def is_ready(url: str) -> bool:
+    """Readiness: the database answers a trivial query."""
+    try:
+        with engine(url).connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return True
+    except Exception:  # any failure means not ready; the reason is in the database's own log
+        return False

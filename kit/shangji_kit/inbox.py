@@ -1,0 +1,40 @@
+"""Idempotent inbox: a consumer records each event id in the transaction of its effect."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.orm import Session
+
+
+def inbox_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "inbox",
+        metadata,
+        sa.Column("consumer", sa.Text, primary_key=True),
+        sa.Column("event_id", sa.Text, primary_key=True),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+class Inbox:
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
+
+    def claim(self, session: Session, consumer: str, event_id: str, event_type: str) -> bool:
+        """True the first time ``consumer`` sees ``event_id``; False for a redelivery.
+
+        INSERT ... ON CONFLICT is race-free: of two concurrent deliveries one inserts, the other
+        waits for it and then finds the row (no check-then-insert window).
+        """
+        stmt = (
+            pg.insert(self.table)
+            .values(consumer=consumer, event_id=event_id, event_type=event_type,
+                    received_at=datetime.now(timezone.utc))
+            .on_conflict_do_nothing()
+            .returning(self.table.c.event_id)
+        )
+        return session.execute(stmt).first() is not None

@@ -1,0 +1,72 @@
+"""Databases and Alembic migrations: one database per service, migrations in ``<service>/migrations``."""
+
+from __future__ import annotations
+
+import psycopg
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from psycopg import sql
+
+from shangji_kit import settings
+from shangji_kit.db import libpq_dsn
+from shangji_kit.inbox import inbox_table
+from shangji_kit.outbox import outbox_table
+
+
+def alembic_config(service: str, url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", f"{service}:migrations")
+    cfg.attributes["url"] = url
+    return cfg
+
+
+def ensure_database(name: str, *, template: str | None = None) -> bool:
+    """Create database ``name`` on the configured server if missing; True when created."""
+    with psycopg.connect(libpq_dsn(settings.with_database(settings.server_dsn(), "postgres")),
+                         autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return False
+        stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            stmt = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+        conn.execute(stmt)
+        return True
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(libpq_dsn(settings.with_database(settings.server_dsn(), "postgres")),
+                         autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def upgrade(service: str, url: str | None = None) -> None:
+    command.upgrade(alembic_config(service, url or settings.database_url(service)), "head")
+
+
+def run_env(target_metadata: sa.MetaData) -> None:
+    """The body of every service's ``migrations/env.py`` (online mode only)."""
+    from alembic import context
+
+    url = context.config.attributes.get("url")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+def create_messaging_tables(bind: sa.Connection) -> None:
+    """Outbox and inbox, as every service's first migration creates them."""
+    md = sa.MetaData()
+    outbox_table(md)
+    inbox_table(md)
+    md.create_all(bind)
+
+
+def drop_messaging_tables(bind: sa.Connection) -> None:
+    md = sa.MetaData()
+    outbox_table(md)
+    inbox_table(md)
+    md.drop_all(bind)

@@ -1,0 +1,86 @@
+"""Transactional outbox: events are rows written in the business transaction.
+
+The relay (``shangji_kit.relay``) publishes them after commit. ``pg_notify`` is sent inside the
+same transaction, so PostgreSQL delivers the wake-up only when the rows are visible.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.orm import Session
+
+from shangji_kit import log
+
+
+def outbox_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+        sa.Column("position", sa.BigInteger, sa.Identity(), nullable=False, unique=True),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("subject", sa.Text, nullable=False),
+        sa.Column("dataschema", sa.Text, nullable=False),
+        sa.Column("data", pg.JSONB, nullable=False),
+        sa.Column("correlation_id", sa.Text),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True)),
+        sa.Index("outbox_unsent", "position", postgresql_where=sa.text("sent_at IS NULL")),
+    )
+
+
+def notify_channel(service: str) -> str:
+    return f"outbox_{service}"
+
+
+@dataclass
+class OutboxEvent:
+    """One event about to be written: a proto message and the resource it is about."""
+
+    message: Message
+    subject: str
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+class Outbox:
+    """Collects a unit of work's events and writes them in its transaction."""
+
+    def __init__(self, table: sa.Table, service: str) -> None:
+        self.table = table
+        self.service = service
+        self.pending: list[OutboxEvent] = []
+
+    def add(self, message: Message, subject: str) -> OutboxEvent:
+        event = OutboxEvent(message=message, subject=subject)
+        self.pending.append(event)
+        return event
+
+    def flush(self, session: Session) -> int:
+        if not self.pending:
+            return 0
+        cid = log.correlation_id.get()
+        rows = [
+            {
+                "id": e.id,
+                "type": e.message.DESCRIPTOR.full_name,
+                "subject": e.subject,
+                "dataschema": f"proto:{e.message.DESCRIPTOR.full_name}",
+                "data": json_format.MessageToDict(e.message, preserving_proto_field_name=False),
+                "correlation_id": cid,
+                "created_at": e.time,
+            }
+            for e in self.pending
+        ]
+        session.execute(sa.insert(self.table), rows)
+        session.execute(sa.select(sa.func.pg_notify(notify_channel(self.service), "")))
+        count = len(self.pending)
+        self.pending.clear()
+        return count

@@ -1,0 +1,104 @@
+"""The outbox relay: publishes committed outbox rows, then marks them sent.
+
+- Claims unsent rows with ``FOR UPDATE SKIP LOCKED`` ordered by position, so several relays can
+  run and a row that commits late is picked up by a later round (we never track "last id seen").
+- Marks rows sent only after the broker confirmed each message; a crash in between re-sends
+  them (at-least-once; consumers are idempotent).
+- Wakes on ``LISTEN outbox_<service>`` and polls every ``poll_seconds`` as a fallback.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Callable
+
+import psycopg
+
+from shangji_kit import envelope, log
+from shangji_kit.db import libpq_dsn
+from shangji_kit.outbox import notify_channel
+from shangji_kit.publisher import EventPublisher
+
+_log = log.get(__name__)
+
+CLAIM = """
+SELECT id, type, subject, dataschema, data, correlation_id, created_at
+FROM outbox WHERE sent_at IS NULL ORDER BY position LIMIT %s FOR UPDATE SKIP LOCKED
+"""
+MARK_SENT = "UPDATE outbox SET sent_at = now() WHERE id = ANY(%s)"
+PURGE = "DELETE FROM outbox WHERE sent_at < now() - make_interval(days => %s)"
+
+
+class OutboxRelay:
+    def __init__(self, service: str, database_url: str, amqp_uri: str, *, batch: int = 200,
+                 poll_seconds: float = 1.0, retention_days: int = 7) -> None:
+        self.service = service
+        self.dsn = libpq_dsn(database_url)
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self.retention_days = retention_days
+        self.publisher = EventPublisher(amqp_uri, service)
+        self._db: psycopg.Connection | None = None
+        self._listen: psycopg.Connection | None = None
+        self._last_purge = 0.0
+        self.published = 0
+
+    def _connect(self) -> None:
+        if self._db is None or self._db.closed:
+            self._db = psycopg.connect(self.dsn, connect_timeout=5)
+        if self._listen is None or self._listen.closed:
+            self._listen = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
+            self._listen.execute(f"LISTEN {notify_channel(self.service)}")
+
+    def publish_pending(self) -> int:
+        """One round: claim, publish with confirms, mark sent, commit. Returns rows published."""
+        self._connect()
+        with self._db.transaction():
+            rows = self._db.execute(CLAIM, (self.batch,)).fetchall()
+            for (id_, type_, subject, dataschema, data, cid, created) in rows:
+                self.publisher.publish(envelope.build(
+                    service=self.service, id=str(id_), type=type_, subject=subject, time=created,
+                    dataschema=dataschema, data=data, correlation_id=cid))
+            if rows:
+                self._db.execute(MARK_SENT, ([r[0] for r in rows],))
+        self.published += len(rows)
+        return len(rows)
+
+    def _wait_for_wakeup(self) -> None:
+        for _ in self._listen.notifies(timeout=self.poll_seconds, stop_after=1):
+            pass
+
+    def _purge(self) -> None:
+        if time.monotonic() - self._last_purge > 3600:
+            with self._db.transaction():
+                self._db.execute(PURGE, (self.retention_days,))
+            self._last_purge = time.monotonic()
+
+    def close(self) -> None:
+        for conn in (self._db, self._listen):
+            try:
+                if conn is not None:
+                    conn.close()
+            except Exception:  # a broken connection is being thrown away anyway
+                pass
+        self._db = self._listen = None
+        self.publisher.close()
+
+    def run(self, should_stop: Callable[[], bool], sleep: Callable[[float], None] = time.sleep) -> None:
+        """Publish until ``should_stop()``; survives database and broker restarts."""
+        failures = 0
+        while not should_stop():
+            try:
+                if self.publish_pending() >= self.batch:
+                    continue
+                self._purge()
+                self._wait_for_wakeup()
+                failures = 0
+            except Exception as exc:  # broker or database gone: reconnect with jittered backoff
+                failures += 1
+                delay = random.uniform(0, min(5.0, 0.1 * 2 ** min(failures, 6)))
+                _log.warning("relay round failed; reconnecting", extra=log.fields(error=repr(exc), retry_in=delay))
+                self.close()
+                sleep(delay)
+        self.close()

@@ -1,0 +1,1 @@
+"""gRPC plumbing shared by every service's front: errors, interceptor, server, clients."""

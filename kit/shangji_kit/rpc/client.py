@@ -1,0 +1,39 @@
+"""Calling a Shangji front: channels, bearer tokens and a deadline on every call."""
+
+from __future__ import annotations
+
+import grpc
+
+from shangji_kit import settings
+
+DEFAULT_DEADLINE_SECONDS = 5.0
+
+
+def channel(service: str, target: str | None = None) -> grpc.Channel:
+    return grpc.insecure_channel(target or settings.grpc_target(service))
+
+
+def metadata(token: str | None, correlation_id: str | None = None) -> list[tuple[str, str]]:
+    md = []
+    if token:
+        md.append(("authorization", f"Bearer {token}"))
+    if correlation_id:
+        md.append(("x-correlation-id", correlation_id))
+    return md
+
+
+class Caller:
+    """Wraps a stub so every call carries the token and a deadline: ``Caller(stub, token).GetLead(req)``."""
+
+    def __init__(self, stub, token: str | None, *, deadline: float = DEFAULT_DEADLINE_SECONDS) -> None:
+        self._stub = stub
+        self._token = token
+        self._deadline = deadline
+
+    def __getattr__(self, name: str):
+        method = getattr(self._stub, name)
+
+        def call(request, *, timeout: float | None = None, correlation_id: str | None = None):
+            return method(request, timeout=timeout or self._deadline, metadata=metadata(self._token, correlation_id))
+
+        return call

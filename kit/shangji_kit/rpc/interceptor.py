@@ -1,0 +1,114 @@
+"""One server interceptor: correlation id, authentication, error mapping and an access log line."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import grpc
+
+from shangji_kit import log
+from shangji_kit.auth import TokenVerifier, current_principal
+from shangji_kit.errors import DomainError
+from shangji_kit.rpc.status import internal_status, to_status
+
+_log = log.get("shangji.access")
+
+PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+CORRELATION_KEYS = ("x-correlation-id", "x-request-id")
+
+
+class FrontInterceptor(grpc.ServerInterceptor):
+    def __init__(self, service: str, verifier: TokenVerifier) -> None:
+        self.service = service
+        self.verifier = verifier
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        if method.startswith(PUBLIC_PREFIXES):
+            return handler
+        metadata = {k: v for k, v in (handler_call_details.invocation_metadata or ())}
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(handler.unary_unary, method, metadata),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                self._wrap_unary(handler.stream_unary, method, metadata),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(handler.unary_stream, method, metadata),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)
+        return grpc.stream_stream_rpc_method_handler(
+            self._wrap_stream(handler.stream_stream, method, metadata),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
+
+    def _enter(self, metadata: dict, context: grpc.ServicerContext):
+        cid = next((metadata[k] for k in CORRELATION_KEYS if metadata.get(k)), None) or log.new_correlation_id()
+        tokens = (log.correlation_id.set(cid), current_principal.set(None))
+        context.send_initial_metadata((("x-correlation-id", cid),))
+        current_principal.set(self.verifier.verify(metadata.get("authorization")))
+        return tokens
+
+    def _fail(self, exc: BaseException, method: str, context: grpc.ServicerContext, started: float):
+        if isinstance(exc, DomainError):
+            status = to_status(exc, self.service)
+            self._access(method, exc.code, started, reason=exc.reason)
+        else:
+            _log.error("unhandled error", exc_info=exc, extra=log.fields(method=method))
+            status = internal_status(log.correlation_id.get())
+            self._access(method, "INTERNAL", started)
+        return status
+
+    def _access(self, method: str, code: str, started: float, **extra) -> None:
+        p = current_principal.get()
+        _log.info("rpc", extra=log.fields(method=method, code=code, ms=round((time.perf_counter() - started) * 1000, 2),
+                                          user=p.user_id if p else None, **extra))
+
+    def _wrap_unary(self, behavior: Callable, method: str, metadata: dict) -> Callable:
+        def wrapped(request, context):
+            started = time.perf_counter()
+            tokens = None
+            status = None
+            try:
+                tokens = self._enter(metadata, context)
+                response = behavior(request, context)
+                self._access(method, "OK", started)
+                return response
+            except Exception as exc:  # mapped below, outside the except so abort's own raise escapes
+                status = self._fail(exc, method, context, started)
+            finally:
+                if tokens:
+                    log.correlation_id.reset(tokens[0])
+                    current_principal.reset(tokens[1])
+            context.abort_with_status(status)
+
+        return wrapped
+
+    def _wrap_stream(self, behavior: Callable, method: str, metadata: dict) -> Callable:
+        def wrapped(request, context):
+            started = time.perf_counter()
+            tokens = None
+            status = None
+            try:
+                tokens = self._enter(metadata, context)
+                yield from behavior(request, context)
+                self._access(method, "OK", started)
+            except Exception as exc:  # mapped below, outside the except so abort's own raise escapes
+                status = self._fail(exc, method, context, started)
+            finally:
+                if tokens:
+                    log.correlation_id.reset(tokens[0])
+                    current_principal.reset(tokens[1])
+            if status is not None:
+                context.abort_with_status(status)
+
+        return wrapped

@@ -1,0 +1,93 @@
+"""A service's gRPC front: thread pool, health that follows the database, reflection, drain on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from concurrent import futures
+from typing import Callable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from shangji_kit import db, log
+from shangji_kit.auth import TokenVerifier
+from shangji_kit.rpc.interceptor import FrontInterceptor
+from shangji_kit.settings import Settings
+
+_log = log.get(__name__)
+
+# A registrar adds the service's servicers to the server and returns their full service names.
+Registrar = Callable[[grpc.Server], list[str]]
+
+
+class Front:
+    def __init__(self, settings: Settings, register: Registrar, *, port: int | None = None,
+                 readiness: Callable[[], bool] | None = None) -> None:
+        self.settings = settings
+        self.port = settings.grpc_port if port is None else port
+        self.readiness = readiness or (lambda: db.is_ready(settings.database_url))
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=settings.grpc_threads,
+                                       thread_name_prefix=f"{settings.service}-grpc"),
+            interceptors=[FrontInterceptor(settings.service, TokenVerifier(settings))],
+            options=[("grpc.so_reuseport", 0)],
+        )
+        self.service_names = register(self.server)
+        self.health = health.HealthServicer(experimental_non_blocking=True)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME], self.server)
+        self.bound_port = self.server.add_insecure_port(f"{settings.grpc_host}:{self.port}")
+        if self.bound_port == 0:
+            raise RuntimeError(f"cannot bind {settings.grpc_host}:{self.port}")
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch_readiness, daemon=True,
+                                         name=f"{settings.service}-readiness")
+
+    def _set_health(self, serving: bool) -> None:
+        state = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", *self.service_names):
+            self.health.set(name, state)
+
+    def _watch_readiness(self) -> None:
+        last = None
+        while not self._stop.is_set():
+            ready = bool(self.readiness())
+            if ready != last:
+                self._set_health(ready)
+                _log.info("readiness changed", extra=log.fields(serving=ready))
+                last = ready
+            self._stop.wait(self.settings.health_interval_seconds)
+
+    def start(self) -> "Front":
+        self._set_health(bool(self.readiness()))
+        self.server.start()
+        self._watcher.start()
+        _log.info("front started", extra=log.fields(port=self.bound_port, services=self.service_names))
+        return self
+
+    def stop(self, grace: float | None = None) -> None:
+        """Drain: stop reporting SERVING, refuse new calls, let in-flight ones finish within grace."""
+        self._stop.set()
+        self.health.enter_graceful_shutdown()
+        self.server.stop(self.settings.drain_seconds if grace is None else grace).wait()
+
+    def serve_forever(self) -> None:
+        def on_term(signum, frame):
+            _log.info("SIGTERM: draining")
+            threading.Thread(target=self.stop, daemon=True).start()
+
+        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGINT, on_term)
+        self.start()
+        self.server.wait_for_termination()
+        _log.info("front stopped")
+
+
+def main(service: str, register: Registrar) -> None:
+    settings = Settings.for_service(service)
+    log.configure(f"{service}.front", settings.log_level)
+    Front(settings, register).serve_forever()

@@ -1,0 +1,137 @@
+"""Settings from environment variables, with development defaults.
+
+Every variable the suite reads is declared here, once, with its meaning. A service asks for
+``Settings.for_service("leads")`` and gets its own database URL, gRPC port and queue prefix.
+
+| variable | meaning | default |
+| --- | --- | --- |
+| SHANGJI_PG_DSN | server DSN, the database name is replaced per service | postgresql://postgres@127.0.0.1:5432/postgres |
+| SHANGJI_<SERVICE>_DATABASE_URL | full URL of one service's database (overrides the above) | derived |
+| SHANGJI_DB_PREFIX | prefix of every database name (tests use their own) | "" |
+| SHANGJI_AMQP_URI | RabbitMQ URI | amqp://guest:guest@127.0.0.1:5672/ |
+| SHANGJI_<SERVICE>_GRPC_PORT | port of the service's gRPC front | see GRPC_PORTS |
+| SHANGJI_GRPC_HOST | host the fronts bind to and clients dial | 127.0.0.1 |
+| SHANGJI_GRPC_THREADS | worker threads of a gRPC front | 16 |
+| SHANGJI_JWT_ALGORITHMS | accepted JWT algorithms, comma separated | HS256 |
+| SHANGJI_JWT_SECRET | HS256 shared key (development only) | shangji-development-only-secret-change-me-in-production |
+| SHANGJI_JWT_JWKS_FILE | path of a JWKS file with RS256/ES256 public keys | unset |
+| SHANGJI_JWT_AUDIENCE | expected `aud` claim, when set | unset |
+| SHANGJI_JWT_ISSUER | expected `iss` claim, when set | unset |
+| SHANGJI_RELAY_POLL_SECONDS | relay's polling fallback when no NOTIFY arrives | 1.0 |
+| SHANGJI_RELAY_BATCH | outbox rows claimed per relay round | 200 |
+| SHANGJI_CONSUMER_MAX_ATTEMPTS | deliveries of a failing event before it is dead-lettered | 5 |
+| SHANGJI_CONSUMER_RETRY_BASE_MS | first retry delay; doubles each attempt, full jitter | 200 |
+| SHANGJI_CONSUMER_PREFETCH | unacked messages per worker | 10 |
+| SHANGJI_HEALTH_INTERVAL_SECONDS | how often a front checks its database for readiness | 2.0 |
+| SHANGJI_DRAIN_SECONDS | grace period for in-flight calls on SIGTERM | 20 |
+| SHANGJI_LOG_LEVEL | log level | INFO |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+SERVICES = ("teams", "leads", "opportunities", "samples", "notify", "erp_bridge")
+
+GRPC_PORTS = {
+    "teams": 50051,
+    "leads": 50052,
+    "opportunities": 50053,
+    "samples": 50054,
+    "notify": 50055,
+    "erp_bridge": 50056,
+}
+
+
+def env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def server_dsn() -> str:
+    return env("SHANGJI_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def amqp_uri() -> str:
+    return env("SHANGJI_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def database_name(service: str) -> str:
+    return env("SHANGJI_DB_PREFIX", "") + service
+
+
+def with_database(dsn: str, database: str) -> str:
+    """The same server DSN pointing at another database, as a SQLAlchemy psycopg URL."""
+    parts = urlsplit(dsn)
+    scheme = "postgresql+psycopg"
+    return urlunsplit((scheme, parts.netloc, "/" + database, parts.query, ""))
+
+
+def database_url(service: str) -> str:
+    override = os.environ.get(f"SHANGJI_{service.upper()}_DATABASE_URL")
+    if override:
+        return override
+    return with_database(server_dsn(), database_name(service))
+
+
+def grpc_host() -> str:
+    return env("SHANGJI_GRPC_HOST", "127.0.0.1")
+
+
+def grpc_port(service: str) -> int:
+    return int(env(f"SHANGJI_{service.upper()}_GRPC_PORT", str(GRPC_PORTS[service])))
+
+
+def grpc_target(service: str) -> str:
+    return f"{grpc_host()}:{grpc_port(service)}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    database_url: str
+    amqp_uri: str
+    grpc_host: str
+    grpc_port: int
+    grpc_threads: int
+    jwt_algorithms: tuple[str, ...]
+    jwt_secret: str
+    jwt_jwks_file: str | None
+    jwt_audience: str | None
+    jwt_issuer: str | None
+    relay_poll_seconds: float
+    relay_batch: int
+    consumer_max_attempts: int
+    consumer_retry_base_ms: int
+    consumer_prefetch: int
+    health_interval_seconds: float
+    drain_seconds: float
+    log_level: str
+
+    @classmethod
+    def for_service(cls, service: str) -> "Settings":
+        if service not in SERVICES:
+            raise ValueError(f"unknown service {service!r}")
+        return cls(
+            service=service,
+            database_url=database_url(service),
+            amqp_uri=amqp_uri(),
+            grpc_host=grpc_host(),
+            grpc_port=grpc_port(service),
+            grpc_threads=int(env("SHANGJI_GRPC_THREADS", "16")),
+            jwt_algorithms=tuple(a.strip() for a in env("SHANGJI_JWT_ALGORITHMS", "HS256").split(",")),
+            jwt_secret=env("SHANGJI_JWT_SECRET", "shangji-development-only-secret-change-me-in-production"),
+            jwt_jwks_file=os.environ.get("SHANGJI_JWT_JWKS_FILE") or None,
+            jwt_audience=os.environ.get("SHANGJI_JWT_AUDIENCE") or None,
+            jwt_issuer=os.environ.get("SHANGJI_JWT_ISSUER") or None,
+            relay_poll_seconds=float(env("SHANGJI_RELAY_POLL_SECONDS", "1.0")),
+            relay_batch=int(env("SHANGJI_RELAY_BATCH", "200")),
+            consumer_max_attempts=int(env("SHANGJI_CONSUMER_MAX_ATTEMPTS", "5")),
+            consumer_retry_base_ms=int(env("SHANGJI_CONSUMER_RETRY_BASE_MS", "200")),
+            consumer_prefetch=int(env("SHANGJI_CONSUMER_PREFETCH", "10")),
+            health_interval_seconds=float(env("SHANGJI_HEALTH_INTERVAL_SECONDS", "2.0")),
+            drain_seconds=float(env("SHANGJI_DRAIN_SECONDS", "20")),
+            log_level=env("SHANGJI_LOG_LEVEL", "INFO"),
+        )

@@ -1,0 +1,24 @@
+"""The teams unit of work: one transaction over users, with its outbox and inbox."""
+
+from __future__ import annotations
+
+from shangji_kit.uow import UnitOfWork
+
+from teams.adapters import protomap
+from teams.adapters.orm import metadata
+from teams.adapters.repository import UserRepository
+
+
+class TeamsUnitOfWork(UnitOfWork):
+    users: UserRepository
+
+    def __init__(self, sessions) -> None:
+        super().__init__("teams", sessions, metadata)
+
+    def _start(self, session) -> None:
+        self.users = UserRepository(session)
+
+    def publish(self, events: list) -> None:
+        for event in events:
+            self.outbox.add(*protomap.event_to_proto(event))
+        events.clear()
