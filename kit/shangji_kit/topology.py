@@ -14,7 +14,12 @@ import kombu
 import yaml
 
 from shangji_kit import envelope
-from shangji_kit.consumer import declare_side_queues, handler_queue_name
+from shangji_kit.consumer import (
+    dead_letter_queue_name,
+    declare_side_queues,
+    handler_queue_name,
+    retry_queue_name,
+)
 
 
 @dataclass(frozen=True)
@@ -53,3 +58,13 @@ def apply(topology: Topology, amqp_uri: str) -> int:
             declare_side_queues(channel, sub.queue)
         channel.close()
     return len(topology.subscriptions)
+
+
+def purge(topology: Topology, amqp_uri: str) -> None:
+    """Empty every subscriber, retry and dead-letter queue (test sessions start from nothing)."""
+    with kombu.Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        for sub in topology.subscriptions:
+            for name in (sub.queue, retry_queue_name(sub.queue), dead_letter_queue_name(sub.queue)):
+                channel.queue_purge(name)
+        channel.close()

@@ -1,0 +1,202 @@
+"""Foundation benchmarks, one command: `make bench` (or `python -m bench`).
+
+(a) CreateLead through the leads front vs a plain grpcio echo server, at 1 and 16 client threads.
+(b) Latency from a conversion's commit to the notification row, over 2,000 conversions.
+(c) For context: raw psycopg INSERT ... RETURNING, one transaction each, on the same server.
+
+Everything runs on this machine in this run: broker, database, services and the clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import grpc
+import psycopg
+import sqlalchemy as sa
+
+from bench import load
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("teams", "leads", "opportunities", "notify")
+
+
+def prepare_env() -> None:
+    from shangji_kit import settings, topology
+    from shangji_kit.testing import databases, servers
+
+    os.environ.setdefault("SHANGJI_PG_DSN", servers.find_postgres())
+    os.environ["SHANGJI_AMQP_URI"] = os.environ.get("SHANGJI_BENCH_AMQP_URI") or servers.find_rabbitmq()
+    os.environ["SHANGJI_DB_PREFIX"] = "bench_"
+    os.environ["SHANGJI_LOG_LEVEL"] = "WARNING"  # access logs per call would measure the log file
+    for service in settings.SERVICES:
+        databases.create_from_template(service, settings.database_name(service))
+    topo = topology.load(ROOT / "deploy" / "rabbitmq" / "topology.yaml")
+    topology.apply(topo, os.environ["SHANGJI_AMQP_URI"])
+    topology.purge(topo, os.environ["SHANGJI_AMQP_URI"])
+
+
+def echo_ceiling(clients: int, seconds: float, payload: bytes) -> load.Result:
+    from shangji_kit.testing.processes import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bench.echo_server", str(port), "16"], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+    proc.stdout.readline()
+    try:
+        def make_call(i):
+            channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+            echo = channel.unary_unary("/bench.Echo/Echo")
+            return lambda: echo(payload, timeout=5)
+
+        return load.run("grpcio echo", clients, seconds, make_call)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def create_lead_load(target: str, token: str, clients: int, seconds: float) -> load.Result:
+    from shangji.leads.v1 import leads_pb2, leads_pb2_grpc
+
+    md = [("authorization", f"Bearer {token}")]
+
+    def make_call(i):
+        stub = leads_pb2_grpc.LeadsServiceStub(grpc.insecure_channel(target))
+        counter = [0]
+
+        def call():
+            counter[0] += 1
+            stub.CreateLead(leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(
+                company=f"压测客户 {i}-{counter[0]}", contact_name="赵工", phone="13800138000",
+                email=f"b{i}x{counter[0]}@bench.example", region="华东", source="bench")), timeout=5, metadata=md)
+
+        return call
+
+    return load.run("CreateLead", clients, seconds, make_call)
+
+
+def raw_insert_rate(seconds: float = 3.0) -> float:
+    from shangji_kit import settings
+    from shangji_kit.db import libpq_dsn
+
+    with psycopg.connect(libpq_dsn(settings.database_url("leads"))) as conn:
+        conn.execute("CREATE TEMP TABLE bench_raw (id uuid primary key, company text, phone text)")
+        conn.commit()
+        n = 0
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            conn.execute("INSERT INTO bench_raw VALUES (%s, 'x', 'y') RETURNING id", (uuid.uuid4(),))
+            conn.commit()
+            n += 1
+    return n / seconds
+
+
+def conversion_latency(target_leads: str, token: str, user_id: str, count: int, rate: float) -> dict:
+    """Create ``count`` leads, convert them at ``rate``/s, then read commit→notification latency."""
+    from shangji.leads.v1 import leads_pb2, leads_pb2_grpc
+    from shangji_kit import settings
+
+    md = [("authorization", f"Bearer {token}")]
+    stub = leads_pb2_grpc.LeadsServiceStub(grpc.insecure_channel(target_leads))
+    names = []
+    for i in range(count):
+        names.append(stub.CreateLead(leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(
+            company=f"转化客户 {i}", contact_name="钱总", email=f"c{i}@conv.example")), metadata=md, timeout=5).name)
+    interval = 1.0 / rate
+    started = time.perf_counter()
+    for i, name in enumerate(names):
+        delay = started + i * interval - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        stub.ConvertLead(leads_pb2.ConvertLeadRequest(name=name), metadata=md, timeout=5)
+    offered = count / (time.perf_counter() - started)
+
+    notify = sa.create_engine(settings.database_url("notify"), poolclass=sa.pool.NullPool)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with notify.connect() as conn:
+            done = conn.execute(sa.text("SELECT count(*) FROM notifications WHERE recipient_id = :u"),
+                                {"u": user_id}).scalar_one()
+        if done >= count:
+            break
+        time.sleep(0.2)
+
+    def rows(service: str, sql: str) -> list:
+        engine = sa.create_engine(settings.database_url(service), poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:
+            out = conn.execute(sa.text(sql), {"u": user_id}).fetchall()
+        engine.dispose()
+        return out
+
+    converted = {str(r[0]): r[1] for r in rows("leads", "SELECT id, convert_time FROM leads WHERE owner_id = :u")}
+    lead_of = {f"opportunities/{r[0]}": str(r[1]) for r in rows(
+        "opportunities", "SELECT id, lead_id FROM opportunities WHERE owner_id = :u")}
+    noted = rows("notify", "SELECT subject, create_time FROM notifications WHERE recipient_id = :u")
+    latencies = sorted((created - converted[lead_of[subject]]).total_seconds() * 1000 for subject, created in noted)
+    notify.dispose()
+    return {"count": len(latencies), "offered_rate": offered, "p50": statistics.median(latencies),
+            "p99": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], "max": latencies[-1]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--conversions", type=int, default=2000)
+    parser.add_argument("--conversion-rate", type=float, default=100.0, help="conversions offered per second")
+    args = parser.parse_args()
+
+    prepare_env()
+    from shangji.leads.v1 import leads_pb2
+    from shangji_kit import settings
+    from shangji_kit.auth import mint_dev_token
+    from shangji_kit.testing.processes import Suite
+
+    print(f"bench: {os.cpu_count()} cores; broker, database, services and clients share this machine")
+    suite = Suite(SERVICES, dict(os.environ), ROOT / ".run" / "bench-logs").start()
+    try:
+        user_id = str(uuid.uuid4())
+        token = mint_dev_token(user_id)
+        payload = leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(
+            company="压测客户 0-0", contact_name="赵工", phone="13800138000", email="b0x0@bench.example",
+            region="华东", source="bench")).SerializeToString()
+        results = {}
+        for clients in (1, 16):
+            results[("echo", clients)] = echo_ceiling(clients, args.seconds, payload)
+            results[("create", clients)] = create_lead_load(suite.target("leads"), token, clients, args.seconds)
+        raw = raw_insert_rate()
+
+        print("\n(a) CreateLead vs plain grpcio echo (closed loop, calls/s and ms)")
+        print(f"{'what':<14}{'clients':>8}{'calls/s':>10}{'p50':>8}{'p99':>8}{'errors':>8}")
+        for (kind, clients), r in results.items():
+            print(f"{r.label:<14}{clients:>8}{r.rate:>10.0f}{r.p50:>8.2f}{r.p99:>8.2f}{r.errors:>8}")
+        for clients in (1, 16):
+            ratio = results[("create", clients)].rate / results[("echo", clients)].rate
+            print(f"CreateLead/echo at {clients:>2} clients: {ratio:.0%}" +
+                  ("   (target at 16 clients: >= 40%)" if clients == 16 else ""))
+        print(f"(c) raw psycopg INSERT ... RETURNING, one transaction each: {raw:.0f}/s")
+
+        conv_user = str(uuid.uuid4())
+        lat = conversion_latency(suite.target("leads"), mint_dev_token(conv_user), conv_user, args.conversions,
+                                 args.conversion_rate)
+        print(f"\n(b) conversion commit -> notification row, {lat['count']} conversions offered at "
+              f"{lat['offered_rate']:.0f}/s")
+        print(f"p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms, max {lat['max']:.1f} ms   (target p99 < 100 ms)")
+    finally:
+        suite.stop()
+        from shangji_kit import db, migrate
+
+        db.dispose_all()
+        for service in settings.SERVICES:
+            migrate.drop_database(settings.database_name(service))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Test support: finding the servers, per-session databases, running fronts and workers."""

@@ -1,0 +1,105 @@
+"""Demo data and one walk through the suite, printed step by step (make demo).
+
+Re-running is safe: every create carries a fixed request id, so the second run finds the first
+run's records instead of making new ones.
+"""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+
+from shangji.leads.v1 import leads_pb2, leads_pb2_grpc
+from shangji.notify.v1 import notify_pb2, notify_pb2_grpc
+from shangji.opportunities.v1 import opportunities_pb2, opportunities_pb2_grpc
+from shangji.teams.v1 import teams_pb2, teams_pb2_grpc
+from shangji_kit import settings
+from shangji_kit.auth import mint_dev_token
+from shangji_kit.rpc.client import Caller, channel
+
+ADMIN = "00000000-0000-0000-0000-00000000d0d0"
+
+USERS = [
+    ("demo-user-lina", "李娜", "lina@demo.shangji", "13800138001", "华南销售部"),
+    ("demo-user-wangqiang", "王强", "wangqiang@demo.shangji", "13800138002", "华南销售部"),
+    ("demo-user-chenjing", "陈静", "chenjing@demo.shangji", "13800138003", "售前技术部"),
+]
+
+LEADS = [
+    ("demo-lead-1", "深圳市华创精密制造有限公司", "刘总", "0755-8888 6666", "liu@huachuang.example", "华南", "展会"),
+    ("demo-lead-2", "广州智联物流科技有限公司", "周经理", "13922223333", "zhou@zhilian.example", "华南", "官网"),
+    ("demo-lead-3", "东莞新能电池股份有限公司", "吴工", "13733334444", "", "华南", "老客户推荐"),
+]
+
+
+def step(text: str) -> None:
+    print(f"\n==> {text}")
+
+
+def main() -> None:
+    admin = Caller(teams_pb2_grpc.TeamsServiceStub(channel("teams")), mint_dev_token(ADMIN, roles=("admin",)))
+    step("teams: creating the demo sales team")
+    users = {}
+    for request_id, name, email, phone, dept in USERS:
+        user = admin.CreateUser(teams_pb2.CreateUserRequest(request_id=request_id, user=teams_pb2.User(
+            display_name=name, email=email, phone=phone, department=dept)))
+        users[name] = user
+        print(f"    {user.display_name:<4} {user.name}  {user.email}  {user.phone}  {user.department}")
+
+    rep = users["李娜"]
+    token = mint_dev_token(rep.id)
+    leads = Caller(leads_pb2_grpc.LeadsServiceStub(channel("leads")), token)
+    opps = Caller(opportunities_pb2_grpc.OpportunitiesServiceStub(channel("opportunities")), token)
+    inbox = Caller(notify_pb2_grpc.NotifyServiceStub(channel("notify")), token)
+
+    step(f"leads: {rep.display_name} captures three leads (phones and emails normalised on the way in)")
+    created = []
+    for request_id, company, contact, phone, email, region, source in LEADS:
+        lead = leads.CreateLead(leads_pb2.CreateLeadRequest(request_id=request_id, lead=leads_pb2.Lead(
+            company=company, contact_name=contact, phone=phone, email=email, region=region, source=source)))
+        created.append(lead)
+        print(f"    {lead.name}  {lead.company}  {lead.contact_name}  {lead.phone or '-'}  "
+              f"{leads_pb2.Lead.State.Name(lead.state)}")
+
+    first = created[0]
+    step(f"leads: converting {first.company} into an opportunity")
+    try:
+        converted = leads.ConvertLead(leads_pb2.ConvertLeadRequest(name=first.name, opportunity_title="产线数字化改造"))
+        print(f"    {converted.name} is now {leads_pb2.Lead.State.Name(converted.state)}; "
+              "LeadConverted is in the leads outbox, committed with the lead")
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.FAILED_PRECONDITION:
+            raise
+        print(f"    already converted by an earlier demo run ({exc.details()})")
+
+    step("opportunities: waiting for the worker to register the deal from the LeadConverted event")
+    opp = _wait(lambda: next((o for o in opps.ListOpportunities(
+        opportunities_pb2.ListOpportunitiesRequest(page_size=50)).opportunities if o.lead == first.name), None))
+    print(f"    {opp.name}  「{opp.title}」  customer {opp.customer_company}")
+    print(f"    owner {opp.owner}  pipeline {opp.pipeline}  stage {opp.stage} ({opp.stage_display_name})")
+
+    step(f"notify: {rep.display_name}'s in-app inbox")
+    note = _wait(lambda: next((n for n in inbox.ListNotifications(
+        notify_pb2.ListNotificationsRequest(page_size=50)).notifications if n.subject == opp.name), None))
+    print(f"    [{'read' if note.read else 'unread'}] {note.title}")
+    print(f"    {note.body}")
+
+    print("\nThe suite is running. Try it yourself:")
+    print(f"    export TOKEN=$(.venv/bin/python -m shangji_kit.admin token {rep.id})")
+    print("    make status                            # each process and its health")
+    print("    make down                              # stop everything")
+
+
+def _wait(probe, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise SystemExit(f"demo: nothing arrived within {timeout}s; see .run/logs/")
+
+
+if __name__ == "__main__":
+    main()
