@@ -14,7 +14,6 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -175,7 +174,7 @@ def main() -> None:
 
         print("\n(a) CreateLead vs plain grpcio echo (closed loop, calls/s and ms)")
         print(f"{'what':<14}{'clients':>8}{'calls/s':>10}{'p50':>8}{'p99':>8}{'errors':>8}")
-        for (kind, clients), r in results.items():
+        for (_kind, clients), r in results.items():
             print(f"{r.label:<14}{clients:>8}{r.rate:>10.0f}{r.p50:>8.2f}{r.p99:>8.2f}{r.errors:>8}")
         for clients in (1, 16):
             ratio = results[("create", clients)].rate / results[("echo", clients)].rate

@@ -14,7 +14,6 @@ from shangji.leads.v1 import leads_pb2, leads_pb2_grpc
 from shangji.notify.v1 import notify_pb2, notify_pb2_grpc
 from shangji.opportunities.v1 import opportunities_pb2, opportunities_pb2_grpc
 from shangji.teams.v1 import teams_pb2, teams_pb2_grpc
-from shangji_kit import settings
 from shangji_kit.auth import mint_dev_token
 from shangji_kit.rpc.client import Caller, channel
 

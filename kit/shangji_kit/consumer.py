@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import random
 import traceback
-from typing import Iterator
+from collections.abc import Iterator
 
 import kombu
 from nameko.events import EventHandler

@@ -62,7 +62,7 @@ class Envelope:
     correlation_id: str | None
 
     @classmethod
-    def parse(cls, body: object) -> "Envelope":
+    def parse(cls, body: object) -> Envelope:
         if not isinstance(body, dict):
             raise InvalidArgument.field("envelope", "event body is not a JSON object")
         missing = [k for k in ("specversion", "id", "source", "type") if not body.get(k)]

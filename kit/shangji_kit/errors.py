@@ -41,7 +41,7 @@ class InvalidArgument(DomainError):
                          metadata={"fields": ",".join(v.field for v in self.violations)})
 
     @classmethod
-    def field(cls, field: str, description: str) -> "InvalidArgument":
+    def field(cls, field: str, description: str) -> InvalidArgument:
         return cls([FieldViolation(field, description)])
 
 

@@ -5,7 +5,7 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 
 | variable | meaning | default |
 | --- | --- | --- |
-| SHANGJI_PG_DSN | server DSN, the database name is replaced per service | postgresql://postgres@127.0.0.1:5432/postgres |
+| SHANGJI_PG_DSN | server DSN; the database name is set per service | postgresql://postgres@127.0.0.1:5432/postgres |
 | SHANGJI_<SERVICE>_DATABASE_URL | full URL of one service's database (overrides the above) | derived |
 | SHANGJI_DB_PREFIX | prefix of every database name (tests use their own) | "" |
 | SHANGJI_AMQP_URI | RabbitMQ URI | amqp://guest:guest@127.0.0.1:5672/ |
@@ -111,7 +111,7 @@ class Settings:
     log_level: str
 
     @classmethod
-    def for_service(cls, service: str) -> "Settings":
+    def for_service(cls, service: str) -> Settings:
         if service not in SERVICES:
             raise ValueError(f"unknown service {service!r}")
         return cls(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +26,7 @@ class UnitOfWork:
         self.outbox: Outbox | None = None
         self._after_commit: list[Callable[[], None]] = []
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         self.session = self._sessions()
         self.outbox = Outbox(self._outbox_table, self.service)
         self._start(self.session)

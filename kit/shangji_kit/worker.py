@@ -5,7 +5,7 @@ Workers are started by ``shangji_kit.worker_main``, which monkey-patches before 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import psycopg.waiting
 from nameko.extensions import DependencyProvider

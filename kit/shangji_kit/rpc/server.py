@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from concurrent import futures
-from typing import Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -62,7 +62,7 @@ class Front:
                 last = ready
             self._stop.wait(self.settings.health_interval_seconds)
 
-    def start(self) -> "Front":
+    def start(self) -> Front:
         self._set_health(bool(self.readiness()))
         self.server.start()
         self._watcher.start()

@@ -65,7 +65,7 @@ class ServiceProcess:
             return [sys.executable, "-m", f"{self.service}.entrypoints.grpc_api"]
         return [sys.executable, "-m", "shangji_kit.worker_main", self.service, WORKER_CLASSES[self.service]]
 
-    def start(self) -> "ServiceProcess":
+    def start(self) -> ServiceProcess:
         self._starts_before = self.log_path.read_text(errors="replace").count("worker started") \
             if self.log_path.exists() else 0
         self._log = open(self.log_path, "ab")
@@ -121,12 +121,13 @@ class Suite:
         for s, port in self.ports.items():
             self.env[f"SHANGJI_{s.upper()}_GRPC_PORT"] = str(port)
         log_dir.mkdir(parents=True, exist_ok=True)
-        self.processes = {(s, r): ServiceProcess(s, r, self.env, log_dir) for s in services for r in ("front", "worker")}
+        self.processes = {(s, r): ServiceProcess(s, r, self.env, log_dir)
+                          for s in services for r in ("front", "worker")}
 
     def target(self, service: str) -> str:
         return f"127.0.0.1:{self.ports[service]}"
 
-    def start(self) -> "Suite":
+    def start(self) -> Suite:
         for p in self.processes.values():
             p.start()
         for p in self.processes.values():

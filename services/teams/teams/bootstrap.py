@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from shangji_kit import db
 from shangji_kit.settings import Settings
-
 from teams.service_layer.unit_of_work import TeamsUnitOfWork
 
 

@@ -8,7 +8,6 @@ from shangji.teams.v1 import teams_pb2_grpc
 from shangji_kit import names
 from shangji_kit.rpc import server
 from shangji_kit.settings import Settings
-
 from teams import bootstrap
 from teams.adapters import protomap
 from teams.service_layer import services

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from shangji_kit.errors import AlreadyExists, NotFound
-
 from teams.domain import model
 from teams.service_layer.unit_of_work import TeamsUnitOfWork
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from shangji_kit.uow import UnitOfWork
-
 from teams.adapters import protomap
 from teams.adapters.orm import metadata
 from teams.adapters.repository import UserRepository

@@ -1,0 +1,106 @@
+"""Leads, from capture to conversion. Plain Python: no database, no protos, no framework."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shangji_kit.contact import normalize_company, normalize_email, normalize_phone
+from shangji_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument
+
+OPEN = "OPEN"
+CONVERTED = "CONVERTED"
+
+
+@dataclass
+class Lead:
+    id: str
+    company: str
+    contact_name: str
+    phone: str
+    email: str
+    region: str
+    source: str
+    owner_id: str
+    state: str
+    convert_time: datetime | None
+    create_time: datetime
+    update_time: datetime
+    version: int = 1
+    events: list = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        return f"leads/{self.id}"
+
+    @property
+    def etag(self) -> str:
+        return str(self.version)
+
+    def convert(self, by_user_id: str, title: str, now: datetime, expected_etag: str = "") -> None:
+        """Close the lead as converted; opportunities registers the deal from the event."""
+        if expected_etag and expected_etag != self.etag:
+            raise Aborted(f"{self.name} has changed (etag {self.etag}, not {expected_etag}); re-read it",
+                          metadata={"resource": self.name, "etag": self.etag})
+        if self.state != OPEN:
+            raise FailedPrecondition(f"{self.name} is already converted", reason="LEAD_ALREADY_CONVERTED",
+                                     metadata={"resource": self.name})
+        self.state = CONVERTED
+        self.convert_time = now
+        self.update_time = now
+        self.version += 1
+        self.events.append(LeadConverted(lead=self, converted_by=by_user_id,
+                                         opportunity_title=" ".join(title.split()) or self.company,
+                                         convert_time=now))
+
+
+@dataclass(frozen=True)
+class LeadCreated:
+    lead: Lead
+
+
+@dataclass(frozen=True)
+class LeadConverted:
+    lead: Lead
+    converted_by: str
+    opportunity_title: str
+    convert_time: datetime
+
+
+def _bounded(violations: list[FieldViolation], path: str, value: str, limit: int, *, required: bool) -> None:
+    if required and not value:
+        violations.append(FieldViolation(path, "required"))
+    elif len(value) > limit:
+        violations.append(FieldViolation(path, f"at most {limit} characters"))
+
+
+def new_lead(*, id: str, company: str, contact_name: str, phone: str, email: str, region: str, source: str,
+             owner_id: str, now: datetime) -> Lead:
+    """Validate and normalise a lead to be created; every bad field is reported at once."""
+    violations: list[FieldViolation] = []
+    company = normalize_company(company)
+    contact_name = contact_name.strip()
+    region = region.strip()
+    source = source.strip()
+    _bounded(violations, "lead.company", company, 200, required=True)
+    _bounded(violations, "lead.contact_name", contact_name, 100, required=True)
+    norm_phone = norm_email = ""
+    if not phone.strip() and not email.strip():
+        violations.append(FieldViolation("lead.phone", "one of phone or email is required"))
+    if phone.strip():
+        norm_phone = normalize_phone(phone) or ""
+        if not norm_phone:
+            violations.append(FieldViolation("lead.phone", f"not a valid phone number: {phone!r}"))
+    if email.strip():
+        norm_email = normalize_email(email) or ""
+        if not norm_email:
+            violations.append(FieldViolation("lead.email", f"not an email address: {email!r}"))
+    _bounded(violations, "lead.region", region, 100, required=False)
+    _bounded(violations, "lead.source", source, 100, required=False)
+    if violations:
+        raise InvalidArgument(violations)
+    lead = Lead(id=id, company=company, contact_name=contact_name, phone=norm_phone, email=norm_email,
+                region=region, source=source, owner_id=owner_id, state=OPEN, convert_time=None,
+                create_time=now, update_time=now)
+    lead.events.append(LeadCreated(lead))
+    return lead

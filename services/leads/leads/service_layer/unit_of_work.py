@@ -1,0 +1,23 @@
+"""The leads unit of work: one transaction over leads, with its outbox and inbox."""
+
+from __future__ import annotations
+
+from leads.adapters import protomap
+from leads.adapters.orm import metadata
+from leads.adapters.repository import LeadRepository
+from shangji_kit.uow import UnitOfWork
+
+
+class LeadsUnitOfWork(UnitOfWork):
+    leads: LeadRepository
+
+    def __init__(self, sessions) -> None:
+        super().__init__("leads", sessions, metadata)
+
+    def _start(self, session) -> None:
+        self.leads = LeadRepository(session)
+
+    def publish(self, events: list) -> None:
+        for event in events:
+            self.outbox.add(*protomap.event_to_proto(event))
+        events.clear()
