@@ -45,7 +45,8 @@ def test_event_committed_while_the_worker_is_down_is_delivered_after_restart(sui
     relay_owner.kill()  # crash: the conversion below commits, nothing publishes it
     try:
         rep.leads.ConvertLead(leads_pb2.ConvertLeadRequest(name=lead.name))
-        unsent = query("leads", "SELECT count(*) FROM outbox WHERE subject = :s AND sent_at IS NULL", s=lead.name)
+        unsent = query("leads", "SELECT count(*) FROM outbox WHERE subject = :s AND sent_at IS NULL "
+                                "AND type = 'shangji.leads.v1.LeadConverted'", s=lead.name)
         assert unsent[0][0] == 1
         time.sleep(1.0)
         assert rep.opportunities_list() == []

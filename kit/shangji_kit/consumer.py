@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import time
 import traceback
 from collections.abc import Iterator
 
@@ -28,6 +29,8 @@ ERROR_HEADER = "x-shangji-error"
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_BASE_MS = 200
 MAX_RETRY_DELAY_MS = 60_000
+PARK_ATTEMPTS = 4
+REQUEUE_PAUSE_SECONDS = 2.0
 
 
 def retry_queue_name(queue: str) -> str:
@@ -66,28 +69,49 @@ class RetryingEventHandler(EventHandler):
         config = self.container.config
         self.max_attempts = int(config.get("SHANGJI_CONSUMER_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
         self.retry_base_ms = int(config.get("SHANGJI_CONSUMER_RETRY_BASE_MS", DEFAULT_RETRY_BASE_MS))
-        self._conn = kombu.Connection(config["AMQP_URI"], transport_options={"confirm_publish": True})
-        with self._conn.channel() as channel:
+        self._amqp_uri = config["AMQP_URI"]
+        self._conn: kombu.Connection | None = None
+        with kombu.Connection(self._amqp_uri) as conn, conn.channel() as channel:
             declare_side_queues(channel, self.queue.name)
 
     def stop(self) -> None:
         super().stop()
-        self._conn.release()
+        self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.release()
+            except Exception:  # a dead connection may fail to close; it is discarded either way
+                pass
+        self._conn = None
 
     def _republish(self, message, routing_key: str, headers: dict, expiration_ms: int | None) -> None:
+        """Publish a copy with confirms; a broken connection is replaced, a few times, with backoff."""
         properties = {"delivery_mode": 2}
         if expiration_ms is not None:
-            properties["expiration"] = str(expiration_ms)
-        producer = kombu.Producer(self._conn.default_channel)
-        self._conn.ensure(producer, producer.publish, max_retries=3)(
-            message.body,
-            exchange="",
-            routing_key=routing_key,
-            content_type=message.content_type,
-            content_encoding=message.content_encoding,
-            headers=headers,
-            **properties,
-        )
+            properties["expiration"] = expiration_ms / 1000  # kombu takes seconds
+        for attempt in range(PARK_ATTEMPTS):
+            try:
+                if self._conn is None:
+                    self._conn = kombu.Connection(self._amqp_uri, transport_options={"confirm_publish": True},
+                                                  connect_timeout=5)
+                kombu.Producer(self._conn.default_channel).publish(
+                    message.body,
+                    exchange="",
+                    routing_key=routing_key,
+                    content_type=message.content_type,
+                    content_encoding=message.content_encoding,
+                    headers=headers,
+                    retry=False,
+                    **properties,
+                )
+                return
+            except Exception:
+                self._drop_connection()
+                if attempt == PARK_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.1 * 2 ** attempt)  # green sleep: the worker process is monkey-patched
 
     def handle_message_processed(self, message, result=None, exc_info=None) -> None:
         if exc_info is None:
@@ -108,8 +132,9 @@ class RetryingEventHandler(EventHandler):
                 self._republish(message, dead_letter_queue_name(self.queue.name), headers, None)
                 _log.error("event dead-lettered", extra=log.fields(queue=self.queue.name, attempt=attempt,
                                                                    error=error))
-        except Exception:  # broker trouble: give the message back rather than lose it
+        except Exception:  # broker trouble: give the message back rather than lose it, but not hot
             _log.exception("could not park a failed event; requeueing it")
+            time.sleep(REQUEUE_PAUSE_SECONDS)
             self.queue_consumer.requeue_message(message)
             return
         self.queue_consumer.ack_message(message)

@@ -59,12 +59,30 @@ def create_from_template(service: str, name: str) -> str:
     return settings.with_database(settings.server_dsn(), name)
 
 
-def truncate_all(url: str) -> None:
-    """Empty every table but Alembic's: per-test isolation without a new database."""
+_seeded: dict[str, frozenset[str]] = {}
+
+
+def seeded_tables(service: str) -> frozenset[str]:
+    """Tables the migrations fill (reference data such as the default pipeline): never truncated."""
+    if service not in _seeded:
+        url = settings.with_database(settings.server_dsn(), template_for(service))
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:
+            tables = [r[0] for r in conn.execute(sa.text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))]
+            _seeded[service] = frozenset(
+                t for t in tables if conn.execute(sa.text(f'SELECT EXISTS (SELECT 1 FROM "{t}")')).scalar())
+        engine.dispose()
+    return _seeded[service]
+
+
+def truncate_all(url: str, keep: frozenset[str] = frozenset()) -> None:
+    """Empty every table but Alembic's and ``keep``: per-test isolation without a new database."""
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         tables = [r[0] for r in conn.execute(sa.text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))
+            if r[0] not in keep]
         if tables:
             conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
     engine.dispose()

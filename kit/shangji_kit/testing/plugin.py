@@ -77,7 +77,7 @@ def db_url(shangji_env):
 @pytest.fixture
 def clean_db(shangji_env):
     for service in settings.SERVICES:
-        databases.truncate_all(settings.database_url(service))
+        databases.truncate_all(settings.database_url(service), keep=databases.seeded_tables(service))
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,4 @@
-from shangji_kit.migrate import run_env
-
 from erp_bridge.adapters.orm import metadata
+from shangji_kit.migrate import run_env
 
 run_env(metadata)

@@ -1,0 +1,58 @@
+"""Notifications in PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.orm import Session
+
+from notify.adapters.orm import notifications
+from notify.domain.model import Notification
+
+_COLUMNS = ("id", "recipient_id", "title", "body", "subject", "read", "create_time", "read_time")
+
+
+def _to_notification(row) -> Notification:
+    return Notification(**{c: getattr(row, c) for c in _COLUMNS})
+
+
+class NotificationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, notification: Notification, source_event_id: str) -> bool:
+        """Insert; False when this source event already made its notification (nothing written)."""
+        values = {c: getattr(notification, c) for c in _COLUMNS}
+        stmt = (pg.insert(notifications).values(source_event_id=source_event_id, **values)
+                .on_conflict_do_nothing(index_elements=["source_event_id"]))
+        return self.session.execute(stmt.returning(notifications.c.id)).first() is not None
+
+    def get_for_update(self, notification_id: str) -> Notification | None:
+        """Locked until commit, so two concurrent mark-reads cannot both set the read time."""
+        stmt = sa.select(notifications).where(notifications.c.id == notification_id).with_for_update()
+        row = self.session.execute(stmt).first()
+        return _to_notification(row) if row else None
+
+    def save_read(self, notification: Notification) -> None:
+        self.session.execute(sa.update(notifications).where(notifications.c.id == notification.id)
+                             .values(read=notification.read, read_time=notification.read_time))
+
+    def list_received(self, recipient_id: str, limit: int, after: tuple[datetime, str] | None,
+                      unread_only: bool) -> list[Notification]:
+        """Newest first, in the order of the (recipient_id, create_time DESC, id) index."""
+        stmt = sa.select(notifications).where(notifications.c.recipient_id == recipient_id)
+        if unread_only:
+            stmt = stmt.where(sa.not_(notifications.c.read))
+        if after is not None:
+            time, last_id = after
+            stmt = stmt.where(sa.or_(notifications.c.create_time < time,
+                                     sa.and_(notifications.c.create_time == time, notifications.c.id > last_id)))
+        stmt = stmt.order_by(notifications.c.create_time.desc(), notifications.c.id).limit(limit)
+        return [_to_notification(row) for row in self.session.execute(stmt)]
+
+    def count_unread(self, recipient_id: str) -> int:
+        stmt = (sa.select(sa.func.count()).select_from(notifications)
+                .where(notifications.c.recipient_id == recipient_id, sa.not_(notifications.c.read)))
+        return self.session.execute(stmt).scalar_one()

@@ -1,0 +1,43 @@
+"""Reading an OpportunityRegistered envelope into the notice command: no I/O."""
+
+from datetime import UTC, datetime
+
+import pytest
+from google.protobuf import json_format
+
+from notify.adapters import protomap
+from shangji.opportunities.v1 import events_pb2, opportunities_pb2
+from shangji_kit import envelope
+from shangji_kit.envelope import Envelope
+from shangji_kit.errors import InvalidArgument
+
+OWNER, REGISTRANT, DEAL = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222",
+                           "33333333-3333-4333-8333-333333333333")
+
+
+def env_of(deal: opportunities_pb2.Opportunity) -> Envelope:
+    return Envelope.parse(envelope.build(
+        service="opportunities", id="e1", type="shangji.opportunities.v1.OpportunityRegistered",
+        subject=deal.name, time=datetime(2026, 11, 25, tzinfo=UTC),
+        dataschema="proto:shangji.opportunities.v1.OpportunityRegistered",
+        data=json_format.MessageToDict(events_pb2.OpportunityRegistered(opportunity=deal)), correlation_id=None))
+
+
+def deal(**kw) -> opportunities_pb2.Opportunity:
+    fields = {"name": f"opportunities/{DEAL}", "id": DEAL, "title": "智能仓储系统", "customer_company": "华东精密",
+              "owner": f"users/{OWNER}", "registrant": f"users/{REGISTRANT}", "stage": "discover",
+              "stage_display_name": "发现机会"}
+    fields.update(kw)
+    return opportunities_pb2.Opportunity(**fields)
+
+
+def test_the_command_is_addressed_to_the_owner_about_the_deal():
+    cmd = protomap.registration_from_event(env_of(deal()))
+    assert (cmd.owner_id, cmd.opportunity, cmd.registrant) == (OWNER, f"opportunities/{DEAL}", f"users/{REGISTRANT}")
+    assert (cmd.title, cmd.customer_company, cmd.stage_display_name) == ("智能仓储系统", "华东精密", "发现机会")
+
+
+def test_a_deal_without_an_owner_is_rejected():
+    with pytest.raises(InvalidArgument) as exc:
+        protomap.registration_from_event(env_of(deal(owner="")))
+    assert exc.value.violations[0].field == "opportunity.owner"

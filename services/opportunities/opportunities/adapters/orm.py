@@ -1,0 +1,62 @@
+"""The opportunities database schema (SQLAlchemy Core). Migrations in ``opportunities/migrations`` create it."""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+from shangji_kit.inbox import inbox_table
+from shangji_kit.outbox import outbox_table
+
+metadata = sa.MetaData()
+
+pipelines = sa.Table(
+    "pipelines",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=False), primary_key=True),
+    sa.Column("key", sa.Text, nullable=False, unique=True),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False, server_default=sa.false()),
+    # At most one default pipeline: registration must never have to choose between two.
+    sa.Index("pipelines_one_default", "is_default", unique=True, postgresql_where=sa.text("is_default")),
+)
+
+stages = sa.Table(
+    "stages",
+    metadata,
+    sa.Column("pipeline_id", pg.UUID(as_uuid=False), sa.ForeignKey("pipelines.id"), primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("probability", sa.Integer, nullable=False),
+    sa.UniqueConstraint("pipeline_id", "position", name="stages_pipeline_position"),
+    sa.CheckConstraint("category IN ('open', 'won', 'lost')", name="stages_category"),
+    sa.CheckConstraint("probability BETWEEN 0 AND 100", name="stages_probability"),
+)
+
+opportunities = sa.Table(
+    "opportunities",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=False), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("customer_company", sa.Text, nullable=False),
+    sa.Column("contact_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("contact_phone", sa.Text, nullable=False, server_default=""),
+    sa.Column("contact_email", sa.Text, nullable=False, server_default=""),
+    sa.Column("region", sa.Text, nullable=False, server_default=""),
+    sa.Column("source", sa.Text, nullable=False, server_default=""),
+    sa.Column("owner_id", pg.UUID(as_uuid=False), nullable=False),
+    sa.Column("registrant_id", pg.UUID(as_uuid=False), nullable=False),
+    sa.Column("pipeline_id", pg.UUID(as_uuid=False), nullable=False),
+    sa.Column("stage_key", sa.Text, nullable=False),
+    # A converted lead yields at most one deal; the constraint settles concurrent deliveries.
+    sa.Column("lead_id", pg.UUID(as_uuid=False), unique=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(["pipeline_id", "stage_key"], ["stages.pipeline_id", "stages.key"],
+                            name="opportunities_stage"),
+    sa.Index("opportunities_owner", "owner_id", sa.text("create_time DESC"), "id"),
+)
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)

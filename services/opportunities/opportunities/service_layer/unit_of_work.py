@@ -1,0 +1,25 @@
+"""The opportunities unit of work: one transaction over opportunities and pipelines, with its outbox and inbox."""
+
+from __future__ import annotations
+
+from opportunities.adapters import protomap
+from opportunities.adapters.orm import metadata
+from opportunities.adapters.repository import OpportunityRepository, PipelineRepository
+from shangji_kit.uow import UnitOfWork
+
+
+class OpportunitiesUnitOfWork(UnitOfWork):
+    opportunities: OpportunityRepository
+    pipelines: PipelineRepository
+
+    def __init__(self, sessions) -> None:
+        super().__init__("opportunities", sessions, metadata)
+
+    def _start(self, session) -> None:
+        self.opportunities = OpportunityRepository(session)
+        self.pipelines = PipelineRepository(session)
+
+    def publish(self, events: list) -> None:
+        for event in events:
+            self.outbox.add(*protomap.event_to_proto(event))
+        events.clear()
