@@ -35,7 +35,7 @@ def prepare_env() -> None:
     os.environ.setdefault("SHANGJI_PG_DSN", servers.find_postgres())
     os.environ["SHANGJI_AMQP_URI"] = os.environ.get("SHANGJI_BENCH_AMQP_URI") or servers.find_rabbitmq()
     os.environ["SHANGJI_DB_PREFIX"] = "bench_"
-    os.environ["SHANGJI_LOG_LEVEL"] = "WARNING"  # access logs per call would measure the log file
+    os.environ["SHANGJI_ACCESS_LOG"] = "false"  # a log line per call would measure the log file
     for service in settings.SERVICES:
         databases.create_from_template(service, settings.database_name(service))
     topo = topology.load(ROOT / "deploy" / "rabbitmq" / "topology.yaml")

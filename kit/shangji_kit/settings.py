@@ -25,6 +25,7 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_HEALTH_INTERVAL_SECONDS | how often a front checks its database for readiness | 2.0 |
 | SHANGJI_DRAIN_SECONDS | grace period for in-flight calls on SIGTERM | 20 |
 | SHANGJI_LOG_LEVEL | log level | INFO |
+| SHANGJI_ACCESS_LOG | one log line per RPC (true/false) | true |
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ class Settings:
     health_interval_seconds: float
     drain_seconds: float
     log_level: str
+    access_log: bool
 
     @classmethod
     def for_service(cls, service: str) -> Settings:
@@ -134,4 +136,5 @@ class Settings:
             health_interval_seconds=float(env("SHANGJI_HEALTH_INTERVAL_SECONDS", "2.0")),
             drain_seconds=float(env("SHANGJI_DRAIN_SECONDS", "20")),
             log_level=env("SHANGJI_LOG_LEVEL", "INFO"),
+            access_log=env("SHANGJI_ACCESS_LOG", "true").lower() in ("1", "true", "yes"),
         )

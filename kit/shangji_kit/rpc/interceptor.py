@@ -19,9 +19,10 @@ CORRELATION_KEYS = ("x-correlation-id", "x-request-id")
 
 
 class FrontInterceptor(grpc.ServerInterceptor):
-    def __init__(self, service: str, verifier: TokenVerifier) -> None:
+    def __init__(self, service: str, verifier: TokenVerifier, *, access_log: bool = True) -> None:
         self.service = service
         self.verifier = verifier
+        self.access_log = access_log
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
@@ -69,6 +70,8 @@ class FrontInterceptor(grpc.ServerInterceptor):
         return status
 
     def _access(self, method: str, code: str, started: float, **extra) -> None:
+        if not self.access_log:
+            return
         p = current_principal.get()
         _log.info("rpc", extra=log.fields(method=method, code=code, ms=round((time.perf_counter() - started) * 1000, 2),
                                           user=p.user_id if p else None, **extra))

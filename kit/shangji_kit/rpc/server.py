@@ -18,6 +18,8 @@ from shangji_kit.settings import Settings
 
 _log = log.get(__name__)
 
+LIVENESS = "shangji.liveness"
+
 # A registrar adds the service's servicers to the server and returns their full service names.
 Registrar = Callable[[grpc.Server], list[str]]
 
@@ -31,7 +33,7 @@ class Front:
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.grpc_threads,
                                        thread_name_prefix=f"{settings.service}-grpc"),
-            interceptors=[FrontInterceptor(settings.service, TokenVerifier(settings))],
+            interceptors=[FrontInterceptor(settings.service, TokenVerifier(settings), access_log=settings.access_log)],
             options=[("grpc.so_reuseport", 0)],
         )
         self.service_names = register(self.server)
@@ -63,6 +65,8 @@ class Front:
             self._stop.wait(self.settings.health_interval_seconds)
 
     def start(self) -> Front:
+        # Liveness says only that this process serves calls; readiness ("") follows the database.
+        self.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         self._set_health(bool(self.readiness()))
         self.server.start()
         self._watcher.start()

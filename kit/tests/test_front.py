@@ -1,0 +1,47 @@
+"""The front's health: readiness follows the database, liveness does not; drain on stop."""
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from shangji_kit.rpc.server import LIVENESS, Front
+from shangji_kit.settings import Settings
+from shangji_kit.testing.processes import free_port
+from shangji_kit.testing.wait import eventually
+
+
+@pytest.fixture
+def database_up(monkeypatch):
+    monkeypatch.setenv("SHANGJI_HEALTH_INTERVAL_SECONDS", "0.05")
+    state = {"up": True}
+    yield state
+
+
+def check(port: int, service: str = "") -> str:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        resp = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=2)
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(resp.status)
+
+
+def test_readiness_follows_the_database_and_liveness_does_not(database_up):
+    front = Front(Settings.for_service("samples"), lambda server: [], port=free_port(),
+                  readiness=lambda: database_up["up"]).start()
+    try:
+        assert check(front.bound_port) == "SERVING"
+        database_up["up"] = False
+        eventually(lambda: check(front.bound_port) == "NOT_SERVING", timeout=5, what="NOT_SERVING")
+        assert check(front.bound_port, LIVENESS) == "SERVING"
+        database_up["up"] = True
+        eventually(lambda: check(front.bound_port) == "SERVING", timeout=5, what="SERVING again")
+    finally:
+        front.stop(0)
+
+
+def test_real_readiness_checks_the_service_database(shangji_env, monkeypatch):
+    monkeypatch.setenv("SHANGJI_SAMPLES_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/none")
+    front = Front(Settings.for_service("samples"), lambda server: [], port=free_port()).start()
+    try:
+        assert check(front.bound_port) == "NOT_SERVING"
+        assert check(front.bound_port, LIVENESS) == "SERVING"
+    finally:
+        front.stop(0)
