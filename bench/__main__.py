@@ -33,7 +33,7 @@ def prepare_env() -> None:
     from shangji_kit.testing import databases, servers
 
     os.environ.setdefault("SHANGJI_PG_DSN", servers.find_postgres())
-    os.environ["SHANGJI_AMQP_URI"] = os.environ.get("SHANGJI_BENCH_AMQP_URI") or servers.find_rabbitmq()
+    os.environ["SHANGJI_AMQP_URI"] = os.environ.get("SHANGJI_BENCH_AMQP_URI") or servers.find_rabbitmq("bench")
     os.environ["SHANGJI_DB_PREFIX"] = "bench_"
     os.environ["SHANGJI_ACCESS_LOG"] = "false"  # a log line per call would measure the log file
     for service in settings.SERVICES:

@@ -30,12 +30,13 @@ def _missing(reason: str):
 
 @pytest.fixture(scope="session")
 def shangji_env(tmp_path_factory):
+    session = uuid.uuid4().hex[:8]
     try:
         pg = servers.find_postgres()
-        amqp = servers.find_rabbitmq()
+        amqp = servers.find_rabbitmq(session)
     except servers.ServerMissing as exc:
         _missing(str(exc))
-    prefix = f"t{uuid.uuid4().hex[:8]}_"
+    prefix = f"t{session}_"
     saved = {k: os.environ.get(k) for k in ("SHANGJI_PG_DSN", "SHANGJI_AMQP_URI", "SHANGJI_DB_PREFIX")}
     os.environ.update({"SHANGJI_PG_DSN": pg, "SHANGJI_AMQP_URI": amqp, "SHANGJI_DB_PREFIX": prefix,
                        "SHANGJI_RELAY_POLL_SECONDS": "0.5", "SHANGJI_CONSUMER_RETRY_BASE_MS": "50",
@@ -54,6 +55,7 @@ def shangji_env(tmp_path_factory):
     db.dispose_all()
     for service in settings.SERVICES:
         migrate.drop_database(settings.database_name(service))
+    servers.drop_vhost(amqp)
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)

@@ -1,8 +1,8 @@
 """Finding PostgreSQL and RabbitMQ for tests: environment, local servers, or testcontainers.
 
 Under CI=true a missing server is a failure; elsewhere the tests that need it are skipped with
-the reason. Tests use their own RabbitMQ virtual host, so a demo suite running on the same broker
-never consumes a test's events.
+the reason. Each test session uses its own RabbitMQ virtual host (deleted at the end), so a demo
+suite or another session running on the same broker never consumes a test's events.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import socket
 import subprocess
 from urllib.parse import urlsplit, urlunsplit
 
-TEST_VHOST = "shangji_test"
+TEST_VHOST_PREFIX = "shangji_test"
 
 
 class ServerMissing(Exception):
@@ -52,6 +52,19 @@ def _with_vhost(uri: str, vhost: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + vhost, parts.query, ""))
 
 
+def _rabbitmqctl() -> str:
+    ctl = shutil.which("rabbitmqctl")
+    if not ctl:
+        raise ServerMissing("rabbitmqctl is needed to give the test session its own RabbitMQ vhost")
+    return ctl
+
+
+def drop_vhost(uri: str) -> None:
+    vhost = urlsplit(uri).path.lstrip("/")
+    if vhost.startswith(TEST_VHOST_PREFIX) and shutil.which("rabbitmqctl"):
+        subprocess.run([_rabbitmqctl(), "delete_vhost", vhost], capture_output=True)
+
+
 def _ensure_vhost(uri: str, vhost: str) -> None:
     import kombu
 
@@ -61,22 +74,23 @@ def _ensure_vhost(uri: str, vhost: str) -> None:
             return
     except Exception:  # most likely the vhost does not exist yet
         pass
-    ctl = shutil.which("rabbitmqctl")
-    if not ctl:
-        raise ServerMissing(f"RabbitMQ vhost {vhost!r} is missing and rabbitmqctl is not here to create it")
+    ctl = _rabbitmqctl()
     subprocess.run([ctl, "add_vhost", vhost], capture_output=True)
     user = urlsplit(uri).username or "guest"
     subprocess.run([ctl, "set_permissions", "-p", vhost, user, ".*", ".*", ".*"], check=True, capture_output=True)
 
 
-def find_rabbitmq() -> str:
+def find_rabbitmq(session: str) -> str:
+    """A vhost of the session's own on the local broker, so concurrent sessions (and a running demo)
+    never consume each other's events; SHANGJI_TEST_AMQP_URI is used as given."""
     uri = os.environ.get("SHANGJI_TEST_AMQP_URI")
     if uri:
         return uri
     if _reachable("127.0.0.1", 5672):
         base = "amqp://guest:guest@127.0.0.1:5672/"
-        _ensure_vhost(base, TEST_VHOST)
-        return _with_vhost(base, TEST_VHOST)
+        vhost = f"{TEST_VHOST_PREFIX}_{session}"
+        _ensure_vhost(base, vhost)
+        return _with_vhost(base, vhost)
     if _docker_answers():
         from testcontainers.rabbitmq import RabbitMqContainer  # only where Docker answers
 

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from notify.domain import model
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
-from shangji_kit.errors import InvalidArgument, NotFound
+from shangji_kit import paging
+from shangji_kit.errors import NotFound
 
 OPPORTUNITY_REGISTERED_CONSUMER = "notify.on_opportunity_registered"
 OPPORTUNITY_REGISTERED_TYPE = "shangji.opportunities.v1.OpportunityRegistered"
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -53,8 +50,8 @@ def notify_registration(cmd: NotifyRegistration, event_id: str, uow: NotifyUnitO
 def list_notifications(caller_id: str, page_size: int, page_token: str, unread_only: bool,
                        uow: NotifyUnitOfWork) -> NotificationPage:
     """The caller's notifications, newest first, with the count of all their unread ones."""
-    limit = _page_size(page_size)
-    after = _decode_page_token(page_token)
+    limit = paging.page_size(page_size)
+    after = paging.decode_token(page_token)
     recipient_id = _user_id(caller_id)
     if recipient_id is None:
         return NotificationPage([], "", 0)
@@ -63,7 +60,7 @@ def list_notifications(caller_id: str, page_size: int, page_token: str, unread_o
         rows = uow.notifications.list_received(recipient_id, limit + 1, after, unread_only)
         unread = uow.notifications.count_unread(recipient_id)
     page = rows[:limit]
-    token = _encode_page_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
+    token = paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
     return NotificationPage(page, token, unread)
 
 
@@ -85,27 +82,3 @@ def _user_id(caller_id: str) -> str | None:
         return str(uuid.UUID(caller_id))
     except (ValueError, TypeError):
         return None
-
-
-def _page_size(page_size: int) -> int:
-    if page_size < 0:
-        raise InvalidArgument.field("page_size", "must not be negative")
-    return min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-
-
-def _encode_page_token(create_time: datetime, id: str) -> str:
-    return base64.urlsafe_b64encode(f"{create_time.isoformat()}|{id}".encode()).decode()
-
-
-def _decode_page_token(token: str) -> tuple[datetime, str] | None:
-    if not token:
-        return None
-    try:
-        time_text, _, id_text = base64.urlsafe_b64decode(token.encode("ascii")).decode().partition("|")
-        time = datetime.fromisoformat(time_text)
-        last_id = str(uuid.UUID(id_text))
-    except (ValueError, UnicodeError, binascii.Error) as exc:
-        raise InvalidArgument.field("page_token", "not a page token returned by this API") from exc
-    if time.tzinfo is None:
-        raise InvalidArgument.field("page_token", "not a page token returned by this API")
-    return time, last_id

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from opportunities.domain import model
-from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound
+from shangji_kit import paging
+from shangji_kit.errors import FailedPrecondition, NotFound
 
 if TYPE_CHECKING:  # the unit of work imports protomap, which builds this module's commands
     from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
@@ -18,8 +17,6 @@ if TYPE_CHECKING:  # the unit of work imports protomap, which builds this module
 LEAD_CONVERTED_CONSUMER = "opportunities.on_lead_converted"
 LEAD_CONVERTED_TYPE = "shangji.leads.v1.LeadConverted"
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -78,8 +75,8 @@ def get_opportunity(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitO
 def list_opportunities(caller_id: str, page_size: int, page_token: str,
                        uow: OpportunitiesUnitOfWork) -> OpportunityPage:
     """The caller's own opportunities, newest first, one page at a time."""
-    limit = _page_size(page_size)
-    after = _decode_page_token(page_token)
+    limit = paging.page_size(page_size)
+    after = paging.decode_token(page_token)
     owner_id = _user_id(caller_id)
     if owner_id is None:
         return OpportunityPage([], "")
@@ -87,7 +84,7 @@ def list_opportunities(caller_id: str, page_size: int, page_token: str,
         # One row beyond the page tells whether another page exists, so the last page carries no token.
         rows = uow.opportunities.list_owned(owner_id, limit + 1, after)
     page = rows[:limit]
-    token = _encode_page_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
+    token = paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
     return OpportunityPage(page, token)
 
 
@@ -97,27 +94,3 @@ def _user_id(caller_id: str) -> str | None:
         return str(uuid.UUID(caller_id))
     except (ValueError, TypeError):
         return None
-
-
-def _page_size(page_size: int) -> int:
-    if page_size < 0:
-        raise InvalidArgument.field("page_size", "must not be negative")
-    return min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-
-
-def _encode_page_token(create_time: datetime, id: str) -> str:
-    return base64.urlsafe_b64encode(f"{create_time.isoformat()}|{id}".encode()).decode()
-
-
-def _decode_page_token(token: str) -> tuple[datetime, str] | None:
-    if not token:
-        return None
-    try:
-        time_text, _, id_text = base64.urlsafe_b64decode(token.encode("ascii")).decode().partition("|")
-        time = datetime.fromisoformat(time_text)
-        last_id = str(uuid.UUID(id_text))
-    except (ValueError, UnicodeError, binascii.Error) as exc:
-        raise InvalidArgument.field("page_token", "not a page token returned by this API") from exc
-    if time.tzinfo is None:
-        raise InvalidArgument.field("page_token", "not a page token returned by this API")
-    return time, last_id

@@ -1,0 +1,38 @@
+"""Pagination (AIP-158): page sizes and opaque keyset page tokens of (create_time, id)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import datetime
+
+from shangji_kit.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def page_size(page_size: int) -> int:
+    """0 means the default; above the maximum is capped (AIP-158); negative is refused."""
+    if page_size < 0:
+        raise InvalidArgument.field("page_size", "must not be negative")
+    return min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def encode_token(create_time: datetime, id: str) -> str:
+    return base64.urlsafe_b64encode(f"{create_time.isoformat()}|{id}".encode()).decode()
+
+
+def decode_token(token: str) -> tuple[datetime, str] | None:
+    if not token:
+        return None
+    try:
+        time_text, _, id_text = base64.urlsafe_b64decode(token.encode("ascii")).decode().partition("|")
+        time = datetime.fromisoformat(time_text)
+        last_id = str(uuid.UUID(id_text))
+    except (ValueError, UnicodeError, binascii.Error) as exc:
+        raise InvalidArgument.field("page_token", "not a page token returned by this API") from exc
+    if time.tzinfo is None:
+        raise InvalidArgument.field("page_token", "not a page token returned by this API")
+    return time, last_id
