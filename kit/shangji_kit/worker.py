@@ -66,10 +66,18 @@ class OutboxRelayRunner(DependencyProvider):
 
 
 class UnitOfWorkProvider(DependencyProvider):
-    """Injects a factory of fresh units of work (one per use-case call)."""
+    """Injects a factory of fresh units of work (one per use-case call).
 
-    def __init__(self, factory: Callable[[], object]) -> None:
-        self.factory = factory
+    ``build`` (a service's ``bootstrap.uow_factory``) runs at container set-up, not at import, so
+    importing a worker module opens no database pool.
+    """
+
+    def __init__(self, build: Callable[[], Callable[[], object]]) -> None:
+        self.build = build
+        self.factory: Callable[[], object] | None = None
+
+    def setup(self) -> None:
+        self.factory = self.build()
 
     def get_dependency(self, worker_ctx):
         return self.factory
