@@ -16,8 +16,7 @@ def engine(url: str, *, pool_size: int = 10) -> sa.Engine:
     with _lock:
         eng = _engines.get(url)
         if eng is None:
-            eng = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                                   pool_recycle=1800)
+            eng = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
             _engines[url] = eng
         return eng
 

@@ -23,6 +23,7 @@ def inbox_table(metadata: sa.MetaData) -> sa.Table:
 class Inbox:
     def __init__(self, table: sa.Table) -> None:
         self.table = table
+        self._insert = pg.insert(table).on_conflict_do_nothing().returning(table.c.event_id)
 
     def claim(self, session: Session, consumer: str, event_id: str, event_type: str) -> bool:
         """True the first time ``consumer`` sees ``event_id``; False for a redelivery.
@@ -30,11 +31,6 @@ class Inbox:
         INSERT ... ON CONFLICT is race-free: of two concurrent deliveries one inserts, the other
         waits for it and then finds the row (no check-then-insert window).
         """
-        stmt = (
-            pg.insert(self.table)
-            .values(consumer=consumer, event_id=event_id, event_type=event_type,
-                    received_at=datetime.now(timezone.utc))
-            .on_conflict_do_nothing()
-            .returning(self.table.c.event_id)
-        )
-        return session.execute(stmt).first() is not None
+        params = {"consumer": consumer, "event_id": event_id, "event_type": event_type,
+                  "received_at": datetime.now(timezone.utc)}
+        return session.execute(self._insert, params).first() is not None

@@ -11,7 +11,7 @@ from psycopg import sql
 from shangji_kit import settings
 from shangji_kit.db import libpq_dsn
 from shangji_kit.inbox import inbox_table
-from shangji_kit.outbox import outbox_table
+from shangji_kit.outbox import NOTIFY_CHANNEL, outbox_table
 
 
 def alembic_config(service: str, url: str) -> Config:
@@ -58,14 +58,21 @@ def run_env(target_metadata: sa.MetaData) -> None:
 
 
 def create_messaging_tables(bind: sa.Connection) -> None:
-    """Outbox and inbox, as every service's first migration creates them."""
+    """Outbox and inbox, as every service's first migration creates them, and the trigger that wakes
+    the relay when outbox rows commit."""
     md = sa.MetaData()
     outbox_table(md)
     inbox_table(md)
     md.create_all(bind)
+    bind.execute(sa.text(f"""
+        CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_notify('{NOTIFY_CHANNEL}', ''); RETURN NULL; END $$;
+        CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
+    """))
 
 
 def drop_messaging_tables(bind: sa.Connection) -> None:
+    bind.execute(sa.text("DROP TRIGGER IF EXISTS outbox_notify ON outbox; DROP FUNCTION IF EXISTS outbox_notify()"))
     md = sa.MetaData()
     outbox_table(md)
     inbox_table(md)

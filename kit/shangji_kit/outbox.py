@@ -1,7 +1,8 @@
 """Transactional outbox: events are rows written in the business transaction.
 
-The relay (``shangji_kit.relay``) publishes them after commit. ``pg_notify`` is sent inside the
-same transaction, so PostgreSQL delivers the wake-up only when the rows are visible.
+The relay (``shangji_kit.relay``) publishes them after commit. A statement trigger on the table
+(created with it, ``shangji_kit.migrate``) sends ``NOTIFY outbox`` inside the same transaction, so
+PostgreSQL delivers the wake-up only when the rows are visible, at no extra round trip.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def outbox_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
-def notify_channel(service: str) -> str:
-    return f"outbox_{service}"
+# NOTIFY channels are per database, and each service has its own database.
+NOTIFY_CHANNEL = "outbox"
 
 
 @dataclass
@@ -80,7 +81,6 @@ class Outbox:
             for e in self.pending
         ]
         session.execute(sa.insert(self.table), rows)
-        session.execute(sa.select(sa.func.pg_notify(notify_channel(self.service), "")))
         count = len(self.pending)
         self.pending.clear()
         return count

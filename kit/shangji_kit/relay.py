@@ -4,7 +4,7 @@
   run and a row that commits late is picked up by a later round (we never track "last id seen").
 - Marks rows sent only after the broker confirmed each message; a crash in between re-sends
   them (at-least-once; consumers are idempotent).
-- Wakes on ``LISTEN outbox_<service>`` and polls every ``poll_seconds`` as a fallback.
+- Wakes on ``LISTEN outbox`` and polls every ``poll_seconds`` as a fallback.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import psycopg
 
 from shangji_kit import envelope, log
 from shangji_kit.db import libpq_dsn
-from shangji_kit.outbox import notify_channel
+from shangji_kit.outbox import NOTIFY_CHANNEL
 from shangji_kit.publisher import EventPublisher
 
 _log = log.get(__name__)
@@ -49,7 +49,7 @@ class OutboxRelay:
             self._db = psycopg.connect(self.dsn, connect_timeout=5)
         if self._listen is None or self._listen.closed:
             self._listen = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
-            self._listen.execute(f"LISTEN {notify_channel(self.service)}")
+            self._listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
 
     def publish_pending(self) -> int:
         """One round: claim, publish with confirms, mark sent, commit. Returns rows published."""

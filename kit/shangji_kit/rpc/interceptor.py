@@ -6,10 +6,11 @@ import time
 from collections.abc import Callable
 
 import grpc
+from sqlalchemy import exc as sa_exc
 
 from shangji_kit import log
 from shangji_kit.auth import TokenVerifier, current_principal
-from shangji_kit.errors import DomainError
+from shangji_kit.errors import DomainError, Unavailable
 from shangji_kit.rpc.status import internal_status, to_status
 
 _log = log.get("shangji.access")
@@ -60,6 +61,9 @@ class FrontInterceptor(grpc.ServerInterceptor):
         return tokens
 
     def _fail(self, exc: BaseException, method: str, context: grpc.ServicerContext, started: float):
+        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+            # The database restarted under a pooled connection; the pool is renewed, a retry works.
+            exc = Unavailable("database connection lost; retry", reason="DATABASE_RECONNECTING")
         if isinstance(exc, DomainError):
             status = to_status(exc, self.service)
             self._access(method, exc.code, started, reason=exc.reason)

@@ -19,6 +19,10 @@ def _to_lead(row) -> Lead:
     return Lead(**{c: getattr(row, c) for c in _COLUMNS})
 
 
+# Built once with bind parameters, so SQLAlchemy caches its compiled form (values() inline is not).
+_INSERT = pg.insert(leads).on_conflict_do_nothing().returning(leads.c.id)
+
+
 class LeadRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -26,8 +30,8 @@ class LeadRepository:
     def add(self, lead: Lead, request_id: str | None) -> Lead | None:
         """Insert; None when the request id is already taken (nothing written)."""
         values = {c: getattr(lead, c) for c in _COLUMNS}
-        stmt = pg.insert(leads).values(request_id=request_id or None, **values).on_conflict_do_nothing()
-        return lead if self.session.execute(stmt.returning(leads.c.id)).first() else None
+        values["request_id"] = request_id or None
+        return lead if self.session.execute(_INSERT, values).first() else None
 
     def get(self, lead_id: str) -> Lead | None:
         row = self.session.execute(sa.select(leads).where(leads.c.id == lead_id)).first()

@@ -18,6 +18,11 @@ def _to_notification(row) -> Notification:
     return Notification(**{c: getattr(row, c) for c in _COLUMNS})
 
 
+# Built once with bind parameters, so SQLAlchemy caches its compiled form (values() inline is not).
+_INSERT = (pg.insert(notifications).on_conflict_do_nothing(index_elements=["source_event_id"])
+           .returning(notifications.c.id))
+
+
 class NotificationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -25,9 +30,8 @@ class NotificationRepository:
     def add(self, notification: Notification, source_event_id: str) -> bool:
         """Insert; False when this source event already made its notification (nothing written)."""
         values = {c: getattr(notification, c) for c in _COLUMNS}
-        stmt = (pg.insert(notifications).values(source_event_id=source_event_id, **values)
-                .on_conflict_do_nothing(index_elements=["source_event_id"]))
-        return self.session.execute(stmt.returning(notifications.c.id)).first() is not None
+        values["source_event_id"] = source_event_id
+        return self.session.execute(_INSERT, values).first() is not None
 
     def get_for_update(self, notification_id: str) -> Notification | None:
         """Locked until commit, so two concurrent mark-reads cannot both set the read time."""

@@ -24,6 +24,10 @@ def _to_opportunity(row) -> Opportunity:
     return Opportunity(stage_display_name=row.stage_display_name, **{c: getattr(row, c) for c in _COLUMNS})
 
 
+# Built once with bind parameters, so SQLAlchemy caches its compiled form (values() inline is not).
+_INSERT = (pg.insert(opportunities).on_conflict_do_nothing(index_elements=["lead_id"])
+           .returning(opportunities.c.id))
+
 class OpportunityRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -31,8 +35,7 @@ class OpportunityRepository:
     def add(self, opportunity: Opportunity) -> bool:
         """Insert; False when the lead already yielded a deal (nothing written)."""
         values = {c: getattr(opportunity, c) for c in _COLUMNS}
-        stmt = pg.insert(opportunities).values(**values).on_conflict_do_nothing(index_elements=["lead_id"])
-        return self.session.execute(stmt.returning(opportunities.c.id)).first() is not None
+        return self.session.execute(_INSERT, values).first() is not None
 
     def get(self, opportunity_id: str) -> Opportunity | None:
         row = self.session.execute(_SELECT.where(opportunities.c.id == opportunity_id)).first()

@@ -16,6 +16,10 @@ def _to_user(row) -> User:
     return User(**{c: getattr(row, c) for c in _COLUMNS})
 
 
+# Built once with bind parameters, so SQLAlchemy caches its compiled form (values() inline is not).
+_INSERT = pg.insert(users).on_conflict_do_nothing().returning(users.c.id)
+
+
 class UserRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -23,8 +27,8 @@ class UserRepository:
     def add(self, user: User, request_id: str | None) -> User | None:
         """Insert; None when the request id or the email is already taken (nothing written)."""
         values = {c: getattr(user, c) for c in _COLUMNS}
-        stmt = pg.insert(users).values(request_id=request_id or None, **values).on_conflict_do_nothing()
-        return user if self.session.execute(stmt.returning(users.c.id)).first() else None
+        values["request_id"] = request_id or None
+        return user if self.session.execute(_INSERT, values).first() else None
 
     def get(self, user_id: str) -> User | None:
         row = self.session.execute(sa.select(users).where(users.c.id == user_id)).first()
