@@ -6,16 +6,21 @@ process cannot live with.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from shangji_kit.rpc.server import Front
+from shangji_kit.settings import Settings
 
 WORKER_CLASSES = {
     "teams": "teams.entrypoints.worker:TeamsWorker",
@@ -149,3 +154,14 @@ def worker_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
     env.setdefault("SHANGJI_LOG_LEVEL", "INFO")
     return env
+
+
+@contextlib.contextmanager
+def running_front(service: str, register: Callable[..., list[str]]) -> Iterator[Front]:
+    """A service's gRPC front in this process, on a free port, against the session's databases."""
+    settings = Settings.for_service(service)
+    front = Front(settings, lambda server: register(server, settings), port=free_port()).start()
+    try:
+        yield front
+    finally:
+        front.stop(0)

@@ -10,10 +10,9 @@ import sqlalchemy as sa
 from leads.entrypoints import grpc_api
 from shangji.leads.v1 import leads_pb2, leads_pb2_grpc
 from shangji_kit.rpc.client import Caller
-from shangji_kit.rpc.server import Front
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
-from shangji_kit.testing.processes import free_port
+from shangji_kit.testing.processes import running_front
 
 CREATED = "shangji.leads.v1.LeadCreated"
 CONVERTED = "shangji.leads.v1.LeadConverted"
@@ -21,10 +20,8 @@ CONVERTED = "shangji.leads.v1.LeadConverted"
 
 @pytest.fixture(scope="module")
 def front(shangji_env):
-    settings = Settings.for_service("leads")
-    f = Front(settings, lambda s: grpc_api.register(s, settings), port=free_port()).start()
-    yield f
-    f.stop(0)
+    with running_front("leads", grpc_api.register) as f:
+        yield f
 
 
 @pytest.fixture

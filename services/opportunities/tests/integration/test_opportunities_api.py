@@ -8,18 +8,14 @@ import pytest
 from opportunities.entrypoints import grpc_api
 from shangji.opportunities.v1 import opportunities_pb2, opportunities_pb2_grpc
 from shangji_kit.rpc.client import Caller
-from shangji_kit.rpc.server import Front
 from shangji_kit.rpc.status import details_of
-from shangji_kit.settings import Settings
-from shangji_kit.testing.processes import free_port
+from shangji_kit.testing.processes import running_front
 
 
 @pytest.fixture(scope="module")
 def front(shangji_env):
-    settings = Settings.for_service("opportunities")
-    f = Front(settings, lambda s: grpc_api.register(s, settings), port=free_port()).start()
-    yield f
-    f.stop(0)
+    with running_front("opportunities", grpc_api.register) as f:
+        yield f
 
 
 @pytest.fixture

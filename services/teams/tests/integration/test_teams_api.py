@@ -8,19 +8,16 @@ import sqlalchemy as sa
 
 from shangji.teams.v1 import teams_pb2, teams_pb2_grpc
 from shangji_kit.rpc.client import Caller
-from shangji_kit.rpc.server import Front
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
-from shangji_kit.testing.processes import free_port
+from shangji_kit.testing.processes import running_front
 from teams.entrypoints import grpc_api
 
 
 @pytest.fixture(scope="module")
 def front(shangji_env):
-    settings = Settings.for_service("teams")
-    f = Front(settings, lambda s: grpc_api.register(s, settings), port=free_port()).start()
-    yield f
-    f.stop(0)
+    with running_front("teams", grpc_api.register) as f:
+        yield f
 
 
 @pytest.fixture
