@@ -1,11 +1,15 @@
-"""SQLAlchemy 2.0 engines and sessions, one engine per service database per process."""
+"""SQLAlchemy 2.0 engines and connections, one engine per service database per process.
+
+Units of work run on Core connections, not ORM sessions: the repositories issue Core statements
+only, and the Session's execution path cost a front measurable CPU per call for nothing it used.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
 
 _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
@@ -21,8 +25,9 @@ def engine(url: str, *, pool_size: int = 10) -> sa.Engine:
         return eng
 
 
-def session_factory(url: str, *, pool_size: int = 10) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine(url, pool_size=pool_size), expire_on_commit=False)
+def connection_factory(url: str, *, pool_size: int = 10) -> Callable[[], sa.Connection]:
+    """Each call checks a connection out of the pool; it begins a transaction on first use."""
+    return engine(url, pool_size=pool_size).connect
 
 
 def dispose_all() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.orm import Session
+
+from shangji_kit.statements import insert_or_skip
 
 
 def inbox_table(metadata: sa.MetaData) -> sa.Table:
@@ -23,9 +23,10 @@ def inbox_table(metadata: sa.MetaData) -> sa.Table:
 class Inbox:
     def __init__(self, table: sa.Table) -> None:
         self.table = table
-        self._insert = pg.insert(table).on_conflict_do_nothing().returning(table.c.event_id)
+        self._insert = insert_or_skip(table, ["consumer", "event_id", "event_type", "received_at"],
+                                      returning="event_id")
 
-    def claim(self, session: Session, consumer: str, event_id: str, event_type: str) -> bool:
+    def claim(self, session: sa.Connection, consumer: str, event_id: str, event_type: str) -> bool:
         """True the first time ``consumer`` sees ``event_id``; False for a redelivery.
 
         INSERT ... ON CONFLICT is race-free: of two concurrent deliveries one inserts, the other

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.orm import Session
 
 from shangji_kit import log
 
@@ -64,7 +63,7 @@ class Outbox:
         self.pending.append(event)
         return event
 
-    def flush(self, session: Session) -> int:
+    def flush(self, session: sa.Connection) -> int:
         if not self.pending:
             return 0
         cid = log.correlation_id.get()

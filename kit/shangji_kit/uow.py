@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
 
 from shangji_kit.inbox import Inbox
 from shangji_kit.outbox import Outbox
@@ -17,12 +16,12 @@ class UnitOfWork:
     Services subclass it and build their repositories in ``_start(session)``.
     """
 
-    def __init__(self, service: str, sessions: sessionmaker[Session], metadata: sa.MetaData) -> None:
+    def __init__(self, service: str, sessions: Callable[[], sa.Connection], metadata: sa.MetaData) -> None:
         self.service = service
         self._sessions = sessions
         self._outbox_table = metadata.tables["outbox"]
         self._inbox = Inbox(metadata.tables["inbox"])
-        self.session: Session | None = None
+        self.session: sa.Connection | None = None
         self.outbox: Outbox | None = None
         self._after_commit: list[Callable[[], None]] = []
 
@@ -32,7 +31,7 @@ class UnitOfWork:
         self._start(self.session)
         return self
 
-    def _start(self, session: Session) -> None:
+    def _start(self, session: sa.Connection) -> None:
         """Hook for subclasses: create repositories on ``session``."""
 
     def __exit__(self, *exc: object) -> None:

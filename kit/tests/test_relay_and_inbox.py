@@ -6,7 +6,6 @@ import uuid
 import kombu
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import sessionmaker
 
 from shangji.teams.v1 import events_pb2, teams_pb2
 from shangji_kit import envelope
@@ -26,7 +25,7 @@ def settings(shangji_env, clean_db) -> Settings:
 @pytest.fixture
 def uow_factory(settings):
     engine = sa.create_engine(settings.database_url)
-    sessions = sessionmaker(bind=engine)
+    sessions = engine.connect
     yield lambda: UnitOfWork(SERVICE, sessions, metadata)
     engine.dispose()
 
@@ -80,7 +79,7 @@ def test_relay_publishes_committed_events_as_cloudevents_and_marks_them_sent(set
 def test_a_row_that_commits_late_is_not_skipped(settings, uow_factory, listener):
     """Transaction A takes an earlier position but commits after B has been relayed."""
     engine = sa.create_engine(settings.database_url)
-    slow = sessionmaker(bind=engine)
+    slow = engine.connect
     with UnitOfWork(SERVICE, slow, metadata) as uow_a:
         uow_a.outbox.add(events_pb2.UserCreated(user=teams_pb2.User(display_name="late")), subject="users/late")
         uow_a.outbox.flush(uow_a.session)  # position taken, not committed

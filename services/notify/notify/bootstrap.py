@@ -11,5 +11,5 @@ from shangji_kit.settings import Settings
 
 def uow_factory(settings: Settings | None = None) -> Callable[[], NotifyUnitOfWork]:
     settings = settings or Settings.for_service("notify")
-    sessions = db.session_factory(settings.database_url, pool_size=settings.grpc_threads)
+    sessions = db.connection_factory(settings.database_url, pool_size=settings.grpc_threads)
     return lambda: NotifyUnitOfWork(sessions)

@@ -11,5 +11,5 @@ from teams.service_layer.unit_of_work import TeamsUnitOfWork
 
 def uow_factory(settings: Settings | None = None) -> Callable[[], TeamsUnitOfWork]:
     settings = settings or Settings.for_service("teams")
-    sessions = db.session_factory(settings.database_url, pool_size=settings.grpc_threads)
+    sessions = db.connection_factory(settings.database_url, pool_size=settings.grpc_threads)
     return lambda: TeamsUnitOfWork(sessions)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.orm import Session
 
 from leads.adapters.orm import leads
 from leads.domain.model import Lead
 from shangji_kit.errors import Aborted
+from shangji_kit.statements import insert_or_skip
 
 _COLUMNS = ("id", "company", "contact_name", "phone", "email", "region", "source", "owner_id", "state",
             "convert_time", "version", "create_time", "update_time")
@@ -19,12 +18,11 @@ def _to_lead(row) -> Lead:
     return Lead(**{c: getattr(row, c) for c in _COLUMNS})
 
 
-# Built once with bind parameters, so SQLAlchemy caches its compiled form (values() inline is not).
-_INSERT = pg.insert(leads).on_conflict_do_nothing().returning(leads.c.id)
+_INSERT = insert_or_skip(leads, [*_COLUMNS, "request_id"], returning="id")
 
 
 class LeadRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: sa.Connection) -> None:
         self.session = session
 
     def add(self, lead: Lead, request_id: str | None) -> Lead | None:

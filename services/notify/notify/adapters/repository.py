@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.orm import Session
 
 from notify.adapters.orm import notifications
 from notify.domain.model import Notification
+from shangji_kit.statements import insert_or_skip
 
 _COLUMNS = ("id", "recipient_id", "title", "body", "subject", "read", "create_time", "read_time")
 
@@ -18,13 +17,12 @@ def _to_notification(row) -> Notification:
     return Notification(**{c: getattr(row, c) for c in _COLUMNS})
 
 
-# Built once with bind parameters, so SQLAlchemy caches its compiled form (values() inline is not).
-_INSERT = (pg.insert(notifications).on_conflict_do_nothing(index_elements=["source_event_id"])
-           .returning(notifications.c.id))
+_INSERT = insert_or_skip(notifications, [*_COLUMNS, "source_event_id"], returning="id",
+                         conflict_columns=["source_event_id"])
 
 
 class NotificationRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: sa.Connection) -> None:
         self.session = session
 
     def add(self, notification: Notification, source_event_id: str) -> bool:

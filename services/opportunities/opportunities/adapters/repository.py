@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.orm import Session
 
 from opportunities.adapters.orm import opportunities, pipelines, stages
 from opportunities.domain.model import Opportunity, Pipeline, Stage
+from shangji_kit.statements import insert_or_skip
 
 _COLUMNS = ("id", "title", "customer_company", "contact_name", "contact_phone", "contact_email", "region", "source",
             "owner_id", "registrant_id", "pipeline_id", "stage_key", "lead_id", "version", "create_time",
@@ -24,12 +23,11 @@ def _to_opportunity(row) -> Opportunity:
     return Opportunity(stage_display_name=row.stage_display_name, **{c: getattr(row, c) for c in _COLUMNS})
 
 
-# Built once with bind parameters, so SQLAlchemy caches its compiled form (values() inline is not).
-_INSERT = (pg.insert(opportunities).on_conflict_do_nothing(index_elements=["lead_id"])
-           .returning(opportunities.c.id))
+_INSERT = insert_or_skip(opportunities, _COLUMNS, returning="id", conflict_columns=["lead_id"])
+
 
 class OpportunityRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: sa.Connection) -> None:
         self.session = session
 
     def add(self, opportunity: Opportunity) -> bool:
@@ -53,7 +51,7 @@ class OpportunityRepository:
 
 
 class PipelineRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: sa.Connection) -> None:
         self.session = session
 
     def default(self) -> Pipeline | None:

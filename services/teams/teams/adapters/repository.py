@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.orm import Session
 
+from shangji_kit.statements import insert_or_skip
 from teams.adapters.orm import users
 from teams.domain.model import User
 
@@ -16,12 +15,11 @@ def _to_user(row) -> User:
     return User(**{c: getattr(row, c) for c in _COLUMNS})
 
 
-# Built once with bind parameters, so SQLAlchemy caches its compiled form (values() inline is not).
-_INSERT = pg.insert(users).on_conflict_do_nothing().returning(users.c.id)
+_INSERT = insert_or_skip(users, [*_COLUMNS, "request_id"], returning="id")
 
 
 class UserRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: sa.Connection) -> None:
         self.session = session
 
     def add(self, user: User, request_id: str | None) -> User | None:

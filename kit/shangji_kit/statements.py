@@ -1,0 +1,24 @@
+"""Prebuilt SQL statements for hot paths.
+
+SQLAlchemy 2.0 does not cache the compiled form of PostgreSQL ``INSERT ... ON CONFLICT`` (the
+dialect's Insert has no cache key), so each call compiled it anew: about a fifth of a front's CPU
+per create, measured with py-spy. A text statement with typed bind parameters is compiled once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+
+def insert_or_skip(table: sa.Table, columns: Iterable[str], *, returning: str,
+                   conflict_columns: Iterable[str] | None = None) -> sa.TextClause:
+    """``INSERT ... ON CONFLICT [(cols)] DO NOTHING RETURNING <col>``; no row back means skipped."""
+    names = list(columns)
+    target = f" ({', '.join(conflict_columns)})" if conflict_columns else ""
+    sql = (f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({", ".join(":" + n for n in names)}) '
+           f"ON CONFLICT{target} DO NOTHING RETURNING {returning}")
+    return (sa.text(sql)
+            .bindparams(*(sa.bindparam(n, type_=table.c[n].type) for n in names))
+            .columns(table.c[returning]))
