@@ -77,3 +77,20 @@ def drop_messaging_tables(bind: sa.Connection) -> None:
     outbox_table(md)
     inbox_table(md)
     md.drop_all(bind)
+
+
+def create_org_projection(bind: sa.Connection) -> None:
+    """The visibility projection (``shangji_kit.visibility``) for a service that filters by it."""
+    from shangji_kit.visibility import org_tables
+
+    md = sa.MetaData()
+    org_tables(md)
+    md.create_all(bind)
+
+
+def drop_org_projection(bind: sa.Connection) -> None:
+    from shangji_kit.visibility import org_tables
+
+    md = sa.MetaData()
+    org_tables(md)
+    md.drop_all(bind)

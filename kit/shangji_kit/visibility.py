@@ -1,0 +1,166 @@
+"""Record-level visibility, the same everywhere (ARCHITECTURE.md section 6).
+
+A caller may see a record when they own it, are on its team, head a department at or above the
+owner's department, or hold a role that sees everything (sales_ops, admin). Services that hold
+customer data keep a projection of teams' organisation (``org_users``, ``org_departments``), fed
+by teams' events, and filter Get and List in SQL with ``visible_clause``; nobody calls teams on the
+read path.
+
+The projection applies full-state events and ignores one older than what it holds, so redelivered
+or reordered events leave it correct. Records keep only their ``owner_id``: a department move or a
+person's transfer changes two projection rows, never the records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+GLOBAL_ROLES = frozenset({"sales_ops", "admin"})
+
+
+def org_users_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "org_users", metadata,
+        sa.Column("user_id", sa.Text, primary_key=True),
+        sa.Column("department_id", sa.Text),
+        sa.Column("roles", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Index("org_users_department", "department_id"),
+    )
+
+
+def org_departments_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "org_departments", metadata,
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("parent_id", sa.Text),
+        # "/<root id>/.../<id>/": a subtree is every path with this prefix.
+        sa.Column("path", sa.Text, nullable=False),
+        sa.Column("head_id", sa.Text),
+        sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Index("org_departments_head", "head_id"),
+        sa.Index("org_departments_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
+    )
+
+
+@dataclass(frozen=True)
+class OrgTables:
+    users: sa.Table
+    departments: sa.Table
+
+
+def org_tables(metadata: sa.MetaData) -> OrgTables:
+    return OrgTables(org_users_table(metadata), org_departments_table(metadata))
+
+
+# --- keeping the projection --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OrgUser:
+    user_id: str
+    department_id: str | None
+    roles: tuple[str, ...]
+    active: bool
+    update_time: datetime
+
+
+@dataclass(frozen=True)
+class OrgDepartment:
+    id: str
+    parent_id: str | None
+    path: str
+    head_id: str | None
+    update_time: datetime
+
+
+def apply_user(conn: sa.Connection, org: OrgTables, user: OrgUser) -> None:
+    """Upsert from a UserCreated/UserUpdated/UserDeactivated event; an older state is ignored."""
+    t = org.users
+    stmt = pg.insert(t).values(user_id=user.user_id, department_id=user.department_id, roles=list(user.roles),
+                               active=user.active, update_time=user.update_time)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.user_id],
+        set_={"department_id": stmt.excluded.department_id, "roles": stmt.excluded.roles,
+              "active": stmt.excluded.active, "update_time": stmt.excluded.update_time},
+        where=t.c.update_time <= stmt.excluded.update_time)
+    conn.execute(stmt)
+
+
+def apply_department(conn: sa.Connection, org: OrgTables, dept: OrgDepartment) -> None:
+    """Upsert from a DepartmentChanged event; an older state is ignored."""
+    t = org.departments
+    stmt = pg.insert(t).values(id=dept.id, parent_id=dept.parent_id, path=dept.path, head_id=dept.head_id,
+                               update_time=dept.update_time)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.id],
+        set_={"parent_id": stmt.excluded.parent_id, "path": stmt.excluded.path, "head_id": stmt.excluded.head_id,
+              "update_time": stmt.excluded.update_time},
+        where=t.c.update_time <= stmt.excluded.update_time)
+    conn.execute(stmt)
+
+
+def is_active_user(conn: sa.Connection, org: OrgTables, user_id: str) -> bool | None:
+    """True/False from the projection; None when teams has not told us about this user."""
+    row = conn.execute(sa.select(org.users.c.active).where(org.users.c.user_id == user_id)).first()
+    return None if row is None else bool(row.active)
+
+
+# --- reading with it ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Viewer:
+    """What the caller may see, resolved once per request from the projection."""
+
+    user_id: str
+    sees_everything: bool
+    headed_paths: tuple[str, ...]
+
+
+def load_viewer(conn: sa.Connection, org: OrgTables, user_id: str) -> Viewer:
+    row = conn.execute(sa.select(org.users.c.roles, org.users.c.active)
+                       .where(org.users.c.user_id == user_id)).first()
+    active = bool(row and row.active)
+    roles = set(row.roles or ()) if row else set()
+    paths = tuple(r.path for r in conn.execute(
+        sa.select(org.departments.c.path).where(org.departments.c.head_id == user_id))) if active else ()
+    return Viewer(user_id=user_id, sees_everything=active and bool(roles & GLOBAL_ROLES), headed_paths=paths)
+
+
+def _owners_below(org: OrgTables, paths: Iterable[str]) -> sa.Select:
+    """Users whose department lies in any of the subtrees rooted at ``paths``."""
+    d, u = org.departments, org.users
+    in_subtree = sa.or_(*(d.c.path.startswith(p, autoescape=True) for p in paths))
+    return sa.select(u.c.user_id).join(d, d.c.id == u.c.department_id).where(in_subtree)
+
+
+def visible_clause(viewer: Viewer, org: OrgTables, owner_col: sa.ColumnElement,
+                   team_ids: sa.Select | None = None, id_col: sa.ColumnElement | None = None,
+                   extra: Iterable[sa.ColumnElement] = ()) -> sa.ColumnElement[bool]:
+    """WHERE clause: the rows ``viewer`` may see.
+
+    ``team_ids`` selects the record ids whose team has the viewer (``id_col`` IN it); ``extra`` adds
+    rules of the service's own (e.g. the lead pool, open to everyone).
+    """
+    if viewer.sees_everything:
+        return sa.true()
+    rules: list[sa.ColumnElement[bool]] = [owner_col == viewer.user_id, *extra]
+    if team_ids is not None and id_col is not None:
+        rules.append(id_col.in_(team_ids))
+    if viewer.headed_paths:
+        rules.append(owner_col.in_(_owners_below(org, viewer.headed_paths)))
+    return sa.or_(*rules)
+
+
+def manages(conn: sa.Connection, org: OrgTables, viewer: Viewer, owner_id: str) -> bool:
+    """Whether ``viewer`` heads a department at or above ``owner_id``'s department."""
+    if not viewer.headed_paths or owner_id == viewer.user_id:
+        return False
+    stmt = sa.select(sa.literal(True)).where(org.users.c.user_id.in_(_owners_below(org, viewer.headed_paths)),
+                                              org.users.c.user_id == owner_id)
+    return conn.execute(stmt).first() is not None
