@@ -49,6 +49,7 @@ lint: venv protos
 
 bench: venv protos infra databases
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.visibility
 
 clean: down
 	rm -rf $(VENV) protos/gen build .run

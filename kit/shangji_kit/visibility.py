@@ -132,11 +132,17 @@ def load_viewer(conn: sa.Connection, org: OrgTables, user_id: str) -> Viewer:
     return Viewer(user_id=user_id, sees_everything=active and bool(roles & GLOBAL_ROLES), headed_paths=paths)
 
 
-def _owners_below(org: OrgTables, paths: Iterable[str]) -> sa.Select:
-    """Users whose department lies in any of the subtrees rooted at ``paths``."""
+def _owners_below(org: OrgTables, paths: Iterable[str], as_type: sa.types.TypeEngine | None = None) -> sa.Select:
+    """Users whose department lies in any of the subtrees rooted at ``paths``.
+
+    ``as_type`` casts the ids to the record's owner column type (a UUID column cannot be compared
+    with the projection's text ids), so the cast lands on the small side and indexes on the
+    record's owner column stay usable.
+    """
     d, u = org.departments, org.users
     in_subtree = sa.or_(*(d.c.path.startswith(p, autoescape=True) for p in paths))
-    return sa.select(u.c.user_id).join(d, d.c.id == u.c.department_id).where(in_subtree)
+    user_id = u.c.user_id if as_type is None else sa.cast(u.c.user_id, as_type)
+    return sa.select(user_id).join(d, d.c.id == u.c.department_id).where(in_subtree)
 
 
 def visible_clause(viewer: Viewer, org: OrgTables, owner_col: sa.ColumnElement,
@@ -153,7 +159,7 @@ def visible_clause(viewer: Viewer, org: OrgTables, owner_col: sa.ColumnElement,
     if team_ids is not None and id_col is not None:
         rules.append(id_col.in_(team_ids))
     if viewer.headed_paths:
-        rules.append(owner_col.in_(_owners_below(org, viewer.headed_paths)))
+        rules.append(owner_col.in_(_owners_below(org, viewer.headed_paths, owner_col.type)))
     return sa.or_(*rules)
 
 

@@ -28,6 +28,7 @@ def migrations_hash(service: str) -> str:
     h.update(kit.read_bytes())
     h.update((kit.parent / "outbox.py").read_bytes())
     h.update((kit.parent / "inbox.py").read_bytes())
+    h.update((kit.parent / "visibility.py").read_bytes())
     return h.hexdigest()[:12]
 
 

@@ -1,13 +1,23 @@
-"""The one module that converts between leads' protos and its domain objects."""
+"""The one module that converts between leads' protos (and the events it consumes) and its domain objects."""
 
 from __future__ import annotations
+
+from datetime import UTC
+from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from leads.domain import model
 from shangji.leads.v1 import events_pb2, leads_pb2
+from shangji.teams.v1 import events_pb2 as teams_events
 from shangji_kit import names
+from shangji_kit.envelope import Envelope
+from shangji_kit.errors import InvalidArgument
+from shangji_kit.visibility import OrgDepartment, OrgUser
+
+if TYPE_CHECKING:  # the service layer imports this module through its unit of work
+    from leads.service_layer.services import LeadPage
 
 _STATES = {model.OPEN: leads_pb2.Lead.State.OPEN, model.CONVERTED: leads_pb2.Lead.State.CONVERTED}
 
@@ -29,6 +39,11 @@ def lead_to_proto(lead: model.Lead) -> leads_pb2.Lead:
     return message
 
 
+def page_to_proto(page: LeadPage) -> leads_pb2.ListLeadsResponse:
+    return leads_pb2.ListLeadsResponse(leads=[lead_to_proto(lead) for lead in page.leads],
+                                       next_page_token=page.next_page_token)
+
+
 def event_to_proto(event: object) -> tuple[Message, str]:
     """A domain event as (proto message, subject resource name) for the outbox."""
     if isinstance(event, model.LeadCreated):
@@ -38,3 +53,58 @@ def event_to_proto(event: object) -> tuple[Message, str]:
             lead=lead_to_proto(event.lead), converted_by=names.format("users", event.converted_by),
             opportunity_title=event.opportunity_title, convert_time=_ts(event.convert_time)), event.lead.name
     raise TypeError(f"no proto for event {type(event).__name__}")
+
+
+# --- teams' events: INVALID_ARGUMENT (so retried, then dead-lettered) when malformed -------------
+
+def _optional(name: str, collection: str, field: str) -> str | None:
+    return names.parse(name, collection, field) if name else None
+
+
+def _update_time(message: Message, field: str):
+    # The projection keeps the newest state by this time; without it an event cannot be ordered.
+    if not message.HasField("update_time"):
+        raise InvalidArgument.field(field, "required")
+    return message.update_time.ToDatetime(tzinfo=UTC)
+
+
+_USER_EVENTS = {t.DESCRIPTOR.full_name: t for t in (teams_events.UserCreated, teams_events.UserUpdated,
+                                                     teams_events.UserDeactivated)}
+
+
+def user_from_event(env: Envelope) -> OrgUser:
+    """The user's whole state from UserCreated, UserUpdated or UserDeactivated."""
+    message_type = _USER_EVENTS.get(env.type)
+    if message_type is None:
+        raise InvalidArgument.field("type", f"not a teams user event: {env.type}")
+    user = env.payload(message_type).user
+    return OrgUser(
+        user_id=names.parse(user.name, "users", "user.name"),
+        department_id=_optional(user.department, "departments", "user.department"),
+        roles=tuple(user.roles),
+        # A deactivation is inactive whatever else the payload says.
+        active=user.active and message_type is not teams_events.UserDeactivated,
+        update_time=_update_time(user, "user.update_time"))
+
+
+def department_from_event(env: Envelope) -> OrgDepartment:
+    department = env.payload(teams_events.DepartmentChanged).department
+    department_id = names.parse(department.name, "departments", "department.name")
+    path = department.path
+    if not (path.startswith("/") and path.endswith(f"/{department_id}/")):
+        raise InvalidArgument.field("department.path", f"must look like /<root id>/.../{department_id}/, got {path!r}")
+    return OrgDepartment(
+        id=department_id, parent_id=_optional(department.parent, "departments", "department.parent"), path=path,
+        head_id=_optional(department.head, "users", "department.head"),
+        update_time=_update_time(department, "department.update_time"))
+
+
+def hand_over_from_event(env: Envelope) -> model.HandOver:
+    transfer = env.payload(teams_events.OwnershipTransferred)
+    if not transfer.transfer_id:
+        raise InvalidArgument.field("transfer_id", "required")
+    return model.HandOver(
+        transfer_id=transfer.transfer_id,
+        from_owner_id=names.parse(transfer.from_user, "users", "from_user"),
+        to_owner_id=names.parse(transfer.to_user, "users", "to_user"),
+        transfer_time=transfer.transfer_time.ToDatetime(tzinfo=UTC) if transfer.HasField("transfer_time") else None)

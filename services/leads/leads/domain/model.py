@@ -67,6 +67,19 @@ class LeadConverted:
     convert_time: datetime
 
 
+@dataclass(frozen=True)
+class HandOver:
+    """teams moved a person's work to a successor: their OPEN leads change owner (a new version each,
+    the move recorded); converted leads keep theirs. ``transfer_time`` is when teams made the transfer
+    (None when it did not say). The repository applies it in one statement.
+    """
+
+    transfer_id: str
+    from_owner_id: str
+    to_owner_id: str
+    transfer_time: datetime | None
+
+
 def _bounded(violations: list[FieldViolation], path: str, value: str, limit: int, *, required: bool) -> None:
     if required and not value:
         violations.append(FieldViolation(path, "required"))

@@ -28,6 +28,10 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
         lead_id = names.parse(request.name, "leads")
         return protomap.lead_to_proto(services.get_lead(lead_id, auth.principal().user_id, self.uow()))
 
+    def ListLeads(self, request, context):
+        page = services.list_leads(auth.principal().user_id, request.page_size, request.page_token, self.uow())
+        return protomap.page_to_proto(page)
+
     def ConvertLead(self, request, context):
         lead_id = names.parse(request.name, "leads")
         lead = services.convert_lead(lead_id, auth.principal().user_id, request.etag, request.opportunity_title,

@@ -1,8 +1,47 @@
-"""The leads nameko worker: relays the outbox. Leads consumes no events yet."""
+"""The leads nameko worker: keeps teams' organisation projection, hands leads over, relays the outbox."""
 
-from shangji_kit.worker import OutboxRelayRunner
+from __future__ import annotations
+
+from leads import bootstrap
+from leads.adapters import protomap
+from leads.service_layer import services
+from shangji_kit.consumer import event_context, event_handler
+from shangji_kit.envelope import Envelope
+from shangji_kit.worker import OutboxRelayRunner, UnitOfWorkProvider
+
+
+def _delivery(method: str, env: Envelope) -> services.Delivery:
+    return services.Delivery(consumer=f"leads.{method}", event_id=env.id, event_type=env.type)
 
 
 class LeadsWorker:
     name = "leads"
     relay = OutboxRelayRunner("leads")
+    uow = UnitOfWorkProvider(bootstrap.uow_factory)
+
+    @event_handler("teams", "shangji.teams.v1.UserCreated")
+    def on_user_created(self, body: dict) -> None:
+        with event_context(body) as env:
+            services.record_user(protomap.user_from_event(env), _delivery("on_user_created", env), self.uow())
+
+    @event_handler("teams", "shangji.teams.v1.UserUpdated")
+    def on_user_updated(self, body: dict) -> None:
+        with event_context(body) as env:
+            services.record_user(protomap.user_from_event(env), _delivery("on_user_updated", env), self.uow())
+
+    @event_handler("teams", "shangji.teams.v1.UserDeactivated")
+    def on_user_deactivated(self, body: dict) -> None:
+        with event_context(body) as env:
+            services.record_user(protomap.user_from_event(env), _delivery("on_user_deactivated", env), self.uow())
+
+    @event_handler("teams", "shangji.teams.v1.DepartmentChanged")
+    def on_department_changed(self, body: dict) -> None:
+        with event_context(body) as env:
+            services.record_department(protomap.department_from_event(env), _delivery("on_department_changed", env),
+                                       self.uow())
+
+    @event_handler("teams", "shangji.teams.v1.OwnershipTransferred")
+    def on_ownership_transferred(self, body: dict) -> None:
+        with event_context(body) as env:
+            services.hand_over(protomap.hand_over_from_event(env), _delivery("on_ownership_transferred", env),
+                               self.uow())

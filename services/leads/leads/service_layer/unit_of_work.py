@@ -1,21 +1,23 @@
-"""The leads unit of work: one transaction over leads, with its outbox and inbox."""
+"""The leads unit of work: one transaction over leads and the organisation projection, with outbox and inbox."""
 
 from __future__ import annotations
 
 from leads.adapters import protomap
 from leads.adapters.orm import metadata
-from leads.adapters.repository import LeadRepository
+from leads.adapters.repository import LeadRepository, OrgProjection
 from shangji_kit.uow import UnitOfWork
 
 
 class LeadsUnitOfWork(UnitOfWork):
     leads: LeadRepository
+    org: OrgProjection
 
     def __init__(self, sessions) -> None:
         super().__init__("leads", sessions, metadata)
 
     def _start(self, session) -> None:
         self.leads = LeadRepository(session)
+        self.org = OrgProjection(session)
 
     def publish(self, events: list) -> None:
         for event in events:

@@ -1,4 +1,4 @@
-"""The leads front in-process against the session's real leads database."""
+"""The leads front in-process against the session's real leads database (fixtures in conftest.py)."""
 
 import threading
 import uuid
@@ -7,39 +7,12 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
-from leads.entrypoints import grpc_api
 from shangji.leads.v1 import leads_pb2, leads_pb2_grpc
-from shangji_kit.rpc.client import Caller
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
-from shangji_kit.testing.processes import running_front
 
 CREATED = "shangji.leads.v1.LeadCreated"
 CONVERTED = "shangji.leads.v1.LeadConverted"
-
-
-@pytest.fixture(scope="module")
-def front(shangji_env):
-    with running_front("leads", grpc_api.register) as f:
-        yield f
-
-
-@pytest.fixture
-def channel(front):
-    ch = grpc.insecure_channel(f"127.0.0.1:{front.bound_port}")
-    yield ch
-    ch.close()
-
-
-@pytest.fixture
-def as_user(channel, token_for):
-    """A caller acting as a fresh user: ``user_id, leads = as_user()``."""
-
-    def make(user_id: str | None = None):
-        user_id = user_id or str(uuid.uuid4())
-        return user_id, Caller(leads_pb2_grpc.LeadsServiceStub(channel), token_for(user_id))
-
-    return make
 
 
 @pytest.fixture
@@ -99,10 +72,11 @@ def test_retry_with_the_same_request_id_returns_the_first_lead_and_writes_nothin
     assert (count("leads"), count("outbox")) == before
 
 
-def test_an_explicit_owner_owns_the_lead(as_user):
-    owner_id, owner = as_user()
-    _, colleague = as_user()
-    created = create(colleague, owner=f"users/{owner_id}")
+def test_an_explicit_owner_owns_the_lead(as_user, org):
+    department, manager_id = org.head()
+    owner_id, owner = as_user(org.user(department))
+    _, manager = as_user(manager_id)
+    created = create(manager, owner=f"users/{owner_id}")
     assert created.owner == f"users/{owner_id}"
     assert owner.GetLead(leads_pb2.GetLeadRequest(name=created.name)) == created
 

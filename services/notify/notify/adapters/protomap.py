@@ -8,6 +8,7 @@ from notify.domain import model
 from notify.service_layer import services
 from shangji.notify.v1 import notify_pb2
 from shangji.opportunities.v1.events_pb2 import OpportunityRegistered
+from shangji.teams.v1.events_pb2 import OpportunityTeamMemberAdded
 from shangji_kit import names
 from shangji_kit.envelope import Envelope
 
@@ -41,3 +42,13 @@ def registration_from_event(env: Envelope) -> services.NotifyRegistration:
         owner_id=names.parse(opportunity.owner, "users", "opportunity.owner"), title=opportunity.title,
         customer_company=opportunity.customer_company, stage_display_name=opportunity.stage_display_name,
         registrant=opportunity.registrant)
+
+
+def team_member_from_event(env: Envelope) -> services.NotifyTeamMember:
+    """The notice an OpportunityTeamMemberAdded event asks for; INVALID_ARGUMENT (dead-lettered) when malformed."""
+    added = env.payload(OpportunityTeamMemberAdded)
+    opportunity_id = names.parse(added.opportunity, "opportunities", "opportunity")
+    return services.NotifyTeamMember(
+        opportunity=names.format("opportunities", opportunity_id),
+        member_id=names.parse(added.member.user, "users", "member.user"), role=added.member.role,
+        added_by=names.format("users", names.parse(added.added_by, "users", "added_by")))

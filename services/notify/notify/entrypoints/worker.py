@@ -1,4 +1,5 @@
-"""The notify nameko worker: tells owners about newly registered deals and relays the outbox."""
+"""The notify nameko worker: tells owners about newly registered deals, members about the deal teams they
+join, and relays the outbox."""
 
 from __future__ import annotations
 
@@ -18,3 +19,8 @@ class NotifyWorker:
     def on_opportunity_registered(self, body: dict) -> None:
         with event_context(body) as env:
             services.notify_registration(protomap.registration_from_event(env), env.id, self.uow())
+
+    @event_handler("teams", "shangji.teams.v1.OpportunityTeamMemberAdded")
+    def on_team_member_added(self, body: dict) -> None:
+        with event_context(body) as env:
+            services.notify_team_member(protomap.team_member_from_event(env), env.id, self.uow())

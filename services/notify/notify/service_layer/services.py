@@ -13,7 +13,8 @@ from shangji_kit.errors import NotFound
 
 OPPORTUNITY_REGISTERED_CONSUMER = "notify.on_opportunity_registered"
 OPPORTUNITY_REGISTERED_TYPE = "shangji.opportunities.v1.OpportunityRegistered"
-
+TEAM_MEMBER_ADDED_CONSUMER = "notify.on_team_member_added"
+TEAM_MEMBER_ADDED_TYPE = "shangji.teams.v1.OpportunityTeamMemberAdded"
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,14 @@ class NotifyRegistration:
     customer_company: str
     stage_display_name: str
     registrant: str
+
+
+@dataclass(frozen=True)
+class NotifyTeamMember:
+    opportunity: str
+    member_id: str
+    role: str
+    added_by: str
 
 
 @dataclass(frozen=True)
@@ -39,8 +48,23 @@ def notify_registration(cmd: NotifyRegistration, event_id: str, uow: NotifyUnitO
         id=str(uuid.uuid4()), recipient_id=cmd.owner_id, opportunity=cmd.opportunity, title=cmd.title,
         customer_company=cmd.customer_company, stage_display_name=cmd.stage_display_name, registrant=cmd.registrant,
         now=datetime.now(UTC))
+    return _deliver(notification, OPPORTUNITY_REGISTERED_CONSUMER, event_id, OPPORTUNITY_REGISTERED_TYPE, uow)
+
+
+def notify_team_member(cmd: NotifyTeamMember, event_id: str, uow: NotifyUnitOfWork) -> model.Notification | None:
+    """The added member's notice that they joined a deal's team; None when this event was already handled."""
+    notification = model.team_member_added(
+        id=str(uuid.uuid4()), recipient_id=cmd.member_id, opportunity=cmd.opportunity, role=cmd.role,
+        added_by=cmd.added_by, now=datetime.now(UTC))
+    return _deliver(notification, TEAM_MEMBER_ADDED_CONSUMER, event_id, TEAM_MEMBER_ADDED_TYPE, uow)
+
+
+def _deliver(notification: model.Notification, consumer: str, event_id: str, event_type: str,
+             uow: NotifyUnitOfWork) -> model.Notification | None:
+    """Store the notice of one event: the inbox claim and the notice commit together, so a redelivery
+    (or a concurrent second delivery) makes none."""
     with uow:
-        if not uow.claim_event(OPPORTUNITY_REGISTERED_CONSUMER, event_id, OPPORTUNITY_REGISTERED_TYPE):
+        if not uow.claim_event(consumer, event_id, event_type):
             return None
         created = uow.notifications.add(notification, event_id)
         uow.commit()

@@ -1,4 +1,5 @@
-"""Fixtures of notify's integration tests: its real database and OpportunityRegistered envelopes."""
+"""Fixtures of notify's integration tests: its real database, OpportunityRegistered and
+OpportunityTeamMemberAdded envelopes."""
 
 import uuid
 from datetime import UTC, datetime
@@ -11,6 +12,8 @@ from nameko.testing.services import worker_factory
 from notify import bootstrap
 from notify.entrypoints.worker import NotifyWorker
 from shangji.opportunities.v1 import events_pb2, opportunities_pb2
+from shangji.teams.v1 import events_pb2 as teams_events
+from shangji.teams.v1 import teams_pb2
 from shangji_kit import envelope
 from shangji_kit.settings import Settings
 
@@ -57,3 +60,23 @@ def _opportunity_registered(*, owner: str, registrant: str | None = None, event_
 def opportunity_registered():
     """``opportunity_registered(owner=..., registrant=...)``: an envelope as opportunities' relay publishes it."""
     return _opportunity_registered
+
+
+def _team_member_added(*, member: str, added_by: str, role: str = "solution_manager",
+                       opportunity: str | None = None, event_id: str | None = None) -> dict:
+    opportunity = opportunity or f"opportunities/{uuid.uuid4()}"
+    now = datetime.now(UTC)
+    added = teams_events.OpportunityTeamMemberAdded(
+        opportunity=opportunity, added_by=f"users/{added_by}",
+        member=teams_pb2.OpportunityTeamMember(user=f"users/{member}", role=role, can_edit=True))
+    added.member.add_time.FromDatetime(now)
+    return envelope.build(
+        service="teams", id=event_id or str(uuid.uuid4()), type="shangji.teams.v1.OpportunityTeamMemberAdded",
+        subject=f"{opportunity}/team", time=now, dataschema="proto:shangji.teams.v1.OpportunityTeamMemberAdded",
+        data=json_format.MessageToDict(added), correlation_id=None)
+
+
+@pytest.fixture
+def team_member_added():
+    """``team_member_added(member=..., added_by=..., role=...)``: an envelope as teams' relay publishes it."""
+    return _team_member_added

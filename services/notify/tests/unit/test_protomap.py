@@ -1,4 +1,4 @@
-"""Reading an OpportunityRegistered envelope into the notice command: no I/O."""
+"""Reading OpportunityRegistered and OpportunityTeamMemberAdded envelopes into notice commands: no I/O."""
 
 from datetime import UTC, datetime
 
@@ -7,6 +7,8 @@ from google.protobuf import json_format
 
 from notify.adapters import protomap
 from shangji.opportunities.v1 import events_pb2, opportunities_pb2
+from shangji.teams.v1 import events_pb2 as teams_events
+from shangji.teams.v1 import teams_pb2
 from shangji_kit import envelope
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
@@ -41,3 +43,35 @@ def test_a_deal_without_an_owner_is_rejected():
     with pytest.raises(InvalidArgument) as exc:
         protomap.registration_from_event(env_of(deal(owner="")))
     assert exc.value.violations[0].field == "opportunity.owner"
+
+
+def team_env(**kw) -> Envelope:
+    fields = {"opportunity": f"opportunities/{DEAL}", "added_by": f"users/{REGISTRANT}",
+              "member": teams_pb2.OpportunityTeamMember(user=f"users/{OWNER}", role="presales")}
+    fields.update(kw)
+    return Envelope.parse(envelope.build(
+        service="teams", id="e2", type="shangji.teams.v1.OpportunityTeamMemberAdded",
+        subject=f"opportunities/{DEAL}/team", time=datetime(2026, 11, 25, tzinfo=UTC),
+        dataschema="proto:shangji.teams.v1.OpportunityTeamMemberAdded",
+        data=json_format.MessageToDict(teams_events.OpportunityTeamMemberAdded(**fields)), correlation_id=None))
+
+
+def test_the_team_command_is_addressed_to_the_added_member_about_the_deal():
+    cmd = protomap.team_member_from_event(team_env())
+    assert (cmd.member_id, cmd.opportunity, cmd.role, cmd.added_by) == (
+        OWNER, f"opportunities/{DEAL}", "presales", f"users/{REGISTRANT}")
+
+
+def test_a_team_event_without_a_member_is_rejected():
+    with pytest.raises(InvalidArgument) as exc:
+        protomap.team_member_from_event(team_env(member=teams_pb2.OpportunityTeamMember(role="presales")))
+    assert exc.value.violations[0].field == "member.user"
+
+
+def test_an_event_of_another_type_is_rejected():
+    env = team_env()
+    wrong = Envelope(id=env.id, source=env.source, type="shangji.teams.v1.OpportunityTeamMemberRemoved",
+                     subject=env.subject, time=env.time, data=env.data, correlation_id=None)
+    with pytest.raises(InvalidArgument) as exc:
+        protomap.team_member_from_event(wrong)
+    assert exc.value.violations[0].field == "type"

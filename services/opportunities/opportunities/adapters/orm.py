@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
+from shangji_kit import visibility
 from shangji_kit.inbox import inbox_table
 from shangji_kit.outbox import outbox_table
 
@@ -56,6 +57,35 @@ opportunities = sa.Table(
     sa.ForeignKeyConstraint(["pipeline_id", "stage_key"], ["stages.pipeline_id", "stages.key"],
                             name="opportunities_stage"),
     sa.Index("opportunities_owner", "owner_id", sa.text("create_time DESC"), "id"),
+    # Lists of callers who see more than their own deals (managers, sales ops) walk this index newest first.
+    sa.Index("opportunities_recent", sa.text("create_time DESC"), "id"),
+)
+
+# Teams' organisation as far as visibility needs it (org_users, org_departments), fed by teams' events.
+org = visibility.org_tables(metadata)
+
+# Opportunity teams, fed by OpportunityTeamMember{Added,Removed}. No foreign key to opportunities: teams'
+# events and ours travel separately, and a member row for a deal not (yet) here harms nobody.
+team_members = sa.Table(
+    "team_members",
+    metadata,
+    sa.Column("opportunity_id", pg.UUID(as_uuid=False), primary_key=True),
+    sa.Column("user_id", pg.UUID(as_uuid=False), primary_key=True),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("can_edit", sa.Boolean, nullable=False),
+    sa.Column("add_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("team_members_user", "user_id"),
+)
+
+# Who owned a deal before whom: one row per deal moved by a handover (OwnershipTransferred).
+owner_changes = sa.Table(
+    "owner_changes",
+    metadata,
+    sa.Column("opportunity_id", pg.UUID(as_uuid=False), primary_key=True),
+    sa.Column("transfer_id", sa.Text, primary_key=True),
+    sa.Column("from_owner_id", pg.UUID(as_uuid=False), nullable=False),
+    sa.Column("to_owner_id", pg.UUID(as_uuid=False), nullable=False),
+    sa.Column("change_time", sa.DateTime(timezone=True), nullable=False),
 )
 
 outbox = outbox_table(metadata)

@@ -8,6 +8,7 @@ from datetime import datetime
 from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 OPEN, WON, LOST = "open", "won", "lost"
+TITLE_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,67 @@ class Opportunity:
     def etag(self) -> str:
         return str(self.version)
 
+    def retitle(self, title: str, now: datetime, field: str = "title") -> None:
+        """A new title; the version moves on so a client holding the old etag is refused."""
+        self.title = clean_title(title, field)
+        self.version += 1
+        self.update_time = now
+
 
 @dataclass(frozen=True)
 class OpportunityRegistered:
     opportunity: Opportunity
+
+
+def clean_title(title: str, field: str = "title") -> str:
+    """A deal's title as stored: trimmed, required, at most TITLE_MAX characters."""
+    title = title.strip()
+    if not title:
+        raise InvalidArgument.field(field, "required")
+    if len(title) > TITLE_MAX:
+        raise InvalidArgument.field(field, f"at most {TITLE_MAX} characters")
+    return title
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    """A person on a deal's team (kept by teams; a copy here decides who sees and who may edit)."""
+
+    opportunity_id: str
+    user_id: str
+    role: str
+    can_edit: bool
+    add_time: datetime
+
+
+# --- who may change a deal --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Editor:
+    """What is known of a caller who asks to change a deal, resolved from teams' projection.
+
+    ``active`` is False only when teams told us the user was deactivated (a caller teams has not told us
+    about yet counts as active). ``team_can_edit`` is None when the caller is not on the deal's team.
+    ``manages_owner``: the caller is the active head of a department at or above the owner's department.
+    """
+
+    user_id: str
+    active: bool = True
+    team_can_edit: bool | None = None
+    manages_owner: bool = False
+
+
+def may_edit(editor: Editor, opportunity: Opportunity) -> bool:
+    """The owner, team members allowed to edit, and managers above the owner may change a deal.
+
+    Seeing everything (sales_ops, admin) gives no right to change anything. A deactivated user keeps only
+    what ownership gives, as for reading.
+    """
+    if editor.user_id == opportunity.owner_id:
+        return True
+    if not editor.active:
+        return False
+    return editor.team_can_edit is True or editor.manages_owner
 
 
 def register_from_lead(*, id: str, lead_id: str, title: str, customer_company: str, contact_name: str,
@@ -85,8 +143,8 @@ def register_from_lead(*, id: str, lead_id: str, title: str, customer_company: s
         violations.append(FieldViolation("customer_company", "required"))
     if not (title or customer_company):
         violations.append(FieldViolation("title", "required"))
-    elif len(title) > 200:
-        violations.append(FieldViolation("title", "at most 200 characters"))
+    elif len(title) > TITLE_MAX:
+        violations.append(FieldViolation("title", f"at most {TITLE_MAX} characters"))
     if violations:
         raise InvalidArgument(violations)
     stage = pipeline.first_open_stage()

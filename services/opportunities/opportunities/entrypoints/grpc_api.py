@@ -27,6 +27,11 @@ class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
                                            self.uow())
         return protomap.page_to_proto(page)
 
+    def UpdateOpportunity(self, request, context):
+        opportunity = services.update_opportunity(protomap.update_from_request(request), auth.principal().user_id,
+                                                  self.uow())
+        return protomap.opportunity_to_proto(opportunity)
+
 
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:
     opportunities_pb2_grpc.add_OpportunitiesServiceServicer_to_server(

@@ -1,4 +1,5 @@
-"""The opportunities nameko worker: registers a deal for each converted lead and relays the outbox."""
+"""The opportunities nameko worker: registers a deal for each converted lead, keeps teams' organisation and
+opportunity teams for visibility, hands deals over, and relays the outbox."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ from opportunities import bootstrap
 from opportunities.adapters import protomap
 from opportunities.service_layer import services
 from shangji_kit.consumer import event_context, event_handler
+from shangji_kit.envelope import Envelope
 from shangji_kit.worker import OutboxRelayRunner, UnitOfWorkProvider
+
+
+def _delivery(consumer: str, env: Envelope) -> services.Delivery:
+    return services.Delivery(consumer=consumer, event_id=env.id, event_type=env.type)
 
 
 class OpportunitiesWorker:
@@ -18,3 +24,45 @@ class OpportunitiesWorker:
     def on_lead_converted(self, body: dict) -> None:
         with event_context(body) as env:
             services.register_from_conversion(protomap.registration_from_event(env), env.id, self.uow())
+
+    @event_handler("teams", "shangji.teams.v1.UserCreated")
+    def on_user_created(self, body: dict) -> None:
+        with event_context(body) as env:
+            services.record_user(protomap.user_from_event(env), _delivery(services.USER_CREATED_CONSUMER, env),
+                                 self.uow())
+
+    @event_handler("teams", "shangji.teams.v1.UserUpdated")
+    def on_user_updated(self, body: dict) -> None:
+        with event_context(body) as env:
+            services.record_user(protomap.user_from_event(env), _delivery(services.USER_UPDATED_CONSUMER, env),
+                                 self.uow())
+
+    @event_handler("teams", "shangji.teams.v1.UserDeactivated")
+    def on_user_deactivated(self, body: dict) -> None:
+        with event_context(body) as env:
+            services.record_user(protomap.user_from_event(env),
+                                 _delivery(services.USER_DEACTIVATED_CONSUMER, env), self.uow())
+
+    @event_handler("teams", "shangji.teams.v1.DepartmentChanged")
+    def on_department_changed(self, body: dict) -> None:
+        with event_context(body) as env:
+            services.record_department(protomap.department_from_event(env),
+                                       _delivery(services.DEPARTMENT_CHANGED_CONSUMER, env), self.uow())
+
+    @event_handler("teams", "shangji.teams.v1.OwnershipTransferred")
+    def on_ownership_transferred(self, body: dict) -> None:
+        with event_context(body) as env:
+            services.transfer_ownership(protomap.transfer_from_event(env),
+                                        _delivery(services.OWNERSHIP_TRANSFERRED_CONSUMER, env), self.uow())
+
+    @event_handler("teams", "shangji.teams.v1.OpportunityTeamMemberAdded")
+    def on_team_member_added(self, body: dict) -> None:
+        with event_context(body) as env:
+            services.add_team_member(protomap.team_member_from_event(env),
+                                     _delivery(services.TEAM_MEMBER_ADDED_CONSUMER, env), self.uow())
+
+    @event_handler("teams", "shangji.teams.v1.OpportunityTeamMemberRemoved")
+    def on_team_member_removed(self, body: dict) -> None:
+        with event_context(body) as env:
+            services.remove_team_member(protomap.team_member_removal_from_event(env),
+                                        _delivery(services.TEAM_MEMBER_REMOVED_CONSUMER, env), self.uow())

@@ -8,15 +8,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from opportunities.domain import model
-from shangji_kit import paging
-from shangji_kit.errors import FailedPrecondition, NotFound
+from shangji_kit import paging, visibility
+from shangji_kit.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 if TYPE_CHECKING:  # the unit of work imports protomap, which builds this module's commands
     from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 
 LEAD_CONVERTED_CONSUMER = "opportunities.on_lead_converted"
 LEAD_CONVERTED_TYPE = "shangji.leads.v1.LeadConverted"
-
 
 
 @dataclass(frozen=True)
@@ -63,29 +62,188 @@ def register_from_conversion(cmd: RegisterFromConversion, event_id: str,
         return opportunity if registered else None
 
 
+# --- reading and changing deals under the visibility rules ----------------------------------------
+
+@dataclass(frozen=True)
+class UpdateOpportunity:
+    opportunity_id: str
+    title: str
+    update_mask: tuple[str, ...]
+    etag: str = ""
+
+
+UPDATABLE_FIELDS = frozenset({"title"})
+
+
 def get_opportunity(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
+    """One deal the caller may see; NOT_FOUND alike for a missing deal and for one they may not see."""
+    user_id = _user_id(caller_id)
     with uow:
-        opportunity = uow.opportunities.get(opportunity_id)
-        # Someone else's deal gets the same answer as a missing one (team visibility comes with teams' projection).
-        if opportunity is None or opportunity.owner_id != _user_id(caller_id):
+        opportunity = None
+        if user_id is not None:
+            viewer, active = _viewer(uow, user_id)
+            opportunity = uow.opportunities.get_visible(opportunity_id, viewer, team=active)
+        if opportunity is None:
             raise NotFound(f"opportunities/{opportunity_id}")
         return opportunity
 
 
 def list_opportunities(caller_id: str, page_size: int, page_token: str,
                        uow: OpportunitiesUnitOfWork) -> OpportunityPage:
-    """The caller's own opportunities, newest first, one page at a time."""
+    """The opportunities the caller may see, newest first, one page at a time."""
     limit = paging.page_size(page_size)
     after = paging.decode_token(page_token)
-    owner_id = _user_id(caller_id)
-    if owner_id is None:
+    user_id = _user_id(caller_id)
+    if user_id is None:
         return OpportunityPage([], "")
     with uow:
+        viewer, active = _viewer(uow, user_id)
         # One row beyond the page tells whether another page exists, so the last page carries no token.
-        rows = uow.opportunities.list_owned(owner_id, limit + 1, after)
+        rows = uow.opportunities.list_visible(viewer, limit + 1, after, team=active)
     page = rows[:limit]
     token = paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
     return OpportunityPage(page, token)
+
+
+def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
+    """Change the fields in the mask (title). NOT_FOUND when the caller may not see the deal, PERMISSION_DENIED
+    when they see it but may not change it, ABORTED when the etag or the version moved on."""
+    if not cmd.update_mask:
+        raise InvalidArgument.field("update_mask", "required: name the fields to change (title)")
+    unknown = [p for p in cmd.update_mask if p not in UPDATABLE_FIELDS]
+    if unknown:
+        raise InvalidArgument.field("update_mask", f"cannot update {', '.join(unknown)}; updatable: title")
+    title = model.clean_title(cmd.title, "opportunity.title")
+    user_id = _user_id(caller_id)
+    now = datetime.now(UTC)
+    with uow:
+        opportunity = None
+        if user_id is not None:
+            viewer, active = _viewer(uow, user_id)
+            opportunity = uow.opportunities.get_visible(cmd.opportunity_id, viewer, team=active)
+        if opportunity is None:
+            raise NotFound(f"opportunities/{cmd.opportunity_id}")
+        member = uow.teams.get(opportunity.id, user_id) if active else None
+        editor = model.Editor(user_id=user_id, active=active, team_can_edit=member.can_edit if member else None,
+                              manages_owner=uow.org.manages(viewer, opportunity.owner_id))
+        if not model.may_edit(editor, opportunity):
+            raise PermissionDenied(f"you may see {opportunity.name} but not change it",
+                                   reason="NOT_AN_EDITOR", metadata={"resource": opportunity.name})
+        if cmd.etag and cmd.etag != opportunity.etag:
+            raise Aborted(f"{opportunity.name} changed since it was read (etag {opportunity.etag}); re-read it",
+                          metadata={"resource": opportunity.name, "etag": opportunity.etag})
+        expected = opportunity.version
+        opportunity.retitle(title, now, "opportunity.title")
+        # Optimistic concurrency: a change committed since our read (an edit, a handover) moved the version on.
+        if not uow.opportunities.update(opportunity, expected):
+            raise Aborted(f"{opportunity.name} changed concurrently; re-read it", reason="CONCURRENT_UPDATE",
+                          metadata={"resource": opportunity.name})
+        uow.commit()
+        return opportunity
+
+
+def _viewer(uow: OpportunitiesUnitOfWork, user_id: str) -> tuple[visibility.Viewer, bool]:
+    """The kit's viewer, and whether the team rule applies: not to a user teams deactivated.
+
+    A caller teams has not told us about yet is no viewer with powers (the kit's rule) but keeps own and
+    team deals.
+    """
+    return uow.org.viewer(user_id), uow.org.is_active(user_id) is not False
+
+
+# --- keeping teams' organisation and opportunity teams (consumed events) ------------------------------
+
+def _consumer(method: str) -> str:
+    return f"opportunities.{method}"
+
+
+USER_CREATED_CONSUMER = _consumer("on_user_created")
+USER_UPDATED_CONSUMER = _consumer("on_user_updated")
+USER_DEACTIVATED_CONSUMER = _consumer("on_user_deactivated")
+DEPARTMENT_CHANGED_CONSUMER = _consumer("on_department_changed")
+OWNERSHIP_TRANSFERRED_CONSUMER = _consumer("on_ownership_transferred")
+TEAM_MEMBER_ADDED_CONSUMER = _consumer("on_team_member_added")
+TEAM_MEMBER_REMOVED_CONSUMER = _consumer("on_team_member_removed")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event as its consumer received it: the inbox claims (consumer, event_id)."""
+
+    consumer: str
+    event_id: str
+    event_type: str
+
+
+@dataclass(frozen=True)
+class RemoveTeamMember:
+    opportunity_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class TransferOwnership:
+    transfer_id: str
+    from_user_id: str
+    to_user_id: str
+    transfer_time: datetime | None = None
+
+
+def record_user(user: visibility.OrgUser, delivery: Delivery, uow: OpportunitiesUnitOfWork) -> bool:
+    """A user's state from teams (created, updated, deactivated); an older state than the one held is ignored.
+    False when this delivery was already handled."""
+    with uow:
+        if not uow.claim_event(delivery.consumer, delivery.event_id, delivery.event_type):
+            return False
+        uow.org.apply_user(user)
+        uow.commit()
+        return True
+
+
+def record_department(department: visibility.OrgDepartment, delivery: Delivery,
+                      uow: OpportunitiesUnitOfWork) -> bool:
+    """A department's state from teams; an older state than the one held is ignored."""
+    with uow:
+        if not uow.claim_event(delivery.consumer, delivery.event_id, delivery.event_type):
+            return False
+        uow.org.apply_department(department)
+        uow.commit()
+        return True
+
+
+def add_team_member(member: model.TeamMember, delivery: Delivery, uow: OpportunitiesUnitOfWork) -> bool:
+    """Put a person on a deal's team; someone already on it stays as they are. False when nothing changed."""
+    with uow:
+        if not uow.claim_event(delivery.consumer, delivery.event_id, delivery.event_type):
+            return False
+        added = uow.teams.add(member)
+        uow.commit()
+        return added
+
+
+def remove_team_member(cmd: RemoveTeamMember, delivery: Delivery, uow: OpportunitiesUnitOfWork) -> bool:
+    """Take a person off a deal's team. False when nothing changed."""
+    with uow:
+        if not uow.claim_event(delivery.consumer, delivery.event_id, delivery.event_type):
+            return False
+        removed = uow.teams.remove(cmd.opportunity_id, cmd.user_id)
+        uow.commit()
+        return removed
+
+
+def transfer_ownership(cmd: TransferOwnership, delivery: Delivery, uow: OpportunitiesUnitOfWork) -> list[str]:
+    """Hand every open deal of ``from_user`` to ``to_user`` (won and lost deals stay), recording each move
+    under the transfer id; the ids of the deals moved ([] for a redelivery)."""
+    now = datetime.now(UTC)
+    with uow:
+        if not uow.claim_event(delivery.consumer, delivery.event_id, delivery.event_type):
+            return []
+        moved = []
+        if cmd.from_user_id != cmd.to_user_id:
+            moved = uow.opportunities.transfer_open(cmd.from_user_id, cmd.to_user_id, cmd.transfer_id,
+                                                    cmd.transfer_time or now, now)
+        uow.commit()
+        return moved
 
 
 def _user_id(caller_id: str) -> str | None:

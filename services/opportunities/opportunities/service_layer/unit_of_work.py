@@ -1,16 +1,19 @@
-"""The opportunities unit of work: one transaction over opportunities and pipelines, with its outbox and inbox."""
+"""The opportunities unit of work: one transaction over opportunities, pipelines, teams and teams' organisation,
+with its outbox and inbox."""
 
 from __future__ import annotations
 
 from opportunities.adapters import protomap
 from opportunities.adapters.orm import metadata
-from opportunities.adapters.repository import OpportunityRepository, PipelineRepository
+from opportunities.adapters.repository import OpportunityRepository, OrgRepository, PipelineRepository, TeamRepository
 from shangji_kit.uow import UnitOfWork
 
 
 class OpportunitiesUnitOfWork(UnitOfWork):
     opportunities: OpportunityRepository
     pipelines: PipelineRepository
+    teams: TeamRepository
+    org: OrgRepository
 
     def __init__(self, sessions) -> None:
         super().__init__("opportunities", sessions, metadata)
@@ -18,6 +21,8 @@ class OpportunitiesUnitOfWork(UnitOfWork):
     def _start(self, session) -> None:
         self.opportunities = OpportunityRepository(session)
         self.pipelines = PipelineRepository(session)
+        self.teams = TeamRepository(session)
+        self.org = OrgRepository(session)
 
     def publish(self, events: list) -> None:
         for event in events:

@@ -1,19 +1,30 @@
-"""Fixtures of opportunities' integration tests: its real database and LeadConverted envelopes."""
+"""Fixtures of opportunities' integration tests: its real database, the worker's handlers, the front in-process,
+LeadConverted envelopes and teams' organisation events."""
 
+import itertools
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import grpc
 import pytest
 import sqlalchemy as sa
 from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 from nameko.testing.services import worker_factory
 
 from opportunities import bootstrap
+from opportunities.entrypoints import grpc_api
 from opportunities.entrypoints.worker import OpportunitiesWorker
 from shangji.leads.v1 import events_pb2 as lead_events
 from shangji.leads.v1 import leads_pb2
+from shangji.opportunities.v1 import opportunities_pb2_grpc
+from shangji.teams.v1 import events_pb2 as teams_events
+from shangji.teams.v1 import teams_pb2
 from shangji_kit import envelope
+from shangji_kit.rpc.client import Caller
 from shangji_kit.settings import Settings
+from shangji_kit.testing.processes import running_front
 
 
 def engine() -> sa.Engine:
@@ -62,3 +73,144 @@ def _lead_converted(*, owner: str, lead_id: str | None = None, event_id: str | N
 def lead_converted():
     """``lead_converted(owner=..., lead_id=..., event_id=...)``: an envelope as leads' relay publishes it."""
     return _lead_converted
+
+
+def _execute(sql: str, **params) -> None:
+    eng = engine()
+    with eng.begin() as conn:
+        conn.execute(sa.text(sql), params)
+    eng.dispose()
+
+
+@pytest.fixture
+def execute(shangji_env):
+    """``execute(sql, **params)``: one statement run and committed on the opportunities database."""
+    return _execute
+
+
+@pytest.fixture
+def register(worker, lead_converted, scalar):
+    """``register(owner)``: a deal registered the way the worker does it; returns its resource name."""
+    def make(owner: str) -> str:
+        body = lead_converted(owner=owner)
+        worker.on_lead_converted(body)
+        deal_id = scalar("SELECT id FROM opportunities WHERE lead_id = :lead", lead=body["data"]["lead"]["id"])
+        return f"opportunities/{deal_id}"
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def front(shangji_env):
+    with running_front("opportunities", grpc_api.register) as f:
+        yield f
+
+
+@pytest.fixture
+def as_user(front, token_for):
+    """``as_user(user_id)``: the opportunities API called with that user's token."""
+    channel = grpc.insecure_channel(f"127.0.0.1:{front.bound_port}")
+    yield lambda user_id: Caller(opportunities_pb2_grpc.OpportunitiesServiceStub(channel), token_for(user_id))
+    channel.close()
+
+
+# --- teams' events ---------------------------------------------------------------------------------
+
+def teams_event(message: Message, *, subject: str = "", event_id: str | None = None) -> dict:
+    """A CloudEvents envelope around a teams event, as teams' relay publishes it."""
+    full_name = message.DESCRIPTOR.full_name
+    return envelope.build(service="teams", id=event_id or str(uuid.uuid4()), type=full_name, subject=subject,
+                          time=datetime.now(UTC), dataschema=f"proto:{full_name}",
+                          data=json_format.MessageToDict(message), correlation_id=None)
+
+
+_clock = itertools.count()
+
+
+def later() -> datetime:
+    """Strictly increasing times, so each state a test sends is newer than the one before."""
+    return datetime.now(UTC) + timedelta(microseconds=next(_clock))
+
+
+def _ts(value: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+class Org:
+    """Teams' organisation, told to the worker as teams would tell it (one event per change).
+
+    Builders (``*_event``) return the envelope; the other methods also hand it to the worker's handler.
+    """
+
+    def __init__(self, worker) -> None:
+        self.worker = worker
+        self.paths: dict[str, str] = {}
+
+    # departments
+    def department_event(self, dept_id: str | None = None, *, parent: str | None = None, head: str | None = None,
+                         at: datetime | None = None) -> dict:
+        dept_id = dept_id or str(uuid.uuid4())
+        path = f"{self.paths[parent] if parent else '/'}{dept_id}/"
+        self.paths[dept_id] = path
+        dept = teams_pb2.Department(name=f"departments/{dept_id}", id=dept_id, display_name=f"部门 {dept_id[:4]}",
+                                    parent=f"departments/{parent}" if parent else "",
+                                    head=f"users/{head}" if head else "", path=path,
+                                    update_time=_ts(at or later()))
+        return teams_event(teams_events.DepartmentChanged(department=dept), subject=dept.name)
+
+    def department(self, dept_id: str | None = None, **kw) -> str:
+        body = self.department_event(dept_id, **kw)
+        self.worker.on_department_changed(body)
+        return body["data"]["department"]["id"]
+
+    # users
+    def user_event(self, user_id: str | None = None, *, department: str | None = None, roles=("sales_rep",),
+                   active: bool = True, at: datetime | None = None, kind: str = "UserCreated") -> dict:
+        user_id = user_id or str(uuid.uuid4())
+        user = teams_pb2.User(name=f"users/{user_id}", id=user_id, display_name=f"用户 {user_id[:4]}",
+                              email=f"{user_id[:8]}@example.com",
+                              department=f"departments/{department}" if department else "", active=active,
+                              roles=list(roles), update_time=_ts(at or later()))
+        message = getattr(teams_events, kind)(user=user)
+        return teams_event(message, subject=user.name)
+
+    def user(self, user_id: str | None = None, *, kind: str = "UserCreated", **kw) -> str:
+        body = self.user_event(user_id, kind=kind, **kw)
+        handler = {"UserCreated": self.worker.on_user_created, "UserUpdated": self.worker.on_user_updated,
+                   "UserDeactivated": self.worker.on_user_deactivated}[kind]
+        handler(body)
+        return body["data"]["user"]["id"]
+
+    # opportunity teams
+    def member_added_event(self, opportunity: str, user_id: str, *, can_edit: bool = False,
+                           role: str = "presales") -> dict:
+        member = teams_pb2.OpportunityTeamMember(user=f"users/{user_id}", role=role, can_edit=can_edit,
+                                                 add_time=_ts(later()))
+        return teams_event(teams_events.OpportunityTeamMemberAdded(opportunity=opportunity, member=member,
+                                                                   added_by=f"users/{uuid.uuid4()}"),
+                           subject=f"{opportunity}/team")
+
+    def add_member(self, opportunity: str, user_id: str, **kw) -> None:
+        self.worker.on_team_member_added(self.member_added_event(opportunity, user_id, **kw))
+
+    def member_removed_event(self, opportunity: str, user_id: str) -> dict:
+        return teams_event(teams_events.OpportunityTeamMemberRemoved(
+            opportunity=opportunity, user=f"users/{user_id}", removed_by=f"users/{uuid.uuid4()}"),
+            subject=f"{opportunity}/team")
+
+    def remove_member(self, opportunity: str, user_id: str) -> None:
+        self.worker.on_team_member_removed(self.member_removed_event(opportunity, user_id))
+
+    # handover
+    def transfer_event(self, from_user: str, to_user: str, transfer_id: str | None = None) -> dict:
+        event = teams_events.OwnershipTransferred(
+            transfer_id=transfer_id or str(uuid.uuid4()), from_user=f"users/{from_user}", to_user=f"users/{to_user}",
+            requested_by=f"users/{uuid.uuid4()}", transfer_time=_ts(later()))
+        return teams_event(event, subject=f"users/{from_user}")
+
+
+@pytest.fixture
+def org(worker) -> Org:
+    return Org(worker)

@@ -5,37 +5,8 @@ import uuid
 import grpc
 import pytest
 
-from opportunities.entrypoints import grpc_api
-from shangji.opportunities.v1 import opportunities_pb2, opportunities_pb2_grpc
-from shangji_kit.rpc.client import Caller
+from shangji.opportunities.v1 import opportunities_pb2
 from shangji_kit.rpc.status import details_of
-from shangji_kit.testing.processes import running_front
-
-
-@pytest.fixture(scope="module")
-def front(shangji_env):
-    with running_front("opportunities", grpc_api.register) as f:
-        yield f
-
-
-@pytest.fixture
-def as_user(front, token_for):
-    """``as_user(user_id)``: the opportunities API called with that user's token."""
-    channel = grpc.insecure_channel(f"127.0.0.1:{front.bound_port}")
-    yield lambda user_id: Caller(opportunities_pb2_grpc.OpportunitiesServiceStub(channel), token_for(user_id))
-    channel.close()
-
-
-@pytest.fixture
-def register(worker, lead_converted, scalar):
-    """``register(owner)``: a deal registered the way the worker does it; returns its resource name."""
-    def make(owner: str) -> str:
-        body = lead_converted(owner=owner)
-        worker.on_lead_converted(body)
-        deal_id = scalar("SELECT id FROM opportunities WHERE lead_id = :lead", lead=body["data"]["lead"]["id"])
-        return f"opportunities/{deal_id}"
-
-    return make
 
 
 def fails(call, request) -> grpc.RpcError:

@@ -1,8 +1,20 @@
-"""The teams nameko worker: relays the outbox. Teams consumes no events yet."""
+"""The teams nameko worker: learns who owns each opportunity, and relays the outbox."""
 
-from shangji_kit.worker import OutboxRelayRunner
+from __future__ import annotations
+
+from shangji_kit.consumer import event_context, event_handler
+from shangji_kit.worker import OutboxRelayRunner, UnitOfWorkProvider
+from teams import bootstrap
+from teams.adapters import protomap
+from teams.service_layer import opportunity_teams
 
 
 class TeamsWorker:
     name = "teams"
     relay = OutboxRelayRunner("teams")
+    uow = UnitOfWorkProvider(bootstrap.uow_factory)
+
+    @event_handler("opportunities", "shangji.opportunities.v1.OpportunityRegistered")
+    def on_opportunity_registered(self, body: dict) -> None:
+        with event_context(body) as env:
+            opportunity_teams.record_opportunity_owner(protomap.opportunity_owner_from_event(env), env.id, self.uow())

@@ -1,0 +1,102 @@
+"""Reading teams' event envelopes into projection rows and handover commands: no I/O."""
+
+from datetime import UTC, datetime
+
+import pytest
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from leads.adapters import protomap
+from leads.domain import model
+from shangji.teams.v1 import events_pb2 as teams_events
+from shangji.teams.v1 import teams_pb2
+from shangji_kit import envelope
+from shangji_kit.envelope import Envelope
+from shangji_kit.errors import InvalidArgument
+from shangji_kit.visibility import OrgDepartment, OrgUser
+
+USER, OTHER, ROOT, DEPT = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222",
+                           "33333333-3333-4333-8333-333333333333", "44444444-4444-4444-8444-444444444444")
+T = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+
+
+def env_of(message: Message) -> Envelope:
+    name = message.DESCRIPTOR.full_name
+    return Envelope.parse(envelope.build(service="teams", id="e1", type=name, subject="", time=T,
+                                         dataschema=f"proto:{name}", data=json_format.MessageToDict(message),
+                                         correlation_id=None))
+
+
+def user(**kw) -> teams_pb2.User:
+    fields = {"name": f"users/{USER}", "id": USER, "display_name": "李娜", "email": "li.na@example.cn",
+              "department": f"departments/{DEPT}", "active": True, "roles": ["sales_rep", "sales_ops"]}
+    fields.update(kw)
+    message = teams_pb2.User(**fields)
+    message.update_time.FromDatetime(T)
+    return message
+
+
+def department(**kw) -> teams_pb2.Department:
+    fields = {"name": f"departments/{DEPT}", "id": DEPT, "display_name": "华东销售部",
+              "parent": f"departments/{ROOT}", "head": f"users/{USER}", "path": f"/{ROOT}/{DEPT}/"}
+    fields.update(kw)
+    message = teams_pb2.Department(**fields)
+    message.update_time.FromDatetime(T)
+    return message
+
+
+@pytest.mark.parametrize("kind", [teams_events.UserCreated, teams_events.UserUpdated])
+def test_a_user_event_is_the_users_whole_state(kind):
+    assert protomap.user_from_event(env_of(kind(user=user()))) == OrgUser(
+        user_id=USER, department_id=DEPT, roles=("sales_rep", "sales_ops"), active=True, update_time=T)
+
+
+def test_a_deactivation_is_inactive_and_a_user_may_have_no_department():
+    got = protomap.user_from_event(env_of(teams_events.UserDeactivated(user=user(department="", active=True))))
+    assert (got.active, got.department_id) == (False, None)
+
+
+def test_a_user_event_without_an_update_time_cannot_be_ordered_and_is_rejected():
+    message = teams_events.UserCreated(user=user())
+    message.user.ClearField("update_time")
+    with pytest.raises(InvalidArgument) as exc:
+        protomap.user_from_event(env_of(message))
+    assert exc.value.violations[0].field == "user.update_time"
+
+
+def test_a_department_event_keeps_parent_path_and_head():
+    assert protomap.department_from_event(env_of(teams_events.DepartmentChanged(department=department()))) == \
+        OrgDepartment(id=DEPT, parent_id=ROOT, path=f"/{ROOT}/{DEPT}/", head_id=USER, update_time=T)
+    root = protomap.department_from_event(env_of(teams_events.DepartmentChanged(department=department(
+        name=f"departments/{ROOT}", id=ROOT, parent="", head="", path=f"/{ROOT}/"))))
+    assert (root.parent_id, root.head_id, root.path) == (None, None, f"/{ROOT}/")
+
+
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"path": ""}, "department.path"),
+    ({"path": f"/{ROOT}/"}, "department.path"),
+    ({"head": "people/1"}, "department.head"),
+    ({"name": ""}, "department.name"),
+])
+def test_a_malformed_department_is_rejected(fields, field):
+    with pytest.raises(InvalidArgument) as exc:
+        protomap.department_from_event(env_of(teams_events.DepartmentChanged(department=department(**fields))))
+    assert exc.value.violations[0].field == field
+
+
+def test_a_transfer_is_a_handover_from_one_user_to_another():
+    message = teams_events.OwnershipTransferred(transfer_id="t-1", from_user=f"users/{USER}", to_user=f"users/{OTHER}",
+                                                requested_by=f"users/{ROOT}")
+    assert protomap.hand_over_from_event(env_of(message)) == model.HandOver(
+        transfer_id="t-1", from_owner_id=USER, to_owner_id=OTHER, transfer_time=None)
+    message.transfer_time.FromDatetime(T)
+    assert protomap.hand_over_from_event(env_of(message)).transfer_time == T
+
+
+def test_an_event_of_another_type_is_rejected():
+    env = env_of(teams_events.UserCreated(user=user()))
+    wrong = Envelope(id=env.id, source=env.source, type="shangji.teams.v1.DepartmentChanged", subject="",
+                     time=env.time, data=env.data, correlation_id=None)
+    with pytest.raises(InvalidArgument) as exc:
+        protomap.user_from_event(wrong)
+    assert exc.value.violations[0].field == "type"
