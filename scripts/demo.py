@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import grpc
+from google.protobuf import field_mask_pb2
 
 from shangji.leads.v1 import leads_pb2, leads_pb2_grpc
 from shangji.notify.v1 import notify_pb2, notify_pb2_grpc
@@ -19,10 +20,16 @@ from shangji_kit.rpc.client import Caller, channel
 
 ADMIN = "00000000-0000-0000-0000-00000000d0d0"
 
-USERS = [
-    ("demo-user-lina", "李娜", "lina@demo.shangji", "13800138001", "华南销售部"),
-    ("demo-user-wangqiang", "王强", "wangqiang@demo.shangji", "13800138002", "华南销售部"),
-    ("demo-user-chenjing", "陈静", "chenjing@demo.shangji", "13800138003", "售前技术部"),
+USERS = [  # request id, name, email, phone, roles, department (a key of DEPARTMENTS)
+    ("demo-user-wangqiang", "王强", "wangqiang@demo.shangji", "13800138002", ("sales_manager",), "centre"),
+    ("demo-user-lina", "李娜", "lina@demo.shangji", "13800138001", ("sales_rep",), "south"),
+    ("demo-user-chenjing", "陈静", "chenjing@demo.shangji", "13800138003", ("presales",), "presales"),
+]
+
+DEPARTMENTS = [  # key, request id, name, parent key, head's name (parents come first)
+    ("centre", "demo-dept-centre", "销售中心", None, "王强"),
+    ("south", "demo-dept-south", "华南销售部", "centre", "王强"),
+    ("presales", "demo-dept-presales", "售前技术部", "centre", None),
 ]
 
 LEADS = [
@@ -40,11 +47,29 @@ def main() -> None:
     admin = Caller(teams_pb2_grpc.TeamsServiceStub(channel("teams")), mint_dev_token(ADMIN, roles=("admin",)))
     step("teams: creating the demo sales team")
     users = {}
-    for request_id, name, email, phone, dept in USERS:
-        user = admin.CreateUser(teams_pb2.CreateUserRequest(request_id=request_id, user=teams_pb2.User(
-            display_name=name, email=email, phone=phone, department=dept)))
+    for request_id, name, email, phone, roles, _ in USERS:
+        users[name] = admin.CreateUser(teams_pb2.CreateUserRequest(request_id=request_id, user=teams_pb2.User(
+            display_name=name, email=email, phone=phone, roles=roles)))
+
+    step("teams: the department tree")
+    departments = {}
+    for key, request_id, name, parent, head in DEPARTMENTS:
+        dept = admin.CreateDepartment(teams_pb2.CreateDepartmentRequest(request_id=request_id, department=(
+            teams_pb2.Department(display_name=name, parent=departments[parent].name if parent else "",
+                                 head=users[head].name if head else ""))))
+        departments[key] = dept
+        indent = "  " * (dept.path.count("/") - 2)
+        print(f"    {indent}{dept.display_name}  {dept.name}  head: {head or '-'}")
+
+    step("teams: placing everyone in their department")
+    for _, name, _, _, roles, key in USERS:
+        # An update to what is there already changes nothing, so a re-run writes nothing here either.
+        user = admin.UpdateUser(teams_pb2.UpdateUserRequest(
+            user=teams_pb2.User(name=users[name].name, department=departments[key].name, roles=roles),
+            update_mask=field_mask_pb2.FieldMask(paths=["department", "roles"])))
         users[name] = user
-        print(f"    {user.display_name:<4} {user.name}  {user.email}  {user.phone}  {user.department}")
+        print(f"    {user.display_name:<4} {user.name}  {user.email}  {user.phone}  "
+              f"{departments[key].display_name}  {', '.join(user.roles)}")
 
     rep = users["李娜"]
     token = mint_dev_token(rep.id)

@@ -51,8 +51,7 @@ def new_rep(channels, token_for):
 
     def make(name: str = "李娜") -> Rep:
         user = admin.CreateUser(teams_pb2.CreateUserRequest(user=teams_pb2.User(
-            display_name=name, email=f"{uuid.uuid4().hex[:10]}@shangji.example", phone="13800138000",
-            department="华南销售部")))
+            display_name=name, email=f"{uuid.uuid4().hex[:10]}@shangji.example", phone="13800138000")))
         token = token_for(user.id)
         return Rep(user=user,
                    teams=Caller(teams_pb2_grpc.TeamsServiceStub(channels["teams"]), token),

@@ -100,6 +100,8 @@ team_members = sa.Table(
     sa.Column("can_edit", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("add_time", sa.DateTime(timezone=True), nullable=False),
     sa.Column("added_by", sa.Text, nullable=False),
+    # The order members joined in (several join at the same add_time when a template is applied).
+    sa.Column("position", sa.BigInteger, sa.Identity(), nullable=False),
     sa.Index("team_members_user", "user_id"),
 )
 

@@ -72,7 +72,7 @@ class UserRepository:
 
     def get(self, user_id: str, *, for_update: bool = False) -> User | None:
         stmt = sa.select(users).where(users.c.id == user_id)
-        row = self.session.execute(stmt.with_for_update() if for_update else stmt).first()
+        row = self.session.execute(stmt.with_for_update(key_share=True) if for_update else stmt).first()
         return _to_user(row) if row else None
 
     def get_many(self, user_ids: Iterable[str], *, for_update: bool = False) -> dict[str, User]:
@@ -81,7 +81,7 @@ class UserRepository:
         if not ids:
             return {}
         stmt = sa.select(users).where(users.c.id.in_(ids)).order_by(users.c.id)
-        rows = self.session.execute(stmt.with_for_update() if for_update else stmt)
+        rows = self.session.execute(stmt.with_for_update(key_share=True) if for_update else stmt)
         return {u.id: u for u in map(_to_user, rows)}
 
     def get_by_request_id(self, request_id: str) -> User | None:
@@ -177,7 +177,7 @@ class DepartmentRepository:
 
     def get(self, department_id: str, *, for_update: bool = False) -> Department | None:
         stmt = sa.select(departments).where(departments.c.id == department_id)
-        row = self.session.execute(stmt.with_for_update() if for_update else stmt).first()
+        row = self.session.execute(stmt.with_for_update(key_share=True) if for_update else stmt).first()
         return _to_department(row) if row else None
 
     def get_by_request_id(self, request_id: str) -> Department | None:
@@ -190,7 +190,9 @@ class DepartmentRepository:
                 .where(departments.c.path.startswith(department.path, autoescape=True),
                        departments.c.id != department.id)
                 .order_by(departments.c.path))
-        return [_to_department(r) for r in self.session.execute(stmt.with_for_update() if for_update else stmt)]
+        if for_update:
+            stmt = stmt.with_for_update(key_share=True)
+        return [_to_department(r) for r in self.session.execute(stmt)]
 
     def update(self, changed: Sequence[tuple[Department, int]]) -> None:
         """Write each (department, version it was read at); ABORTED when any was changed since."""
@@ -272,11 +274,11 @@ class OpportunityTeamRepository:
     def get(self, opportunity_id: str, *, for_update: bool = False) -> OpportunityTeam | None:
         """The team; ``for_update`` holds it until the transaction ends (changes to one team queue up)."""
         stmt = sa.select(opportunity_owners.c.owner_id).where(opportunity_owners.c.opportunity_id == opportunity_id)
-        owner_id = self.session.execute(stmt.with_for_update() if for_update else stmt).scalar()
+        owner_id = self.session.execute(stmt.with_for_update(key_share=True) if for_update else stmt).scalar()
         if owner_id is None:
             return None
         rows = self.session.execute(sa.select(team_members).where(team_members.c.opportunity_id == opportunity_id)
-                                    .order_by(team_members.c.add_time, team_members.c.user_id))
+                                    .order_by(team_members.c.position))
         members = [TeamMember(user_id=r.user_id, role=r.role, can_edit=r.can_edit, add_time=r.add_time,
                               added_by=r.added_by) for r in rows]
         return OpportunityTeam(opportunity_id=opportunity_id, owner_id=owner_id, members=members)

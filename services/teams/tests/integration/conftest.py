@@ -178,7 +178,7 @@ def new_department(admin):
     return make
 
 
-def opportunity_registered(*, owner: str, opportunity_id: str | None = None, event_id: str | None = None) -> dict:
+def _opportunity_registered(*, owner: str, opportunity_id: str | None = None, event_id: str | None = None) -> dict:
     """An OpportunityRegistered envelope as opportunities' relay publishes it."""
     deal_id = opportunity_id or str(uuid.uuid4())
     now = datetime.now(UTC)
@@ -196,6 +196,12 @@ def opportunity_registered(*, owner: str, opportunity_id: str | None = None, eve
 
 
 @pytest.fixture
+def opportunity_registered():
+    """``opportunity_registered(owner=..., opportunity_id=..., event_id=...)``: an envelope dict."""
+    return _opportunity_registered
+
+
+@pytest.fixture
 def worker(shangji_env):
     """The nameko worker's handlers, wired to the session's real database."""
     return worker_factory(TeamsWorker, uow=bootstrap.uow_factory(Settings.for_service("teams")))
@@ -205,7 +211,7 @@ def worker(shangji_env):
 def new_opportunity(worker):
     """``new_opportunity(owner)``: an opportunity teams has heard of (through its worker's handler); its id."""
     def make(owner: teams_pb2.User) -> str:
-        body = opportunity_registered(owner=owner.id)
+        body = _opportunity_registered(owner=owner.id)
         worker.on_opportunity_registered(body)
         return body["data"]["opportunity"]["id"]
     return make

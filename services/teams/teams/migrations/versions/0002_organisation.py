@@ -103,6 +103,7 @@ def upgrade() -> None:
         sa.Column("can_edit", sa.Boolean, nullable=False, server_default=sa.false()),
         _time("add_time"),
         sa.Column("added_by", sa.Text, nullable=False),
+        sa.Column("position", sa.BigInteger, sa.Identity(), nullable=False),
     )
     op.create_index("team_members_user", "team_members", ["user_id"])
     op.create_table(
