@@ -46,12 +46,17 @@ def channels(suite):
 
 
 @pytest.fixture
-def new_rep(channels, token_for):
-    admin = Caller(teams_pb2_grpc.TeamsServiceStub(channels["teams"]), token_for(str(uuid.uuid4()), ["admin"]))
+def admin(channels, token_for) -> Caller:
+    """teams as a bootstrap administrator (a token carrying the admin role)."""
+    return Caller(teams_pb2_grpc.TeamsServiceStub(channels["teams"]), token_for(str(uuid.uuid4()), ["admin"]))
 
-    def make(name: str = "李娜") -> Rep:
+
+@pytest.fixture
+def new_rep(channels, token_for, admin):
+    def make(name: str = "李娜", department: str = "", roles: tuple[str, ...] = ()) -> Rep:
         user = admin.CreateUser(teams_pb2.CreateUserRequest(user=teams_pb2.User(
-            display_name=name, email=f"{uuid.uuid4().hex[:10]}@shangji.example", phone="13800138000")))
+            display_name=name, email=f"{uuid.uuid4().hex[:10]}@shangji.example", phone="13800138000",
+            department=department, roles=list(roles))))
         token = token_for(user.id)
         return Rep(user=user,
                    teams=Caller(teams_pb2_grpc.TeamsServiceStub(channels["teams"]), token),

@@ -94,7 +94,7 @@ def _ancestors(world: World, dept: int) -> list[int]:
     chain = []
     while dept is not None:
         chain.append(dept)
-        dept = None
+        dept = world.parents[dept]
     return chain
 
 
