@@ -40,6 +40,7 @@ def org(admin, new_rep):
         "colleague": new_rep("乙", department=south.name, roles=("sales_rep",)),
         "outsider": new_rep("丙", department=north.name, roles=("sales_rep",)),
         "ops": new_rep("运营", roles=("sales_ops",)),
+        "centre": centre, "south": south,
     }
 
 
@@ -116,11 +117,7 @@ def test_deactivating_a_rep_hands_their_open_deals_and_leads_to_a_successor(org,
 
 
 def test_bad_organisation_input_is_refused_precisely(org, admin):
-    manager = org["manager"]
-    centre = admin.ListDepartments(teams_pb2.ListDepartmentsRequest()).departments
-    root = next(d for d in centre if d.display_name == "销售中心" and d.head == org["director"].user.name)
-    child = next(d for d in admin.ListDepartments(teams_pb2.ListDepartmentsRequest(parent=root.name)).departments
-                 if d.display_name == "华南销售部")
+    manager, root, child = org["manager"], org["centre"], org["south"]
     with pytest.raises(grpc.RpcError) as exc:
         admin.UpdateDepartment(teams_pb2.UpdateDepartmentRequest(
             department=teams_pb2.Department(name=root.name, parent=child.name),
