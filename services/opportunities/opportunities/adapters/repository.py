@@ -29,27 +29,13 @@ _INSERT = insert_or_skip(opportunities, _COLUMNS, returning="id", conflict_colum
 
 _UUID = opportunities.c.owner_id.type
 _TIME = opportunities.c.update_time.type
-_UUIDS = pg.ARRAY(opportunities.c.id.type)
 
 
-def visible(viewer: visibility.Viewer, *, team: bool = True) -> sa.ColumnElement[bool]:
-    """The deals ``viewer`` may see (ARCHITECTURE.md section 6): the kit's ``visible_clause``.
-
-    ``team`` False leaves the team rule out: a deactivated user sees only their own deals. The kit casts the
-    projection's text ids to ``owner_id``'s uuid type, so every projected id must be a uuid (protomap checks).
-
-    The team rule goes in as ``id = ANY((SELECT array_agg(...)))`` through the kit's ``extra`` rather than as
-    its ``team_ids`` (which becomes ``id IN (subquery)``): a hashed subplan inside the OR keeps PostgreSQL from
-    combining the owner index with the primary key, so a rep's list walked the whole newest-first index
-    (measured with bench/visibility.py data, 300k deals: 160-230 ms a page); the array is an init plan, the
-    OR a BitmapOr of two index scans (2-3 ms). Lists of managers and sales ops are unchanged.
-    """
-    rules = []
-    if team:
-        team_ids = (sa.select(sa.func.array_agg(team_members.c.opportunity_id))
-                    .where(team_members.c.user_id == viewer.user_id).scalar_subquery())
-        rules.append(opportunities.c.id == sa.any_(sa.cast(team_ids, _UUIDS)))
-    return visibility.visible_clause(viewer, org, opportunities.c.owner_id, extra=rules)
+def visible(viewer: visibility.Viewer) -> sa.ColumnElement[bool]:
+    """The deals ``viewer`` may see (ARCHITECTURE.md section 6), by the kit's rules."""
+    team_ids = sa.select(team_members.c.opportunity_id).where(team_members.c.user_id == viewer.user_id)
+    return visibility.visible_clause(viewer, org, opportunities.c.owner_id, team_ids=team_ids,
+                                     id_col=opportunities.c.id)
 
 
 class OpportunityRepository:
@@ -61,16 +47,16 @@ class OpportunityRepository:
         values = {c: getattr(opportunity, c) for c in _COLUMNS}
         return self.session.execute(_INSERT, values).first() is not None
 
-    def get_visible(self, opportunity_id: str, viewer: visibility.Viewer, *, team: bool = True) -> Opportunity | None:
+    def get_visible(self, opportunity_id: str, viewer: visibility.Viewer) -> Opportunity | None:
         """One deal; None when it is missing and when ``viewer`` may not see it (the caller cannot tell which)."""
         row = self.session.execute(
-            _SELECT.where(opportunities.c.id == opportunity_id, visible(viewer, team=team))).first()
+            _SELECT.where(opportunities.c.id == opportunity_id, visible(viewer))).first()
         return _to_opportunity(row) if row else None
 
-    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None, *,
-                     team: bool = True) -> list[Opportunity]:
+    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None
+                     ) -> list[Opportunity]:
         """The deals ``viewer`` may see, newest first (create_time DESC, id); ``after`` is the last row seen."""
-        stmt = _SELECT.where(visible(viewer, team=team))
+        stmt = _SELECT.where(visible(viewer))
         if after is not None:
             time, last_id = after
             stmt = stmt.where(sa.or_(opportunities.c.create_time < time,

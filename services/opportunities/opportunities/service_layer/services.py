@@ -82,7 +82,7 @@ def get_opportunity(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitO
         opportunity = None
         if user_id is not None:
             viewer, active = _viewer(uow, user_id)
-            opportunity = uow.opportunities.get_visible(opportunity_id, viewer, team=active)
+            opportunity = uow.opportunities.get_visible(opportunity_id, viewer)
         if opportunity is None:
             raise NotFound(f"opportunities/{opportunity_id}")
         return opportunity
@@ -99,7 +99,7 @@ def list_opportunities(caller_id: str, page_size: int, page_token: str,
     with uow:
         viewer, active = _viewer(uow, user_id)
         # One row beyond the page tells whether another page exists, so the last page carries no token.
-        rows = uow.opportunities.list_visible(viewer, limit + 1, after, team=active)
+        rows = uow.opportunities.list_visible(viewer, limit + 1, after)
     page = rows[:limit]
     token = paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
     return OpportunityPage(page, token)
@@ -120,7 +120,7 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
         opportunity = None
         if user_id is not None:
             viewer, active = _viewer(uow, user_id)
-            opportunity = uow.opportunities.get_visible(cmd.opportunity_id, viewer, team=active)
+            opportunity = uow.opportunities.get_visible(cmd.opportunity_id, viewer)
         if opportunity is None:
             raise NotFound(f"opportunities/{cmd.opportunity_id}")
         member = uow.teams.get(opportunity.id, user_id) if active else None
@@ -143,12 +143,9 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
 
 
 def _viewer(uow: OpportunitiesUnitOfWork, user_id: str) -> tuple[visibility.Viewer, bool]:
-    """The kit's viewer, and whether the team rule applies: not to a user teams deactivated.
-
-    A caller teams has not told us about yet is no viewer with powers (the kit's rule) but keeps own and
-    team deals.
-    """
-    return uow.org.viewer(user_id), uow.org.is_active(user_id) is not False
+    """The kit's viewer, and whether the caller is active (a deactivated user keeps only their own deals)."""
+    viewer = uow.org.viewer(user_id)
+    return viewer, not viewer.deactivated
 
 
 # --- keeping teams' organisation and opportunity teams (consumed events) ------------------------------
