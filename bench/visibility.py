@@ -103,11 +103,25 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(data), data[min(len(data) - 1, int(0.99 * len(data)))]
 
 
+def explain(uow_factory, user_id: str) -> None:
+    from opportunities.adapters.orm import opportunities
+    from opportunities.adapters.repository import _SELECT, visible
+
+    with uow_factory() as uow:
+        viewer = uow.org.viewer(user_id)
+        stmt = _SELECT.where(visible(viewer)).order_by(opportunities.c.create_time.desc(), opportunities.c.id).limit(51)
+        sql = stmt.compile(uow.session, compile_kwargs={"literal_binds": True})
+        for row in uow.session.execute(sa.text(f"EXPLAIN ANALYZE {sql}")):
+            print("    " + row[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--opportunities", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--explain", action="store_true", help="print each manager's query plan")
+    parser.add_argument("--keep", action="store_true", help="keep the loaded database for another look")
     args = parser.parse_args()
 
     setup = prepare(args.opportunities, args.users)
@@ -146,13 +160,16 @@ def main() -> None:
                 rows = len(page.opportunities)
             p50, p99 = percentiles(samples)
             print(f"{'ListOpportunities, ' + label:<34}{rows:>6}{p50:>9.2f}{p99:>9.2f}{p99 / base_p99:>12.1f}x")
+            if args.explain:
+                explain(uow, manager)
         print("target: p99 < 50 ms and within 3x of the plain query")
     finally:
         engine.dispose()
         from shangji_kit import db
 
         db.dispose_all()
-        migrate.drop_database(settings.database_name("opportunities"))
+        if not args.keep:
+            migrate.drop_database(settings.database_name("opportunities"))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,11 @@ def engine(url: str, *, pool_size: int = 10) -> sa.Engine:
     with _lock:
         eng = _engines.get(url)
         if eng is None:
-            eng = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+            # Custom plans always: psycopg prepares a statement after a few runs, and PostgreSQL's
+            # generic plan for the visibility filter cannot see the LIKE prefix or the viewer's rows
+            # (measured on 1M deals: a manager's page 13 ms prepared-generic vs 5-7 ms custom).
+            eng = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                                   connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
             _engines[url] = eng
         return eng
 
