@@ -16,10 +16,40 @@ pipelines = sa.Table(
     sa.Column("key", sa.Text, nullable=False, unique=True),
     sa.Column("display_name", sa.Text, nullable=False),
     sa.Column("is_default", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The latest version; deals keep the version they were registered (or last migrated) in.
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     # At most one default pipeline: registration must never have to choose between two.
     sa.Index("pipelines_one_default", "is_default", unique=True, postgresql_where=sa.text("is_default")),
 )
 
+# One row per pipeline version: its whole definition (pipeline.pipeline_to_dict), as loaded.
+pipeline_versions = sa.Table(
+    "pipeline_versions",
+    metadata,
+    sa.Column("pipeline_id", pg.UUID(as_uuid=False), sa.ForeignKey("pipelines.id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("definition", pg.JSONB, nullable=False),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+# The stages of each version as rows, so reads join a deal's stage (name, category) and the database checks
+# that a deal's stage exists in its version.
+pipeline_stages = sa.Table(
+    "pipeline_stages",
+    metadata,
+    sa.Column("pipeline_id", pg.UUID(as_uuid=False), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("probability", sa.Integer, nullable=False),
+    sa.ForeignKeyConstraint(["pipeline_id", "version"], ["pipeline_versions.pipeline_id", "pipeline_versions.version"],
+                            name="pipeline_stages_version"),
+    sa.CheckConstraint("category IN ('open', 'won', 'lost')", name="pipeline_stages_category"),
+)
+
+# Unversioned stages of revision 0001; read by nothing since 0003 (pipeline_stages), kept for downgrades.
 stages = sa.Table(
     "stages",
     metadata,
@@ -54,8 +84,24 @@ opportunities = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
     sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(["pipeline_id", "stage_key"], ["stages.pipeline_id", "stages.key"],
-                            name="opportunities_stage"),
+    sa.Column("pipeline_version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("amount", sa.Numeric(18, 2)),
+    sa.Column("currency", sa.Text, nullable=False, server_default=""),
+    sa.Column("expected_close_date", sa.Date),
+    # NULL: the stage's default probability.
+    sa.Column("probability", sa.Integer),
+    sa.Column("probability_note", sa.Text, nullable=False, server_default=""),
+    sa.Column("checklist", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("product_lines", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("stage_enter_time", sa.DateTime(timezone=True)),
+    sa.Column("win_date", sa.Date),
+    sa.Column("lost_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("lost_competitor", sa.Text, nullable=False, server_default=""),
+    sa.ForeignKeyConstraint(["pipeline_id", "pipeline_version", "stage_key"],
+                            ["pipeline_stages.pipeline_id", "pipeline_stages.version", "pipeline_stages.key"],
+                            name="opportunities_pipeline_stage"),
+    sa.CheckConstraint("amount >= 0", name="opportunities_amount"),
+    sa.CheckConstraint("probability BETWEEN 0 AND 100", name="opportunities_probability"),
     sa.Index("opportunities_owner", "owner_id", sa.text("create_time DESC"), "id"),
     # Lists of callers who see more than their own deals (managers, sales ops) walk this index newest first.
     sa.Index("opportunities_recent", sa.text("create_time DESC"), "id"),
@@ -86,6 +132,20 @@ owner_changes = sa.Table(
     sa.Column("from_owner_id", pg.UUID(as_uuid=False), nullable=False),
     sa.Column("to_owner_id", pg.UUID(as_uuid=False), nullable=False),
     sa.Column("change_time", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Every stay of a deal in a stage: entered when, by whom, why; exit_time is NULL while it is still there.
+stage_history = sa.Table(
+    "stage_history",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("opportunity_id", pg.UUID(as_uuid=False), sa.ForeignKey("opportunities.id"), nullable=False),
+    sa.Column("stage_key", sa.Text, nullable=False),
+    sa.Column("enter_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("exit_time", sa.DateTime(timezone=True)),
+    sa.Column("actor_id", pg.UUID(as_uuid=False)),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Index("stage_history_opportunity", "opportunity_id", "id"),
 )
 
 outbox = outbox_table(metadata)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from opportunities.domain import model
+from opportunities.domain import gates, model
 from opportunities.service_layer import services
 from shangji.leads.v1.events_pb2 import LeadConverted
 from shangji.opportunities.v1 import events_pb2, opportunities_pb2
@@ -32,7 +32,14 @@ def opportunity_to_proto(opportunity: model.Opportunity) -> opportunities_pb2.Op
         owner=names.format("users", o.owner_id), registrant=names.format("users", o.registrant_id),
         pipeline=names.format("pipelines", o.pipeline_id), stage=o.stage_key, stage_display_name=o.stage_display_name,
         lead=names.format("leads", o.lead_id) if o.lead_id else "", create_time=_ts(o.create_time),
-        update_time=_ts(o.update_time), etag=o.etag)
+        update_time=_ts(o.update_time), etag=o.etag,
+        amount=f"{o.amount:.2f}" if o.amount is not None else "", currency=o.currency,
+        expected_close_date=o.expected_close_date.isoformat() if o.expected_close_date else "",
+        probability=o.effective_probability, probability_note=o.probability_note, checklist=list(o.checklist),
+        pipeline_version=o.pipeline_version, stage_category=o.stage_category,
+        stage_enter_time=_ts(o.stage_enter_time) if o.stage_enter_time else None,
+        win_date=o.win_date.isoformat() if o.win_date else "", lost_reason=o.lost_reason,
+        lost_competitor=o.lost_competitor, product_lines=list(o.product_lines))
 
 
 def page_to_proto(page: services.OpportunityPage) -> opportunities_pb2.ListOpportunitiesResponse:
@@ -45,6 +52,22 @@ def event_to_proto(event: object) -> tuple[Message, str]:
     if isinstance(event, model.OpportunityRegistered):
         opportunity = event.opportunity
         return events_pb2.OpportunityRegistered(opportunity=opportunity_to_proto(opportunity)), opportunity.name
+    if isinstance(event, model.StageMove):
+        o = event.opportunity
+        common = {"opportunity": opportunity_to_proto(o), "from_stage": event.from_stage,
+                  "actor": names.format("users", event.actor_id), "change_time": _ts(event.change_time)}
+        if isinstance(event, model.OpportunityStageChanged):
+            message = events_pb2.OpportunityStageChanged(to_stage=event.to_stage, reason=event.reason,
+                                                         backward=event.backward, **common)
+        elif isinstance(event, model.OpportunityWon):
+            message = events_pb2.OpportunityWon(**common)
+        elif isinstance(event, model.OpportunityLost):
+            message = events_pb2.OpportunityLost(reason=event.reason, competitor=o.lost_competitor, **common)
+        elif isinstance(event, model.OpportunityReopened):
+            message = events_pb2.OpportunityReopened(to_stage=event.to_stage, reason=event.reason, **common)
+        else:
+            raise TypeError(f"no proto for event {type(event).__name__}")
+        return message, o.name
     raise TypeError(f"no proto for event {type(event).__name__}")
 
 
@@ -64,9 +87,101 @@ def registration_from_event(env: Envelope) -> services.RegisterFromConversion:
 
 def update_from_request(request: opportunities_pb2.UpdateOpportunityRequest) -> services.UpdateOpportunity:
     """The change an UpdateOpportunity call asks for; the mask is checked by the use case."""
+    o = request.opportunity
     return services.UpdateOpportunity(
-        opportunity_id=names.parse(request.opportunity.name, "opportunities", "opportunity.name"),
-        title=request.opportunity.title, update_mask=tuple(request.update_mask.paths), etag=request.etag)
+        opportunity_id=names.parse(o.name, "opportunities", "opportunity.name"),
+        title=o.title, update_mask=tuple(request.update_mask.paths), etag=request.etag, amount=o.amount,
+        currency=o.currency, expected_close_date=o.expected_close_date, probability=o.probability,
+        probability_note=o.probability_note, checklist=tuple(o.checklist), product_lines=tuple(o.product_lines))
+
+
+def _deal_id(request) -> str:
+    return names.parse(request.name, "opportunities")
+
+
+def advance_from_request(request: opportunities_pb2.AdvanceStageRequest) -> services.AdvanceStage:
+    return services.AdvanceStage(opportunity_id=_deal_id(request), etag=request.etag,
+                                 target_stage=request.target_stage, reason=request.reason)
+
+
+def win_from_request(request: opportunities_pb2.WinOpportunityRequest) -> services.WinOpportunity:
+    return services.WinOpportunity(opportunity_id=_deal_id(request), etag=request.etag, amount=request.amount,
+                                   win_date=request.win_date)
+
+
+def lose_from_request(request: opportunities_pb2.LoseOpportunityRequest) -> services.LoseOpportunity:
+    return services.LoseOpportunity(opportunity_id=_deal_id(request), etag=request.etag, reason=request.reason,
+                                    competitor=request.competitor)
+
+
+def reopen_from_request(request: opportunities_pb2.ReopenOpportunityRequest) -> services.ReopenOpportunity:
+    return services.ReopenOpportunity(opportunity_id=_deal_id(request), etag=request.etag, reason=request.reason)
+
+
+def history_to_proto(history: services.StageHistory) -> opportunities_pb2.ListStageHistoryResponse:
+    entries = []
+    for stay in history.stays:
+        stage = history.pipeline.find(stay.stage_key)
+        entries.append(opportunities_pb2.StageHistoryEntry(
+            stage=stay.stage_key, stage_display_name=stage.display_name if stage else "",
+            enter_time=_ts(stay.enter_time), exit_time=_ts(stay.exit_time) if stay.exit_time else None,
+            actor=names.format("users", stay.actor_id) if stay.actor_id else "", reason=stay.reason,
+            duration_seconds=stay.duration_seconds(history.now)))
+    return opportunities_pb2.ListStageHistoryResponse(entries=entries)
+
+
+# --- pipelines -------------------------------------------------------------------------------------
+
+def _criterion_to_proto(c: gates.Criterion) -> opportunities_pb2.ExitCriterion:
+    return opportunities_pb2.ExitCriterion(kind=c.kind, fields=list(c.fields), items=list(c.items), document=c.document,
+                                           criteria=[_criterion_to_proto(child) for child in c.criteria])
+
+
+def pipeline_to_proto(p: model.Pipeline) -> opportunities_pb2.Pipeline:
+    return opportunities_pb2.Pipeline(
+        name=p.name, id=p.id, key=p.key, display_name=p.display_name, version=p.version, is_default=p.is_default,
+        allows_skipping=p.allows_skipping, lost_reasons=list(p.lost_reasons),
+        create_time=_ts(p.create_time) if p.create_time else None,
+        stages=[opportunities_pb2.PipelineStage(
+            key=s.key, display_name=s.display_name, category=s.category, probability=s.probability,
+            max_days=s.max_days or 0,
+            checklist=[opportunities_pb2.ChecklistItem(key=i.key, role=i.role, description=i.description)
+                       for i in s.checklist],
+            exit_criteria=[_criterion_to_proto(c) for c in s.exit_criteria]) for s in p.stages])
+
+
+def pipelines_page_to_proto(page: services.PipelinePage) -> opportunities_pb2.ListPipelinesResponse:
+    return opportunities_pb2.ListPipelinesResponse(pipelines=[pipeline_to_proto(p) for p in page.pipelines],
+                                                   next_page_token=page.next_page_token)
+
+
+def _criterion_to_dict(c: opportunities_pb2.ExitCriterion) -> dict:
+    """A criterion message in the dict form the domain loader validates (so the API and YAML fail alike)."""
+    if c.kind == gates.REQUIRED_FIELDS:
+        return {c.kind: list(c.fields)}
+    if c.kind == gates.CHECKLIST_COMPLETED:
+        return {c.kind: list(c.items)}
+    if c.kind == gates.DOCUMENT_PRESENT:
+        return {c.kind: c.document}
+    if c.kind in gates.COMBINATORS:
+        return {c.kind: [_criterion_to_dict(child) for child in c.criteria]}
+    return {c.kind: True}
+
+
+def pipeline_definition_from_proto(p: opportunities_pb2.Pipeline) -> dict:
+    def stage(s: opportunities_pb2.PipelineStage) -> dict:
+        checklist: dict[str, list] = {}
+        for item in s.checklist:
+            checklist.setdefault(item.role, []).append({"key": item.key, "description": item.description})
+        out = {"key": s.key, "display_name": s.display_name, "category": s.category or "open",
+               "probability": s.probability, "checklist": checklist,
+               "exit_criteria": [_criterion_to_dict(c) for c in s.exit_criteria]}
+        if s.max_days:
+            out["max_days"] = s.max_days
+        return out
+
+    return {"key": p.key, "display_name": p.display_name, "allows_skipping": p.allows_skipping,
+            "lost_reasons": list(p.lost_reasons), "stages": [stage(s) for s in p.stages]}
 
 
 # --- teams' events -----------------------------------------------------------------------------

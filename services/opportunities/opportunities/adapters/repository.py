@@ -7,22 +7,56 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from opportunities.adapters.orm import opportunities, org, owner_changes, pipelines, stages, team_members
-from opportunities.domain.model import OPEN, Opportunity, Pipeline, Stage, TeamMember
+from opportunities.adapters.orm import (
+    opportunities,
+    org,
+    owner_changes,
+    pipeline_stages,
+    pipeline_versions,
+    pipelines,
+    stage_history,
+    team_members,
+)
+from opportunities.domain.model import OPEN, Opportunity, Pipeline, StageStay, TeamMember
+from opportunities.domain.pipeline import pipeline_from_dict, pipeline_to_dict
 from shangji_kit import visibility
 from shangji_kit.statements import insert_or_skip
 
 _COLUMNS = ("id", "title", "customer_company", "contact_name", "contact_phone", "contact_email", "region", "source",
             "owner_id", "registrant_id", "pipeline_id", "stage_key", "lead_id", "version", "create_time",
-            "update_time")
+            "update_time", "pipeline_version", "amount", "currency", "expected_close_date", "probability",
+            "probability_note", "checklist", "product_lines", "stage_enter_time", "win_date", "lost_reason",
+            "lost_competitor")
+_ARRAYS = ("checklist", "product_lines")
+# What a change may write back (identity, ownership and registration stay).
+_CHANGEABLE = ("title", "stage_key", "pipeline_version", "amount", "currency", "expected_close_date", "probability",
+               "probability_note", "checklist", "product_lines", "stage_enter_time", "win_date", "lost_reason",
+               "lost_competitor", "version", "update_time")
 
-# The stage's display name travels with every opportunity read, so reads join stages.
-_SELECT = sa.select(opportunities, stages.c.display_name.label("stage_display_name")).join(
-    stages, sa.and_(stages.c.pipeline_id == opportunities.c.pipeline_id, stages.c.key == opportunities.c.stage_key))
+_STAGE_OF_DEAL = sa.and_(pipeline_stages.c.pipeline_id == opportunities.c.pipeline_id,
+                         pipeline_stages.c.version == opportunities.c.pipeline_version,
+                         pipeline_stages.c.key == opportunities.c.stage_key)
+
+# The stage's name, category and default probability travel with every opportunity read, so reads join them.
+_SELECT = sa.select(opportunities, pipeline_stages.c.display_name.label("stage_display_name"),
+                    pipeline_stages.c.category.label("stage_category"),
+                    pipeline_stages.c.probability.label("stage_probability")).join(pipeline_stages, _STAGE_OF_DEAL)
 
 
 def _to_opportunity(row) -> Opportunity:
-    return Opportunity(stage_display_name=row.stage_display_name, **{c: getattr(row, c) for c in _COLUMNS})
+    values = {c: getattr(row, c) for c in _COLUMNS}
+    for c in _ARRAYS:
+        values[c] = tuple(values[c] or ())
+    return Opportunity(stage_display_name=row.stage_display_name, stage_category=row.stage_category,
+                       stage_probability=row.stage_probability, **values)
+
+
+def _values(opportunity: Opportunity, columns: tuple[str, ...]) -> dict:
+    values = {c: getattr(opportunity, c) for c in columns}
+    for c in _ARRAYS:
+        if c in values:
+            values[c] = list(values[c])
+    return values
 
 
 _INSERT = insert_or_skip(opportunities, _COLUMNS, returning="id", conflict_columns=["lead_id"])
@@ -44,8 +78,7 @@ class OpportunityRepository:
 
     def add(self, opportunity: Opportunity) -> bool:
         """Insert; False when the lead already yielded a deal (nothing written)."""
-        values = {c: getattr(opportunity, c) for c in _COLUMNS}
-        return self.session.execute(_INSERT, values).first() is not None
+        return self.session.execute(_INSERT, _values(opportunity, _COLUMNS)).first() is not None
 
     def get_visible(self, opportunity_id: str, viewer: visibility.Viewer) -> Opportunity | None:
         """One deal; None when it is missing and when ``viewer`` may not see it (the caller cannot tell which)."""
@@ -68,7 +101,7 @@ class OpportunityRepository:
         """Write the changeable fields back; False when the row no longer has ``expected_version``."""
         stmt = (sa.update(opportunities)
                 .where(opportunities.c.id == opportunity.id, opportunities.c.version == expected_version)
-                .values(title=opportunity.title, version=opportunity.version, update_time=opportunity.update_time))
+                .values(**_values(opportunity, _CHANGEABLE)))
         return self.session.execute(stmt).rowcount == 1
 
     def transfer_open(self, from_owner_id: str, to_owner_id: str, transfer_id: str, change_time: datetime,
@@ -77,9 +110,7 @@ class OpportunityRepository:
 
         Won and lost deals stay with whoever won or lost them; a deal's stage and history do not change.
         """
-        open_stage = sa.select(stages.c.key).where(stages.c.pipeline_id == opportunities.c.pipeline_id,
-                                                   stages.c.key == opportunities.c.stage_key,
-                                                   stages.c.category == OPEN)
+        open_stage = sa.select(pipeline_stages.c.key).where(_STAGE_OF_DEAL, pipeline_stages.c.category == OPEN)
         moved = (sa.update(opportunities)
                  .where(opportunities.c.owner_id == from_owner_id, open_stage.exists())
                  .values(owner_id=to_owner_id, version=opportunities.c.version + 1, update_time=now)
@@ -146,15 +177,91 @@ class OrgRepository:
 
 
 class PipelineRepository:
+    """Pipelines and their versions; a version, once written, never changes."""
+
     def __init__(self, session: sa.Connection) -> None:
         self.session = session
 
+    _SELECT = (sa.select(pipelines.c.id, pipelines.c.is_default, pipeline_versions.c.version,
+                         pipeline_versions.c.definition, pipeline_versions.c.create_time)
+               .join(pipeline_versions, pipeline_versions.c.pipeline_id == pipelines.c.id))
+
+    @staticmethod
+    def _to_pipeline(row) -> Pipeline:
+        return pipeline_from_dict(row.definition, id=row.id, version=row.version, is_default=row.is_default,
+                                  create_time=row.create_time)
+
     def default(self) -> Pipeline | None:
-        row = self.session.execute(sa.select(pipelines).where(pipelines.c.is_default)).first()
-        if row is None:
-            return None
-        stage_rows = self.session.execute(
-            sa.select(stages).where(stages.c.pipeline_id == row.id).order_by(stages.c.position))
-        return Pipeline(id=row.id, key=row.key, display_name=row.display_name, is_default=row.is_default,
-                        stages=tuple(Stage(key=s.key, display_name=s.display_name, category=s.category,
-                                           probability=s.probability, position=s.position) for s in stage_rows))
+        """The latest version of the default pipeline."""
+        row = self.session.execute(self._SELECT.where(
+            pipelines.c.is_default, pipeline_versions.c.version == pipelines.c.version)).first()
+        return self._to_pipeline(row) if row else None
+
+    def get(self, pipeline_id: str, version: int | None = None) -> Pipeline | None:
+        """One version (the latest when ``version`` is None)."""
+        wanted = pipelines.c.version if version is None else version
+        row = self.session.execute(self._SELECT.where(
+            pipelines.c.id == pipeline_id, pipeline_versions.c.version == wanted)).first()
+        return self._to_pipeline(row) if row else None
+
+    def id_of(self, key: str, lock: bool = False) -> str | None:
+        stmt = sa.select(pipelines.c.id).where(pipelines.c.key == key)
+        return self.session.execute(stmt.with_for_update() if lock else stmt).scalar()
+
+    def list_latest(self, limit: int, after_id: str | None) -> list[Pipeline]:
+        """Latest versions by key, after the pipeline ``after_id``."""
+        stmt = self._SELECT.where(pipeline_versions.c.version == pipelines.c.version)
+        if after_id is not None:
+            after_key = sa.select(pipelines.c.key).where(pipelines.c.id == after_id).scalar_subquery()
+            stmt = stmt.where(pipelines.c.key > after_key)
+        return [self._to_pipeline(r) for r in self.session.execute(stmt.order_by(pipelines.c.key).limit(limit))]
+
+    def add(self, pipeline: Pipeline) -> bool:
+        """A new pipeline at version 1; False when its key is taken (nothing written)."""
+        inserted = self.session.execute(
+            pg.insert(pipelines).values(id=pipeline.id, key=pipeline.key, display_name=pipeline.display_name,
+                                        is_default=False, version=1)
+            .on_conflict_do_nothing(index_elements=["key"]).returning(pipelines.c.id)).first()
+        if inserted is None:
+            return False
+        self._add_version(pipeline.id, 1, pipeline)
+        return True
+
+    def add_version(self, pipeline_id: str, pipeline: Pipeline) -> int:
+        """The next version of an existing pipeline (its row locked, so concurrent loads number in turn)."""
+        version = self.session.execute(
+            sa.update(pipelines).where(pipelines.c.id == pipeline_id)
+            .values(version=pipelines.c.version + 1, display_name=pipeline.display_name)
+            .returning(pipelines.c.version)).scalar_one()
+        self._add_version(pipeline_id, version, pipeline)
+        return version
+
+    def _add_version(self, pipeline_id: str, version: int, pipeline: Pipeline) -> None:
+        self.session.execute(sa.insert(pipeline_versions).values(
+            pipeline_id=pipeline_id, version=version, definition=pipeline_to_dict(pipeline)))
+        self.session.execute(sa.insert(pipeline_stages), [
+            {"pipeline_id": pipeline_id, "version": version, "key": s.key, "position": s.position,
+             "display_name": s.display_name, "category": s.category, "probability": s.probability}
+            for s in pipeline.stages])
+
+
+class StageHistoryRepository:
+    """Each stay of a deal in a stage; at most one open (no exit_time) per deal."""
+
+    def __init__(self, session: sa.Connection) -> None:
+        self.session = session
+
+    def enter(self, opportunity_id: str, stage_key: str, time: datetime, actor_id: str | None, reason: str = ""
+              ) -> None:
+        """Close the deal's current stay (if any) at ``time`` and open one in ``stage_key``."""
+        self.session.execute(sa.update(stage_history).where(stage_history.c.opportunity_id == opportunity_id,
+                                                            stage_history.c.exit_time.is_(None))
+                             .values(exit_time=time))
+        self.session.execute(sa.insert(stage_history).values(opportunity_id=opportunity_id, stage_key=stage_key,
+                                                             enter_time=time, actor_id=actor_id, reason=reason))
+
+    def list(self, opportunity_id: str) -> list[StageStay]:
+        rows = self.session.execute(sa.select(stage_history).where(stage_history.c.opportunity_id == opportunity_id)
+                                    .order_by(stage_history.c.id))
+        return [StageStay(stage_key=r.stage_key, enter_time=r.enter_time, exit_time=r.exit_time, actor_id=r.actor_id,
+                          reason=r.reason) for r in rows]

@@ -3,42 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
+from opportunities.domain import gates
+from opportunities.domain.pipeline import LOST, OPEN, WON, Pipeline, Stage
 from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
-OPEN, WON, LOST = "open", "won", "lost"
+__all__ = ["LOST", "OPEN", "WON", "Pipeline", "Stage"]
+
 TITLE_MAX = 200
-
-
-@dataclass(frozen=True)
-class Stage:
-    key: str
-    display_name: str
-    category: str
-    probability: int
-    position: int
-
-
-@dataclass(frozen=True)
-class Pipeline:
-    id: str
-    key: str
-    display_name: str
-    is_default: bool
-    stages: tuple[Stage, ...]
-
-    @property
-    def name(self) -> str:
-        return f"pipelines/{self.id}"
-
-    def first_open_stage(self) -> Stage:
-        """Where a new deal starts: the lowest-positioned stage that is neither won nor lost."""
-        for stage in sorted(self.stages, key=lambda s: s.position):
-            if stage.category == OPEN:
-                return stage
-        raise FailedPrecondition(f"pipeline {self.key} has no open stage", reason="NO_OPEN_STAGE",
-                                 metadata={"pipeline": self.name})
+AMOUNT_MAX = Decimal("9999999999999999.99")  # numeric(18, 2)
 
 
 @dataclass
@@ -60,6 +35,22 @@ class Opportunity:
     create_time: datetime
     update_time: datetime
     version: int = 1
+    pipeline_version: int = 1
+    amount: Decimal | None = None
+    currency: str = ""
+    expected_close_date: date | None = None
+    # None: the probability follows the stage (stage_probability); else an override explained by probability_note.
+    probability: int | None = None
+    probability_note: str = ""
+    checklist: tuple[str, ...] = ()
+    product_lines: tuple[str, ...] = ()
+    stage_enter_time: datetime | None = None
+    win_date: date | None = None
+    lost_reason: str = ""
+    lost_competitor: str = ""
+    # Read with the stage (not stored on the deal).
+    stage_category: str = OPEN
+    stage_probability: int = 0
     events: list = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -76,10 +67,249 @@ class Opportunity:
         self.version += 1
         self.update_time = now
 
+    @property
+    def effective_probability(self) -> int:
+        return self.stage_probability if self.probability is None else self.probability
+
+    def evidence(self, pipeline: Pipeline) -> gates.Evidence:
+        """What the gates can check on this deal. The decision chain, requirement items, documents and approved
+        samples are not recorded by this service yet, so criteria on them are unmet until they are."""
+        values = {name: getattr(self, name) for name in gates.GATED_FIELDS}
+        return gates.Evidence(values=values, checklist=frozenset(self.checklist),
+                              checklist_labels=pipeline.checklist_labels())
+
+    def change(self, changes: dict[str, object], pipeline: Pipeline, today: date, now: datetime) -> None:
+        """Apply already-parsed field changes (amount, currency, expected_close_date, probability with its note,
+        checklist, product_lines), checking each; INVALID_ARGUMENT listing every bad field, nothing changed."""
+        v: list[FieldViolation] = []
+        if "expected_close_date" in changes:
+            close = changes["expected_close_date"]
+            if close is not None and close < today:
+                v.append(FieldViolation("opportunity.expected_close_date",
+                                        f"{close.isoformat()} is in the past (today is {today.isoformat()})"))
+        if "currency" in changes:
+            currency = str(changes["currency"]).strip().upper()
+            if currency and not (len(currency) == 3 and currency.isalpha() and currency.isascii()):
+                v.append(FieldViolation("opportunity.currency", "a three-letter ISO 4217 code such as CNY"))
+            changes["currency"] = currency
+        if "checklist" in changes:
+            known = pipeline.checklist_labels()
+            unknown = [k for k in changes["checklist"] if k not in known]
+            if unknown:
+                v.append(FieldViolation("opportunity.checklist",
+                                        f"unknown checklist item {unknown[0]!r} in pipeline {pipeline.key} "
+                                        f"version {pipeline.version}"))
+            changes["checklist"] = tuple(dict.fromkeys(changes["checklist"]))
+        if "product_lines" in changes:
+            changes["product_lines"] = tuple(dict.fromkeys(p.strip() for p in changes["product_lines"] if p.strip()))
+        if "probability" in changes:
+            probability = changes["probability"]
+            note = str(changes.get("probability_note", "")).strip()
+            if not 0 <= probability <= 100:
+                v.append(FieldViolation("opportunity.probability", "a whole number from 0 to 100"))
+            elif probability == self.stage_probability:
+                changes["probability"], changes["probability_note"] = None, ""
+            elif not note:
+                v.append(FieldViolation("opportunity.probability_note",
+                                        f"required when the probability ({probability}) differs from the stage's "
+                                        f"default ({self.stage_probability})"))
+            else:
+                changes["probability_note"] = note
+        elif "probability_note" in changes:
+            v.append(FieldViolation("opportunity.probability_note", "change it together with probability"))
+        if v:
+            raise InvalidArgument(v)
+        for name, value in changes.items():
+            setattr(self, name, value)
+        self.version += 1
+        self.update_time = now
+
+    # --- the lifecycle ------------------------------------------------------------------------------
+
+    def _require_open(self, action: str) -> None:
+        if self.stage_category != OPEN:
+            raise FailedPrecondition(f"{self.name} is {self.stage_category}; reopen it before you {action}",
+                                     reason="OPPORTUNITY_CLOSED",
+                                     violations=[("STAGE", f"the deal is {self.stage_category}")],
+                                     metadata={"resource": self.name, "stage": self.stage_key})
+
+    def _gate(self, pipeline: Pipeline, passed: list[Stage], target: str) -> None:
+        unmet = [u for stage in passed for u in gates.evaluate(stage.exit_criteria, self.evidence(pipeline))]
+        if unmet:
+            raise FailedPrecondition(
+                f"{self.name} cannot leave stage {self.stage_key} for {target}: "
+                f"{len(unmet)} exit criteria unmet", reason="EXIT_CRITERIA_UNMET",
+                violations=[(u.kind, u.description) for u in unmet],
+                metadata={"resource": self.name, "stage": self.stage_key, "target_stage": target})
+
+    def _enter(self, stage: Stage, now: datetime) -> str:
+        previous = self.stage_key
+        self.stage_key, self.stage_display_name = stage.key, stage.display_name
+        self.stage_category, self.stage_probability = stage.category, stage.probability
+        self.probability, self.probability_note = None, ""
+        self.stage_enter_time = now
+        self.version += 1
+        self.update_time = now
+        return previous
+
+    def advance(self, pipeline: Pipeline, target_key: str, reason: str, actor_id: str, now: datetime) -> None:
+        """Move to ``target_key`` (the next open stage when empty). Forward moves check the exit criteria of every
+        stage left behind and the skip rule; moving back needs a reason. Won and lost are reached by win / lose."""
+        self._require_open("advance it")
+        current = pipeline.stage(self.stage_key, "opportunity.stage")
+        opens = pipeline.open_stages()
+        if not target_key:
+            index = opens.index(current)
+            if index + 1 >= len(opens):
+                raise FailedPrecondition(f"{current.key} is the last open stage of pipeline {pipeline.key}; "
+                                         f"win or lose the deal", reason="NO_NEXT_STAGE",
+                                         metadata={"resource": self.name, "stage": current.key})
+            target = opens[index + 1]
+        else:
+            target = pipeline.stage(target_key)
+        if target.category != OPEN:
+            use = "WinOpportunity" if target.category == WON else "LoseOpportunity"
+            raise InvalidArgument.field("target_stage", f"{target.key} is a {target.category} stage: use {use}")
+        if target.key == current.key:
+            raise InvalidArgument.field("target_stage", f"the deal is already in {current.key}")
+        reason = reason.strip()
+        backward = target.position < current.position
+        if backward:
+            if not reason:
+                raise InvalidArgument.field("reason", f"required when moving back from {current.key} to {target.key}")
+        else:
+            self._gate(pipeline, pipeline.stages_passed(current, target), target.key)
+        previous = self._enter(target, now)
+        self.events.append(OpportunityStageChanged(self, previous, target.key, actor_id, reason, now, backward))
+
+    def win(self, pipeline: Pipeline, amount: Decimal | None, win_date: date, today: date, actor_id: str,
+            now: datetime) -> None:
+        """Won, with its amount (the deal's own when not given) and date; the exit criteria of the open stages
+        still ahead (and the skip rule) apply as for an advance."""
+        self._require_open("win it")
+        if win_date > today:
+            raise InvalidArgument.field("win_date", f"{win_date.isoformat()} is in the future")
+        amount = self.amount if amount is None else amount
+        if amount is None or amount <= 0:
+            raise InvalidArgument.field("amount", "required: the amount won, above zero")
+        current = pipeline.stage(self.stage_key, "opportunity.stage")
+        won = pipeline.closing_stage(WON)
+        self.amount = amount
+        self._gate(pipeline, pipeline.stages_passed(current, won), won.key)
+        self.win_date = win_date
+        previous = self._enter(won, now)
+        self.events.append(OpportunityWon(self, previous, won.key, actor_id, "", now))
+
+    def lose(self, pipeline: Pipeline, reason: str, competitor: str, actor_id: str, now: datetime) -> None:
+        """Lost, for a reason from the pipeline's list (any stated reason when the list is empty)."""
+        self._require_open("lose it")
+        reason = reason.strip()
+        if pipeline.lost_reasons and reason not in pipeline.lost_reasons:
+            raise InvalidArgument.field("reason", f"{reason!r} is not a lost reason of pipeline {pipeline.key}; "
+                                                  f"reasons: {', '.join(pipeline.lost_reasons)}")
+        if not reason:
+            raise InvalidArgument.field("reason", "required")
+        lost = pipeline.closing_stage(LOST)
+        self.lost_reason, self.lost_competitor = reason, competitor.strip()
+        previous = self._enter(lost, now)
+        self.events.append(OpportunityLost(self, previous, lost.key, actor_id, reason, now))
+
+    def reopen(self, pipeline: Pipeline, to_stage: Stage, reason: str, actor_id: str, now: datetime) -> None:
+        """A won or lost deal back in ``to_stage`` (the open stage it was closed from), with a reason."""
+        if self.stage_category == OPEN:
+            raise FailedPrecondition(f"{self.name} is open; only won or lost deals can be reopened",
+                                     reason="OPPORTUNITY_OPEN", violations=[("STAGE", "the deal is open")],
+                                     metadata={"resource": self.name, "stage": self.stage_key})
+        reason = reason.strip()
+        if not reason:
+            raise InvalidArgument.field("reason", "required")
+        self.win_date, self.lost_reason, self.lost_competitor = None, "", ""
+        previous = self._enter(to_stage, now)
+        self.events.append(OpportunityReopened(self, previous, to_stage.key, actor_id, reason, now))
+
 
 @dataclass(frozen=True)
 class OpportunityRegistered:
     opportunity: Opportunity
+
+
+@dataclass(frozen=True)
+class StageStay:
+    """One stay of a deal in a stage (a stage-history entry); ``exit_time`` is None while it is still there."""
+
+    stage_key: str
+    enter_time: datetime
+    exit_time: datetime | None
+    actor_id: str | None
+    reason: str
+
+    def duration_seconds(self, now: datetime) -> int:
+        return max(0, int(((self.exit_time or now) - self.enter_time).total_seconds()))
+
+
+@dataclass(frozen=True)
+class StageMove:
+    """A deal's move from one stage to another: each becomes a stage-history entry and an event."""
+
+    opportunity: Opportunity
+    from_stage: str
+    to_stage: str
+    actor_id: str
+    reason: str
+    change_time: datetime
+
+
+@dataclass(frozen=True)
+class OpportunityStageChanged(StageMove):
+    backward: bool = False
+
+
+@dataclass(frozen=True)
+class OpportunityWon(StageMove):
+    pass
+
+
+@dataclass(frozen=True)
+class OpportunityLost(StageMove):
+    pass
+
+
+@dataclass(frozen=True)
+class OpportunityReopened(StageMove):
+    pass
+
+
+def parse_amount(text: str, field: str) -> Decimal | None:
+    """A decimal string ("12345.67") as an amount; None for ""; INVALID_ARGUMENT when negative or malformed."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise InvalidArgument.field(field, f"{text!r} is not a decimal amount such as 12345.67")
+    if amount < 0:
+        raise InvalidArgument.field(field, f"must not be negative, got {text}")
+    if amount != amount.quantize(Decimal("0.01")) or amount > AMOUNT_MAX:
+        raise InvalidArgument.field(field, "at most two decimal places and 16 digits before the point")
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_date(text: str, field: str) -> date | None:
+    """"YYYY-MM-DD" as a date; None for ""."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else _bad_date(text)
+    except ValueError as exc:
+        raise InvalidArgument.field(field, f"{text!r} is not a date YYYY-MM-DD") from exc
+
+
+def _bad_date(text: str) -> date:
+    raise ValueError(text)
 
 
 def clean_title(title: str, field: str = "title") -> str:
@@ -153,6 +383,7 @@ def register_from_lead(*, id: str, lead_id: str, title: str, customer_company: s
         contact_name=contact_name.strip(), contact_phone=contact_phone.strip(), contact_email=contact_email.strip(),
         region=region.strip(), source=source.strip(), owner_id=owner_id, registrant_id=registrant_id,
         pipeline_id=pipeline.id, stage_key=stage.key, stage_display_name=stage.display_name, lead_id=lead_id,
-        create_time=now, update_time=now)
+        create_time=now, update_time=now, pipeline_version=pipeline.version, stage_enter_time=now,
+        stage_category=stage.category, stage_probability=stage.probability)
     opportunity.events.append(OpportunityRegistered(opportunity))
     return opportunity

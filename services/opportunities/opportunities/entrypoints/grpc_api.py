@@ -32,6 +32,40 @@ class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
                                                   self.uow())
         return protomap.opportunity_to_proto(opportunity)
 
+    def AdvanceStage(self, request, context):
+        return protomap.opportunity_to_proto(services.advance_stage(
+            protomap.advance_from_request(request), auth.principal().user_id, self.uow()))
+
+    def WinOpportunity(self, request, context):
+        return protomap.opportunity_to_proto(services.win_opportunity(
+            protomap.win_from_request(request), auth.principal().user_id, self.uow()))
+
+    def LoseOpportunity(self, request, context):
+        return protomap.opportunity_to_proto(services.lose_opportunity(
+            protomap.lose_from_request(request), auth.principal().user_id, self.uow()))
+
+    def ReopenOpportunity(self, request, context):
+        return protomap.opportunity_to_proto(services.reopen_opportunity(
+            protomap.reopen_from_request(request), auth.principal().user_id, self.uow()))
+
+    def ListStageHistory(self, request, context):
+        history = services.list_stage_history(names.parse(request.name, "opportunities"), auth.principal().user_id,
+                                              self.uow())
+        return protomap.history_to_proto(history)
+
+    def CreatePipeline(self, request, context):
+        pipeline = services.create_pipeline(protomap.pipeline_definition_from_proto(request.pipeline),
+                                            auth.principal().user_id, self.uow())
+        return protomap.pipeline_to_proto(pipeline)
+
+    def GetPipeline(self, request, context):
+        pipeline = services.get_pipeline(names.parse(request.name, "pipelines"), request.version, self.uow())
+        return protomap.pipeline_to_proto(pipeline)
+
+    def ListPipelines(self, request, context):
+        page = services.list_pipelines(request.page_size, request.page_token, self.uow())
+        return protomap.pipelines_page_to_proto(page)
+
 
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:
     opportunities_pb2_grpc.add_OpportunitiesServiceServicer_to_server(

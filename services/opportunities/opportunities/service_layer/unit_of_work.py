@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from opportunities.adapters import protomap
 from opportunities.adapters.orm import metadata
-from opportunities.adapters.repository import OpportunityRepository, OrgRepository, PipelineRepository, TeamRepository
+from opportunities.adapters.repository import (
+    OpportunityRepository,
+    OrgRepository,
+    PipelineRepository,
+    StageHistoryRepository,
+    TeamRepository,
+)
 from shangji_kit.uow import UnitOfWork
 
 
@@ -14,6 +20,7 @@ class OpportunitiesUnitOfWork(UnitOfWork):
     pipelines: PipelineRepository
     teams: TeamRepository
     org: OrgRepository
+    history: StageHistoryRepository
 
     def __init__(self, sessions) -> None:
         super().__init__("opportunities", sessions, metadata)
@@ -23,6 +30,7 @@ class OpportunitiesUnitOfWork(UnitOfWork):
         self.pipelines = PipelineRepository(session)
         self.teams = TeamRepository(session)
         self.org = OrgRepository(session)
+        self.history = StageHistoryRepository(session)
 
     def publish(self, events: list) -> None:
         for event in events:

@@ -1,0 +1,51 @@
+"""Command line: ``python -m opportunities.entrypoints.cli load-pipeline FILE.yaml``.
+
+Loads a pipeline definition as a new pipeline, or as the next version of the pipeline with the same key (deals in
+flight keep their version). A definition with any problem is refused, every problem listed, and nothing changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import yaml
+
+from opportunities import bootstrap
+from opportunities.service_layer import services
+from shangji_kit.errors import DomainError, InvalidArgument
+
+
+def load_pipeline(path: str) -> int:
+    try:
+        with open(path, encoding="utf-8") as f:
+            definition = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError) as exc:
+        print(f"{path}: cannot read: {exc}", file=sys.stderr)
+        return 2
+    try:
+        pipeline = services.load_pipeline(definition, bootstrap.uow_factory()())
+    except InvalidArgument as exc:
+        print(f"{path}: refused, nothing changed:", file=sys.stderr)
+        for v in exc.violations:
+            print(f"  {v.field}: {v.description}", file=sys.stderr)
+        return 1
+    except DomainError as exc:
+        print(f"{path}: refused, nothing changed: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"loaded {pipeline.name} ({pipeline.key}) version {pipeline.version}: "
+          f"{', '.join(s.key for s in pipeline.stages)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m opportunities.entrypoints.cli")
+    commands = parser.add_subparsers(dest="command", required=True)
+    load = commands.add_parser("load-pipeline", help="load a pipeline YAML as a new pipeline or a new version")
+    load.add_argument("file")
+    args = parser.parse_args(argv)
+    return load_pipeline(args.file)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
