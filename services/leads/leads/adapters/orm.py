@@ -19,16 +19,51 @@ leads = sa.Table(
     sa.Column("email", sa.Text, nullable=False, server_default=""),
     sa.Column("region", sa.Text, nullable=False, server_default=""),
     sa.Column("source", sa.Text, nullable=False, server_default=""),
-    sa.Column("owner_id", pg.UUID(as_uuid=False), nullable=False),
+    # NULL: in the pool.
+    sa.Column("owner_id", pg.UUID(as_uuid=False)),
     sa.Column("state", sa.Text, nullable=False, server_default="OPEN"),
     sa.Column("convert_time", sa.DateTime(timezone=True)),
     sa.Column("request_id", sa.Text, unique=True),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
     sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("industry", sa.Text, nullable=False, server_default=""),
+    sa.Column("hold_time", sa.DateTime(timezone=True)),
+    sa.Column("last_follow_up_time", sa.DateTime(timezone=True)),
+    sa.Column("first_response_time", sa.Interval),
+    sa.Column("previous_owner_id", pg.UUID(as_uuid=False)),
+    sa.Column("reclaim_barred_until", sa.DateTime(timezone=True)),
+    sa.Column("recycle_warned_for", sa.DateTime(timezone=True)),
     sa.Index("leads_owner_create_time", "owner_id", "create_time"),
     # ListLeads for a caller who sees everything: newest first, in keyset order.
     sa.Index("leads_create_time", sa.text("create_time DESC"), "id"),
+    # The pool, newest first; and the held open leads the recycle rules scan.
+    sa.Index("leads_pool_create_time", sa.text("create_time DESC"), "id", postgresql_where=sa.text("owner_id IS NULL")),
+    sa.Index("leads_holding", "hold_time", postgresql_where=sa.text("state = 'OPEN' AND owner_id IS NOT NULL")),
+)
+
+# The company's pool settings: one row (company 'default'); the domain's defaults when it is missing.
+pool_settings = sa.Table(
+    "pool_settings",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("claim_cap", sa.Integer, nullable=False),
+    sa.Column("return_reasons", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("recycle_after_days_without_follow_up", sa.Integer, nullable=False),
+    sa.Column("recycle_after_days_unconverted", sa.Integer, nullable=False),
+    sa.Column("reclaim_bar_days", sa.Integer, nullable=False),
+)
+
+follow_ups = sa.Table(
+    "follow_ups",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=False), primary_key=True),
+    sa.Column("lead_id", pg.UUID(as_uuid=False), sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("author_id", pg.UUID(as_uuid=False), nullable=False),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("follow_ups_lead_create_time", "lead_id", "create_time"),
 )
 
 
@@ -41,6 +76,19 @@ owner_changes = sa.Table(
     sa.Column("from_owner_id", pg.UUID(as_uuid=False), nullable=False),
     sa.Column("to_owner_id", pg.UUID(as_uuid=False), nullable=False),
     sa.Column("change_time", sa.DateTime(timezone=True), nullable=False),
+)
+
+# What assignment needs about each rep, from teams' user events (users teams has not described here yet
+# have no row: no territories, no expertise, no limit); last_assigned_time drives the round robin.
+reps = sa.Table(
+    "reps",
+    metadata,
+    sa.Column("user_id", sa.Text, primary_key=True),
+    sa.Column("territories", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("expertise", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("capacity", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_assigned_time", sa.DateTime(timezone=True)),
 )
 
 org = org_tables(metadata)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC
 from typing import TYPE_CHECKING
 
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from leads.domain import model
+from leads.domain import model, pool
 from shangji.leads.v1 import events_pb2, leads_pb2
 from shangji.teams.v1 import events_pb2 as teams_events
 from shangji_kit import names
@@ -28,15 +29,48 @@ def _ts(value) -> Timestamp:
     return ts
 
 
+def _user(user_id: str | None) -> str:
+    return names.format("users", user_id) if user_id else ""
+
+
 def lead_to_proto(lead: model.Lead) -> leads_pb2.Lead:
     message = leads_pb2.Lead(
         name=lead.name, id=lead.id, company=lead.company, contact_name=lead.contact_name, phone=lead.phone,
-        email=lead.email, region=lead.region, source=lead.source, owner=names.format("users", lead.owner_id),
+        email=lead.email, region=lead.region, source=lead.source, owner=_user(lead.owner_id),
         state=_STATES[lead.state], create_time=_ts(lead.create_time), update_time=_ts(lead.update_time),
-        etag=lead.etag)
+        etag=lead.etag, industry=lead.industry)
     if lead.convert_time is not None:
         message.convert_time.CopyFrom(_ts(lead.convert_time))
+    if lead.hold_time is not None:
+        message.hold_time.CopyFrom(_ts(lead.hold_time))
+    if lead.last_follow_up_time is not None:
+        message.last_follow_up_time.CopyFrom(_ts(lead.last_follow_up_time))
+    if lead.first_response_time is not None:
+        duration = Duration()
+        duration.FromTimedelta(lead.first_response_time)
+        message.first_response_time.CopyFrom(duration)
     return message
+
+
+def claim_response(leads: list[model.Lead]) -> leads_pb2.ClaimLeadsResponse:
+    return leads_pb2.ClaimLeadsResponse(leads=[lead_to_proto(lead) for lead in leads])
+
+
+def assign_response(leads: list[model.Lead]) -> leads_pb2.AssignLeadsResponse:
+    return leads_pb2.AssignLeadsResponse(leads=[lead_to_proto(lead) for lead in leads])
+
+
+_KINDS = {name: leads_pb2.FollowUp.Kind.Value(name) for name in pool.FOLLOW_UP_KINDS}
+
+
+def follow_up_kind(kind: int) -> str:
+    """The domain's kind for a FollowUp.Kind; "" for an unknown or unset one (the domain rejects it)."""
+    return leads_pb2.FollowUp.Kind.Name(kind) if kind in _KINDS.values() else ""
+
+
+def follow_up_to_proto(follow_up: pool.FollowUp) -> leads_pb2.FollowUp:
+    return leads_pb2.FollowUp(name=follow_up.name, kind=_KINDS[follow_up.kind], note=follow_up.note,
+                              author=_user(follow_up.author_id), create_time=_ts(follow_up.create_time))
 
 
 def page_to_proto(page: LeadPage) -> leads_pb2.ListLeadsResponse:
@@ -52,6 +86,27 @@ def event_to_proto(event: object) -> tuple[Message, str]:
         return events_pb2.LeadConverted(
             lead=lead_to_proto(event.lead), converted_by=names.format("users", event.converted_by),
             opportunity_title=event.opportunity_title, convert_time=_ts(event.convert_time)), event.lead.name
+    if isinstance(event, pool.LeadClaimed):
+        return events_pb2.LeadClaimed(lead=lead_to_proto(event.lead), claim_time=_ts(event.claim_time)), event.lead.name
+    if isinstance(event, pool.LeadReturned):
+        return events_pb2.LeadReturned(
+            lead=lead_to_proto(event.lead), previous_owner=_user(event.previous_owner_id), reason=event.reason,
+            return_time=_ts(event.return_time)), event.lead.name
+    if isinstance(event, pool.LeadAssigned):
+        return events_pb2.LeadAssigned(
+            lead=lead_to_proto(event.lead), previous_owner=_user(event.previous_owner_id),
+            assigned_by=_user(event.assigned_by), assign_time=_ts(event.assign_time),
+            rules=list(event.rules)), event.lead.name
+    if isinstance(event, pool.LeadRecycleWarning):
+        return events_pb2.LeadRecycleWarning(lead=lead_to_proto(event.lead), rule=event.rule,
+                                             recycle_time=_ts(event.recycle_time)), event.lead.name
+    if isinstance(event, pool.LeadRecycled):
+        return events_pb2.LeadRecycled(
+            lead=lead_to_proto(event.lead), previous_owner=_user(event.previous_owner_id), rule=event.rule,
+            reclaim_barred_until=_ts(event.reclaim_barred_until), recycle_time=_ts(event.recycle_time)), event.lead.name
+    if isinstance(event, pool.FollowUpAdded):
+        return events_pb2.FollowUpAdded(lead=lead_to_proto(event.lead),
+                                        follow_up=follow_up_to_proto(event.follow_up)), event.lead.name
     raise TypeError(f"no proto for event {type(event).__name__}")
 
 
@@ -84,6 +139,19 @@ def user_from_event(env: Envelope) -> OrgUser:
         roles=tuple(user.roles),
         # A deactivation is inactive whatever else the payload says.
         active=user.active and message_type is not teams_events.UserDeactivated,
+        update_time=_update_time(user, "user.update_time"))
+
+
+def rep_from_event(env: Envelope) -> pool.RepProfile:
+    """The rep's territories, expertise and capacity from UserCreated or UserUpdated."""
+    message_type = _USER_EVENTS.get(env.type)
+    if message_type is None:
+        raise InvalidArgument.field("type", f"not a teams user event: {env.type}")
+    user = env.payload(message_type).user
+    return pool.RepProfile(
+        user_id=names.parse(user.name, "users", "user.name"),
+        territories=tuple(t.strip() for t in user.territories if t.strip()),
+        expertise=tuple(e.strip() for e in user.expertise if e.strip()), capacity=max(user.capacity, 0),
         update_time=_update_time(user, "user.update_time"))
 
 

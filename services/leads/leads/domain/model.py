@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shangji_kit.contact import normalize_company, normalize_email, normalize_phone
 from shangji_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument
@@ -21,12 +21,23 @@ class Lead:
     email: str
     region: str
     source: str
-    owner_id: str
+    owner_id: str | None  # None: in the pool
     state: str
     convert_time: datetime | None
     create_time: datetime
     update_time: datetime
     version: int = 1
+    industry: str = ""
+    # When the current owner took it (capture, claim, assignment); None in the pool.
+    hold_time: datetime | None = None
+    last_follow_up_time: datetime | None = None
+    # First follow-up of the current holding minus hold_time.
+    first_response_time: timedelta | None = None
+    # Who held it before the last return or recycle, and until when a recycle bars them from reclaiming it.
+    previous_owner_id: str | None = None
+    reclaim_barred_until: datetime | None = None
+    # The recycle deadline a LeadRecycleWarning was emitted for (once per deadline).
+    recycle_warned_for: datetime | None = None
     events: list = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -88,13 +99,14 @@ def _bounded(violations: list[FieldViolation], path: str, value: str, limit: int
 
 
 def new_lead(*, id: str, company: str, contact_name: str, phone: str, email: str, region: str, source: str,
-             owner_id: str, now: datetime) -> Lead:
+             owner_id: str | None, now: datetime, industry: str = "") -> Lead:
     """Validate and normalise a lead to be created; every bad field is reported at once."""
     violations: list[FieldViolation] = []
     company = normalize_company(company)
     contact_name = contact_name.strip()
     region = region.strip()
     source = source.strip()
+    industry = industry.strip()
     _bounded(violations, "lead.company", company, 200, required=True)
     _bounded(violations, "lead.contact_name", contact_name, 100, required=True)
     norm_phone = norm_email = ""
@@ -110,10 +122,12 @@ def new_lead(*, id: str, company: str, contact_name: str, phone: str, email: str
             violations.append(FieldViolation("lead.email", f"not an email address: {email!r}"))
     _bounded(violations, "lead.region", region, 100, required=False)
     _bounded(violations, "lead.source", source, 100, required=False)
+    _bounded(violations, "lead.industry", industry, 100, required=False)
     if violations:
         raise InvalidArgument(violations)
     lead = Lead(id=id, company=company, contact_name=contact_name, phone=norm_phone, email=norm_email,
                 region=region, source=source, owner_id=owner_id, state=OPEN, convert_time=None,
-                create_time=now, update_time=now)
+                create_time=now, update_time=now, industry=industry,
+                hold_time=now if owner_id else None)
     lead.events.append(LeadCreated(lead))
     return lead

@@ -21,7 +21,7 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
         lead = request.lead
         cmd = services.CreateLead(company=lead.company, contact_name=lead.contact_name, phone=lead.phone,
                                   email=lead.email, region=lead.region, source=lead.source, owner=lead.owner,
-                                  request_id=request.request_id)
+                                  request_id=request.request_id, industry=lead.industry, to_pool=request.to_pool)
         return protomap.lead_to_proto(services.create_lead(cmd, auth.principal().user_id, self.uow()))
 
     def GetLead(self, request, context):
@@ -29,7 +29,8 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
         return protomap.lead_to_proto(services.get_lead(lead_id, auth.principal().user_id, self.uow()))
 
     def ListLeads(self, request, context):
-        page = services.list_leads(auth.principal().user_id, request.page_size, request.page_token, self.uow())
+        page = services.list_leads(auth.principal().user_id, request.page_size, request.page_token, self.uow(),
+                                   in_pool=request.in_pool)
         return protomap.page_to_proto(page)
 
     def ConvertLead(self, request, context):
@@ -37,6 +38,31 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
         lead = services.convert_lead(lead_id, auth.principal().user_id, request.etag, request.opportunity_title,
                                      self.uow())
         return protomap.lead_to_proto(lead)
+
+    def ClaimLeads(self, request, context):
+        lead_ids = services.parse_lead_names(list(request.names))
+        leads = services.claim_leads(lead_ids, auth.principal().user_id, self.uow())
+        return protomap.claim_response(leads)
+
+    def ReturnLead(self, request, context):
+        lead_id = names.parse(request.name, "leads")
+        return protomap.lead_to_proto(services.return_lead(lead_id, request.reason, auth.principal().user_id,
+                                                           self.uow()))
+
+    def AssignLeads(self, request, context):
+        lead_ids = services.parse_lead_names(list(request.names))
+        leads = services.assign_leads(lead_ids, request.assignee, auth.principal().user_id, self.uow())
+        return protomap.assign_response(leads)
+
+    def AutoAssignLead(self, request, context):
+        lead_id = names.parse(request.name, "leads")
+        return protomap.lead_to_proto(services.auto_assign_lead(lead_id, auth.principal().user_id, self.uow()))
+
+    def AddFollowUp(self, request, context):
+        lead_id = names.parse(request.name, "leads")
+        follow_up = services.add_follow_up(lead_id, protomap.follow_up_kind(request.kind), request.note,
+                                           auth.principal().user_id, self.uow())
+        return protomap.follow_up_to_proto(follow_up)
 
 
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:

@@ -1,6 +1,11 @@
-"""The leads nameko worker: keeps teams' organisation projection, hands leads over, relays the outbox."""
+"""The leads nameko worker: keeps teams' organisation projection, hands leads over, recycles pool leads,
+relays the outbox."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from nameko.timer import timer
 
 from leads import bootstrap
 from leads.adapters import protomap
@@ -22,12 +27,14 @@ class LeadsWorker:
     @event_handler("teams", "shangji.teams.v1.UserCreated")
     def on_user_created(self, body: dict) -> None:
         with event_context(body) as env:
-            services.record_user(protomap.user_from_event(env), _delivery("on_user_created", env), self.uow())
+            services.record_user(protomap.user_from_event(env), _delivery("on_user_created", env), self.uow(),
+                                 protomap.rep_from_event(env))
 
     @event_handler("teams", "shangji.teams.v1.UserUpdated")
     def on_user_updated(self, body: dict) -> None:
         with event_context(body) as env:
-            services.record_user(protomap.user_from_event(env), _delivery("on_user_updated", env), self.uow())
+            services.record_user(protomap.user_from_event(env), _delivery("on_user_updated", env), self.uow(),
+                                 protomap.rep_from_event(env))
 
     @event_handler("teams", "shangji.teams.v1.UserDeactivated")
     def on_user_deactivated(self, body: dict) -> None:
@@ -45,3 +52,8 @@ class LeadsWorker:
         with event_context(body) as env:
             services.hand_over(protomap.hand_over_from_event(env), _delivery("on_ownership_transferred", env),
                                self.uow())
+
+    @timer(interval=60)
+    def recycle_leads(self) -> None:
+        """The pool's recycle rules on the real clock (tests call ``services.recycle`` with chosen times)."""
+        services.recycle(datetime.now(UTC), self.uow())

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from leads.domain import model
+from leads.domain import model, pool
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import names, paging
 from shangji_kit.errors import (
@@ -30,6 +30,9 @@ class CreateLead:
     source: str = ""
     owner: str = ""
     request_id: str = ""
+    industry: str = ""
+    # Unassigned, into the pool (``owner`` must then be empty).
+    to_pool: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,11 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork) -> model.
     caller_id = _user_id(caller_id)
     owner_id = caller_id
     owner_violations: list[FieldViolation] = []
-    if cmd.owner:
+    if cmd.to_pool:
+        owner_id = None
+        if cmd.owner:
+            owner_violations = [FieldViolation("lead.owner", "must be empty for a lead created into the pool")]
+    elif cmd.owner:
         try:
             owner_id = names.parse(cmd.owner, "users", "lead.owner")
         except InvalidArgument as exc:
@@ -84,7 +91,7 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork) -> model.
     try:
         lead = model.new_lead(id=str(uuid.uuid4()), company=cmd.company, contact_name=cmd.contact_name,
                               phone=cmd.phone, email=cmd.email, region=cmd.region, source=cmd.source,
-                              owner_id=owner_id, now=datetime.now(UTC))
+                              owner_id=owner_id, now=datetime.now(UTC), industry=cmd.industry)
     except InvalidArgument as exc:
         raise InvalidArgument(exc.violations + owner_violations) from None
     if owner_violations:
@@ -94,7 +101,7 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork) -> model.
             earlier = uow.leads.get_by_request_id(cmd.request_id)
             if earlier:
                 return earlier
-        if owner_id != caller_id:
+        if owner_id is not None and owner_id != caller_id:
             # The caller as owner (named or not) needs no projection row: teams may not have told us yet.
             _check_new_owner(uow, caller_id, owner_id)
         if uow.leads.add(lead, cmd.request_id) is None:
@@ -115,14 +122,15 @@ def get_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork) -> model.Lead:
     return lead
 
 
-def list_leads(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOfWork) -> LeadPage:
-    """The leads the caller may see, newest first, one page at a time."""
+def list_leads(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOfWork,
+               in_pool: bool = False) -> LeadPage:
+    """The held leads the caller may see (or, ``in_pool``, the pool's), newest first, one page at a time."""
     limit = paging.page_size(page_size)
     after = paging.decode_token(page_token)
     caller_id = _user_id(caller_id)
     with uow:
         # One row beyond the page tells whether another page exists, so the last page carries no token.
-        rows = uow.leads.list_visible(uow.org.viewer(caller_id), limit + 1, after)
+        rows = uow.leads.list_visible(uow.org.viewer(caller_id), limit + 1, after, in_pool)
     page = rows[:limit]
     token = paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
     return LeadPage(page, token)
@@ -147,10 +155,195 @@ def convert_lead(lead_id: str, caller_id: str, etag: str, title: str, uow: Leads
         return lead
 
 
+# --- the pool ------------------------------------------------------------------------------------
+
+BATCH_LIMIT = 100
+
+
+def parse_lead_names(lead_names: list[str], field: str = "names") -> list[str]:
+    """Lead ids from "leads/{id}" names, each bad one named as ``names[i]``; duplicates folded, order kept."""
+    if not lead_names:
+        raise InvalidArgument.field(field, "required: at least one lead")
+    if len(lead_names) > BATCH_LIMIT:
+        raise InvalidArgument.field(field, f"at most {BATCH_LIMIT} leads at a time")
+    ids: list[str] = []
+    violations: list[FieldViolation] = []
+    for i, name in enumerate(lead_names):
+        try:
+            ids.append(names.parse(name, "leads", f"{field}[{i}]"))
+        except InvalidArgument as exc:
+            violations += exc.violations
+    if violations:
+        raise InvalidArgument(violations)
+    return list(dict.fromkeys(ids))
+
+
+def _all_found(lead_ids: list[str], found: list[model.Lead]) -> list[model.Lead]:
+    """The leads in request order; NOT_FOUND for the first one missing (or hidden: the same answer)."""
+    by_id = {lead.id: lead for lead in found}
+    for lead_id in lead_ids:
+        if lead_id not in by_id:
+            raise NotFound(f"leads/{lead_id}")
+    return [by_id[lead_id] for lead_id in lead_ids]
+
+
+def _save(uow: LeadsUnitOfWork, lead: model.Lead, read_version: int) -> None:
+    uow.leads.update(lead, read_version)
+    uow.publish(lead.events)
+
+
+def claim_leads(lead_ids: list[str], caller_id: str, uow: LeadsUnitOfWork,
+                now: datetime | None = None) -> list[model.Lead]:
+    """The caller takes pool leads, all or none, within the company's cap of open leads per rep.
+
+    Leads are looked up whatever their owner, so one claimed a moment ago answers LEAD_HELD (saying
+    nothing about who holds it) rather than NOT_FOUND; a missing id is NOT_FOUND.
+    """
+    caller_id = _user_id(caller_id)
+    now = now or datetime.now(UTC)
+    with uow:
+        if not uow.org.is_sales(caller_id):
+            raise PermissionDenied("only active sales users (sales_rep, sales_manager) may claim pool leads",
+                                   reason="NOT_A_SALES_USER")
+        uow.leads.lock_holder(caller_id)
+        leads = _all_found(lead_ids, uow.leads.get_many_for_update(lead_ids))
+        pool.check_claim(leads, caller_id, uow.leads.count_open_held(caller_id), uow.pool_settings.get(), now)
+        for lead in leads:
+            read_version = lead.version
+            pool.claim(lead, caller_id, now)
+            _save(uow, lead, read_version)
+        uow.commit()
+        return leads
+
+
+def _held_by_caller(uow: LeadsUnitOfWork, lead_id: str, caller_id: str, doing: str) -> model.Lead:
+    lead = uow.leads.get_visible(lead_id, uow.org.viewer(caller_id), for_update=True)
+    if lead is None:
+        raise NotFound(f"leads/{lead_id}")
+    if lead.owner_id != caller_id:
+        raise PermissionDenied(f"only the holder of {lead.name} may {doing}", metadata={"resource": lead.name})
+    return lead
+
+
+def return_lead(lead_id: str, reason: str, caller_id: str, uow: LeadsUnitOfWork,
+                now: datetime | None = None) -> model.Lead:
+    """The holder puts a lead back in the pool with a reason from the company's list."""
+    caller_id = _user_id(caller_id)
+    now = now or datetime.now(UTC)
+    with uow:
+        reason = pool.check_reason(reason, uow.pool_settings.get())
+        lead = _held_by_caller(uow, lead_id, caller_id, "return it")
+        read_version = lead.version
+        pool.return_to_pool(lead, reason, now)
+        _save(uow, lead, read_version)
+        uow.commit()
+        return lead
+
+
+def assign_leads(lead_ids: list[str], assignee: str, caller_id: str, uow: LeadsUnitOfWork,
+                 now: datetime | None = None) -> list[model.Lead]:
+    """A manager above the assignee, or sales ops / admin, gives leads they see (pool or held) to the
+    assignee, all or none. The claim cap does not apply: assigning by hand is a manager's decision."""
+    caller_id = _user_id(caller_id)
+    now = now or datetime.now(UTC)
+    assignee_id = names.parse(assignee, "users", "assignee")
+    with uow:
+        active = uow.org.is_active(assignee_id)
+        if active is None:
+            raise InvalidArgument.field("assignee", f"{assignee} is not a user leads knows (yet)")
+        if not active:
+            raise FailedPrecondition(f"{assignee} is deactivated and cannot hold leads", reason="INACTIVE_USER",
+                                     metadata={"user": assignee})
+        viewer = uow.org.viewer(caller_id)
+        if not (viewer.sees_everything or uow.org.manages(viewer, assignee_id)):
+            raise PermissionDenied(f"only a manager above {assignee} or sales ops may assign them leads",
+                                   metadata={"user": assignee})
+        uow.leads.lock_holder(assignee_id)
+        leads = _all_found(lead_ids, uow.leads.get_many_for_update(lead_ids, viewer))
+        pool.check_assign(leads)
+        for lead in leads:
+            read_version = lead.version
+            if pool.assign(lead, assignee_id, caller_id, now):
+                _save(uow, lead, read_version)
+        uow.commit()
+        return leads
+
+
+def add_follow_up(lead_id: str, kind: str, note: str, caller_id: str, uow: LeadsUnitOfWork,
+                  now: datetime | None = None) -> pool.FollowUp:
+    """The holder records a call, visit, email or meeting; the first of a holding fixes its first-response time."""
+    caller_id = _user_id(caller_id)
+    now = now or datetime.now(UTC)
+    note = pool.check_follow_up(kind, note)
+    with uow:
+        lead = _held_by_caller(uow, lead_id, caller_id, "record follow-ups on it")
+        follow_up = pool.FollowUp(id=str(uuid.uuid4()), lead_id=lead.id, kind=kind, note=note, author_id=caller_id,
+                                  create_time=now)
+        read_version = lead.version
+        pool.add_follow_up(lead, follow_up)
+        uow.leads.add_follow_up(follow_up)
+        _save(uow, lead, read_version)
+        uow.commit()
+        return follow_up
+
+
+def auto_assign_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork,
+                     now: datetime | None = None) -> model.Lead:
+    """Sales ops (among every rep) or a department head (among the reps below them) gives a pool lead to
+    the rep the assignment rules choose: territory, expertise, workload against capacity, round robin."""
+    caller_id = _user_id(caller_id)
+    now = now or datetime.now(UTC)
+    with uow:
+        viewer = uow.org.viewer(caller_id)
+        if not (viewer.sees_everything or viewer.headed_paths):
+            raise PermissionDenied("only sales ops, admins and department heads may auto-assign leads")
+        lead = uow.leads.get_visible(lead_id, viewer, for_update=True)
+        if lead is None:
+            raise NotFound(f"leads/{lead_id}")
+        if lead.owner_id is not None:
+            raise FailedPrecondition(f"{lead.name} is already held, not in the pool", reason="LEAD_HELD",
+                                     metadata={"resources": lead.name})
+        candidates = uow.reps.candidates(None if viewer.sees_everything else viewer.headed_paths)
+        choice = pool.choose_assignee(lead, candidates)
+        if choice is None:
+            raise FailedPrecondition("no active sales rep with room for another lead", reason="NO_ELIGIBLE_REP",
+                                     metadata={"resource": lead.name})
+        read_version = lead.version
+        pool.auto_assign(lead, choice, caller_id, now)
+        uow.reps.assigned(choice.user_id, now)
+        _save(uow, lead, read_version)
+        uow.commit()
+        return lead
+
+
+def recycle(now: datetime, uow: LeadsUnitOfWork, batch_size: int = 500) -> dict[str, int]:
+    """Apply the recycle rules at ``now``: warn owners a day ahead (once per deadline), return overdue
+    leads to the pool with a reclaim bar. One transaction per batch; counts of what was done."""
+    done = {"WARNED": 0, "RECYCLED": 0}
+    while True:
+        with uow:
+            settings = uow.pool_settings.get()
+            batch = uow.leads.recycle_candidates(settings, now, batch_size)
+            acted = 0
+            for lead in batch:
+                read_version = lead.version
+                outcome = pool.apply_recycle_rules(lead, settings, now)
+                if outcome:
+                    _save(uow, lead, read_version)
+                    done[outcome] += 1
+                    acted += 1
+            uow.commit()
+        # A short batch is the last; one where nothing happened cannot make progress (never loop hot).
+        if len(batch) < batch_size or not acted:
+            return done
+
+
 # --- teams' events -------------------------------------------------------------------------------
 
-def record_user(user: OrgUser, delivery: Delivery, uow: LeadsUnitOfWork) -> bool:
-    """UserCreated/UserUpdated/UserDeactivated into the projection; False for a redelivery.
+def record_user(user: OrgUser, delivery: Delivery, uow: LeadsUnitOfWork,
+                profile: pool.RepProfile | None = None) -> bool:
+    """UserCreated/UserUpdated/UserDeactivated into the projection (and the rep's territories, expertise and
+    capacity into ``reps`` when given); False for a redelivery.
 
     A state older than the one held is ignored (by update time), so reordered events leave it right.
     """
@@ -158,6 +351,8 @@ def record_user(user: OrgUser, delivery: Delivery, uow: LeadsUnitOfWork) -> bool
         if not uow.claim_event(delivery.consumer, delivery.event_id, delivery.event_type):
             return False
         uow.org.apply_user(user)
+        if profile is not None:
+            uow.reps.apply_profile(profile)
         uow.commit()
         return True
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from leads.adapters import protomap
 from leads.adapters.orm import metadata
-from leads.adapters.repository import LeadRepository, OrgProjection
+from leads.adapters.repository import LeadRepository, OrgProjection, PoolSettingsRepository, RepRepository
 from shangji_kit.uow import UnitOfWork
 
 
 class LeadsUnitOfWork(UnitOfWork):
     leads: LeadRepository
     org: OrgProjection
+    pool_settings: PoolSettingsRepository
+    reps: RepRepository
 
     def __init__(self, sessions) -> None:
         super().__init__("leads", sessions, metadata)
@@ -18,6 +20,8 @@ class LeadsUnitOfWork(UnitOfWork):
     def _start(self, session) -> None:
         self.leads = LeadRepository(session)
         self.org = OrgProjection(session)
+        self.pool_settings = PoolSettingsRepository(session)
+        self.reps = RepRepository(session)
 
     def publish(self, events: list) -> None:
         for event in events:

@@ -92,12 +92,14 @@ class TeamsEvents:
 
     @classmethod
     def user(cls, kind: type[Message], user_id: str, *, department: str | None = None, roles=(),
-             active: bool = True, update_time: datetime | None = None, event_id: str | None = None) -> dict:
+             active: bool = True, update_time: datetime | None = None, event_id: str | None = None,
+             territories=(), expertise=(), capacity: int = 0) -> dict:
         """``kind`` is UserCreated, UserUpdated or UserDeactivated; the payload is the whole user."""
         user = teams_pb2.User(
             name=f"users/{user_id}", id=user_id, display_name="用户", email=f"{user_id}@example.com",
             department=f"departments/{department}" if department else "", roles=list(roles), active=active,
-            update_time=_ts(update_time or datetime.now(UTC)))
+            update_time=_ts(update_time or datetime.now(UTC)), territories=list(territories),
+            expertise=list(expertise), capacity=capacity)
         return cls.envelope(kind(user=user), subject=user.name, event_id=event_id)
 
     @classmethod
@@ -157,13 +159,19 @@ class Org:
         self.worker.on_department_changed(TeamsEvents.department(
             department_id, path=self.path(department_id), parent=state["parent"], head=state["head"]))
 
-    def user(self, department: str | None = None, *, roles=()) -> str:
-        """A new active user."""
+    def user(self, department: str | None = None, *, roles=(), **profile) -> str:
+        """A new active user; ``profile``: territories, expertise, capacity."""
         user_id = str(uuid.uuid4())
-        self.users[user_id] = {"department": department, "roles": tuple(roles)}
+        self.users[user_id] = {"department": department, "roles": tuple(roles), **profile}
         self.worker.on_user_created(TeamsEvents.user(teams_events.UserCreated, user_id, department=department,
-                                                     roles=roles))
+                                                     roles=roles, **profile))
         return user_id
+
+    def update(self, user_id: str, **changes) -> None:
+        """A UserUpdated with ``changes`` (department, roles, territories, expertise, capacity)."""
+        state = self.users[user_id]
+        state.update(changes)
+        self.worker.on_user_updated(TeamsEvents.user(teams_events.UserUpdated, user_id, **state))
 
     def head(self, *, parent: str | None = None) -> tuple[str, str]:
         """A new department and its head: ``(department_id, head_id)``."""
@@ -174,8 +182,7 @@ class Org:
 
     def deactivate(self, user_id: str) -> None:
         state = self.users[user_id]
-        self.worker.on_user_deactivated(TeamsEvents.user(teams_events.UserDeactivated, user_id,
-                                                         department=state["department"], roles=state["roles"],
+        self.worker.on_user_deactivated(TeamsEvents.user(teams_events.UserDeactivated, user_id, **state,
                                                          active=False))
 
 

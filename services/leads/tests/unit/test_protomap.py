@@ -7,7 +7,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from leads.adapters import protomap
-from leads.domain import model
+from leads.domain import model, pool
 from shangji.teams.v1 import events_pb2 as teams_events
 from shangji.teams.v1 import teams_pb2
 from shangji_kit import envelope
@@ -100,3 +100,26 @@ def test_an_event_of_another_type_is_rejected():
     with pytest.raises(InvalidArgument) as exc:
         protomap.user_from_event(wrong)
     assert exc.value.violations[0].field == "type"
+
+
+def test_a_user_event_carries_the_reps_profile_for_assignment():
+    message = teams_events.UserUpdated(user=user(territories=["华东", " "], expertise=["textiles"], capacity=20))
+    assert protomap.rep_from_event(env_of(message)) == pool.RepProfile(
+        user_id=USER, territories=("华东",), expertise=("textiles",), capacity=20, update_time=T)
+
+
+def test_pool_events_and_unassigned_leads_map_to_protos():
+    from shangji.leads.v1 import events_pb2
+
+    lead = model.new_lead(id="l1", company="Acme", contact_name="Li", phone="", email="li@example.com", region="",
+                          source="", owner_id=None, now=T)
+    assert protomap.lead_to_proto(lead).owner == ""
+    pool.claim(lead, USER, T)
+    pool.add_follow_up(lead, pool.FollowUp("f1", "l1", "CALL", "hi", USER, T.replace(minute=45)))
+    message = protomap.lead_to_proto(lead)
+    assert message.first_response_time.ToTimedelta().total_seconds() == 15 * 60
+    pool.return_to_pool(lead, "other", T)
+    _, claimed, followed, returned = (protomap.event_to_proto(e) for e in lead.events)
+    assert isinstance(claimed[0], events_pb2.LeadClaimed) and claimed[1] == "leads/l1"
+    assert followed[0].follow_up.kind == followed[0].follow_up.Kind.CALL
+    assert (returned[0].previous_owner, returned[0].reason) == (f"users/{USER}", "other")
