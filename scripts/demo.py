@@ -109,6 +109,20 @@ def main() -> None:
     print(f"    [{'read' if note.read else 'unread'}] {note.title}")
     print(f"    {note.body}")
 
+    manager, presales = users["王强"], users["陈静"]
+    step(f"visibility: {manager.display_name} heads 华南销售部, so he sees {rep.display_name}'s deal; "
+         f"{presales.display_name} (售前技术部) does not")
+    as_manager = Caller(opportunities_pb2_grpc.OpportunitiesServiceStub(channel("opportunities")),
+                        mint_dev_token(manager.id))
+    as_presales = Caller(opportunities_pb2_grpc.OpportunitiesServiceStub(channel("opportunities")),
+                         mint_dev_token(presales.id))
+    _wait(lambda: any(o.name == opp.name for o in as_manager.ListOpportunities(
+        opportunities_pb2.ListOpportunitiesRequest(page_size=200)).opportunities))
+    print(f"    {manager.display_name}: sees {opp.name}")
+    hidden = not any(o.name == opp.name for o in as_presales.ListOpportunities(
+        opportunities_pb2.ListOpportunitiesRequest(page_size=200)).opportunities)
+    print(f"    {presales.display_name}: {'does not see it' if hidden else 'SEES IT (unexpected)'}")
+
     print("\nThe suite is running. Try it yourself:")
     print(f"    export TOKEN=$(.venv/bin/python -m shangji_kit.admin token {rep.id})")
     print("    make status                            # each process and its health")
