@@ -75,7 +75,8 @@ opportunities = sa.Table(
     sa.Column("contact_email", sa.Text, nullable=False, server_default=""),
     sa.Column("region", sa.Text, nullable=False, server_default=""),
     sa.Column("source", sa.Text, nullable=False, server_default=""),
-    sa.Column("owner_id", pg.UUID(as_uuid=False), nullable=False),
+    # NULL while the deal waits in the assignment queue (registration_state 'unassigned', migration 0005).
+    sa.Column("owner_id", pg.UUID(as_uuid=False)),
     sa.Column("registrant_id", pg.UUID(as_uuid=False), nullable=False),
     sa.Column("pipeline_id", pg.UUID(as_uuid=False), nullable=False),
     sa.Column("stage_key", sa.Text, nullable=False),
@@ -97,14 +98,55 @@ opportunities = sa.Table(
     sa.Column("win_date", sa.Date),
     sa.Column("lost_reason", sa.Text, nullable=False, server_default=""),
     sa.Column("lost_competitor", sa.Text, nullable=False, server_default=""),
+    # Registration (0004): active, pending_arbitration or rejected; customer_key is registration.customer_key.
+    sa.Column("registration_state", sa.Text, nullable=False, server_default="active"),
+    sa.Column("customer_key", sa.Text, nullable=False, server_default=""),
+    sa.Column("collides_with", pg.UUID(as_uuid=False)),
+    sa.Column("arbiter_id", pg.UUID(as_uuid=False)),
+    sa.Column("arbitration_time", sa.DateTime(timezone=True)),
+    sa.Column("arbitration_note", sa.Text, nullable=False, server_default=""),
     sa.ForeignKeyConstraint(["pipeline_id", "pipeline_version", "stage_key"],
                             ["pipeline_stages.pipeline_id", "pipeline_stages.version", "pipeline_stages.key"],
                             name="opportunities_pipeline_stage"),
     sa.CheckConstraint("amount >= 0", name="opportunities_amount"),
     sa.CheckConstraint("probability BETWEEN 0 AND 100", name="opportunities_probability"),
+    sa.CheckConstraint("registration_state IN ('active', 'pending_arbitration', 'rejected', 'unassigned')",
+                       name="opportunities_registration_state"),
+    sa.CheckConstraint("(owner_id IS NULL) = (registration_state = 'unassigned')", name="opportunities_owner"),
+    sa.Index("opportunities_unassigned", sa.text("create_time DESC"), "id",
+             postgresql_where=sa.text("owner_id IS NULL")),
+    sa.Index("opportunities_customer_key", "customer_key"),
     sa.Index("opportunities_owner", "owner_id", sa.text("create_time DESC"), "id"),
     # Lists of callers who see more than their own deals (managers, sales ops) walk this index newest first.
     sa.Index("opportunities_recent", sa.text("create_time DESC"), "id"),
+)
+
+# The company's registration settings: one row (id = true), seeded by migration 0004.
+registration_settings = sa.Table(
+    "registration_settings",
+    metadata,
+    sa.Column("id", sa.Boolean, primary_key=True, server_default=sa.true()),
+    sa.Column("protection_days", sa.Integer, nullable=False, server_default="90"),
+    sa.Column("collision_mode", sa.Text, nullable=False, server_default="refuse"),
+    sa.CheckConstraint("id", name="registration_settings_one_row"),
+    sa.CheckConstraint("protection_days >= 0", name="registration_settings_protection_days"),
+    sa.CheckConstraint("collision_mode IN ('refuse', 'queue')", name="registration_settings_collision_mode"),
+)
+
+# Routing rules (0005), tried in position order: any of region, product line, amount band [min, max) -> owner.
+routing_rules = sa.Table(
+    "routing_rules",
+    metadata,
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("region", sa.Text, nullable=False, server_default=""),
+    sa.Column("product_line", sa.Text, nullable=False, server_default=""),
+    sa.Column("amount_min", sa.Numeric(18, 2)),
+    sa.Column("amount_max", sa.Numeric(18, 2)),
+    sa.Column("owner_id", pg.UUID(as_uuid=False), nullable=False),
+    sa.CheckConstraint("region <> '' OR product_line <> '' OR amount_min IS NOT NULL OR amount_max IS NOT NULL",
+                       name="routing_rules_condition"),
+    sa.CheckConstraint("amount_min IS NULL OR amount_max IS NULL OR amount_min < amount_max",
+                       name="routing_rules_band"),
 )
 
 # Teams' organisation as far as visibility needs it (org_users, org_departments), fed by teams' events.

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from opportunities.domain import gates, model
+from opportunities.domain import gates, model, registration
 from opportunities.service_layer import services
 from shangji.leads.v1.events_pb2 import LeadConverted
 from shangji.opportunities.v1 import events_pb2, opportunities_pb2
@@ -29,7 +29,8 @@ def opportunity_to_proto(opportunity: model.Opportunity) -> opportunities_pb2.Op
     return opportunities_pb2.Opportunity(
         name=o.name, id=o.id, title=o.title, customer_company=o.customer_company, contact_name=o.contact_name,
         contact_phone=o.contact_phone, contact_email=o.contact_email, region=o.region, source=o.source,
-        owner=names.format("users", o.owner_id), registrant=names.format("users", o.registrant_id),
+        owner=names.format("users", o.owner_id) if o.owner_id else "",
+        registrant=names.format("users", o.registrant_id),
         pipeline=names.format("pipelines", o.pipeline_id), stage=o.stage_key, stage_display_name=o.stage_display_name,
         lead=names.format("leads", o.lead_id) if o.lead_id else "", create_time=_ts(o.create_time),
         update_time=_ts(o.update_time), etag=o.etag,
@@ -39,7 +40,17 @@ def opportunity_to_proto(opportunity: model.Opportunity) -> opportunities_pb2.Op
         pipeline_version=o.pipeline_version, stage_category=o.stage_category,
         stage_enter_time=_ts(o.stage_enter_time) if o.stage_enter_time else None,
         win_date=o.win_date.isoformat() if o.win_date else "", lost_reason=o.lost_reason,
-        lost_competitor=o.lost_competitor, product_lines=list(o.product_lines))
+        lost_competitor=o.lost_competitor, product_lines=list(o.product_lines),
+        registration_state=_REGISTRATION_STATES[o.registration_state],
+        collides_with=names.format("opportunities", o.collides_with) if o.collides_with else "")
+
+
+_REGISTRATION_STATES = {registration.ACTIVE: opportunities_pb2.Opportunity.ACTIVE,
+                        registration.PENDING_ARBITRATION: opportunities_pb2.Opportunity.PENDING_ARBITRATION,
+                        registration.REJECTED: opportunities_pb2.Opportunity.REJECTED,
+                        registration.UNASSIGNED: opportunities_pb2.Opportunity.UNASSIGNED}
+_DECISIONS = {opportunities_pb2.ArbitrateRegistrationRequest.APPROVE: registration.APPROVE,
+              opportunities_pb2.ArbitrateRegistrationRequest.REJECT: registration.REJECT}
 
 
 def page_to_proto(page: services.OpportunityPage) -> opportunities_pb2.ListOpportunitiesResponse:
@@ -52,6 +63,18 @@ def event_to_proto(event: object) -> tuple[Message, str]:
     if isinstance(event, model.OpportunityRegistered):
         opportunity = event.opportunity
         return events_pb2.OpportunityRegistered(opportunity=opportunity_to_proto(opportunity)), opportunity.name
+    if isinstance(event, model.OpportunityRegistrationQueued):
+        o, c = event.opportunity, event.collision
+        return events_pb2.OpportunityRegistrationQueued(
+            opportunity=opportunity_to_proto(o), holder=c.holder, holder_since=_ts(c.since),
+            holding_opportunity=names.format("opportunities", c.holding.opportunity_id),
+            product_lines=list(c.shared_lines)), o.name
+    if isinstance(event, model.OpportunityRegistrationArbitrated):
+        o = event.opportunity
+        return events_pb2.OpportunityRegistrationArbitrated(
+            opportunity=opportunity_to_proto(o), decision=event.decision.upper(),
+            arbiter=names.format("users", event.arbiter_id), note=event.note,
+            arbitration_time=_ts(event.arbitration_time)), o.name
     if isinstance(event, model.StageMove):
         o = event.opportunity
         common = {"opportunity": opportunity_to_proto(o), "from_stage": event.from_stage,
@@ -93,6 +116,34 @@ def update_from_request(request: opportunities_pb2.UpdateOpportunityRequest) -> 
         title=o.title, update_mask=tuple(request.update_mask.paths), etag=request.etag, amount=o.amount,
         currency=o.currency, expected_close_date=o.expected_close_date, probability=o.probability,
         probability_note=o.probability_note, checklist=tuple(o.checklist), product_lines=tuple(o.product_lines))
+
+
+def register_from_request(request: opportunities_pb2.RegisterOpportunityRequest) -> services.RegisterOpportunity:
+    o = request.opportunity
+    return services.RegisterOpportunity(
+        customer_company=o.customer_company, product_lines=tuple(o.product_lines), title=o.title, amount=o.amount,
+        currency=o.currency, expected_close_date=o.expected_close_date, region=o.region, source=o.source,
+        contact_name=o.contact_name, contact_phone=o.contact_phone, contact_email=o.contact_email,
+        pipeline_id=names.parse(o.pipeline, "pipelines", "opportunity.pipeline") if o.pipeline else "",
+        route=request.route)
+
+
+def assigned_to_proto(assigned: list[model.Opportunity]) -> opportunities_pb2.AssignOpportunitiesResponse:
+    return opportunities_pb2.AssignOpportunitiesResponse(opportunities=[opportunity_to_proto(o) for o in assigned])
+
+
+def assignments_from_request(request: opportunities_pb2.AssignOpportunitiesRequest
+                             ) -> list[services.Assignment]:
+    return [services.Assignment(opportunity_id=names.parse(a.name, "opportunities", f"assignments[{i}].name"),
+                                assignee_id=names.parse(a.assignee, "users", f"assignments[{i}].assignee"))
+            for i, a in enumerate(request.assignments)]
+
+
+def arbitrate_from_request(request: opportunities_pb2.ArbitrateRegistrationRequest
+                           ) -> services.ArbitrateRegistration:
+    return services.ArbitrateRegistration(opportunity_id=_deal_id(request),
+                                          decision=_DECISIONS.get(request.decision, ""), note=request.note,
+                                          etag=request.etag)
 
 
 def _deal_id(request) -> str:

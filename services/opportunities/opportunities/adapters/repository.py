@@ -14,11 +14,15 @@ from opportunities.adapters.orm import (
     pipeline_stages,
     pipeline_versions,
     pipelines,
+    registration_settings,
+    routing_rules,
     stage_history,
     team_members,
 )
 from opportunities.domain.model import OPEN, Opportunity, Pipeline, StageStay, TeamMember
 from opportunities.domain.pipeline import pipeline_from_dict, pipeline_to_dict
+from opportunities.domain.registration import Holding, RegistrationSettings
+from opportunities.domain.routing import RoutingRule
 from shangji_kit import visibility
 from shangji_kit.statements import insert_or_skip
 
@@ -26,12 +30,15 @@ _COLUMNS = ("id", "title", "customer_company", "contact_name", "contact_phone", 
             "owner_id", "registrant_id", "pipeline_id", "stage_key", "lead_id", "version", "create_time",
             "update_time", "pipeline_version", "amount", "currency", "expected_close_date", "probability",
             "probability_note", "checklist", "product_lines", "stage_enter_time", "win_date", "lost_reason",
-            "lost_competitor")
+            "lost_competitor", "registration_state", "customer_key", "collides_with", "arbiter_id", "arbitration_time",
+            "arbitration_note")
 _ARRAYS = ("checklist", "product_lines")
-# What a change may write back (identity, ownership and registration stay).
+# What a change may write back (identity and registration stay). owner_id: an assignment from the queue; a
+# handover (transfer_open) moves the version on, so a change read before it is refused.
 _CHANGEABLE = ("title", "stage_key", "pipeline_version", "amount", "currency", "expected_close_date", "probability",
                "probability_note", "checklist", "product_lines", "stage_enter_time", "win_date", "lost_reason",
-               "lost_competitor", "version", "update_time")
+               "lost_competitor", "version", "update_time", "registration_state", "collides_with", "arbiter_id",
+               "arbitration_time", "arbitration_note", "owner_id")
 
 _STAGE_OF_DEAL = sa.and_(pipeline_stages.c.pipeline_id == opportunities.c.pipeline_id,
                          pipeline_stages.c.version == opportunities.c.pipeline_version,
@@ -68,8 +75,10 @@ _TIME = opportunities.c.update_time.type
 def visible(viewer: visibility.Viewer) -> sa.ColumnElement[bool]:
     """The deals ``viewer`` may see (ARCHITECTURE.md section 6), by the kit's rules."""
     team_ids = sa.select(team_members.c.opportunity_id).where(team_members.c.user_id == viewer.user_id)
+    # The assignment queue (no owner) is open to sales ops (who see everything) and to every active manager.
+    extra = [opportunities.c.owner_id.is_(None)] if viewer.headed_paths and not viewer.deactivated else []
     return visibility.visible_clause(viewer, org, opportunities.c.owner_id, team_ids=team_ids,
-                                     id_col=opportunities.c.id)
+                                     id_col=opportunities.c.id, extra=extra)
 
 
 class OpportunityRepository:
@@ -96,6 +105,28 @@ class OpportunityRepository:
                                      sa.and_(opportunities.c.create_time == time, opportunities.c.id > last_id)))
         stmt = stmt.order_by(opportunities.c.create_time.desc(), opportunities.c.id).limit(limit)
         return [_to_opportunity(row) for row in self.session.execute(stmt)]
+
+    def get(self, opportunity_id: str) -> Opportunity | None:
+        """One deal whoever asks (callers decide who may act on it)."""
+        row = self.session.execute(_SELECT.where(opportunities.c.id == opportunity_id)).first()
+        return _to_opportunity(row) if row else None
+
+    def lock_customer(self, customer_key: str) -> None:
+        """Serialise registrations for one customer key until the transaction ends, so two concurrent
+        registrations cannot both miss each other's collision."""
+        self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            sa.func.hashtextextended(sa.literal("opportunities.customer:" + customer_key, sa.Text), 0))))
+
+    def holdings(self, customer_key: str) -> list[Holding]:
+        """Every deal registered for this customer key, with whether its stage is open."""
+        rows = self.session.execute(
+            sa.select(opportunities.c.id, opportunities.c.owner_id, opportunities.c.product_lines,
+                      opportunities.c.create_time, opportunities.c.registration_state,
+                      (pipeline_stages.c.category == OPEN).label("is_open"))
+            .join(pipeline_stages, _STAGE_OF_DEAL).where(opportunities.c.customer_key == customer_key))
+        return [Holding(opportunity_id=r.id, owner_id=r.owner_id, product_lines=tuple(r.product_lines or ()),
+                        create_time=r.create_time, is_open=r.is_open, registration_state=r.registration_state)
+                for r in rows]
 
     def update(self, opportunity: Opportunity, expected_version: int) -> bool:
         """Write the changeable fields back; False when the row no longer has ``expected_version``."""
@@ -124,6 +155,44 @@ class OpportunityRepository:
                 .on_conflict_do_nothing()
                 .returning(owner_changes.c.opportunity_id))
         return [r.opportunity_id for r in self.session.execute(stmt)]
+
+
+class RoutingRepository:
+    def __init__(self, session: sa.Connection) -> None:
+        self.session = session
+
+    def rules(self) -> list[RoutingRule]:
+        rows = self.session.execute(sa.select(routing_rules).order_by(routing_rules.c.position))
+        return [RoutingRule(position=r.position, owner_id=r.owner_id, region=r.region, product_line=r.product_line,
+                            amount_min=r.amount_min, amount_max=r.amount_max) for r in rows]
+
+    def replace(self, rules: list[RoutingRule]) -> None:
+        """The whole ordered list at once (the CLI's load-routing)."""
+        self.session.execute(sa.delete(routing_rules))
+        if rules:
+            self.session.execute(sa.insert(routing_rules), [
+                {"position": r.position, "owner_id": r.owner_id, "region": r.region.strip(),
+                 "product_line": r.product_line.strip(), "amount_min": r.amount_min, "amount_max": r.amount_max}
+                for r in rules])
+
+
+class SettingsRepository:
+    """The company's settings row."""
+
+    def __init__(self, session: sa.Connection) -> None:
+        self.session = session
+
+    def registration(self) -> RegistrationSettings:
+        row = self.session.execute(sa.select(registration_settings)).first()
+        if row is None:  # migration 0004 seeds it; the defaults otherwise
+            return RegistrationSettings()
+        return RegistrationSettings(protection_days=row.protection_days, collision_mode=row.collision_mode)
+
+    def set_registration(self, settings: RegistrationSettings) -> None:
+        self.session.execute(pg.insert(registration_settings).values(
+            id=True, protection_days=settings.protection_days, collision_mode=settings.collision_mode)
+            .on_conflict_do_update(index_elements=["id"], set_={"protection_days": settings.protection_days,
+                                                                "collision_mode": settings.collision_mode}))
 
 
 class TeamRepository:

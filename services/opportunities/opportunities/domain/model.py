@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from opportunities.domain import gates
+from opportunities.domain import gates, registration
 from opportunities.domain.pipeline import LOST, OPEN, WON, Pipeline, Stage
 from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
@@ -26,7 +26,7 @@ class Opportunity:
     contact_email: str
     region: str
     source: str
-    owner_id: str
+    owner_id: str | None  # None while unassigned (registration_state UNASSIGNED)
     registrant_id: str
     pipeline_id: str
     stage_key: str
@@ -48,6 +48,14 @@ class Opportunity:
     win_date: date | None = None
     lost_reason: str = ""
     lost_competitor: str = ""
+    # Registration (报备): active, pending_arbitration (a queued collision) or rejected (by the arbiter).
+    registration_state: str = registration.ACTIVE
+    customer_key: str = ""
+    # The deal this registration collided with, while queued and after arbitration.
+    collides_with: str | None = None
+    arbiter_id: str | None = None
+    arbitration_time: datetime | None = None
+    arbitration_note: str = ""
     # Read with the stage (not stored on the deal).
     stage_category: str = OPEN
     stage_probability: int = 0
@@ -123,6 +131,41 @@ class Opportunity:
             setattr(self, name, value)
         self.version += 1
         self.update_time = now
+
+    def require_registered(self) -> None:
+        """Changes wait for a queued registration's arbitration; a rejected registration changes no more."""
+        if self.registration_state != registration.ACTIVE:
+            raise FailedPrecondition(f"{self.name} is {self.registration_state.replace('_', ' ')}; it cannot be "
+                                     f"changed", reason="REGISTRATION_NOT_ACTIVE",
+                                     violations=[("REGISTRATION", f"the registration is {self.registration_state}")],
+                                     metadata={"resource": self.name, "registration_state": self.registration_state})
+
+    def arbitrate(self, decision: str, note: str, arbiter_id: str, now: datetime) -> None:
+        """A manager's decision on a queued registration: approve (it becomes active, its owner keeps it) or reject."""
+        decision = registration.check_decision(decision)
+        if self.registration_state != registration.PENDING_ARBITRATION:
+            raise FailedPrecondition(f"{self.name} is not waiting for arbitration (it is {self.registration_state})",
+                                     reason="NOT_PENDING_ARBITRATION",
+                                     violations=[("REGISTRATION", f"the registration is {self.registration_state}")],
+                                     metadata={"resource": self.name, "registration_state": self.registration_state})
+        self.registration_state = registration.ACTIVE if decision == registration.APPROVE else registration.REJECTED
+        self.arbiter_id, self.arbitration_time, self.arbitration_note = arbiter_id, now, note.strip()
+        self.version += 1
+        self.update_time = now
+        self.events.append(OpportunityRegistrationArbitrated(self, decision, arbiter_id, note.strip(), now))
+
+    def assign(self, assignee_id: str, now: datetime) -> None:
+        """An unassigned deal gets its owner (from the assignment queue) and becomes active; it is announced as
+        registered now that it has one."""
+        if self.registration_state != registration.UNASSIGNED:
+            raise FailedPrecondition(f"{self.name} is not in the assignment queue (it is {self.registration_state})",
+                                     reason="NOT_UNASSIGNED",
+                                     violations=[("REGISTRATION", f"{self.name} is {self.registration_state}")],
+                                     metadata={"resource": self.name, "registration_state": self.registration_state})
+        self.owner_id, self.registration_state = assignee_id, registration.ACTIVE
+        self.version += 1
+        self.update_time = now
+        self.events.append(OpportunityRegistered(self))
 
     # --- the lifecycle ------------------------------------------------------------------------------
 
@@ -231,6 +274,23 @@ class Opportunity:
 @dataclass(frozen=True)
 class OpportunityRegistered:
     opportunity: Opportunity
+
+
+@dataclass(frozen=True)
+class OpportunityRegistrationQueued:
+    """A registration that collided, stored for a manager to arbitrate."""
+
+    opportunity: Opportunity
+    collision: registration.Collision
+
+
+@dataclass(frozen=True)
+class OpportunityRegistrationArbitrated:
+    opportunity: Opportunity
+    decision: str
+    arbiter_id: str
+    note: str
+    arbitration_time: datetime
 
 
 @dataclass(frozen=True)
@@ -363,18 +423,35 @@ def may_edit(editor: Editor, opportunity: Opportunity) -> bool:
     return editor.team_can_edit is True or editor.manages_owner
 
 
-def register_from_lead(*, id: str, lead_id: str, title: str, customer_company: str, contact_name: str,
-                       contact_phone: str, contact_email: str, region: str, source: str, owner_id: str,
-                       registrant_id: str, pipeline: Pipeline, now: datetime) -> Opportunity:
-    """A deal registered from a converted lead, in the pipeline's first open stage."""
-    title, customer_company = title.strip(), customer_company.strip()
+def register(*, id: str, title: str, customer_company: str, owner_id: str | None, registrant_id: str,
+             pipeline: Pipeline, now: datetime, lead_id: str | None = None, contact_name: str = "",
+             contact_phone: str = "", contact_email: str = "", region: str = "", source: str = "",
+             product_lines: tuple[str, ...] = (),
+             amount: Decimal | None = None, currency: str = "", expected_close_date: date | None = None,
+             require_product_lines: bool = False, field_prefix: str = "") -> Opportunity:
+    """A deal registered (directly, or from a converted lead) in the pipeline's first open stage, ``active``; without
+    an owner it waits in the assignment queue (``unassigned``, announced when assigned). INVALID_ARGUMENT listing
+    every bad field (``field_prefix`` + name)."""
+    title, customer_company = title.strip(), " ".join(customer_company.split())
+    lines = tuple(dict.fromkeys(p.strip() for p in product_lines if p.strip()))
+    currency = currency.strip().upper()
     violations = []
     if not customer_company:
-        violations.append(FieldViolation("customer_company", "required"))
+        violations.append(FieldViolation(f"{field_prefix}customer_company", "required"))
     if not (title or customer_company):
-        violations.append(FieldViolation("title", "required"))
+        violations.append(FieldViolation(f"{field_prefix}title", "required"))
     elif len(title) > TITLE_MAX:
-        violations.append(FieldViolation("title", f"at most {TITLE_MAX} characters"))
+        violations.append(FieldViolation(f"{field_prefix}title", f"at most {TITLE_MAX} characters"))
+    if require_product_lines and not lines:
+        violations.append(FieldViolation(f"{field_prefix}product_lines",
+                                         "required: at least one product line (registration protects a customer "
+                                         "for product lines)"))
+    if currency and not (len(currency) == 3 and currency.isalpha() and currency.isascii()):
+        violations.append(FieldViolation(f"{field_prefix}currency", "a three-letter ISO 4217 code such as CNY"))
+    if expected_close_date is not None and expected_close_date < now.date():
+        violations.append(FieldViolation(f"{field_prefix}expected_close_date",
+                                         f"{expected_close_date.isoformat()} is in the past (today is "
+                                         f"{now.date().isoformat()})"))
     if violations:
         raise InvalidArgument(violations)
     stage = pipeline.first_open_stage()
@@ -384,6 +461,27 @@ def register_from_lead(*, id: str, lead_id: str, title: str, customer_company: s
         region=region.strip(), source=source.strip(), owner_id=owner_id, registrant_id=registrant_id,
         pipeline_id=pipeline.id, stage_key=stage.key, stage_display_name=stage.display_name, lead_id=lead_id,
         create_time=now, update_time=now, pipeline_version=pipeline.version, stage_enter_time=now,
-        stage_category=stage.category, stage_probability=stage.probability)
-    opportunity.events.append(OpportunityRegistered(opportunity))
+        stage_category=stage.category, stage_probability=stage.probability, product_lines=lines, amount=amount,
+        currency=currency, expected_close_date=expected_close_date,
+        customer_key=registration.customer_key(customer_company),
+        registration_state=registration.ACTIVE if owner_id else registration.UNASSIGNED)
+    if owner_id:
+        opportunity.events.append(OpportunityRegistered(opportunity))
     return opportunity
+
+
+def queue_for_arbitration(opportunity: Opportunity, collision: registration.Collision) -> None:
+    """A registration that collided, kept for a manager instead of refused (queue mode, converted leads)."""
+    opportunity.registration_state = registration.PENDING_ARBITRATION
+    opportunity.collides_with = collision.holding.opportunity_id
+    opportunity.events.append(OpportunityRegistrationQueued(opportunity, collision))
+
+
+def register_from_lead(*, id: str, lead_id: str, title: str, customer_company: str, contact_name: str,
+                       contact_phone: str, contact_email: str, region: str, source: str, owner_id: str,
+                       registrant_id: str, pipeline: Pipeline, now: datetime) -> Opportunity:
+    """A deal registered from a converted lead, in the pipeline's first open stage."""
+    return register(id=id, lead_id=lead_id, title=title, customer_company=customer_company,
+                    contact_name=contact_name, contact_phone=contact_phone, contact_email=contact_email,
+                    region=region, source=source, owner_id=owner_id, registrant_id=registrant_id, pipeline=pipeline,
+                    now=now)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m opportunities.entrypoints.cli load-pipeline FILE.yaml``.
+"""Command line: ``python -m opportunities.entrypoints.cli load-pipeline FILE.yaml`` and ``load-routing FILE.yaml``.
 
 Loads a pipeline definition as a new pipeline, or as the next version of the pipeline with the same key (deals in
 flight keep their version). A definition with any problem is refused, every problem listed, and nothing changes.
@@ -38,13 +38,35 @@ def load_pipeline(path: str) -> int:
     return 0
 
 
+def load_routing(path: str) -> int:
+    """Replace the routing rules with the file's ordered list: ``- {region, product_line, amount_min, amount_max,
+    owner: users/{id}}``; an empty list removes them all."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f) or []
+        rules = services.routing_rules_from_list(data)
+        services.replace_routing_rules(rules, bootstrap.uow_factory()())
+    except (OSError, yaml.YAMLError) as exc:
+        print(f"{path}: cannot read: {exc}", file=sys.stderr)
+        return 2
+    except InvalidArgument as exc:
+        print(f"{path}: refused, nothing changed:", file=sys.stderr)
+        for v in exc.violations:
+            print(f"  {v.field}: {v.description}", file=sys.stderr)
+        return 1
+    print(f"loaded {len(rules)} routing rules")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m opportunities.entrypoints.cli")
     commands = parser.add_subparsers(dest="command", required=True)
     load = commands.add_parser("load-pipeline", help="load a pipeline YAML as a new pipeline or a new version")
     load.add_argument("file")
+    routing = commands.add_parser("load-routing", help="replace the routing rules with a YAML list")
+    routing.add_argument("file")
     args = parser.parse_args(argv)
-    return load_pipeline(args.file)
+    return load_pipeline(args.file) if args.command == "load-pipeline" else load_routing(args.file)
 
 
 if __name__ == "__main__":

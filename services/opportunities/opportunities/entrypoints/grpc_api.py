@@ -32,6 +32,19 @@ class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
                                                   self.uow())
         return protomap.opportunity_to_proto(opportunity)
 
+    def RegisterOpportunity(self, request, context):
+        return protomap.opportunity_to_proto(services.register_opportunity(
+            protomap.register_from_request(request), auth.principal().user_id, self.uow()))
+
+    def ArbitrateRegistration(self, request, context):
+        return protomap.opportunity_to_proto(services.arbitrate_registration(
+            protomap.arbitrate_from_request(request), auth.principal().user_id, self.uow()))
+
+    def AssignOpportunities(self, request, context):
+        assigned = services.assign_opportunities(protomap.assignments_from_request(request),
+                                                 auth.principal().user_id, self.uow())
+        return protomap.assigned_to_proto(assigned)
+
     def AdvanceStage(self, request, context):
         return protomap.opportunity_to_proto(services.advance_stage(
             protomap.advance_from_request(request), auth.principal().user_id, self.uow()))

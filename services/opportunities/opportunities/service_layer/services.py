@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from opportunities.domain import model
+from opportunities.domain import model, registration, routing
 from opportunities.domain.pipeline import pipeline_from_dict
 from shangji_kit import paging, visibility
 from shangji_kit.errors import (
@@ -39,6 +39,8 @@ class RegisterFromConversion:
     contact_email: str = ""
     region: str = ""
     source: str = ""
+    # LeadConverted carries none today; a conversion with product lines is checked for collisions like any other.
+    product_lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,13 @@ def register_from_conversion(cmd: RegisterFromConversion, event_id: str,
         pipeline = uow.pipelines.default()
         if pipeline is None:
             raise FailedPrecondition("no default pipeline is configured", reason="NO_DEFAULT_PIPELINE")
-        opportunity = model.register_from_lead(
+        opportunity = model.register(
             id=str(uuid.uuid4()), lead_id=cmd.lead_id, title=cmd.title, customer_company=cmd.customer_company,
             contact_name=cmd.contact_name, contact_phone=cmd.contact_phone, contact_email=cmd.contact_email,
             region=cmd.region, source=cmd.source, owner_id=cmd.owner_id, registrant_id=cmd.registrant_id,
-            pipeline=pipeline, now=now)
+            pipeline=pipeline, now=now, product_lines=cmd.product_lines)
+        # An event cannot be refused: a collision queues the deal for arbitration whatever the company's mode.
+        _check_collision(uow, opportunity, uow.settings.registration(), now, refuse=False)
         registered = uow.opportunities.add(opportunity)
         if registered:
             uow.history.enter(opportunity.id, opportunity.stage_key, now, cmd.registrant_id)
@@ -70,6 +74,199 @@ def register_from_conversion(cmd: RegisterFromConversion, event_id: str,
         # the inbox row must stick so this delivery is not handled again.
         uow.commit()
         return opportunity if registered else None
+
+
+def _check_collision(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,
+                     settings: registration.RegistrationSettings, now: datetime, *, refuse: bool) -> None:
+    """Refuse (FAILED_PRECONDITION REGISTRATION_COLLISION) or queue a registration that collides (撞单)."""
+    if not opportunity.product_lines or opportunity.owner_id is None:
+        return  # holds nothing, collides with nothing (registration.find_collision); unassigned: no owner yet
+    uow.opportunities.lock_customer(opportunity.customer_key)
+    collision = registration.find_collision(opportunity.owner_id, opportunity.product_lines,
+                                            uow.opportunities.holdings(opportunity.customer_key), settings, now)
+    if collision is None:
+        return
+    if refuse:
+        raise collision.error(opportunity.customer_company)
+    model.queue_for_arbitration(opportunity, collision)
+
+
+@dataclass(frozen=True)
+class RegisterOpportunity:
+    customer_company: str
+    product_lines: tuple[str, ...]
+    title: str = ""
+    amount: str = ""
+    currency: str = ""
+    expected_close_date: str = ""
+    region: str = ""
+    source: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+    pipeline_id: str = ""
+    # The routing rules pick the owner (None: the assignment queue) instead of the caller.
+    route: bool = False
+
+
+def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork
+                         ) -> model.Opportunity:
+    """A deal registered directly by the caller, who owns it. A collision with another rep's protected deal is
+    refused (collision_mode refuse) or stored PENDING_ARBITRATION (queue)."""
+    user_id = _user_id(caller_id)
+    if user_id is None:
+        raise PermissionDenied("only users (a users/{id} token subject) register deals", reason="NOT_A_USER")
+    amount = model.parse_amount(cmd.amount, "opportunity.amount")
+    close = model.parse_date(cmd.expected_close_date, "opportunity.expected_close_date")
+    now = datetime.now(UTC)
+    with uow:
+        pipeline = uow.pipelines.get(cmd.pipeline_id) if cmd.pipeline_id else uow.pipelines.default()
+        if pipeline is None:
+            if cmd.pipeline_id:
+                raise InvalidArgument.field("opportunity.pipeline", f"no pipeline pipelines/{cmd.pipeline_id}")
+            raise FailedPrecondition("no default pipeline is configured", reason="NO_DEFAULT_PIPELINE")
+        owner_id: str | None = user_id
+        if cmd.route:
+            owner_id = routing.route(uow.routing.rules(), cmd.region, cmd.product_lines, amount).owner_id
+        opportunity = model.register(
+            id=str(uuid.uuid4()), title=cmd.title, customer_company=cmd.customer_company, owner_id=owner_id,
+            registrant_id=user_id, pipeline=pipeline, now=now, contact_name=cmd.contact_name,
+            contact_phone=cmd.contact_phone, contact_email=cmd.contact_email, region=cmd.region, source=cmd.source,
+            product_lines=cmd.product_lines, amount=amount, currency=cmd.currency, expected_close_date=close,
+            require_product_lines=True, field_prefix="opportunity.")
+        settings = uow.settings.registration()
+        _check_collision(uow, opportunity, settings, now, refuse=settings.collision_mode == registration.REFUSE)
+        uow.opportunities.add(opportunity)
+        uow.history.enter(opportunity.id, opportunity.stage_key, now, user_id)
+        uow.publish(opportunity.events)
+        uow.commit()
+        return opportunity
+
+
+def routing_rules_from_list(data: object) -> list[routing.RoutingRule]:
+    """The CLI's YAML list as rules, positions 1..n in file order; INVALID_ARGUMENT naming each bad entry."""
+    if not isinstance(data, list):
+        raise InvalidArgument.field("rules", "must be a list of rules")
+    rules, violations = [], []
+    allowed = {"region", "product_line", "amount_min", "amount_max", "owner"}
+    for i, raw in enumerate(data):
+        try:
+            if not isinstance(raw, dict) or set(raw) - allowed:
+                raise InvalidArgument.field(f"rules[{i}]", f"a mapping of {', '.join(sorted(allowed))}")
+            owner = str(raw.get("owner", ""))
+            owner_id = _user_id(owner.removeprefix("users/")) if owner.startswith("users/") else None
+            if owner_id is None:
+                raise InvalidArgument.field(f"rules[{i}].owner", "required: users/{id}")
+            bounds = {k: model.parse_amount(str(raw[k]), f"rules[{i}].{k}") if raw.get(k) is not None else None
+                      for k in ("amount_min", "amount_max")}
+            rules.append(routing.RoutingRule(position=i, owner_id=owner_id, region=str(raw.get("region") or ""),
+                                             product_line=str(raw.get("product_line") or ""), **bounds))
+        except InvalidArgument as exc:
+            violations.extend(exc.violations)
+    if violations:
+        raise InvalidArgument(violations)
+    return rules
+
+
+def replace_routing_rules(rules: list[routing.RoutingRule], uow: OpportunitiesUnitOfWork) -> None:
+    with uow:
+        uow.routing.replace(rules)
+        uow.commit()
+
+
+@dataclass(frozen=True)
+class Assignment:
+    opportunity_id: str
+    assignee_id: str
+
+
+ASSIGN_MAX = 200
+
+
+def assign_opportunities(assignments: list[Assignment], caller_id: str, uow: OpportunitiesUnitOfWork
+                         ) -> list[model.Opportunity]:
+    """Give queued (UNASSIGNED) deals their owners, all or none. sales ops and admins assign to anyone; an active
+    manager to themself and the people below them."""
+    if not assignments:
+        raise InvalidArgument.field("assignments", "required: at least one (name, assignee) pair")
+    if len(assignments) > ASSIGN_MAX:
+        raise InvalidArgument.field("assignments", f"at most {ASSIGN_MAX} per call, got {len(assignments)}")
+    seen: set[str] = set()
+    for i, a in enumerate(assignments):
+        if a.opportunity_id in seen:
+            raise InvalidArgument.field(f"assignments[{i}].name", f"opportunities/{a.opportunity_id} appears twice")
+        seen.add(a.opportunity_id)
+    user_id = _user_id(caller_id)
+    now = datetime.now(UTC)
+    with uow:
+        viewer = uow.org.viewer(user_id) if user_id else None
+        if viewer is None or viewer.deactivated or not (viewer.sees_everything or viewer.headed_paths):
+            raise PermissionDenied("only sales ops, admins and managers assign deals", reason="NOT_AN_ASSIGNER")
+        deals: list[tuple[model.Opportunity, int]] = []
+        not_queued = []
+        for i, a in enumerate(assignments):
+            if not viewer.sees_everything and a.assignee_id != user_id and not uow.org.manages(viewer, a.assignee_id):
+                raise PermissionDenied(f"users/{a.assignee_id} is not below you", reason="ASSIGNEE_NOT_MANAGED",
+                                       metadata={"assignee": f"users/{a.assignee_id}", "index": str(i)})
+            if uow.org.is_active(a.assignee_id) is False:
+                raise FailedPrecondition(f"users/{a.assignee_id} is deactivated", reason="ASSIGNEE_INACTIVE",
+                                         metadata={"assignee": f"users/{a.assignee_id}", "index": str(i)})
+            opportunity = uow.opportunities.get_visible(a.opportunity_id, viewer)
+            if opportunity is None:
+                raise NotFound(f"opportunities/{a.opportunity_id}")
+            if opportunity.registration_state != registration.UNASSIGNED:
+                not_queued.append(opportunity)
+            deals.append((opportunity, opportunity.version))
+        if not_queued:
+            raise FailedPrecondition(f"{len(not_queued)} of the deals are not in the assignment queue; "
+                                     f"nothing assigned",
+                                     reason="NOT_UNASSIGNED",
+                                     violations=[("REGISTRATION", f"{o.name} is {o.registration_state}")
+                                                 for o in not_queued])
+        for (opportunity, expected), a in zip(deals, assignments, strict=True):
+            opportunity.assign(a.assignee_id, now)
+            _save(uow, opportunity, expected)
+        uow.commit()
+        return [o for o, _ in deals]
+
+
+@dataclass(frozen=True)
+class ArbitrateRegistration:
+    opportunity_id: str
+    decision: str
+    note: str = ""
+    etag: str = ""
+
+
+def arbitrate_registration(cmd: ArbitrateRegistration, caller_id: str, uow: OpportunitiesUnitOfWork
+                           ) -> model.Opportunity:
+    """Approve or reject a queued registration: sales ops (and admins), or an active manager above the registering
+    owner or above the holder it collided with. NOT_FOUND for a caller who may neither arbitrate nor see it."""
+    decision = registration.check_decision(cmd.decision)
+    user_id = _user_id(caller_id)
+    now = datetime.now(UTC)
+    with uow:
+        viewer = uow.org.viewer(user_id) if user_id else None
+        opportunity = uow.opportunities.get(cmd.opportunity_id) if viewer else None
+        if opportunity is None:
+            raise NotFound(f"opportunities/{cmd.opportunity_id}")
+        holder = uow.opportunities.get(opportunity.collides_with) if opportunity.collides_with else None
+        may = not viewer.deactivated and (
+            viewer.sees_everything or uow.org.manages(viewer, opportunity.owner_id)
+            or (holder is not None and uow.org.manages(viewer, holder.owner_id)))
+        if not may:
+            if uow.opportunities.get_visible(opportunity.id, viewer) is None:
+                raise NotFound(f"opportunities/{cmd.opportunity_id}")
+            raise PermissionDenied(f"only sales ops and the managers above either rep arbitrate {opportunity.name}",
+                                   reason="NOT_AN_ARBITER", metadata={"resource": opportunity.name})
+        if cmd.etag and cmd.etag != opportunity.etag:
+            raise Aborted(f"{opportunity.name} changed since it was read (etag {opportunity.etag}); re-read it",
+                          metadata={"resource": opportunity.name, "etag": opportunity.etag})
+        expected = opportunity.version
+        opportunity.arbitrate(decision, cmd.note, user_id, now)
+        _save(uow, opportunity, expected)
+        uow.commit()
+        return opportunity
 
 
 # --- reading and changing deals under the visibility rules ----------------------------------------
@@ -180,6 +377,7 @@ def _editable(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: str,
     if not model.may_edit(editor, opportunity):
         raise PermissionDenied(f"you may see {opportunity.name} but not change it",
                                reason="NOT_AN_EDITOR", metadata={"resource": opportunity.name})
+    opportunity.require_registered()
     if etag and etag != opportunity.etag:
         raise Aborted(f"{opportunity.name} changed since it was read (etag {opportunity.etag}); re-read it",
                       metadata={"resource": opportunity.name, "etag": opportunity.etag})

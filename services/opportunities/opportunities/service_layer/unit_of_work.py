@@ -9,6 +9,8 @@ from opportunities.adapters.repository import (
     OpportunityRepository,
     OrgRepository,
     PipelineRepository,
+    RoutingRepository,
+    SettingsRepository,
     StageHistoryRepository,
     TeamRepository,
 )
@@ -21,6 +23,8 @@ class OpportunitiesUnitOfWork(UnitOfWork):
     teams: TeamRepository
     org: OrgRepository
     history: StageHistoryRepository
+    settings: SettingsRepository
+    routing: RoutingRepository
 
     def __init__(self, sessions) -> None:
         super().__init__("opportunities", sessions, metadata)
@@ -31,6 +35,8 @@ class OpportunitiesUnitOfWork(UnitOfWork):
         self.teams = TeamRepository(session)
         self.org = OrgRepository(session)
         self.history = StageHistoryRepository(session)
+        self.settings = SettingsRepository(session)
+        self.routing = RoutingRepository(session)
 
     def publish(self, events: list) -> None:
         for event in events:
