@@ -50,6 +50,7 @@ lint: venv protos
 bench: venv protos infra databases
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.visibility
+	$(BIN)/python -m bench.lifecycle
 
 clean: down
 	rm -rf $(VENV) protos/gen build .run

@@ -131,6 +131,22 @@ registration_settings = sa.Table(
     sa.CheckConstraint("id", name="registration_settings_one_row"),
     sa.CheckConstraint("protection_days >= 0", name="registration_settings_protection_days"),
     sa.CheckConstraint("collision_mode IN ('refuse', 'queue')", name="registration_settings_collision_mode"),
+    # 0006: amount above which a deal is a big deal (alert to the owner's managers); NULL: no big-deal alerts.
+    sa.Column("big_deal_threshold", sa.Numeric(18, 2)),
+    sa.CheckConstraint("big_deal_threshold IS NULL OR big_deal_threshold >= 0",
+                       name="registration_settings_big_deal_threshold"),
+)
+
+# Alerts already raised (0006): one per (deal, kind, condition key), so each is sent once.
+alerts_sent = sa.Table(
+    "alerts_sent",
+    metadata,
+    sa.Column("opportunity_id", pg.UUID(as_uuid=False), primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("condition_key", sa.Text, primary_key=True),
+    sa.Column("send_time", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('close_date_approaching', 'close_date_passed', 'stalled', 'big_deal')",
+                       name="alerts_sent_kind"),
 )
 
 # Routing rules (0005), tried in position order: any of region, product line, amount band [min, max) -> owner.

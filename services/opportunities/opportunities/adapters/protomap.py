@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from opportunities.domain import gates, model, registration
+from opportunities.domain import alerts, gates, model, registration
 from opportunities.service_layer import services
 from shangji.leads.v1.events_pb2 import LeadConverted
 from shangji.opportunities.v1 import events_pb2, opportunities_pb2
@@ -58,8 +58,29 @@ def page_to_proto(page: services.OpportunityPage) -> opportunities_pb2.ListOppor
         opportunities=[opportunity_to_proto(o) for o in page.opportunities], next_page_token=page.next_page_token)
 
 
+def _alert_to_proto(alert: alerts.Alert) -> Message:
+    o = alert.opportunity
+    common = {"opportunity": opportunity_to_proto(o), "detect_time": _ts(alert.detect_time)}
+    if alert.kind == alerts.CLOSE_DATE_APPROACHING:
+        return events_pb2.OpportunityCloseDateApproaching(
+            expected_close_date=o.expected_close_date.isoformat(), days_left=alert.days, **common)
+    if alert.kind == alerts.CLOSE_DATE_PASSED:
+        return events_pb2.OpportunityCloseDatePassed(
+            expected_close_date=o.expected_close_date.isoformat(), days_overdue=alert.days, **common)
+    if alert.kind == alerts.STALLED:
+        return events_pb2.OpportunityStalled(stage=alert.stage_key, stage_enter_time=_ts(alert.stage_enter_time),
+                                             max_days=alert.max_days, days_in_stage=alert.days, **common)
+    if alert.kind == alerts.BIG_DEAL:
+        return events_pb2.OpportunityBigDeal(amount=str(o.amount), threshold=str(alert.threshold),
+                                             managers=[names.format("users", m) for m in alert.manager_ids],
+                                             **common)
+    raise TypeError(f"no proto for alert {alert.kind}")
+
+
 def event_to_proto(event: object) -> tuple[Message, str]:
     """A domain event as (proto message, subject resource name) for the outbox."""
+    if isinstance(event, alerts.Alert):
+        return _alert_to_proto(event), event.opportunity.name
     if isinstance(event, model.OpportunityRegistered):
         opportunity = event.opportunity
         return events_pb2.OpportunityRegistered(opportunity=opportunity_to_proto(opportunity)), opportunity.name

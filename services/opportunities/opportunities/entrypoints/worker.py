@@ -3,6 +3,10 @@ opportunity teams for visibility, hands deals over, and relays the outbox."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from nameko.timer import timer
+
 from opportunities import bootstrap
 from opportunities.adapters import protomap
 from opportunities.service_layer import services
@@ -19,6 +23,11 @@ class OpportunitiesWorker:
     name = "opportunities"
     relay = OutboxRelayRunner("opportunities")
     uow = UnitOfWorkProvider(bootstrap.uow_factory)
+
+    @timer(interval=300)
+    def scan_alerts(self) -> None:
+        """Every five minutes: close dates approaching or passed, stalled deals (each alert once)."""
+        services.scan_alerts(datetime.now(UTC), self.uow())
 
     @event_handler("leads", "shangji.leads.v1.LeadConverted")
     def on_lead_converted(self, body: dict) -> None:

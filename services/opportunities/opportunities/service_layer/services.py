@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from opportunities.domain import model, registration, routing
+from opportunities.domain import alerts, model, registration, routing
 from opportunities.domain.pipeline import pipeline_from_dict
 from shangji_kit import paging, visibility
 from shangji_kit.errors import (
@@ -139,6 +139,7 @@ def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: Opportun
         uow.opportunities.add(opportunity)
         uow.history.enter(opportunity.id, opportunity.stage_key, now, user_id)
         uow.publish(opportunity.events)
+        _raise_big_deal(uow, opportunity, now)
         uow.commit()
         return opportunity
 
@@ -356,8 +357,52 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
         if changes:
             opportunity.change(changes, _pipeline_of(uow, opportunity), now.date(), now)
         _save(uow, opportunity, expected)
+        _raise_big_deal(uow, opportunity, now)
         uow.commit()
         return opportunity
+
+
+def _raise_big_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, now: datetime) -> None:
+    """OpportunityBigDeal, once per deal and threshold, when the amount is above the company's threshold."""
+    threshold = uow.settings.big_deal_threshold()
+    if threshold is None or opportunity.amount is None or opportunity.amount <= threshold:
+        return
+    alert = alerts.big_deal_alert(opportunity, threshold, uow.alerts.managers_of(opportunity.owner_id or ""), now)
+    if alert is not None and uow.alerts.record(alert):
+        uow.publish([alert])
+
+
+def scan_alerts(now: datetime, uow: OpportunitiesUnitOfWork) -> list[alerts.Alert]:
+    """Raise every time-driven alert due at ``now`` (close date approaching or passed, stalled), each once per
+    deal and condition: the alerts_sent row and the event commit together, and a concurrent scan's claim of the
+    same row makes the other skip it. Returns the alerts raised."""
+    today = alerts.today_of(now)
+    raised: list[alerts.Alert] = []
+    with uow:
+        pipelines: dict[tuple[str, int], model.Pipeline | None] = {}
+
+        def max_days(o: model.Opportunity) -> int | None:
+            key = (o.pipeline_id, o.pipeline_version)
+            if key not in pipelines:
+                pipelines[key] = uow.pipelines.get(*key)
+            pipeline = pipelines[key]
+            stage = next((s for s in pipeline.stages if s.key == o.stage_key), None) if pipeline else None
+            return stage.max_days if stage else None
+
+        # A stage's max_days is at least 1 (pipeline_from_dict), so a deal in its stage for under a day is no
+        # stall candidate, whatever its pipeline version says.
+        candidates = uow.alerts.candidates(today + timedelta(days=alerts.APPROACHING_DAYS),
+                                           now - timedelta(days=1))
+        sent = uow.alerts.sent([o.id for o in candidates])
+        for o in candidates:
+            for alert in alerts.scan(o, max_days(o), now):
+                if (o.id, alert.kind, alert.condition_key) in sent:
+                    continue
+                if uow.alerts.record(alert):
+                    raised.append(alert)
+        uow.publish(list(raised))
+        uow.commit()
+    return raised
 
 
 def _editable(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: str, etag: str

@@ -6,6 +6,7 @@ from __future__ import annotations
 from opportunities.adapters import protomap
 from opportunities.adapters.orm import metadata
 from opportunities.adapters.repository import (
+    AlertRepository,
     OpportunityRepository,
     OrgRepository,
     PipelineRepository,
@@ -25,6 +26,7 @@ class OpportunitiesUnitOfWork(UnitOfWork):
     history: StageHistoryRepository
     settings: SettingsRepository
     routing: RoutingRepository
+    alerts: AlertRepository
 
     def __init__(self, sessions) -> None:
         super().__init__("opportunities", sessions, metadata)
@@ -37,6 +39,7 @@ class OpportunitiesUnitOfWork(UnitOfWork):
         self.history = StageHistoryRepository(session)
         self.settings = SettingsRepository(session)
         self.routing = RoutingRepository(session)
+        self.alerts = AlertRepository(session)
 
     def publish(self, events: list) -> None:
         for event in events:
