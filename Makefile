@@ -51,6 +51,7 @@ bench: venv protos infra databases
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.visibility
 	$(BIN)/python -m bench.lifecycle
+	$(BIN)/python -m bench.lead_import
 
 clean: down
 	rm -rf $(VENV) protos/gen build .run

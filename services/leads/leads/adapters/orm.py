@@ -34,12 +34,19 @@ leads = sa.Table(
     sa.Column("previous_owner_id", pg.UUID(as_uuid=False)),
     sa.Column("reclaim_barred_until", sa.DateTime(timezone=True)),
     sa.Column("recycle_warned_for", sa.DateTime(timezone=True)),
+    # De-duplication (domain/dedupe.py): the folded company name and region, and a flagged duplicate's original.
+    sa.Column("company_key", sa.Text, nullable=False, server_default=""),
+    sa.Column("region_key", sa.Text, nullable=False, server_default=""),
+    sa.Column("duplicate_of", pg.UUID(as_uuid=False)),
     sa.Index("leads_owner_create_time", "owner_id", "create_time"),
     # ListLeads for a caller who sees everything: newest first, in keyset order.
     sa.Index("leads_create_time", sa.text("create_time DESC"), "id"),
     # The pool, newest first; and the held open leads the recycle rules scan.
     sa.Index("leads_pool_create_time", sa.text("create_time DESC"), "id", postgresql_where=sa.text("owner_id IS NULL")),
     sa.Index("leads_holding", "hold_time", postgresql_where=sa.text("state = 'OPEN' AND owner_id IS NOT NULL")),
+    sa.Index("leads_dedupe_phone", "phone", postgresql_where=sa.text("phone <> ''")),
+    sa.Index("leads_dedupe_email", "email", postgresql_where=sa.text("email <> ''")),
+    sa.Index("leads_dedupe_company", "company_key", "region_key", postgresql_where=sa.text("company_key <> ''")),
 )
 
 # The company's pool settings: one row (company 'default'); the domain's defaults when it is missing.
@@ -52,6 +59,23 @@ pool_settings = sa.Table(
     sa.Column("recycle_after_days_without_follow_up", sa.Integer, nullable=False),
     sa.Column("recycle_after_days_unconverted", sa.Integer, nullable=False),
     sa.Column("reclaim_bar_days", sa.Integer, nullable=False),
+    sa.Column("dedupe_mode", sa.Text, nullable=False, server_default="flag"),
+)
+
+# Incoming duplicates merged into an existing lead (dedupe_mode "merge"): what came in and what it filled.
+# request_id: the create's idempotency key (or an import row's), so a retry merges nothing twice.
+lead_merges = sa.Table(
+    "lead_merges",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=False), primary_key=True),
+    sa.Column("lead_id", pg.UUID(as_uuid=False), sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("request_id", sa.Text, unique=True),
+    sa.Column("matched_on", sa.Text, nullable=False),
+    sa.Column("filled", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("incoming", pg.JSONB, nullable=False),
+    sa.Column("merged_by", pg.UUID(as_uuid=False)),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("lead_merges_lead", "lead_id"),
 )
 
 follow_ups = sa.Table(

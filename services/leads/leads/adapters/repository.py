@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.dialects import postgresql as pg
 
-from leads.adapters.orm import follow_ups, leads, org, owner_changes, pool_settings, reps
+from leads.adapters.orm import follow_ups, lead_merges, leads, org, owner_changes, pool_settings, reps
+from leads.domain import dedupe
 from leads.domain.model import OPEN, Lead
 from leads.domain.pool import SALES_ROLES, WARNING_AHEAD, Candidate, FollowUp, PoolSettings, RepProfile
-from shangji_kit import visibility
+from shangji_kit import log, visibility
 from shangji_kit.errors import Aborted
 from shangji_kit.statements import insert_or_skip
 
 _COLUMNS = ("id", "company", "contact_name", "phone", "email", "region", "source", "owner_id", "state",
             "convert_time", "version", "create_time", "update_time", "industry", "hold_time", "last_follow_up_time",
-            "first_response_time", "previous_owner_id", "reclaim_barred_until", "recycle_warned_for")
+            "first_response_time", "previous_owner_id", "reclaim_barred_until", "recycle_warned_for", "duplicate_of")
 _IMMUTABLE = ("id", "create_time")
 _UUID = pg.UUID(as_uuid=False)
 
@@ -25,7 +29,16 @@ def _to_lead(row) -> Lead:
     return Lead(**{c: getattr(row, c) for c in _COLUMNS})
 
 
-_INSERT = insert_or_skip(leads, [*_COLUMNS, "request_id"], returning="id")
+_INSERT = insert_or_skip(leads, [*_COLUMNS, "request_id", "company_key", "region_key"], returning="id")
+
+
+def _row(lead: Lead) -> dict:
+    """The lead's columns with its de-duplication keys."""
+    values = {c: getattr(lead, c) for c in _COLUMNS}
+    keys = dedupe.keys_of(lead)
+    values["company_key"] = keys.company
+    values["region_key"] = keys.region
+    return values
 
 
 def _days(n: int) -> sa.ColumnElement:
@@ -50,9 +63,87 @@ class LeadRepository:
 
     def add(self, lead: Lead, request_id: str | None) -> Lead | None:
         """Insert; None when the request id is already taken (nothing written)."""
-        values = {c: getattr(lead, c) for c in _COLUMNS}
+        values = _row(lead)
         values["request_id"] = request_id or None
         return lead if self.session.execute(_INSERT, values).first() else None
+
+    def lock_keys(self, keys: dedupe.Keys) -> None:
+        """Serialise captures sharing a de-duplication key until commit, so two cannot both miss each other."""
+        for key in sorted({f"p:{keys.phone}" if keys.phone else "", f"e:{keys.email}" if keys.email else "",
+                           f"c:{keys.company}:{keys.region}" if keys.company else ""} - {""}):
+            self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("leads.dedupe:" + key))))
+
+    def duplicate_candidates(self, keys: list[dedupe.Keys]) -> list[Lead]:
+        """Every lead sharing a phone, an email, or a company key within a region with any of ``keys``:
+        three queries, one per partial index (a UNION of them let the planner scan the whole table)."""
+        phones = sorted({k.phone for k in keys if k.phone})
+        emails = sorted({k.email for k in keys if k.email})
+        pairs = sorted({k.company_region for k in keys if k.company_region})
+        found: dict[str, Lead] = {}
+        statements = []
+        if phones:
+            statements.append(sa.select(leads).where(leads.c.phone != "", leads.c.phone == sa.any_(
+                sa.literal(phones, pg.ARRAY(sa.Text)))))
+        if emails:
+            statements.append(sa.select(leads).where(leads.c.email != "", leads.c.email == sa.any_(
+                sa.literal(emails, pg.ARRAY(sa.Text)))))
+        if pairs:
+            wanted = sa.func.unnest(sa.literal([p[0] for p in pairs], pg.ARRAY(sa.Text)),
+                                    sa.literal([p[1] for p in pairs], pg.ARRAY(sa.Text))
+                                    ).table_valued("ck", "rk").render_derived(name="wanted")
+            statements.append(sa.select(leads).select_from(leads.join(
+                wanted, sa.and_(leads.c.company_key == wanted.c.ck, leads.c.region_key == wanted.c.rk)))
+                .where(leads.c.company_key != ""))
+        for stmt in statements:
+            for row in self.session.execute(stmt):
+                if row.id not in found:
+                    found[row.id] = _to_lead(row)
+        return list(found.values())
+
+    def taken_request_ids(self, request_ids: list[str]) -> set[str]:
+        """Those of ``request_ids`` a lead or a merge already carries."""
+        wanted = sa.literal(request_ids, pg.ARRAY(sa.Text))
+        stmt = sa.union(sa.select(leads.c.request_id).where(leads.c.request_id == sa.any_(wanted)),
+                        sa.select(lead_merges.c.request_id).where(lead_merges.c.request_id == sa.any_(wanted)))
+        return {r[0] for r in self.session.execute(stmt)}
+
+    def copy_in(self, rows: list[tuple[Lead, str, dedupe.Keys]]) -> None:
+        """Insert many new leads (with their request ids) by COPY, in this transaction (a writer thread sends
+        while Python formats the next rows). A request id
+        already taken fails the whole transaction (the caller filtered them out first)."""
+        columns = [*_COLUMNS, "request_id", "company_key", "region_key"]
+        raw = self.session.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY leads ({', '.join(columns)}) FROM STDIN",
+                                           writer=QueuedLibpqWriter(cur)) as copy:
+            for lead, request_id, keys in rows:
+                values = {c: getattr(lead, c) for c in _COLUMNS}
+                values["request_id"] = request_id
+                values["company_key"] = keys.company
+                values["region_key"] = keys.region
+                copy.write_row([values[c] for c in columns])
+
+    def copy_outbox(self, rows: list[tuple[str, str, dict]]) -> None:
+        """Outbox rows (type, subject, proto3 JSON) by COPY: the columns the kit's Outbox.flush writes,
+        a fresh UUID each, this request's correlation id."""
+        cid = log.correlation_id.get()
+        now = datetime.now(UTC)
+        raw = self.session.connection.driver_connection
+        copy_sql = "COPY outbox (id, type, subject, dataschema, data, correlation_id, created_at) FROM STDIN"
+        with raw.cursor() as cur, cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
+            for event_type, subject, data in rows:
+                copy.write_row((uuid.uuid4(), event_type, subject, f"proto:{event_type}",
+                                json.dumps(data, ensure_ascii=False), cid, now))
+
+    def add_merges(self, merges: list[dict]) -> None:
+        """Record many merges (``add_merge``'s columns as dicts); one executemany."""
+        if merges:
+            self.session.execute(sa.insert(lead_merges), merges)
+
+    def merged_lead_for(self, request_id: str) -> Lead | None:
+        """The lead a create with ``request_id`` was merged into, if it was."""
+        row = self.session.execute(sa.select(leads).join(lead_merges, lead_merges.c.lead_id == leads.c.id)
+                                   .where(lead_merges.c.request_id == request_id)).first()
+        return _to_lead(row) if row else None
 
     def get_visible(self, lead_id: str, viewer: visibility.Viewer, *, for_update: bool = False) -> Lead | None:
         """The lead when ``viewer`` may see it; None when it is missing or hidden (the same answer)."""
@@ -126,7 +217,7 @@ class LeadRepository:
 
     def update(self, lead: Lead, expected_version: int) -> None:
         """Write the lead if nobody else did since it was read at ``expected_version``; ABORTED otherwise."""
-        values = {c: getattr(lead, c) for c in _COLUMNS if c not in _IMMUTABLE}
+        values = {c: v for c, v in _row(lead).items() if c not in _IMMUTABLE}
         stmt = (sa.update(leads)
                 .where(leads.c.id == lead.id, leads.c.version == expected_version)
                 .values(**values))
@@ -250,4 +341,4 @@ class PoolSettingsRepository:
         return PoolSettings(claim_cap=row.claim_cap, return_reasons=tuple(row.return_reasons),
                             recycle_after_days_without_follow_up=row.recycle_after_days_without_follow_up,
                             recycle_after_days_unconverted=row.recycle_after_days_unconverted,
-                            reclaim_bar_days=row.reclaim_bar_days)
+                            reclaim_bar_days=row.reclaim_bar_days, dedupe_mode=row.dedupe_mode)

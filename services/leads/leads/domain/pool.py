@@ -34,6 +34,8 @@ class PoolSettings:
     recycle_after_days_without_follow_up: int = 7
     recycle_after_days_unconverted: int = 30
     reclaim_bar_days: int = 3
+    # What an incoming duplicate does: "merge" into the existing lead or "flag" it for review (dedupe.py).
+    dedupe_mode: str = "flag"
 
 
 # --- events -------------------------------------------------------------------------------------

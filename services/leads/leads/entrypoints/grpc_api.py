@@ -9,6 +9,7 @@ from leads.adapters import protomap
 from leads.service_layer import services
 from shangji.leads.v1 import leads_pb2_grpc
 from shangji_kit import auth, names
+from shangji_kit.errors import InvalidArgument
 from shangji_kit.rpc import server
 from shangji_kit.settings import Settings
 
@@ -22,7 +23,7 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
         cmd = services.CreateLead(company=lead.company, contact_name=lead.contact_name, phone=lead.phone,
                                   email=lead.email, region=lead.region, source=lead.source, owner=lead.owner,
                                   request_id=request.request_id, industry=lead.industry, to_pool=request.to_pool)
-        return protomap.lead_to_proto(services.create_lead(cmd, auth.principal().user_id, self.uow()))
+        return protomap.captured_to_proto(services.create_lead(cmd, auth.principal().user_id, self.uow()))
 
     def GetLead(self, request, context):
         lead_id = names.parse(request.name, "leads")
@@ -63,6 +64,24 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
         follow_up = services.add_follow_up(lead_id, protomap.follow_up_kind(request.kind), request.note,
                                            auth.principal().user_id, self.uow())
         return protomap.follow_up_to_proto(follow_up)
+
+    def ImportLeads(self, request_iterator, context):
+        header = None
+        rows: list[tuple[int, list[str]]] = []
+        for request in request_iterator:
+            part = request.WhichOneof("part")
+            if header is None:
+                if part != "header":
+                    raise InvalidArgument.field("header", "the first message must be the header")
+                header = protomap.import_header(request.header)
+            elif part == "header":
+                raise InvalidArgument.field("header", "only the first message may be a header")
+            elif part == "rows":
+                rows.extend(protomap.import_rows(request.rows))
+        if header is None:
+            raise InvalidArgument.field("header", "required: the stream was empty")
+        cmd = services.ImportLeads(rows=rows, **header)
+        return protomap.import_report_to_proto(services.import_leads(cmd, auth.principal().user_id, self.uow()))
 
 
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from leads.domain import model, pool
+from leads.domain import dedupe, importing, model, pool
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import names, paging
 from shangji_kit.errors import (
@@ -33,6 +33,16 @@ class CreateLead:
     industry: str = ""
     # Unassigned, into the pool (``owner`` must then be empty).
     to_pool: bool = False
+
+
+@dataclass(frozen=True)
+class Captured:
+    """CreateLead's outcome: ``result`` CREATED, FLAGGED (a new lead marked duplicate_of) or MERGED (into
+    ``lead``, an existing one; ``visible`` False when the caller may not see it: then only its name is told)."""
+
+    lead: model.Lead
+    result: str
+    visible: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,7 +85,32 @@ def _check_new_owner(uow: LeadsUnitOfWork, caller_id: str, owner_id: str) -> Non
                                metadata={"user": owner})
 
 
-def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork) -> model.Lead:
+def _incoming_record(lead: model.Lead) -> dict:
+    return {f: getattr(lead, f) for f in ("company", "contact_name", "phone", "email", "region", "source",
+                                          "industry")} | {"owner_id": lead.owner_id}
+
+
+def _merge_row(merged: dedupe.LeadMerged, request_id: str | None) -> dict:
+    return {"id": str(uuid.uuid4()), "lead_id": merged.lead.id, "request_id": request_id or None,
+            "matched_on": merged.matched_on, "filled": list(merged.filled),
+            "incoming": _incoming_record(merged.incoming), "merged_by": merged.merged_by,
+            "create_time": merged.merge_time}
+
+
+def _earlier_capture(uow: LeadsUnitOfWork, request_id: str, caller_id: str) -> Captured | None:
+    earlier = uow.leads.get_by_request_id(request_id)
+    if earlier:
+        return Captured(earlier, "FLAGGED" if earlier.duplicate_of else "CREATED")
+    merged_into = uow.leads.merged_lead_for(request_id)
+    if merged_into:
+        visible = uow.leads.get_visible(merged_into.id, uow.org.viewer(caller_id)) is not None
+        return Captured(merged_into, "MERGED", visible)
+    return None
+
+
+def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork) -> Captured:
+    """Capture a lead, de-duplicated by the company's ``dedupe_mode``: a duplicate is merged into the
+    existing lead or created flagged for review."""
     caller_id = _user_id(caller_id)
     owner_id = caller_id
     owner_violations: list[FieldViolation] = []
@@ -88,28 +123,48 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork) -> model.
             owner_id = names.parse(cmd.owner, "users", "lead.owner")
         except InvalidArgument as exc:
             owner_violations = exc.violations
+    now = datetime.now(UTC)
     try:
         lead = model.new_lead(id=str(uuid.uuid4()), company=cmd.company, contact_name=cmd.contact_name,
                               phone=cmd.phone, email=cmd.email, region=cmd.region, source=cmd.source,
-                              owner_id=owner_id, now=datetime.now(UTC), industry=cmd.industry)
+                              owner_id=owner_id, now=now, industry=cmd.industry)
     except InvalidArgument as exc:
         raise InvalidArgument(exc.violations + owner_violations) from None
     if owner_violations:
         raise InvalidArgument(owner_violations)
     with uow:
         if cmd.request_id:
-            earlier = uow.leads.get_by_request_id(cmd.request_id)
+            earlier = _earlier_capture(uow, cmd.request_id, caller_id)
             if earlier:
                 return earlier
         if owner_id is not None and owner_id != caller_id:
             # The caller as owner (named or not) needs no projection row: teams may not have told us yet.
             _check_new_owner(uow, caller_id, owner_id)
+        keys = dedupe.keys_of(lead)
+        uow.leads.lock_keys(keys)
+        found = dedupe.find_duplicate(lead, uow.leads.duplicate_candidates([keys]))
+        if found and uow.pool_settings.get().dedupe_mode == dedupe.MERGE:
+            [existing] = uow.leads.get_many_for_update([found[0].id])
+            read_version = existing.version
+            dedupe.merge(existing, lead, found[1], caller_id, now)
+            merged = existing.events[-1]
+            if cmd.request_id and uow.leads.taken_request_ids([cmd.request_id]):
+                return _earlier_capture(uow, cmd.request_id, caller_id)
+            uow.leads.add_merges([_merge_row(merged, cmd.request_id)])
+            if existing.version != read_version:
+                uow.leads.update(existing, read_version)
+            uow.publish(existing.events)
+            visible = uow.leads.get_visible(existing.id, uow.org.viewer(caller_id)) is not None
+            uow.commit()
+            return Captured(existing, "MERGED", visible)
+        if found:
+            dedupe.flag(lead, found[0], found[1])
         if uow.leads.add(lead, cmd.request_id) is None:
             # A concurrent create with the same request id committed first; ours wrote nothing.
-            return uow.leads.get_by_request_id(cmd.request_id)
+            return _earlier_capture(uow, cmd.request_id, caller_id)
         uow.publish(lead.events)
         uow.commit()
-        return lead
+        return Captured(lead, "FLAGGED" if found else "CREATED")
 
 
 def get_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork) -> model.Lead:
@@ -336,6 +391,131 @@ def recycle(now: datetime, uow: LeadsUnitOfWork, batch_size: int = 500) -> dict[
         # A short batch is the last; one where nothing happened cannot make progress (never loop hot).
         if len(batch) < batch_size or not acted:
             return done
+
+
+# --- import ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImportLeads:
+    """A table to import: header ``columns`` and ``rows`` of (row number in the file, values)."""
+
+    columns: list[str]
+    rows: list[tuple[int, list[str]]]
+    owner: str = ""  # "users/{id}"; the caller when empty (unless to_pool)
+    to_pool: bool = False
+    all_or_nothing: bool = False
+    file_name: str = ""
+
+
+IMPORT_BATCH = 5000
+
+
+def _import_owner(cmd: ImportLeads, caller_id: str | None) -> str | None:
+    if cmd.to_pool:
+        if cmd.owner:
+            raise InvalidArgument.field("owner", "must be empty for an import into the pool")
+        return None
+    if cmd.owner:
+        return names.parse(cmd.owner, "users", "owner")
+    if caller_id is None:
+        raise InvalidArgument.field("owner", "required: an owner or the pool")
+    return caller_id
+
+
+def import_leads(cmd: ImportLeads, caller_id: str | None, uow: LeadsUnitOfWork, progress=None,
+                 now: datetime | None = None) -> importing.ImportReport:
+    """Import a table of leads in one transaction: each row validated like CreateLead, de-duplicated
+    against the database and the rows before it (merge or flag, per ``dedupe_mode``), rows an earlier
+    import of the same content took skipped (their request ids). ``all_or_nothing``: any rejected row
+    writes nothing. ``caller_id`` None: an operator's import (the CLI), trusted to name any owner.
+    ``progress(stage, done, total)`` is called as rows are checked ("checking") and decided ("deciding")."""
+    positions = importing.column_map(cmd.columns)
+    caller_id = _user_id(caller_id) if caller_id is not None else None
+    owner_id = _import_owner(cmd, caller_id)
+    now = now or datetime.now(UTC)
+    report = importing.ImportReport(content_sha256=importing.content_sha256(cmd.columns, cmd.rows))
+    parsed: list[importing.Row] = []
+    for i, (row_number, values) in enumerate(cmd.rows, start=1):
+        if progress and (i % IMPORT_BATCH == 0 or i == len(cmd.rows)):
+            progress("checking", i, len(cmd.rows))
+        if importing.is_blank(values):
+            continue
+        result = importing.parse_row(row_number, values, positions, id=str(uuid.uuid4()), owner_id=owner_id, now=now)
+        if isinstance(result, list):
+            report.rejections.extend(result)
+        else:
+            parsed.append(importing.Row(row_number, importing.row_request_id(report.content_sha256, row_number),
+                                        result))
+    if cmd.all_or_nothing and report.rejections:
+        return report
+    total = len(parsed)
+    with uow:
+        if caller_id is not None and owner_id is not None and owner_id != caller_id:
+            _check_new_owner(uow, caller_id, owner_id)
+        mode = uow.pool_settings.get().dedupe_mode
+        new: list[tuple[model.Lead, str, dedupe.Keys]] = []
+        changed: dict[str, tuple[model.Lead, int]] = {}  # existing leads merged into: (lead, version read)
+        merges: list[dict] = []
+        events: list = []
+        # Leads seen so far by key: the database's (fetched per batch) and this import's own new ones.
+        by_key: dict[tuple[str, str], model.Lead] = {}
+        created_ids: set[str] = set()
+
+        def key_list(k: dedupe.Keys) -> list[tuple[str, str]]:
+            return [key for key in (("p", k.phone), ("e", k.email), ("c", f"{k.company}\x00{k.region}"
+                                                                     if k.company else "")) if key[1]]
+
+        def index(lead: model.Lead, k: dedupe.Keys) -> None:
+            for key in key_list(k):
+                by_key.setdefault(key, lead)
+
+        for start in range(0, total, IMPORT_BATCH):
+            batch = parsed[start:start + IMPORT_BATCH]
+            taken = uow.leads.taken_request_ids([r.request_id for r in batch])
+            batch_keys = [dedupe.keys_of(r.lead) for r in batch]
+            for lead in uow.leads.duplicate_candidates([k for r, k in zip(batch, batch_keys, strict=True)
+                                                        if r.request_id not in taken]):
+                index(lead, dedupe.keys_of(lead))
+            for row, k in zip(batch, batch_keys, strict=True):
+                if row.request_id in taken:
+                    report.already_imported += 1
+                    continue
+                candidates = [by_key[key] for key in key_list(k) if key in by_key]
+                found = dedupe.find_duplicate(row.lead, candidates, k) if candidates else None
+                if found and mode == dedupe.MERGE:
+                    existing, on = found
+                    if existing.id not in changed and existing.id not in created_ids:
+                        changed[existing.id] = (existing, existing.version)
+                    dedupe.merge(existing, row.lead, on, caller_id, now)
+                    if existing.id in created_ids:
+                        existing.version = 1  # not written yet: still its first version
+                    merged = existing.events.pop()
+                    events.append(merged)
+                    merges.append(_merge_row(merged, row.request_id))
+                    report.merged += 1
+                    continue
+                if found:
+                    dedupe.flag(row.lead, found[0], found[1])
+                    report.flagged += 1
+                new.append((row.lead, row.request_id, k))
+                created_ids.add(row.lead.id)
+                events.extend(row.lead.events)
+                row.lead.events.clear()
+                index(row.lead, k)
+                report.accepted += 1
+            if progress:
+                progress("deciding", min(start + IMPORT_BATCH, total), total)
+        uow.leads.copy_in(new)
+        for lead, read_version in changed.values():
+            if lead.version != read_version:
+                uow.leads.update(lead, read_version)
+        uow.leads.add_merges(merges)
+        report.committed = True
+        events.append(importing.LeadsImported(report=report, file_name=cmd.file_name, imported_by=caller_id,
+                                              import_time=now))
+        uow.publish_bulk(events)
+        uow.commit()
+    return report
 
 
 # --- teams' events -------------------------------------------------------------------------------

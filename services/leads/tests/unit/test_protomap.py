@@ -123,3 +123,18 @@ def test_pool_events_and_unassigned_leads_map_to_protos():
     assert isinstance(claimed[0], events_pb2.LeadClaimed) and claimed[1] == "leads/l1"
     assert followed[0].follow_up.kind == followed[0].follow_up.Kind.CALL
     assert (returned[0].previous_owner, returned[0].reason) == (f"users/{USER}", "other")
+
+
+def test_the_direct_json_of_a_captured_lead_equals_message_to_dict():
+    from datetime import timedelta
+
+    base = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
+    for i, (owner, micros) in enumerate([(None, 0), ("0b6f1b55-3f0e-4a8e-9a53-2f4c1f3f8d11", 123000),
+                                         ("0b6f1b55-3f0e-4a8e-9a53-2f4c1f3f8d11", 123456)]):
+        lead = model.new_lead(id=f"00000000-0000-0000-0000-00000000000{i}", company="杭州 茶厂", contact_name="王芳",
+                              phone="13800138000" if i else "", email="a@b.cn" if i != 1 else "",
+                              region="浙江" if i else "", source="", owner_id=owner, industry="tea" * i,
+                              now=base + timedelta(microseconds=micros))
+        if i == 2:
+            lead.duplicate_of = "00000000-0000-0000-0000-000000000009"
+        assert protomap.lead_json(lead) == json_format.MessageToDict(protomap.lead_to_proto(lead))
