@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-import phonenumbers
 
 from shangji_kit.contact import normalize_company, normalize_email, normalize_phone
 from shangji_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument
@@ -97,27 +93,6 @@ class HandOver:
     transfer_time: datetime | None
 
 
-_CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
-
-
-@functools.lru_cache(maxsize=65536)
-def _mobile_prefix_valid(prefix: str) -> bool:
-    # phonenumbers' CN mobile patterns fix at most the first 5 digits (1740[0-5]), then any \d{6};
-    # an 11-digit number starting 1[3-9] is no other type. So 6 digits decide validity.
-    return phonenumbers.is_valid_number(phonenumbers.PhoneNumber(country_code=86,
-                                                                 national_number=int(prefix + "00000")))
-
-
-def _phone(raw: str) -> str | None:
-    """``shangji_kit.contact.normalize_phone``, with a fast path for the common case of a mainland mobile
-    number written as 11 digits (spaces or hyphens allowed): no parsing, and validity looked up by the
-    digits that decide it (an import normalises 100,000 of them; test_leads.py holds the two equal)."""
-    digits = raw.strip().replace(" ", "").replace("-", "")
-    if _CN_MOBILE.fullmatch(digits):
-        return "+86" + digits if _mobile_prefix_valid(digits[:6]) else None
-    return normalize_phone(raw)
-
-
 def _bounded(violations: list[FieldViolation], path: str, value: str, limit: int, *, required: bool) -> None:
     if required and not value:
         violations.append(FieldViolation(path, "required"))
@@ -140,7 +115,7 @@ def new_lead(*, id: str, company: str, contact_name: str, phone: str, email: str
     if not phone.strip() and not email.strip():
         violations.append(FieldViolation("lead.phone", "one of phone or email is required"))
     if phone.strip():
-        norm_phone = _phone(phone) or ""
+        norm_phone = normalize_phone(phone) or ""
         if not norm_phone:
             violations.append(FieldViolation("lead.phone", f"not a valid phone number: {phone!r}"))
     if email.strip():
