@@ -74,7 +74,9 @@ def create_lead_load(target: str, token: str, clients: int, seconds: float) -> l
         def call():
             counter[0] += 1
             stub.CreateLead(leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(
-                company=f"压测客户 {i}-{counter[0]}", contact_name="赵工", phone="13800138000",
+                # Distinct contacts: identical ones would all be flagged as duplicates of the first and
+                # serialise on its de-duplication lock, which is not the load this measures.
+                company=f"压测客户 {i}-{counter[0]}", contact_name="赵工", phone=f"139{i:02d}{counter[0]:06d}",
                 email=f"b{i}x{counter[0]}@bench.example", region="华东", source="bench")), timeout=5, metadata=md)
 
         return call

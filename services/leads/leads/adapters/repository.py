@@ -57,6 +57,10 @@ def _visible(viewer: visibility.Viewer) -> sa.ColumnElement[bool]:
     return visibility.visible_clause(viewer, org, leads.c.owner_id, extra=[in_pool])
 
 
+_LOCK_KEYS = sa.text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) "
+                     "WITH ORDINALITY AS t(k, n) ORDER BY n")
+
+
 class LeadRepository:
     def __init__(self, session: sa.Connection) -> None:
         self.session = session
@@ -69,9 +73,11 @@ class LeadRepository:
 
     def lock_keys(self, keys: dedupe.Keys) -> None:
         """Serialise captures sharing a de-duplication key until commit, so two cannot both miss each other."""
-        for key in sorted({f"p:{keys.phone}" if keys.phone else "", f"e:{keys.email}" if keys.email else "",
-                           f"c:{keys.company}:{keys.region}" if keys.company else ""} - {""}):
-            self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("leads.dedupe:" + key))))
+        wanted = sorted({f"p:{keys.phone}" if keys.phone else "", f"e:{keys.email}" if keys.email else "",
+                         f"c:{keys.company}:{keys.region}" if keys.company else ""} - {""})
+        if wanted:
+            # One round trip for all keys, taken in sorted order so two captures cannot deadlock.
+            self.session.execute(_LOCK_KEYS, {"keys": ["leads.dedupe:" + k for k in wanted]})
 
     def duplicate_candidates(self, keys: list[dedupe.Keys]) -> list[Lead]:
         """Every lead sharing a phone, an email, or a company key within a region with any of ``keys``:
@@ -81,12 +87,16 @@ class LeadRepository:
         pairs = sorted({k.company_region for k in keys if k.company_region})
         found: dict[str, Lead] = {}
         statements = []
+        # Phone and email in one query: an OR of the two partial indexes is a BitmapOr.
+        contact_rules = []
         if phones:
-            statements.append(sa.select(leads).where(leads.c.phone != "", leads.c.phone == sa.any_(
+            contact_rules.append(sa.and_(leads.c.phone != "", leads.c.phone == sa.any_(
                 sa.literal(phones, pg.ARRAY(sa.Text)))))
         if emails:
-            statements.append(sa.select(leads).where(leads.c.email != "", leads.c.email == sa.any_(
+            contact_rules.append(sa.and_(leads.c.email != "", leads.c.email == sa.any_(
                 sa.literal(emails, pg.ARRAY(sa.Text)))))
+        if contact_rules:
+            statements.append(sa.select(leads).where(sa.or_(*contact_rules)))
         if pairs:
             wanted = sa.func.unnest(sa.literal([p[0] for p in pairs], pg.ARRAY(sa.Text)),
                                     sa.literal([p[1] for p in pairs], pg.ARRAY(sa.Text))
