@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -18,6 +19,15 @@ def inbox_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("event_type", sa.Text, nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event as a consumer received it: the inbox records (consumer, event_id)."""
+
+    consumer: str
+    event_id: str
+    event_type: str
 
 
 class Inbox:

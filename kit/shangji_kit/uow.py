@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from shangji_kit.inbox import Inbox
+from shangji_kit.inbox import Delivery, Inbox
 from shangji_kit.outbox import Outbox
 
 
@@ -43,6 +43,10 @@ class UnitOfWork:
 
     def claim_event(self, consumer: str, event_id: str, event_type: str) -> bool:
         return self._inbox.claim(self.session, consumer, event_id, event_type)
+
+    def claim(self, delivery: Delivery) -> bool:
+        """True the first time this consumer sees this event (same transaction as its effect)."""
+        return self.claim_event(delivery.consumer, delivery.event_id, delivery.event_type)
 
     def commit(self) -> None:
         self.outbox.flush(self.session)

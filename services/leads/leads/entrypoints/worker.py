@@ -12,11 +12,12 @@ from leads.adapters import protomap
 from leads.service_layer import services
 from shangji_kit.consumer import event_context, event_handler
 from shangji_kit.envelope import Envelope
+from shangji_kit.inbox import Delivery
 from shangji_kit.worker import OutboxRelayRunner, UnitOfWorkProvider
 
 
-def _delivery(method: str, env: Envelope) -> services.Delivery:
-    return services.Delivery(consumer=f"leads.{method}", event_id=env.id, event_type=env.type)
+def _delivery(method: str, env: Envelope) -> Delivery:
+    return Delivery(consumer=f"leads.{method}", event_id=env.id, event_type=env.type)
 
 
 class LeadsWorker:

@@ -17,6 +17,7 @@ from shangji_kit.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from shangji_kit.inbox import Delivery
 from shangji_kit.visibility import OrgDepartment, OrgUser
 
 
@@ -49,15 +50,6 @@ class Captured:
 class LeadPage:
     leads: list[model.Lead]
     next_page_token: str
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """The event a handler is consuming, as its inbox records it (consumer ``leads.<method>``)."""
-
-    consumer: str
-    event_id: str
-    event_type: str
 
 
 def _user_id(caller_id: str) -> str:
@@ -528,7 +520,7 @@ def record_user(user: OrgUser, delivery: Delivery, uow: LeadsUnitOfWork,
     A state older than the one held is ignored (by update time), so reordered events leave it right.
     """
     with uow:
-        if not uow.claim_event(delivery.consumer, delivery.event_id, delivery.event_type):
+        if not uow.claim(delivery):
             return False
         uow.org.apply_user(user)
         if profile is not None:
@@ -540,7 +532,7 @@ def record_user(user: OrgUser, delivery: Delivery, uow: LeadsUnitOfWork,
 def record_department(department: OrgDepartment, delivery: Delivery, uow: LeadsUnitOfWork) -> bool:
     """DepartmentChanged into the projection; False for a redelivery. Older states are ignored."""
     with uow:
-        if not uow.claim_event(delivery.consumer, delivery.event_id, delivery.event_type):
+        if not uow.claim(delivery):
             return False
         uow.org.apply_department(department)
         uow.commit()
@@ -552,7 +544,7 @@ def hand_over(cmd: model.HandOver, delivery: Delivery, uow: LeadsUnitOfWork) -> 
     ``owner_changes``; converted leads keep their owner. The ids moved ([] for a redelivery)."""
     now = datetime.now(UTC)
     with uow:
-        if not uow.claim_event(delivery.consumer, delivery.event_id, delivery.event_type):
+        if not uow.claim(delivery):
             return []
         moved = []
         if cmd.from_owner_id != cmd.to_owner_id:

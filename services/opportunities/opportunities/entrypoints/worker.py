@@ -12,11 +12,12 @@ from opportunities.adapters import protomap
 from opportunities.service_layer import services
 from shangji_kit.consumer import event_context, event_handler
 from shangji_kit.envelope import Envelope
+from shangji_kit.inbox import Delivery
 from shangji_kit.worker import OutboxRelayRunner, UnitOfWorkProvider
 
 
-def _delivery(consumer: str, env: Envelope) -> services.Delivery:
-    return services.Delivery(consumer=consumer, event_id=env.id, event_type=env.type)
+def _delivery(consumer: str, env: Envelope) -> Delivery:
+    return Delivery(consumer=consumer, event_id=env.id, event_type=env.type)
 
 
 class OpportunitiesWorker:

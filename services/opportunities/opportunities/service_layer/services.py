@@ -19,6 +19,7 @@ from shangji_kit.errors import (
     NotFound,
     PermissionDenied,
 )
+from shangji_kit.inbox import Delivery
 
 if TYPE_CHECKING:  # the unit of work imports protomap, which builds this module's commands
     from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
@@ -628,15 +629,6 @@ TEAM_MEMBER_REMOVED_CONSUMER = _consumer("on_team_member_removed")
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """One event as its consumer received it: the inbox claims (consumer, event_id)."""
-
-    consumer: str
-    event_id: str
-    event_type: str
-
-
-@dataclass(frozen=True)
 class RemoveTeamMember:
     opportunity_id: str
     user_id: str
@@ -654,7 +646,7 @@ def record_user(user: visibility.OrgUser, delivery: Delivery, uow: Opportunities
     """A user's state from teams (created, updated, deactivated); an older state than the one held is ignored.
     False when this delivery was already handled."""
     with uow:
-        if not uow.claim_event(delivery.consumer, delivery.event_id, delivery.event_type):
+        if not uow.claim(delivery):
             return False
         uow.org.apply_user(user)
         uow.commit()
@@ -665,7 +657,7 @@ def record_department(department: visibility.OrgDepartment, delivery: Delivery,
                       uow: OpportunitiesUnitOfWork) -> bool:
     """A department's state from teams; an older state than the one held is ignored."""
     with uow:
-        if not uow.claim_event(delivery.consumer, delivery.event_id, delivery.event_type):
+        if not uow.claim(delivery):
             return False
         uow.org.apply_department(department)
         uow.commit()
@@ -675,7 +667,7 @@ def record_department(department: visibility.OrgDepartment, delivery: Delivery,
 def add_team_member(member: model.TeamMember, delivery: Delivery, uow: OpportunitiesUnitOfWork) -> bool:
     """Put a person on a deal's team; someone already on it stays as they are. False when nothing changed."""
     with uow:
-        if not uow.claim_event(delivery.consumer, delivery.event_id, delivery.event_type):
+        if not uow.claim(delivery):
             return False
         added = uow.teams.add(member)
         uow.commit()
@@ -685,7 +677,7 @@ def add_team_member(member: model.TeamMember, delivery: Delivery, uow: Opportuni
 def remove_team_member(cmd: RemoveTeamMember, delivery: Delivery, uow: OpportunitiesUnitOfWork) -> bool:
     """Take a person off a deal's team. False when nothing changed."""
     with uow:
-        if not uow.claim_event(delivery.consumer, delivery.event_id, delivery.event_type):
+        if not uow.claim(delivery):
             return False
         removed = uow.teams.remove(cmd.opportunity_id, cmd.user_id)
         uow.commit()
@@ -697,7 +689,7 @@ def transfer_ownership(cmd: TransferOwnership, delivery: Delivery, uow: Opportun
     under the transfer id; the ids of the deals moved ([] for a redelivery)."""
     now = datetime.now(UTC)
     with uow:
-        if not uow.claim_event(delivery.consumer, delivery.event_id, delivery.event_type):
+        if not uow.claim(delivery):
             return []
         moved = []
         if cmd.from_user_id != cmd.to_user_id:
