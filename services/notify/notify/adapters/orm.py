@@ -19,8 +19,9 @@ notifications = sa.Table(
     sa.Column("read", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
     sa.Column("read_time", sa.DateTime(timezone=True)),
-    # One notification per source event, even if the inbox row were ever purged.
-    sa.Column("source_event_id", sa.Text, unique=True),
+    sa.Column("source_event_id", sa.Text),
+    # One notice per source event and recipient, even if the inbox row were ever purged.
+    sa.UniqueConstraint("source_event_id", "recipient_id", name="notifications_source_event_recipient_key"),
     sa.Index("notifications_recipient", "recipient_id", sa.text("create_time DESC"), "id"),
 )
 

@@ -18,7 +18,7 @@ def _to_notification(row) -> Notification:
 
 
 _INSERT = insert_or_skip(notifications, [*_COLUMNS, "source_event_id"], returning="id",
-                         conflict_columns=["source_event_id"])
+                         conflict_columns=["source_event_id", "recipient_id"])
 
 
 class NotificationRepository:
@@ -26,7 +26,7 @@ class NotificationRepository:
         self.session = session
 
     def add(self, notification: Notification, source_event_id: str) -> bool:
-        """Insert; False when this source event already made its notification (nothing written)."""
+        """Insert; False when this source event already notified this recipient (nothing written)."""
         values = {c: getattr(notification, c) for c in _COLUMNS}
         values["source_event_id"] = source_event_id
         return self.session.execute(_INSERT, values).first() is not None

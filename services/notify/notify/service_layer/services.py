@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from notify.domain import model
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from shangji_kit import paging
 from shangji_kit.errors import NotFound
-
-OPPORTUNITY_REGISTERED_CONSUMER = "notify.on_opportunity_registered"
-OPPORTUNITY_REGISTERED_TYPE = "shangji.opportunities.v1.OpportunityRegistered"
-TEAM_MEMBER_ADDED_CONSUMER = "notify.on_team_member_added"
-TEAM_MEMBER_ADDED_TYPE = "shangji.teams.v1.OpportunityTeamMemberAdded"
+from shangji_kit.inbox import Delivery
 
 
 @dataclass(frozen=True)
-class NotifyRegistration:
-    opportunity: str
-    owner_id: str
-    title: str
-    customer_company: str
-    stage_display_name: str
-    registrant: str
+class NoticeRequest:
+    """What one event asks notify to say: a template kind, who hears it (users ids, primary first), the
+    resource it is about, and the facts the template words."""
 
-
-@dataclass(frozen=True)
-class NotifyTeamMember:
-    opportunity: str
-    member_id: str
-    role: str
-    added_by: str
+    kind: str
+    recipients: list[str]
+    subject: str
+    facts: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -42,33 +31,21 @@ class NotificationPage:
     unread_count: int
 
 
-def notify_registration(cmd: NotifyRegistration, event_id: str, uow: NotifyUnitOfWork) -> model.Notification | None:
-    """The owner's notice of a newly registered deal; None when this event was already handled."""
-    notification = model.opportunity_registered(
-        id=str(uuid.uuid4()), recipient_id=cmd.owner_id, opportunity=cmd.opportunity, title=cmd.title,
-        customer_company=cmd.customer_company, stage_display_name=cmd.stage_display_name, registrant=cmd.registrant,
-        now=datetime.now(UTC))
-    return _deliver(notification, OPPORTUNITY_REGISTERED_CONSUMER, event_id, OPPORTUNITY_REGISTERED_TYPE, uow)
+def notify(request: NoticeRequest, delivery: Delivery, uow: NotifyUnitOfWork) -> list[model.Notification]:
+    """Store the notices of one event; [] when this consumer already handled it.
 
-
-def notify_team_member(cmd: NotifyTeamMember, event_id: str, uow: NotifyUnitOfWork) -> model.Notification | None:
-    """The added member's notice that they joined a deal's team; None when this event was already handled."""
-    notification = model.team_member_added(
-        id=str(uuid.uuid4()), recipient_id=cmd.member_id, opportunity=cmd.opportunity, role=cmd.role,
-        added_by=cmd.added_by, now=datetime.now(UTC))
-    return _deliver(notification, TEAM_MEMBER_ADDED_CONSUMER, event_id, TEAM_MEMBER_ADDED_TYPE, uow)
-
-
-def _deliver(notification: model.Notification, consumer: str, event_id: str, event_type: str,
-             uow: NotifyUnitOfWork) -> model.Notification | None:
-    """Store the notice of one event: the inbox claim and the notice commit together, so a redelivery
-    (or a concurrent second delivery) makes none."""
+    The inbox claim and the notices commit together, so a redelivery (or a concurrent second
+    delivery) makes none; (source event, recipient) is unique as a second guard.
+    """
+    recipients = list(dict.fromkeys(r for r in request.recipients if r))
+    made = model.notices(ids=[str(uuid.uuid4()) for _ in recipients], kind=request.kind, recipients=recipients,
+                         subject=request.subject, facts=request.facts, now=datetime.now(UTC))
     with uow:
-        if not uow.claim_event(consumer, event_id, event_type):
-            return None
-        created = uow.notifications.add(notification, event_id)
+        if not uow.claim(delivery):
+            return []
+        created = [n for n in made if uow.notifications.add(n, delivery.event_id)]
         uow.commit()
-        return notification if created else None
+        return created
 
 
 def list_notifications(caller_id: str, page_size: int, page_token: str, unread_only: bool,

@@ -35,8 +35,9 @@ def deal(**kw) -> opportunities_pb2.Opportunity:
 
 def test_the_command_is_addressed_to_the_owner_about_the_deal():
     cmd = protomap.registration_from_event(env_of(deal()))
-    assert (cmd.owner_id, cmd.opportunity, cmd.registrant) == (OWNER, f"opportunities/{DEAL}", f"users/{REGISTRANT}")
-    assert (cmd.title, cmd.customer_company, cmd.stage_display_name) == ("智能仓储系统", "华东精密", "发现机会")
+    assert (cmd.kind, cmd.recipients, cmd.subject) == ("opportunity_registered", [OWNER], f"opportunities/{DEAL}")
+    assert (cmd.facts["registrant"], cmd.facts["title"], cmd.facts["customer_company"],
+            cmd.facts["stage_display_name"]) == (f"users/{REGISTRANT}", "智能仓储系统", "华东精密", "发现机会")
 
 
 def test_a_deal_without_an_owner_is_rejected():
@@ -58,8 +59,8 @@ def team_env(**kw) -> Envelope:
 
 def test_the_team_command_is_addressed_to_the_added_member_about_the_deal():
     cmd = protomap.team_member_from_event(team_env())
-    assert (cmd.member_id, cmd.opportunity, cmd.role, cmd.added_by) == (
-        OWNER, f"opportunities/{DEAL}", "presales", f"users/{REGISTRANT}")
+    assert (cmd.kind, cmd.recipients, cmd.subject) == ("team_member_added", [OWNER], f"opportunities/{DEAL}")
+    assert (cmd.facts["role"], cmd.facts["added_by"]) == ("presales", f"users/{REGISTRANT}")
 
 
 def test_a_team_event_without_a_member_is_rejected():
