@@ -36,3 +36,20 @@ def decode_token(token: str) -> tuple[datetime, str] | None:
     if time.tzinfo is None:
         raise InvalidArgument.field("page_token", "not a page token returned by this API")
     return time, last_id
+
+
+def encode_key_token(key: str) -> str:
+    """An opaque token for lists ordered by a unique text key (codes, names) rather than (time, id)."""
+    return base64.urlsafe_b64encode(f"k|{key}".encode()).decode()
+
+
+def decode_key_token(token: str) -> str | None:
+    if not token:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(token.encode("ascii")).decode()
+    except (ValueError, UnicodeError, binascii.Error) as exc:
+        raise InvalidArgument.field("page_token", "not a page token returned by this API") from exc
+    if not text.startswith("k|"):
+        raise InvalidArgument.field("page_token", "not a page token returned by this API")
+    return text[2:]

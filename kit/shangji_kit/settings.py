@@ -11,6 +11,7 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_AMQP_URI | RabbitMQ URI | amqp://guest:guest@127.0.0.1:5672/ |
 | SHANGJI_<SERVICE>_GRPC_PORT | port of the service's gRPC front | see GRPC_PORTS |
 | SHANGJI_GRPC_HOST | host the fronts bind to and clients dial | 127.0.0.1 |
+| SHANGJI_<SERVICE>_GRPC_TARGET | where clients dial that service's front, e.g. `opportunities:50053` | host:port |
 | SHANGJI_GRPC_THREADS | worker threads of a gRPC front | 16 |
 | SHANGJI_JWT_ALGORITHMS | accepted JWT algorithms, comma separated | HS256 |
 | SHANGJI_JWT_SECRET | HS256 shared key (development only) | shangji-development-only-secret-change-me-in-production |
@@ -26,6 +27,16 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_DRAIN_SECONDS | grace period for in-flight calls on SIGTERM | 20 |
 | SHANGJI_LOG_LEVEL | log level | INFO |
 | SHANGJI_ACCESS_LOG | one log line per RPC (true/false) | true |
+| SHANGJI_ERP_URL | the ERP's base URL (Tryton: JSON-RPC at `{url}/{database}/rpc/`) | http://127.0.0.1:8000 |
+| SHANGJI_ERP_DATABASE | the ERP's database | shangji_erp |
+| SHANGJI_ERP_USER | the bridge's ERP login | shangji_bridge |
+| SHANGJI_ERP_PASSWORD | its password (dev default: the test Tryton's) | shangji-bridge-dev-pw-8f3a |
+| SHANGJI_ERP_TIMEOUT_SECONDS | timeout of one ERP call | 10 |
+| SHANGJI_ERP_MAX_ATTEMPTS | attempts at an order before it is dead-lettered | 8 |
+| SHANGJI_ERP_RETRY_BASE_SECONDS | first retry delay; doubles each attempt, full jitter | 2 |
+| SHANGJI_ERP_RETRY_MAX_SECONDS | longest retry delay | 300 |
+| SHANGJI_ERP_SCAN_SECONDS | how often the bridge's worker looks for due orders | 1.0 |
+| SHANGJI_ERP_FAULT | test-only fault switch: `exit_after_create` ends the worker right after the ERP's create | unset |
 """
 
 from __future__ import annotations
@@ -86,7 +97,9 @@ def grpc_port(service: str) -> int:
 
 
 def grpc_target(service: str) -> str:
-    return f"{grpc_host()}:{grpc_port(service)}"
+    """Where a client dials ``service``: the override, else the bind host and port (one machine)."""
+    override = os.environ.get(f"SHANGJI_{service.upper()}_GRPC_TARGET")
+    return override or f"{grpc_host()}:{grpc_port(service)}"
 
 
 @dataclass(frozen=True)
@@ -137,4 +150,35 @@ class Settings:
             drain_seconds=float(env("SHANGJI_DRAIN_SECONDS", "20")),
             log_level=env("SHANGJI_LOG_LEVEL", "INFO"),
             access_log=env("SHANGJI_ACCESS_LOG", "true").lower() in ("1", "true", "yes"),
+        )
+
+
+@dataclass(frozen=True)
+class ErpSettings:
+    """erp_bridge's ERP connection and retry budget."""
+
+    url: str
+    database: str
+    user: str
+    password: str
+    timeout_seconds: float
+    max_attempts: int
+    retry_base_seconds: float
+    retry_max_seconds: float
+    scan_seconds: float
+    fault: str
+
+    @classmethod
+    def from_env(cls) -> ErpSettings:
+        return cls(
+            url=env("SHANGJI_ERP_URL", "http://127.0.0.1:8000"),
+            database=env("SHANGJI_ERP_DATABASE", "shangji_erp"),
+            user=env("SHANGJI_ERP_USER", "shangji_bridge"),
+            password=env("SHANGJI_ERP_PASSWORD", "shangji-bridge-dev-pw-8f3a"),
+            timeout_seconds=float(env("SHANGJI_ERP_TIMEOUT_SECONDS", "10")),
+            max_attempts=int(env("SHANGJI_ERP_MAX_ATTEMPTS", "8")),
+            retry_base_seconds=float(env("SHANGJI_ERP_RETRY_BASE_SECONDS", "2")),
+            retry_max_seconds=float(env("SHANGJI_ERP_RETRY_MAX_SECONDS", "300")),
+            scan_seconds=float(env("SHANGJI_ERP_SCAN_SECONDS", "1.0")),
+            fault=env("SHANGJI_ERP_FAULT", ""),
         )

@@ -1,16 +1,131 @@
-"""The samples gRPC front. Its API arrives with the samples issue; until then it serves health
-(following its database) and reflection, so deployments and probes are real from day one."""
+"""The samples gRPC front: translate, call the service layer, translate back."""
 
 from __future__ import annotations
 
 import grpc
 
+from samples import bootstrap
+from samples.adapters import opportunities, protomap
+from samples.service_layer import services
+from shangji.samples.v1 import samples_pb2_grpc
+from shangji_kit import auth, log, names
 from shangji_kit.rpc import server
 from shangji_kit.settings import Settings
 
 
+def _bearer(context: grpc.ServicerContext) -> str | None:
+    """The caller's own token, passed on to opportunities so its visibility rules apply to the caller."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization" and value.lower().startswith("bearer "):
+            return value[7:].strip()
+    return None
+
+
+def _caller() -> str:
+    return auth.principal().user_id
+
+
+def _request_id(name: str) -> str:
+    return names.parse(name, "sampleRequests")
+
+
+class SamplesApi(samples_pb2_grpc.SamplesServiceServicer):
+    def __init__(self, uow_factory) -> None:
+        self.uow = uow_factory
+
+    # catalogue and policy
+    def CreateProduct(self, request, context):
+        return protomap.product_to_proto(services.create_product(protomap.product_input(request.product), _caller(),
+                                                                 self.uow()))
+
+    def UpdateProduct(self, request, context):
+        product = services.update_product(protomap.product_input(request.product, from_name=True),
+                                          tuple(request.update_mask.paths), _caller(), self.uow())
+        return protomap.product_to_proto(product)
+
+    def ListProducts(self, request, context):
+        return protomap.products_page_to_proto(services.list_products(
+            request.page_size, request.page_token, request.show_inactive, self.uow()))
+
+    def GetApprovalPolicy(self, request, context):
+        return protomap.policy_to_proto(*services.get_policy(self.uow()))
+
+    def UpdateApprovalPolicy(self, request, context):
+        return protomap.policy_to_proto(*services.replace_policy(
+            protomap.tier_inputs(request.policy), request.policy.currency, self.uow(), caller_id=_caller()))
+
+    # requests
+    def CreateSampleRequest(self, request, context):
+        lookup = opportunities.lookup_for(_bearer(context), log.correlation_id.get())
+        created = services.create_sample_request(protomap.request_input(request), request.request_id, _caller(),
+                                                 lookup, self.uow())
+        return protomap.request_to_proto(created)
+
+    def GetSampleRequest(self, request, context):
+        return protomap.request_to_proto(services.get_sample_request(_request_id(request.name), _caller(),
+                                                                     self.uow()))
+
+    def ListSampleRequests(self, request, context):
+        opportunity_id = names.parse(request.opportunity, "opportunities", "opportunity") \
+            if request.opportunity else None
+        return protomap.requests_page_to_proto(services.list_sample_requests(
+            _caller(), request.page_size, request.page_token, request.waiting_for_me, opportunity_id, self.uow()))
+
+    def ApproveSampleRequest(self, request, context):
+        return protomap.request_to_proto(services.approve(_request_id(request.name), request.comment, request.etag,
+                                                          _caller(), self.uow()))
+
+    def RejectSampleRequest(self, request, context):
+        return protomap.request_to_proto(services.reject(_request_id(request.name), request.comment, request.etag,
+                                                         _caller(), self.uow()))
+
+    def WithdrawSampleRequest(self, request, context):
+        return protomap.request_to_proto(services.withdraw(_request_id(request.name), request.reason, request.etag,
+                                                           _caller(), self.uow()))
+
+    def RecordShipment(self, request, context):
+        return protomap.request_to_proto(services.record_shipment(
+            _request_id(request.name), request.courier, request.tracking_number,
+            protomap.time_or_none(request, "ship_time"), protomap.attachments(request.photos), request.etag,
+            _caller(), self.uow()))
+
+    def RecordDelivery(self, request, context):
+        return protomap.request_to_proto(services.record_delivery(
+            _request_id(request.name), protomap.time_or_none(request, "deliver_time"),
+            protomap.attachments(request.evidence), request.etag, _caller(), self.uow()))
+
+    # feedback
+    def RaiseFeedback(self, request, context):
+        fb = request.feedback
+        raised = services.raise_feedback(
+            names.parse(request.parent, "sampleRequests", "parent"), fb.summary, fb.detail,
+            protomap.optional_user(fb.assignee, "feedback.assignee"), _caller(), self.uow())
+        return protomap.feedback_to_proto(raised)
+
+    def UpdateFeedback(self, request, context):
+        fb = request.feedback
+        request_id, feedback_id = protomap.parse_feedback_name(fb.name, "feedback.name")
+        paths = tuple(request.update_mask.paths)
+        assignee = protomap.optional_user(fb.assignee, "feedback.assignee") if "assignee" in paths else None
+        updated = services.update_feedback(request_id, feedback_id, paths, fb.summary, fb.detail, assignee,
+                                           request.etag, _caller(), self.uow())
+        return protomap.feedback_to_proto(updated)
+
+    def CloseFeedback(self, request, context):
+        request_id, feedback_id = protomap.parse_feedback_name(request.name)
+        closed = services.close_feedback(request_id, feedback_id, request.resolution, request.etag, _caller(),
+                                         self.uow())
+        return protomap.feedback_to_proto(closed)
+
+    def ListFeedback(self, request, context):
+        page = services.list_feedback(names.parse(request.parent, "sampleRequests", "parent"), request.page_size,
+                                      request.page_token, _caller(), self.uow())
+        return protomap.feedback_page_to_proto(page)
+
+
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:
-    return []
+    samples_pb2_grpc.add_SamplesServiceServicer_to_server(SamplesApi(bootstrap.uow_factory(settings)), grpc_server)
+    return ["shangji.samples.v1.SamplesService"]
 
 
 if __name__ == "__main__":

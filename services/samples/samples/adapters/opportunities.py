@@ -1,0 +1,52 @@
+"""Asking the opportunities service about a deal, with the caller's own credentials (so its visibility rules
+decide what the caller may request samples for)."""
+
+from __future__ import annotations
+
+import threading
+
+import grpc
+
+from samples.adapters import protomap
+from samples.service_layer.services import OpportunityFacts, OpportunityLookup
+from shangji.opportunities.v1 import opportunities_pb2_grpc
+from shangji_kit import settings
+from shangji_kit.errors import NotFound, Unauthenticated, Unavailable
+from shangji_kit.rpc.client import Caller, channel
+
+DEADLINE_SECONDS = 3.0
+
+_channels: dict[str, grpc.Channel] = {}
+_lock = threading.Lock()
+
+
+def _channel(target: str) -> grpc.Channel:
+    # One channel per target for the process: grpc channels are thread-safe and multiplex calls.
+    with _lock:
+        if target not in _channels:
+            _channels[target] = channel("opportunities", target)
+        return _channels[target]
+
+
+def lookup_for(token: str | None, correlation_id: str | None = None, target: str | None = None
+               ) -> OpportunityLookup:
+    """A lookup calling GetOpportunity as the holder of ``token``."""
+    stub = opportunities_pb2_grpc.OpportunitiesServiceStub(_channel(target or settings.grpc_target("opportunities")))
+    caller = Caller(stub, token, deadline=DEADLINE_SECONDS)
+
+    def lookup(opportunity_id: str) -> OpportunityFacts:
+        try:
+            reply = caller.GetOpportunity(protomap.get_opportunity_request(opportunity_id),
+                                          correlation_id=correlation_id)
+        except grpc.RpcError as exc:
+            code = exc.code()
+            if code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED,
+                        grpc.StatusCode.INVALID_ARGUMENT):
+                raise NotFound("opportunity", reason="OPPORTUNITY_NOT_FOUND") from exc
+            if code == grpc.StatusCode.UNAUTHENTICATED:
+                raise Unauthenticated("the opportunities service refused the caller's token") from exc
+            raise Unavailable(f"the opportunities service did not answer ({code.name}); retry",
+                              reason="OPPORTUNITIES_UNAVAILABLE") from exc
+        return protomap.opportunity_facts(reply)
+
+    return lookup

@@ -1,0 +1,124 @@
+"""samples: catalogue, approval policy (with a default), requests, feedback, teams' organisation projection
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql as pg
+
+from shangji_kit.migrate import create_org_projection, drop_org_projection
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+TABLES = ("products", "approval_policy", "sample_requests", "feedback")
+
+# Up to 10 units and 5,000 CNY: the requester's manager; up to 100 units and 50,000 CNY: the director
+# above; beyond: the VP above. Managers, directors and VPs are the heads of the departments up the chain.
+DEFAULT_TIERS = [
+    {"name": "sales_manager", "max_total_quantity": 10, "max_estimated_cost": "5000",
+     "approver_role": "department_head"},
+    {"name": "sales_director", "max_total_quantity": 100, "max_estimated_cost": "50000",
+     "approver_role": "department_head"},
+    {"name": "vp", "max_total_quantity": None, "max_estimated_cost": None, "approver_role": "department_head"},
+]
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    create_org_projection(bind)
+    op.create_table(
+        "products",
+        sa.Column("code", sa.Text, primary_key=True),
+        sa.Column("display_name", sa.Text, nullable=False),
+        sa.Column("unit_cost", sa.Numeric(18, 4), nullable=False),
+        sa.Column("currency", sa.Text, nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+    )
+
+    # One row: the tiers in force, as a list of {name, max_total_quantity, max_estimated_cost, approver_role}.
+    op.create_table(
+        "approval_policy",
+        sa.Column("id", sa.Boolean, primary_key=True, server_default=sa.true()),
+        sa.Column("currency", sa.Text, nullable=False),
+        sa.Column("tiers", pg.JSONB, nullable=False),
+        sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("id", name="approval_policy_one_row"),
+    )
+
+    op.create_table(
+        "sample_requests",
+        sa.Column("id", pg.UUID(as_uuid=False), primary_key=True),
+        sa.Column("request_id", sa.Text, unique=True),
+        sa.Column("opportunity_id", pg.UUID(as_uuid=False), nullable=False),
+        sa.Column("customer_company", sa.Text, nullable=False),
+        sa.Column("customer", sa.Text, nullable=False),
+        sa.Column("requester_id", sa.Text, nullable=False),
+        sa.Column("cost_centre_id", sa.Text, nullable=False),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("purpose", sa.Text, nullable=False),
+        sa.Column("recipient_name", sa.Text, nullable=False),
+        sa.Column("recipient_phone", sa.Text, nullable=False),
+        sa.Column("address", sa.Text, nullable=False),
+        sa.Column("wanted_by_date", sa.Date),
+        sa.Column("lines", pg.JSONB, nullable=False),
+        sa.Column("attachments", pg.JSONB, nullable=False),
+        sa.Column("estimated_cost", sa.Numeric(18, 4), nullable=False),
+        sa.Column("currency", sa.Text, nullable=False),
+        sa.Column("total_quantity", sa.Integer, nullable=False),
+        sa.Column("state", sa.Text, nullable=False),
+        sa.Column("steps", pg.JSONB, nullable=False),
+        # Who must act now (NULL unless pending): the waiting_for_me list is an index scan on it.
+        sa.Column("current_approver_id", sa.Text),
+        # Every approver of every step: they see the request (visibility's extra rule).
+        sa.Column("approver_ids", pg.ARRAY(sa.Text), nullable=False),
+        sa.Column("erp_order_number", sa.Text, nullable=False, server_default=""),
+        sa.Column("erp_order_error", sa.Text, nullable=False, server_default=""),
+        sa.Column("erp_order_error_time", sa.DateTime(timezone=True)),
+        sa.Column("shipment", pg.JSONB),
+        sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Index("sample_requests_requester", "requester_id", sa.text("create_time DESC"), "id"),
+        sa.Index("sample_requests_waiting", "current_approver_id", sa.text("create_time DESC"), "id",
+                 postgresql_where=sa.text("current_approver_id IS NOT NULL")),
+        sa.Index("sample_requests_recent", sa.text("create_time DESC"), "id"),
+        sa.Index("sample_requests_approvers", "approver_ids", postgresql_using="gin"),
+        sa.Index("sample_requests_opportunity", "opportunity_id"),
+    )
+
+    op.create_table(
+        "feedback",
+        sa.Column("id", pg.UUID(as_uuid=False), primary_key=True),
+        sa.Column("request_id", pg.UUID(as_uuid=False), sa.ForeignKey("sample_requests.id"), nullable=False),
+        sa.Column("summary", sa.Text, nullable=False),
+        sa.Column("detail", sa.Text, nullable=False),
+        sa.Column("assignee_id", sa.Text, nullable=False),
+        sa.Column("raised_by", sa.Text, nullable=False),
+        sa.Column("state", sa.Text, nullable=False),
+        sa.Column("resolution", sa.Text, nullable=False, server_default=""),
+        sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("close_time", sa.DateTime(timezone=True)),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Index("feedback_request", "request_id", "create_time", "id"),
+        sa.Index("feedback_assignee", "assignee_id"),
+    )
+    policy = sa.table("approval_policy", sa.column("id"), sa.column("currency"), sa.column("tiers", pg.JSONB),
+                      sa.column("update_time"))
+    bind.execute(sa.insert(policy).values(id=True, currency="CNY", tiers=DEFAULT_TIERS, update_time=datetime.now(UTC)))
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    for table in reversed(TABLES):
+        op.drop_table(table)
+    drop_org_projection(bind)
