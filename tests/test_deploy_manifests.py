@@ -464,3 +464,15 @@ def test_compose_starts_postgres_and_rabbitmq_with_healthchecks():
             assert source in (compose.get("volumes") or {}), f"{name}: {source} is not a named volume"
     env = services["postgres"]["environment"]
     assert "POSTGRES_HOST_AUTH_METHOD" in env or "POSTGRES_PASSWORD" in env
+
+
+def test_service_to_service_targets_dial_the_callee_service_and_its_port():
+    config = named(base_docs(), "ConfigMap", "shangji-config")["data"]
+    targets = {k: v for k, v in config.items() if k.endswith("_GRPC_TARGET")}
+    assert "SHANGJI_OPPORTUNITIES_GRPC_TARGET" in targets  # samples checks deals through opportunities' front
+    for key, target in targets.items():
+        callee = key.removeprefix("SHANGJI_").removesuffix("_GRPC_TARGET").lower()
+        host, port = target.rsplit(":", 1)
+        service = named(base_docs(), "Service", dash(callee))
+        assert service is not None and host == dash(callee), key
+        assert int(port) == settings.grpc_port(callee) in [p["port"] for p in service["spec"]["ports"]], key
