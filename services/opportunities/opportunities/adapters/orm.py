@@ -105,6 +105,12 @@ opportunities = sa.Table(
     sa.Column("arbiter_id", pg.UUID(as_uuid=False)),
     sa.Column("arbitration_time", sa.DateTime(timezone=True)),
     sa.Column("arbitration_note", sa.Text, nullable=False, server_default=""),
+    # 0007: the leads customer ("customers/{id}"), the difficulty coefficient, the quoted lines (JSON list of
+    # {product, quantity, unit_price, description}, decimals as strings).
+    sa.Column("customer_id", pg.UUID(as_uuid=False)),
+    sa.Column("difficulty", sa.Numeric(8, 3), nullable=False, server_default="1"),
+    sa.Column("quote_lines", pg.JSONB, nullable=False, server_default="[]"),
+    sa.CheckConstraint("difficulty > 0", name="opportunities_difficulty"),
     sa.ForeignKeyConstraint(["pipeline_id", "pipeline_version", "stage_key"],
                             ["pipeline_stages.pipeline_id", "pipeline_stages.version", "pipeline_stages.key"],
                             name="opportunities_pipeline_stage"),
@@ -204,6 +210,127 @@ stage_history = sa.Table(
     sa.Column("actor_id", pg.UUID(as_uuid=False)),
     sa.Column("reason", sa.Text, nullable=False, server_default=""),
     sa.Index("stage_history_opportunity", "opportunity_id", "id"),
+)
+
+# --- a deal's collections (0007) -----------------------------------------------------------------------
+
+_UUID = pg.UUID(as_uuid=False)
+_TIME = sa.DateTime(timezone=True)
+
+# The decision chain per deal: copied at registration, then kept here.
+deal_contacts = sa.Table(
+    "deal_contacts",
+    metadata,
+    sa.Column("id", _UUID, primary_key=True),
+    # Listing order: as added (a copied chain keeps the customer's order).
+    sa.Column("seq", sa.BigInteger, sa.Identity(), nullable=False),
+    sa.Column("opportunity_id", _UUID, sa.ForeignKey("opportunities.id"), nullable=False),
+    sa.Column("contact_id", _UUID),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("phone", sa.Text, nullable=False, server_default=""),
+    sa.Column("email", sa.Text, nullable=False, server_default=""),
+    sa.Column("buying_role", sa.Text, nullable=False, server_default=""),
+    sa.Column("attitude", sa.Text, nullable=False, server_default=""),
+    sa.Column("satisfaction", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("create_time", _TIME, nullable=False),
+    sa.Column("update_time", _TIME, nullable=False),
+    sa.CheckConstraint("satisfaction BETWEEN 0 AND 5", name="deal_contacts_satisfaction"),
+    sa.Index("deal_contacts_opportunity", "opportunity_id", "seq"),
+)
+
+# Each customer's latest account-level decision chain (leads' CustomerDecisionChainChanged, highest revision).
+customer_chains = sa.Table(
+    "customer_chains",
+    metadata,
+    sa.Column("customer_id", _UUID, primary_key=True),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+    sa.Column("contacts", pg.JSONB, nullable=False),
+    sa.Column("change_time", _TIME),
+)
+
+requirements = sa.Table(
+    "requirements",
+    metadata,
+    sa.Column("id", _UUID, primary_key=True),
+    sa.Column("opportunity_id", _UUID, sa.ForeignKey("opportunities.id"), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("priority", sa.Text, nullable=False, server_default="medium"),
+    sa.Column("answer", sa.Text, nullable=False, server_default=""),
+    sa.Column("create_time", _TIME, nullable=False),
+    sa.Column("update_time", _TIME, nullable=False),
+    sa.CheckConstraint("priority IN ('high', 'medium', 'low')", name="requirements_priority"),
+    sa.Index("requirements_opportunity", "opportunity_id", "create_time"),
+)
+
+# Named solution documents; a new version is a new row, earlier ones stay.
+document_versions = sa.Table(
+    "document_versions",
+    metadata,
+    sa.Column("opportunity_id", _UUID, sa.ForeignKey("opportunities.id"), primary_key=True),
+    sa.Column("document", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("uri", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("author_id", _UUID, nullable=False),
+    sa.Column("create_time", _TIME, nullable=False),
+)
+
+# Sample requests approved / delivered per deal (samples' events). Keyed by request and kind, so a request
+# counts once whatever the number of deliveries of its event. No foreign key: the event names the deal.
+samples_seen = sa.Table(
+    "samples_seen",
+    metadata,
+    sa.Column("request_id", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("opportunity_id", _UUID, nullable=False),
+    sa.Column("event_time", _TIME, nullable=False),
+    sa.CheckConstraint("kind IN ('approved', 'delivered')", name="samples_seen_kind"),
+    sa.Index("samples_seen_opportunity", "opportunity_id"),
+)
+
+activities = sa.Table(
+    "activities",
+    metadata,
+    sa.Column("id", _UUID, primary_key=True),
+    sa.Column("opportunity_id", _UUID, sa.ForeignKey("opportunities.id"), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("notes", sa.Text, nullable=False, server_default=""),
+    sa.Column("occur_time", _TIME, nullable=False),
+    sa.Column("author_id", _UUID, nullable=False),
+    sa.Column("create_time", _TIME, nullable=False),
+    sa.CheckConstraint("kind IN ('call', 'visit', 'email', 'meeting')", name="activities_kind"),
+    sa.Index("activities_opportunity", "opportunity_id", sa.text("occur_time DESC")),
+)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("id", _UUID, primary_key=True),
+    sa.Column("opportunity_id", _UUID, sa.ForeignKey("opportunities.id"), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("assignee_id", _UUID, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="open"),
+    # NULL for a task made on stage entry.
+    sa.Column("creator_id", _UUID),
+    sa.Column("stage_key", sa.Text, nullable=False, server_default=""),
+    sa.Column("create_time", _TIME, nullable=False),
+    sa.Column("complete_time", _TIME),
+    sa.Column("completed_by", _UUID),
+    sa.CheckConstraint("status IN ('open', 'done')", name="tasks_status"),
+    sa.Index("tasks_opportunity", "opportunity_id", "create_time"),
+    sa.Index("tasks_open_assignee", "assignee_id", "due_date", postgresql_where=sa.text("status = 'open'")),
+)
+
+# Who completed which checklist item of a deal, and when.
+checklist_completions = sa.Table(
+    "checklist_completions",
+    metadata,
+    sa.Column("opportunity_id", _UUID, sa.ForeignKey("opportunities.id"), primary_key=True),
+    sa.Column("item", sa.Text, primary_key=True),
+    sa.Column("user_id", _UUID, nullable=False),
+    sa.Column("complete_time", _TIME, nullable=False),
 )
 
 outbox = outbox_table(metadata)

@@ -9,7 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
 from opportunities.adapters.orm import (
+    activities,
     alerts_sent,
+    checklist_completions,
+    customer_chains,
+    deal_contacts,
+    document_versions,
     opportunities,
     org,
     owner_changes,
@@ -17,12 +22,17 @@ from opportunities.adapters.orm import (
     pipeline_versions,
     pipelines,
     registration_settings,
+    requirements,
     routing_rules,
+    samples_seen,
     stage_history,
+    tasks,
     team_members,
 )
+from opportunities.domain import work
 from opportunities.domain.alerts import Alert
-from opportunities.domain.model import OPEN, Opportunity, Pipeline, StageStay, TeamMember
+from opportunities.domain.decision_chain import DECISION_MAKER, DealContact
+from opportunities.domain.model import OPEN, Collections, Opportunity, Pipeline, QuoteLine, StageStay, TeamMember
 from opportunities.domain.pipeline import pipeline_from_dict, pipeline_to_dict
 from opportunities.domain.registration import Holding, RegistrationSettings
 from opportunities.domain.routing import RoutingRule
@@ -34,14 +44,14 @@ _COLUMNS = ("id", "title", "customer_company", "contact_name", "contact_phone", 
             "update_time", "pipeline_version", "amount", "currency", "expected_close_date", "probability",
             "probability_note", "checklist", "product_lines", "stage_enter_time", "win_date", "lost_reason",
             "lost_competitor", "registration_state", "customer_key", "collides_with", "arbiter_id", "arbitration_time",
-            "arbitration_note")
+            "arbitration_note", "customer_id", "difficulty", "quote_lines")
 _ARRAYS = ("checklist", "product_lines")
 # What a change may write back (identity and registration stay). owner_id: an assignment from the queue; a
 # handover (transfer_open) moves the version on, so a change read before it is refused.
 _CHANGEABLE = ("title", "stage_key", "pipeline_version", "amount", "currency", "expected_close_date", "probability",
                "probability_note", "checklist", "product_lines", "stage_enter_time", "win_date", "lost_reason",
                "lost_competitor", "version", "update_time", "registration_state", "collides_with", "arbiter_id",
-               "arbitration_time", "arbitration_note", "owner_id")
+               "arbitration_time", "arbitration_note", "owner_id", "customer_id", "difficulty", "quote_lines")
 
 _STAGE_OF_DEAL = sa.and_(pipeline_stages.c.pipeline_id == opportunities.c.pipeline_id,
                          pipeline_stages.c.version == opportunities.c.pipeline_version,
@@ -57,6 +67,9 @@ def _to_opportunity(row) -> Opportunity:
     values = {c: getattr(row, c) for c in _COLUMNS}
     for c in _ARRAYS:
         values[c] = tuple(values[c] or ())
+    values["quote_lines"] = tuple(
+        QuoteLine(product=q["product"], quantity=Decimal(q["quantity"]), unit_price=Decimal(q["unit_price"]),
+                  description=q.get("description", "")) for q in values["quote_lines"] or ())
     return Opportunity(stage_display_name=row.stage_display_name, stage_category=row.stage_category,
                        stage_probability=row.stage_probability, **values)
 
@@ -66,6 +79,9 @@ def _values(opportunity: Opportunity, columns: tuple[str, ...]) -> dict:
     for c in _ARRAYS:
         if c in values:
             values[c] = list(values[c])
+    if "quote_lines" in values:  # decimals as strings, so JSON keeps them exact
+        values["quote_lines"] = [{"product": q.product, "quantity": str(q.quantity), "unit_price": str(q.unit_price),
+                                  "description": q.description} for q in values["quote_lines"]]
     return values
 
 
@@ -158,6 +174,23 @@ class OpportunityRepository:
                 .on_conflict_do_nothing()
                 .returning(owner_changes.c.opportunity_id))
         return [r.opportunity_id for r in self.session.execute(stmt)]
+
+
+    def migrate(self, pipeline_id: str, from_version: int, to_version: int, mapping: dict[str, str],
+                opportunity_ids: list[str] | None, now: datetime) -> list[tuple[str, str, str]]:
+        """Move the deals of ``pipeline_id`` in ``from_version`` whose stage is mapped (and, when given, whose id
+        is listed) to ``to_version``; (id, old stage, new stage) of each deal moved."""
+        pairs = sa.values(sa.column("old", sa.Text), sa.column("new", sa.Text), name="mapping").data(
+            list(mapping.items()))
+        stmt = (sa.update(opportunities)
+                .where(opportunities.c.pipeline_id == pipeline_id, opportunities.c.pipeline_version == from_version,
+                       opportunities.c.stage_key == pairs.c.old)
+                .values(pipeline_version=to_version, stage_key=pairs.c.new, version=opportunities.c.version + 1,
+                        update_time=now)
+                .returning(opportunities.c.id, pairs.c.old, pairs.c.new))
+        if opportunity_ids is not None:
+            stmt = stmt.where(opportunities.c.id.in_(opportunity_ids))
+        return [(r[0], r[1], r[2]) for r in self.session.execute(stmt)]
 
 
 class RoutingRepository:
@@ -383,8 +416,240 @@ class StageHistoryRepository:
         self.session.execute(sa.insert(stage_history).values(opportunity_id=opportunity_id, stage_key=stage_key,
                                                              enter_time=time, actor_id=actor_id, reason=reason))
 
+    def enter_many(self, moves: list[tuple[str, str]], time: datetime, actor_id: str | None, reason: str) -> None:
+        """``enter`` for many deals at once: (opportunity id, stage key) each."""
+        if not moves:
+            return
+        self.session.execute(sa.update(stage_history).where(
+            stage_history.c.opportunity_id.in_([m[0] for m in moves]), stage_history.c.exit_time.is_(None))
+            .values(exit_time=time))
+        self.session.execute(sa.insert(stage_history), [
+            {"opportunity_id": o, "stage_key": k, "enter_time": time, "actor_id": actor_id, "reason": reason}
+            for o, k in moves])
+
     def list(self, opportunity_id: str) -> list[StageStay]:
         rows = self.session.execute(sa.select(stage_history).where(stage_history.c.opportunity_id == opportunity_id)
                                     .order_by(stage_history.c.id))
         return [StageStay(stage_key=r.stage_key, enter_time=r.enter_time, exit_time=r.exit_time, actor_id=r.actor_id,
                           reason=r.reason) for r in rows]
+
+
+def _contact(row) -> DealContact:
+    return DealContact(id=row.id, opportunity_id=row.opportunity_id, contact_id=row.contact_id,
+                       display_name=row.display_name, title=row.title, phone=row.phone, email=row.email,
+                       buying_role=row.buying_role, attitude=row.attitude, satisfaction=row.satisfaction,
+                       create_time=row.create_time, update_time=row.update_time)
+
+
+_CONTACT_FIELDS = ("contact_id", "display_name", "title", "phone", "email", "buying_role", "attitude", "satisfaction")
+
+
+class ChainRepository:
+    """Decision chains: each deal's own, and each customer's latest account-level chain (from leads)."""
+
+    def __init__(self, session: sa.Connection) -> None:
+        self.session = session
+
+    def add(self, contacts: list[DealContact]) -> None:
+        if contacts:
+            self.session.execute(sa.insert(deal_contacts), [
+                {"id": c.id, "opportunity_id": c.opportunity_id, "create_time": c.create_time,
+                 "update_time": c.update_time, **{f: getattr(c, f) for f in _CONTACT_FIELDS}} for c in contacts])
+
+    def get(self, opportunity_id: str, contact_id: str) -> DealContact | None:
+        row = self.session.execute(sa.select(deal_contacts).where(
+            deal_contacts.c.opportunity_id == opportunity_id, deal_contacts.c.id == contact_id)).first()
+        return _contact(row) if row else None
+
+    def update(self, contact: DealContact) -> None:
+        self.session.execute(sa.update(deal_contacts).where(deal_contacts.c.id == contact.id).values(
+            update_time=contact.update_time, **{f: getattr(contact, f) for f in _CONTACT_FIELDS}))
+
+    def remove(self, opportunity_id: str, contact_id: str) -> bool:
+        return self.session.execute(sa.delete(deal_contacts).where(
+            deal_contacts.c.opportunity_id == opportunity_id, deal_contacts.c.id == contact_id)).rowcount == 1
+
+    def list(self, opportunity_id: str) -> list[DealContact]:
+        rows = self.session.execute(sa.select(deal_contacts).where(deal_contacts.c.opportunity_id == opportunity_id)
+                                    .order_by(deal_contacts.c.seq))
+        return [_contact(r) for r in rows]
+
+    def customer_chain(self, customer_id: str) -> list[DealContact]:
+        """The customer's latest chain as contacts without a deal (ids and times are the copier's to give)."""
+        contacts = self.session.execute(sa.select(customer_chains.c.contacts)
+                                        .where(customer_chains.c.customer_id == customer_id)).scalar()
+        return [DealContact(id="", opportunity_id="", **c) for c in contacts or ()]
+
+    def apply_customer_chain(self, customer_id: str, revision: int, contacts: list[DealContact],
+                             change_time: datetime | None) -> bool:
+        """Keep the chain when its revision is higher than the one held; False when it is not (left as it is)."""
+        values = {"revision": revision, "change_time": change_time,
+                  "contacts": [{f: getattr(c, f) for f in _CONTACT_FIELDS} for c in contacts]}
+        stmt = (pg.insert(customer_chains).values(customer_id=customer_id, **values)
+                .on_conflict_do_update(index_elements=["customer_id"], set_=values,
+                                       where=customer_chains.c.revision < revision)
+                .returning(customer_chains.c.customer_id))
+        return self.session.execute(stmt).first() is not None
+
+
+def _requirement(row) -> work.Requirement:
+    return work.Requirement(id=row.id, opportunity_id=row.opportunity_id, text=row.text, priority=row.priority,
+                            answer=row.answer, create_time=row.create_time, update_time=row.update_time)
+
+
+def _document(row) -> work.DocumentVersion:
+    return work.DocumentVersion(opportunity_id=row.opportunity_id, document=row.document, version=row.version,
+                                uri=row.uri, note=row.note, author_id=row.author_id, create_time=row.create_time)
+
+
+def _task(row) -> work.Task:
+    return work.Task(id=row.id, opportunity_id=row.opportunity_id, title=row.title, due_date=row.due_date,
+                     assignee_id=row.assignee_id, create_time=row.create_time, status=row.status,
+                     creator_id=row.creator_id, stage_key=row.stage_key, complete_time=row.complete_time,
+                     completed_by=row.completed_by)
+
+
+_TASK_FIELDS = ("id", "opportunity_id", "title", "due_date", "assignee_id", "create_time", "status", "creator_id",
+                "stage_key", "complete_time", "completed_by")
+
+
+class WorkRepository:
+    """A deal's requirement items, documents, samples seen, activities, tasks and checklist completions."""
+
+    def __init__(self, session: sa.Connection) -> None:
+        self.session = session
+
+    def collections(self, opportunity_id: str) -> Collections:
+        """Everything the gates read from the collections, in one statement."""
+        def count(table, *where):
+            return (sa.select(sa.func.count()).select_from(table)
+                    .where(table.c.opportunity_id == opportunity_id, *where).scalar_subquery())
+
+        documents = (sa.select(sa.func.array_agg(sa.distinct(document_versions.c.document)))
+                     .where(document_versions.c.opportunity_id == opportunity_id).scalar_subquery())
+        row = self.session.execute(sa.select(
+            count(deal_contacts, deal_contacts.c.buying_role == DECISION_MAKER).label("decision_makers"),
+            count(requirements).label("requirements_total"),
+            count(requirements, requirements.c.answer != "").label("requirements_answered"),
+            documents.label("documents"),
+            count(samples_seen, samples_seen.c.kind == "approved").label("approved"),
+            count(samples_seen, samples_seen.c.kind == "delivered").label("delivered"))).one()
+        return Collections(decision_makers=row.decision_makers, requirements_total=row.requirements_total,
+                           requirements_answered=row.requirements_answered,
+                           documents=frozenset(row.documents or ()), approved_samples=row.approved,
+                           delivered_samples=row.delivered)
+
+    # requirements
+    def add_requirement(self, r: work.Requirement) -> None:
+        self.session.execute(sa.insert(requirements).values(
+            id=r.id, opportunity_id=r.opportunity_id, text=r.text, priority=r.priority, answer=r.answer,
+            create_time=r.create_time, update_time=r.update_time))
+
+    def get_requirement(self, opportunity_id: str, requirement_id: str) -> work.Requirement | None:
+        row = self.session.execute(sa.select(requirements).where(
+            requirements.c.opportunity_id == opportunity_id, requirements.c.id == requirement_id)).first()
+        return _requirement(row) if row else None
+
+    def update_requirement(self, r: work.Requirement) -> None:
+        self.session.execute(sa.update(requirements).where(requirements.c.id == r.id).values(
+            text=r.text, priority=r.priority, answer=r.answer, update_time=r.update_time))
+
+    def requirements(self, opportunity_id: str) -> list[work.Requirement]:
+        rows = self.session.execute(sa.select(requirements).where(requirements.c.opportunity_id == opportunity_id)
+                                    .order_by(requirements.c.create_time, requirements.c.id))
+        return [_requirement(r) for r in rows]
+
+    # documents
+    def add_document_version(self, d: work.DocumentVersion) -> int:
+        """The next version of the named document (1 when new). Adds of one name are serialised by a transaction
+        lock, so concurrent ones number in turn."""
+        self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(
+            sa.literal(f"opportunities.document:{d.opportunity_id}:{d.document}", sa.Text), 0))))
+        latest = (sa.select(sa.func.coalesce(sa.func.max(document_versions.c.version), 0) + 1)
+                  .where(document_versions.c.opportunity_id == d.opportunity_id,
+                         document_versions.c.document == d.document).scalar_subquery())
+        return self.session.execute(pg.insert(document_versions).values(
+            opportunity_id=d.opportunity_id, document=d.document, version=latest, uri=d.uri, note=d.note,
+            author_id=d.author_id, create_time=d.create_time).returning(document_versions.c.version)).scalar_one()
+
+    def documents(self, opportunity_id: str, document: str | None = None) -> list[work.DocumentVersion]:
+        """Every version of ``document`` oldest first, or the latest version of each document by name."""
+        t = document_versions
+        if document is not None:
+            stmt = sa.select(t).where(t.c.opportunity_id == opportunity_id, t.c.document == document).order_by(
+                t.c.version)
+        else:
+            stmt = (sa.select(t).where(t.c.opportunity_id == opportunity_id)
+                    .distinct(t.c.document).order_by(t.c.document, t.c.version.desc()))
+        return [_document(r) for r in self.session.execute(stmt)]
+
+    # samples
+    def record_sample(self, request_id: str, kind: str, opportunity_id: str, time: datetime) -> bool:
+        """Count a sample request as approved / delivered for a deal; False when it already counts."""
+        stmt = (pg.insert(samples_seen).values(request_id=request_id, kind=kind, opportunity_id=opportunity_id,
+                                               event_time=time)
+                .on_conflict_do_nothing().returning(samples_seen.c.request_id))
+        return self.session.execute(stmt).first() is not None
+
+    # activities
+    def add_activity(self, a: work.Activity) -> None:
+        self.session.execute(sa.insert(activities).values(
+            id=a.id, opportunity_id=a.opportunity_id, kind=a.kind, notes=a.notes, occur_time=a.occur_time,
+            author_id=a.author_id, create_time=a.create_time))
+
+    def activities(self, opportunity_id: str) -> list[work.Activity]:
+        rows = self.session.execute(sa.select(activities).where(activities.c.opportunity_id == opportunity_id)
+                                    .order_by(activities.c.occur_time.desc(), activities.c.id))
+        return [work.Activity(id=r.id, opportunity_id=r.opportunity_id, kind=r.kind, occur_time=r.occur_time,
+                              author_id=r.author_id, notes=r.notes, create_time=r.create_time) for r in rows]
+
+    # tasks
+    def add_tasks(self, new: list[work.Task]) -> None:
+        if new:
+            self.session.execute(sa.insert(tasks), [{f: getattr(t, f) for f in _TASK_FIELDS} for t in new])
+
+    def get_task(self, opportunity_id: str, task_id: str) -> work.Task | None:
+        row = self.session.execute(sa.select(tasks).where(tasks.c.opportunity_id == opportunity_id,
+                                                          tasks.c.id == task_id).with_for_update()).first()
+        return _task(row) if row else None
+
+    def update_task(self, t: work.Task) -> None:
+        self.session.execute(sa.update(tasks).where(tasks.c.id == t.id).values(
+            status=t.status, complete_time=t.complete_time, completed_by=t.completed_by))
+
+    def tasks(self, opportunity_id: str) -> list[work.Task]:
+        rows = self.session.execute(sa.select(tasks).where(tasks.c.opportunity_id == opportunity_id)
+                                    .order_by(tasks.c.create_time, tasks.c.id))
+        return [_task(r) for r in rows]
+
+    def open_tasks_of(self, assignee_id: str, limit: int = 500) -> list[work.Task]:
+        rows = self.session.execute(sa.select(tasks).where(tasks.c.assignee_id == assignee_id,
+                                                           tasks.c.status == work.OPEN)
+                                    .order_by(tasks.c.due_date, tasks.c.create_time, tasks.c.id).limit(limit))
+        return [_task(r) for r in rows]
+
+    # checklist
+    def record_checklist(self, opportunity_id: str, items: list[str], user_id: str, now: datetime) -> None:
+        """Who completed these items and when; an item already recorded keeps its first completion."""
+        if items:
+            self.session.execute(pg.insert(checklist_completions).on_conflict_do_nothing(), [
+                {"opportunity_id": opportunity_id, "item": i, "user_id": user_id, "complete_time": now}
+                for i in items])
+
+    def forget_checklist(self, opportunity_id: str, items: list[str]) -> None:
+        if items:
+            self.session.execute(sa.delete(checklist_completions).where(
+                checklist_completions.c.opportunity_id == opportunity_id, checklist_completions.c.item.in_(items)))
+
+    def checklist_completions(self, opportunity_id: str) -> list[tuple[str, str, datetime]]:
+        rows = self.session.execute(sa.select(checklist_completions).where(
+            checklist_completions.c.opportunity_id == opportunity_id).order_by(checklist_completions.c.complete_time,
+                                                                               checklist_completions.c.item))
+        return [(r.item, r.user_id, r.complete_time) for r in rows]
+
+    def team_roles(self, opportunity_id: str) -> dict[str, str]:
+        """role -> the first-added team member with it."""
+        rows = self.session.execute(sa.select(team_members.c.role, team_members.c.user_id)
+                                    .where(team_members.c.opportunity_id == opportunity_id)
+                                    .order_by(team_members.c.add_time.desc()))
+        return {r.role: r.user_id for r in rows}

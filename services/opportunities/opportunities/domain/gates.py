@@ -16,12 +16,16 @@ DECISION_MAKER_IDENTIFIED = "decision_maker_identified"
 REQUIREMENTS_ANSWERED = "requirements_answered"
 DOCUMENT_PRESENT = "document_present"
 SAMPLE_APPROVED = "sample_approved"
+SAMPLE_DELIVERED = "sample_delivered"
 AMOUNT_POSITIVE = "amount_positive"
 ALL_OF = "all_of"
 ANY_OF = "any_of"
 
 LEAF_KINDS = (REQUIRED_FIELDS, CHECKLIST_COMPLETED, DECISION_MAKER_IDENTIFIED, REQUIREMENTS_ANSWERED,
-              DOCUMENT_PRESENT, SAMPLE_APPROVED, AMOUNT_POSITIVE)
+              DOCUMENT_PRESENT, SAMPLE_APPROVED, SAMPLE_DELIVERED, AMOUNT_POSITIVE)
+# The kinds that read a deal's collections (decision chain, requirements, documents, samples) rather than its row.
+COLLECTION_KINDS = frozenset((DECISION_MAKER_IDENTIFIED, REQUIREMENTS_ANSWERED, DOCUMENT_PRESENT, SAMPLE_APPROVED,
+                              SAMPLE_DELIVERED))
 COMBINATORS = (ALL_OF, ANY_OF)
 KINDS = LEAF_KINDS + COMBINATORS
 
@@ -59,6 +63,12 @@ class Evidence:
     requirements_answered: int = 0
     documents: frozenset[str] = frozenset()
     approved_samples: int = 0
+    delivered_samples: int = 0
+
+
+def reads_collections(criteria: Iterable[Criterion]) -> bool:
+    """Whether evaluating ``criteria`` needs the deal's collections (so a gate without them costs no query)."""
+    return any(c.kind in COLLECTION_KINDS or reads_collections(c.criteria) for c in criteria)
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,8 @@ def _evaluate(c: Criterion, e: Evidence) -> list[Unmet]:
             Unmet(DOCUMENT_PRESENT, f"document {c.document!r} is not attached")]
     if c.kind == SAMPLE_APPROVED:
         return [] if e.approved_samples > 0 else [Unmet(SAMPLE_APPROVED, "no sample request is approved")]
+    if c.kind == SAMPLE_DELIVERED:
+        return [] if e.delivered_samples > 0 else [Unmet(SAMPLE_DELIVERED, "no sample is delivered")]
     if c.kind == AMOUNT_POSITIVE:
         amount = e.values.get("amount")
         return [] if isinstance(amount, Decimal) and amount > 0 else [
@@ -131,7 +143,7 @@ def _label(item: str, e: Evidence) -> str:
 # Each criterion is a mapping with one key, the kind:
 #   {required_fields: [expected_close_date, amount]}   {checklist_completed: [needs_confirmed]}
 #   {decision_maker_identified: true}   {requirements_answered: true}   {document_present: 方案书}
-#   {sample_approved: true}   {amount_positive: true}   {all_of: [...]}   {any_of: [...]}
+#   {sample_approved: true}   {sample_delivered: true}   {amount_positive: true}   {all_of: [...]}   {any_of: [...]}
 
 
 class CriterionError(ValueError):

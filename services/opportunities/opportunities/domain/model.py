@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -13,6 +14,30 @@ from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgume
 __all__ = ["LOST", "OPEN", "WON", "Pipeline", "Stage"]
 
 TITLE_MAX = 200
+DIFFICULTY_MAX = Decimal("99999.999")  # numeric(8, 3)
+QUOTE_LINES_MAX = 500
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    """One quoted line: our product code, quantity above zero, unit price not negative."""
+
+    product: str
+    quantity: Decimal
+    unit_price: Decimal
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Collections:
+    """What a deal's collections say for its gates, read in one query when a gate needs them."""
+
+    decision_makers: int = 0
+    requirements_total: int = 0
+    requirements_answered: int = 0
+    documents: frozenset[str] = frozenset()
+    approved_samples: int = 0
+    delivered_samples: int = 0
 AMOUNT_MAX = Decimal("9999999999999999.99")  # numeric(18, 2)
 
 
@@ -56,6 +81,13 @@ class Opportunity:
     arbiter_id: str | None = None
     arbitration_time: datetime | None = None
     arbitration_note: str = ""
+    customer_id: str | None = None  # leads' customer
+    difficulty: Decimal = Decimal(1)
+    quote_lines: tuple[QuoteLine, ...] = ()
+    # The deal's collections as the gates see them (not stored on the deal). ``collections_loader``, given by the use
+    # case, reads them when a gate about to be checked needs them, so other moves cost no query.
+    collections: Collections = field(default_factory=Collections, repr=False, compare=False)
+    collections_loader: Callable[[], Collections] | None = field(default=None, repr=False, compare=False)
     # Read with the stage (not stored on the deal).
     stage_category: str = OPEN
     stage_probability: int = 0
@@ -80,11 +112,15 @@ class Opportunity:
         return self.stage_probability if self.probability is None else self.probability
 
     def evidence(self, pipeline: Pipeline) -> gates.Evidence:
-        """What the gates can check on this deal. The decision chain, requirement items, documents and approved
-        samples are not recorded by this service yet, so criteria on them are unmet until they are."""
+        """What the gates can check on this deal: its fields, checklist and ``collections`` (decision chain,
+        requirement items, documents, samples) as the use case read them."""
         values = {name: getattr(self, name) for name in gates.GATED_FIELDS}
+        c = self.collections
         return gates.Evidence(values=values, checklist=frozenset(self.checklist),
-                              checklist_labels=pipeline.checklist_labels())
+                              checklist_labels=pipeline.checklist_labels(), decision_makers=c.decision_makers,
+                              requirements_total=c.requirements_total,
+                              requirements_answered=c.requirements_answered, documents=c.documents,
+                              approved_samples=c.approved_samples, delivered_samples=c.delivered_samples)
 
     def change(self, changes: dict[str, object], pipeline: Pipeline, today: date, now: datetime) -> None:
         """Apply already-parsed field changes (amount, currency, expected_close_date, probability with its note,
@@ -110,6 +146,8 @@ class Opportunity:
             changes["checklist"] = tuple(dict.fromkeys(changes["checklist"]))
         if "product_lines" in changes:
             changes["product_lines"] = tuple(dict.fromkeys(p.strip() for p in changes["product_lines"] if p.strip()))
+        if "difficulty" in changes and changes["difficulty"] is None:
+            changes["difficulty"] = Decimal(1)
         if "probability" in changes:
             probability = changes["probability"]
             note = str(changes.get("probability_note", "")).strip()
@@ -177,7 +215,11 @@ class Opportunity:
                                      metadata={"resource": self.name, "stage": self.stage_key})
 
     def _gate(self, pipeline: Pipeline, passed: list[Stage], target: str) -> None:
-        unmet = [u for stage in passed for u in gates.evaluate(stage.exit_criteria, self.evidence(pipeline))]
+        criteria = [c for stage in passed for c in stage.exit_criteria]
+        if self.collections_loader is not None and gates.reads_collections(criteria):
+            self.collections, self.collections_loader = self.collections_loader(), None
+        evidence = self.evidence(pipeline)
+        unmet = [u for stage in passed for u in gates.evaluate(stage.exit_criteria, evidence)]
         if unmet:
             raise FailedPrecondition(
                 f"{self.name} cannot leave stage {self.stage_key} for {target}: "
@@ -307,6 +349,16 @@ class StageStay:
         return max(0, int(((self.exit_time or now) - self.enter_time).total_seconds()))
 
 
+def time_in_stages(stays: list[StageStay], now: datetime) -> list[tuple[str, int, int]]:
+    """(stage key, seconds, number of stays) per stage, the stays' durations summed, in order of first entry."""
+    totals: dict[str, list[int]] = {}
+    for stay in stays:
+        total = totals.setdefault(stay.stage_key, [0, 0])
+        total[0] += stay.duration_seconds(now)
+        total[1] += 1
+    return [(key, seconds, count) for key, (seconds, count) in totals.items()]
+
+
 @dataclass(frozen=True)
 class StageMove:
     """A deal's move from one stage to another: each becomes a stage-history entry and an event."""
@@ -366,6 +418,53 @@ def parse_date(text: str, field: str) -> date | None:
         return date.fromisoformat(text) if len(text) == 10 else _bad_date(text)
     except ValueError as exc:
         raise InvalidArgument.field(field, f"{text!r} is not a date YYYY-MM-DD") from exc
+
+
+def parse_difficulty(text: str, field: str) -> Decimal | None:
+    """The difficulty coefficient: a decimal above zero ("1.2"), at most three places; None for "" (it is 1)."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value <= 0:
+        raise InvalidArgument.field(field, f"{text!r} is not a decimal above zero such as 1.2")
+    if value != value.quantize(Decimal("0.001")) or value > DIFFICULTY_MAX:
+        raise InvalidArgument.field(field, "at most three decimal places and 5 digits before the point")
+    return value
+
+
+def parse_quote_lines(lines: list[tuple[str, str, str, str]], field: str) -> tuple[QuoteLine, ...]:
+    """(product, quantity, unit_price, description) rows as quote lines; INVALID_ARGUMENT naming every bad one
+    (``field[i].quantity``)."""
+    if len(lines) > QUOTE_LINES_MAX:
+        raise InvalidArgument.field(field, f"at most {QUOTE_LINES_MAX} lines")
+    out, v = [], []
+    for i, (product, quantity, unit_price, description) in enumerate(lines):
+        where = f"{field}[{i}]"
+        if not product.strip():
+            v.append(FieldViolation(f"{where}.product", "required"))
+        q = _decimal(quantity)
+        if q is None or q <= 0:
+            v.append(FieldViolation(f"{where}.quantity", f"{quantity!r}: a decimal above zero"))
+        p = _decimal(unit_price)
+        if p is None or p < 0:
+            v.append(FieldViolation(f"{where}.unit_price", f"{unit_price!r}: a decimal, zero or more"))
+        if not v:
+            out.append(QuoteLine(product=product.strip(), quantity=q, unit_price=p, description=description.strip()))
+    if v:
+        raise InvalidArgument(v)
+    return tuple(out)
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
 
 
 def _bad_date(text: str) -> date:
@@ -428,7 +527,8 @@ def register(*, id: str, title: str, customer_company: str, owner_id: str | None
              contact_phone: str = "", contact_email: str = "", region: str = "", source: str = "",
              product_lines: tuple[str, ...] = (),
              amount: Decimal | None = None, currency: str = "", expected_close_date: date | None = None,
-             require_product_lines: bool = False, field_prefix: str = "") -> Opportunity:
+             require_product_lines: bool = False, field_prefix: str = "", customer_id: str | None = None,
+             difficulty: Decimal | None = None, quote_lines: tuple[QuoteLine, ...] = ()) -> Opportunity:
     """A deal registered (directly, or from a converted lead) in the pipeline's first open stage, ``active``; without
     an owner it waits in the assignment queue (``unassigned``, announced when assigned). INVALID_ARGUMENT listing
     every bad field (``field_prefix`` + name)."""
@@ -463,7 +563,8 @@ def register(*, id: str, title: str, customer_company: str, owner_id: str | None
         create_time=now, update_time=now, pipeline_version=pipeline.version, stage_enter_time=now,
         stage_category=stage.category, stage_probability=stage.probability, product_lines=lines, amount=amount,
         currency=currency, expected_close_date=expected_close_date,
-        customer_key=registration.customer_key(customer_company),
+        customer_key=registration.customer_key(customer_company), customer_id=customer_id,
+        difficulty=Decimal(1) if difficulty is None else difficulty, quote_lines=tuple(quote_lines),
         registration_state=registration.ACTIVE if owner_id else registration.UNASSIGNED)
     if owner_id:
         opportunity.events.append(OpportunityRegistered(opportunity))

@@ -28,6 +28,16 @@ class ChecklistItem:
 
 
 @dataclass(frozen=True)
+class TaskTemplate:
+    """A task made when a deal enters the stage: for the team member with ``role``, else the owner; due
+    ``due_in_days`` after entry."""
+
+    title: str
+    role: str = ""
+    due_in_days: int = 0
+
+
+@dataclass(frozen=True)
 class Stage:
     key: str
     display_name: str
@@ -37,6 +47,7 @@ class Stage:
     max_days: int | None = None
     checklist: tuple[ChecklistItem, ...] = ()
     exit_criteria: tuple[gates.Criterion, ...] = ()
+    tasks_on_entry: tuple[TaskTemplate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,7 +117,9 @@ class Pipeline:
 # --- loading a definition ------------------------------------------------------------------------------
 
 _PIPELINE_KEYS = {"key", "display_name", "allows_skipping", "lost_reasons", "stages"}
-_STAGE_KEYS = {"key", "display_name", "category", "probability", "max_days", "checklist", "exit_criteria"}
+_STAGE_KEYS = {"key", "display_name", "category", "probability", "max_days", "checklist", "exit_criteria",
+               "tasks_on_entry"}
+_TASK_KEYS = {"title", "role", "due_in_days"}
 
 
 def pipeline_from_dict(data: object, *, id: str = "", version: int = 1, is_default: bool = False,
@@ -188,10 +201,35 @@ def _stage_from_dict(raw: object, i: int, v: list[FieldViolation]) -> Stage | No
                 criteria.append(gates.criterion_from_dict(raw_criterion, f"{path}.exit_criteria[{j}]", keys))
             except gates.CriterionError as exc:
                 v.append(FieldViolation(exc.path, f"{label}: {exc.description}"))
+    tasks = _tasks_from_list(raw.get("tasks_on_entry", []), f"{path}.tasks_on_entry", label, v)
     if len(v) > before:
         return None
     return Stage(key=key, display_name=display_name.strip(), category=category, probability=probability,
-                 position=i + 1, max_days=max_days, checklist=tuple(checklist), exit_criteria=tuple(criteria))
+                 position=i + 1, max_days=max_days, checklist=tuple(checklist), exit_criteria=tuple(criteria),
+                 tasks_on_entry=tuple(tasks))
+
+
+def _tasks_from_list(raw: object, path: str, label: str, v: list[FieldViolation]) -> list[TaskTemplate]:
+    """``[{title, role, due_in_days}, ...]``: role optional (the owner then), due_in_days 0 or more."""
+    if not isinstance(raw, list):
+        v.append(FieldViolation(path, f"{label}: must be a list of tasks"))
+        return []
+    tasks = []
+    for j, item in enumerate(raw):
+        where = f"{path}[{j}]"
+        if not isinstance(item, dict) or set(item) - _TASK_KEYS:
+            v.append(FieldViolation(where, f"{label}: a task is {{title, role, due_in_days}}"))
+            continue
+        title, role, days = item.get("title"), item.get("role", ""), item.get("due_in_days", 0)
+        if not isinstance(title, str) or not title.strip():
+            v.append(FieldViolation(f"{where}.title", f"{label}: required"))
+        elif not isinstance(role, str):
+            v.append(FieldViolation(f"{where}.role", f"{label}: a team role such as presales"))
+        elif isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 3650:
+            v.append(FieldViolation(f"{where}.due_in_days", f"{label}: a whole number of days from 0 to 3650"))
+        else:
+            tasks.append(TaskTemplate(title=title.strip(), role=role.strip(), due_in_days=days))
+    return tasks
 
 
 def _checklist_from_dict(raw: object, path: str, label: str, v: list[FieldViolation]) -> list[ChecklistItem]:
@@ -230,10 +268,11 @@ def _check_order(stages: list[Stage], v: list[FieldViolation]) -> None:
     first_closed = next((i for i, c in enumerate(categories) if c != OPEN), len(categories))
     if OPEN in categories[first_closed:]:
         v.append(FieldViolation("stages", "open stages come first, then the won and lost stages"))
-    closed_items = [s.key for s in stages if s.category != OPEN and (s.exit_criteria or s.checklist)]
+    closed_items = [s.key for s in stages
+                    if s.category != OPEN and (s.exit_criteria or s.checklist or s.tasks_on_entry)]
     if closed_items:
-        v.append(FieldViolation("stages", f"stage {closed_items[0]!r}: won and lost stages have no checklist "
-                                          f"or exit criteria"))
+        v.append(FieldViolation("stages", f"stage {closed_items[0]!r}: won and lost stages have no checklist, "
+                                          f"exit criteria or tasks on entry"))
 
 
 def pipeline_to_dict(p: Pipeline) -> dict:
@@ -250,7 +289,32 @@ def pipeline_to_dict(p: Pipeline) -> dict:
             out["checklist"] = roles
         if s.exit_criteria:
             out["exit_criteria"] = [gates.criterion_to_dict(c) for c in s.exit_criteria]
+        if s.tasks_on_entry:
+            out["tasks_on_entry"] = [{"title": t.title, "role": t.role, "due_in_days": t.due_in_days}
+                                     for t in s.tasks_on_entry]
         return out
 
     return {"key": p.key, "display_name": p.display_name, "allows_skipping": p.allows_skipping,
             "lost_reasons": list(p.lost_reasons), "stages": [stage(s) for s in p.stages]}
+
+
+def check_stage_mapping(old: Pipeline, new: Pipeline, mapping: dict[str, str]) -> dict[str, str]:
+    """A migration's stage mapping (old stage key -> new stage key), or INVALID_ARGUMENT naming every entry whose
+    stage does not exist in its version or that maps across categories (an open deal does not become won)."""
+    if not mapping:
+        raise InvalidArgument.field("stage_mapping", "required: at least one old stage -> new stage")
+    v = []
+    for old_key, new_key in sorted(mapping.items()):
+        where = f"stage_mapping[{old_key}]"
+        before, after = old.find(old_key), new.find(new_key)
+        if before is None:
+            v.append(FieldViolation(where, f"unknown stage {old_key!r} in pipeline {old.key} version {old.version}; "
+                                           f"stages: {', '.join(s.key for s in old.stages)}"))
+        if after is None:
+            v.append(FieldViolation(where, f"unknown stage {new_key!r} in pipeline {new.key} version {new.version}; "
+                                           f"stages: {', '.join(s.key for s in new.stages)}"))
+        if before is not None and after is not None and before.category != after.category:
+            v.append(FieldViolation(where, f"{old_key} is {before.category} but {new_key} is {after.category}"))
+    if v:
+        raise InvalidArgument(v)
+    return dict(mapping)

@@ -1,5 +1,6 @@
 """The opportunities nameko worker: registers a deal for each converted lead, keeps teams' organisation and
-opportunity teams for visibility, hands deals over, and relays the outbox."""
+opportunity teams for visibility, hands deals over, keeps customers' decision chains and the samples approved and
+delivered per deal, and relays the outbox."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from nameko.timer import timer
 
 from opportunities import bootstrap
 from opportunities.adapters import protomap
-from opportunities.service_layer import services
+from opportunities.service_layer import records, services
 from shangji_kit.consumer import event_context, event_handler
 from shangji_kit.envelope import Envelope
 from shangji_kit.inbox import Delivery
@@ -76,3 +77,23 @@ class OpportunitiesWorker:
         with event_context(body) as env:
             services.remove_team_member(protomap.team_member_removal_from_event(env),
                                         _delivery(services.TEAM_MEMBER_REMOVED_CONSUMER, env), self.uow())
+
+    # --- leads' customers and samples' requests ----------------------------------------------------------
+
+    @event_handler("leads", "shangji.leads.v1.CustomerDecisionChainChanged")
+    def on_customer_decision_chain_changed(self, body: dict) -> None:
+        with event_context(body) as env:
+            records.record_customer_chain(protomap.customer_chain_from_event(env),
+                                          _delivery(records.CUSTOMER_CHAIN_CONSUMER, env), self.uow())
+
+    @event_handler("samples", "shangji.samples.v1.SampleRequestApproved")
+    def on_sample_request_approved(self, body: dict) -> None:
+        with event_context(body) as env:
+            records.record_sample(protomap.sample_from_event(env), _delivery(records.SAMPLE_APPROVED_CONSUMER, env),
+                                  self.uow())
+
+    @event_handler("samples", "shangji.samples.v1.SampleDelivered")
+    def on_sample_delivered(self, body: dict) -> None:
+        with event_context(body) as env:
+            records.record_sample(protomap.sample_from_event(env),
+                                  _delivery(records.SAMPLE_DELIVERED_CONSUMER, env), self.uow())

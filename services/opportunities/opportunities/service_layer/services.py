@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from opportunities.domain import alerts, model, registration, routing
+from opportunities.domain import alerts, decision_chain, model, registration, routing, work
 from opportunities.domain.pipeline import pipeline_from_dict
 from shangji_kit import paging, visibility
 from shangji_kit.errors import (
@@ -42,6 +42,11 @@ class RegisterFromConversion:
     source: str = ""
     # LeadConverted carries none today; a conversion with product lines is checked for collisions like any other.
     product_lines: tuple[str, ...] = ()
+    customer_id: str | None = None
+    # The customer's decision chain at conversion, copied onto the deal.
+    decision_chain: tuple[decision_chain.DealContact, ...] = ()
+    # The lead became a customer only: no deal.
+    without_opportunity: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,9 @@ def register_from_conversion(cmd: RegisterFromConversion, event_id: str,
     with uow:
         if not uow.claim_event(LEAD_CONVERTED_CONSUMER, event_id, LEAD_CONVERTED_TYPE):
             return None
+        if cmd.without_opportunity:
+            uow.commit()  # the inbox row: this conversion is handled, and it asks for no deal
+            return None
         pipeline = uow.pipelines.default()
         if pipeline is None:
             raise FailedPrecondition("no default pipeline is configured", reason="NO_DEFAULT_PIPELINE")
@@ -64,13 +72,15 @@ def register_from_conversion(cmd: RegisterFromConversion, event_id: str,
             id=str(uuid.uuid4()), lead_id=cmd.lead_id, title=cmd.title, customer_company=cmd.customer_company,
             contact_name=cmd.contact_name, contact_phone=cmd.contact_phone, contact_email=cmd.contact_email,
             region=cmd.region, source=cmd.source, owner_id=cmd.owner_id, registrant_id=cmd.registrant_id,
-            pipeline=pipeline, now=now, product_lines=cmd.product_lines)
+            pipeline=pipeline, now=now, product_lines=cmd.product_lines, customer_id=cmd.customer_id)
         # An event cannot be refused: a collision queues the deal for arbitration whatever the company's mode.
         _check_collision(uow, opportunity, uow.settings.registration(), now, refuse=False)
         registered = uow.opportunities.add(opportunity)
         if registered:
             uow.history.enter(opportunity.id, opportunity.stage_key, now, cmd.registrant_id)
+            _copy_chain(uow, opportunity, list(cmd.decision_chain), now)
             uow.publish(opportunity.events)
+            _tasks_on_entry(uow, opportunity, pipeline.first_open_stage(), now)
         # Commit even when the lead already had its deal (another event id for the same conversion):
         # the inbox row must stick so this delivery is not handled again.
         uow.commit()
@@ -108,6 +118,9 @@ class RegisterOpportunity:
     pipeline_id: str = ""
     # The routing rules pick the owner (None: the assignment queue) instead of the caller.
     route: bool = False
+    customer_id: str | None = None
+    difficulty: str = ""
+    quote_lines: tuple[tuple[str, str, str, str], ...] = ()
 
 
 def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork
@@ -119,6 +132,8 @@ def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: Opportun
         raise PermissionDenied("only users (a users/{id} token subject) register deals", reason="NOT_A_USER")
     amount = model.parse_amount(cmd.amount, "opportunity.amount")
     close = model.parse_date(cmd.expected_close_date, "opportunity.expected_close_date")
+    difficulty = model.parse_difficulty(cmd.difficulty, "opportunity.difficulty")
+    quote_lines = model.parse_quote_lines(list(cmd.quote_lines), "opportunity.quote_lines")
     now = datetime.now(UTC)
     with uow:
         pipeline = uow.pipelines.get(cmd.pipeline_id) if cmd.pipeline_id else uow.pipelines.default()
@@ -134,15 +149,40 @@ def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: Opportun
             registrant_id=user_id, pipeline=pipeline, now=now, contact_name=cmd.contact_name,
             contact_phone=cmd.contact_phone, contact_email=cmd.contact_email, region=cmd.region, source=cmd.source,
             product_lines=cmd.product_lines, amount=amount, currency=cmd.currency, expected_close_date=close,
-            require_product_lines=True, field_prefix="opportunity.")
+            require_product_lines=True, field_prefix="opportunity.", customer_id=cmd.customer_id,
+            difficulty=difficulty, quote_lines=quote_lines)
         settings = uow.settings.registration()
         _check_collision(uow, opportunity, settings, now, refuse=settings.collision_mode == registration.REFUSE)
         uow.opportunities.add(opportunity)
         uow.history.enter(opportunity.id, opportunity.stage_key, now, user_id)
+        if cmd.customer_id:
+            _copy_chain(uow, opportunity, uow.chains.customer_chain(cmd.customer_id), now)
         uow.publish(opportunity.events)
+        _tasks_on_entry(uow, opportunity, pipeline.first_open_stage(), now)
         _raise_big_deal(uow, opportunity, now)
         uow.commit()
         return opportunity
+
+
+def _copy_chain(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,
+                contacts: list[decision_chain.DealContact], now: datetime) -> None:
+    """The customer's decision chain becomes the deal's own (kept per deal from now on)."""
+    uow.chains.add(decision_chain.copied(contacts, opportunity.id, _new_id, now))
+
+
+def _tasks_on_entry(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, stage: model.Stage,
+                    now: datetime) -> None:
+    """The stage's tasks_on_entry for the deal that just entered it, each announced (TaskCreated)."""
+    if not stage.tasks_on_entry:
+        return
+    made = work.tasks_on_entry(stage, opportunity.id, opportunity.owner_id, uow.work.team_roles(opportunity.id),
+                               _new_id, now)
+    uow.work.add_tasks(made)
+    uow.publish([work.TaskCreated(t, opportunity.title) for t in made])
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
 
 
 def routing_rules_from_list(data: object) -> list[routing.RoutingRule]:
@@ -228,6 +268,10 @@ def assign_opportunities(assignments: list[Assignment], caller_id: str, uow: Opp
         for (opportunity, expected), a in zip(deals, assignments, strict=True):
             opportunity.assign(a.assignee_id, now)
             _save(uow, opportunity, expected)
+            # Registered without an owner, the deal got no tasks on entering its first stage: it gets them now.
+            stage = _pipeline_of(uow, opportunity).find(opportunity.stage_key)
+            if stage is not None:
+                _tasks_on_entry(uow, opportunity, stage, now)
         uow.commit()
         return [o for o, _ in deals]
 
@@ -286,10 +330,13 @@ class UpdateOpportunity:
     probability_note: str = ""
     checklist: tuple[str, ...] = ()
     product_lines: tuple[str, ...] = ()
+    customer_id: str | None = None
+    difficulty: str = ""
+    quote_lines: tuple[tuple[str, str, str, str], ...] = ()
 
 
 UPDATABLE_FIELDS = ("title", "amount", "currency", "expected_close_date", "probability", "probability_note",
-                    "checklist", "product_lines")
+                    "checklist", "product_lines", "customer", "difficulty", "quote_lines")
 
 
 def get_opportunity(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
@@ -349,14 +396,25 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
         changes["checklist"] = tuple(cmd.checklist)
     if "product_lines" in mask:
         changes["product_lines"] = tuple(cmd.product_lines)
+    if "customer" in mask:
+        changes["customer_id"] = cmd.customer_id
+    if "difficulty" in mask:
+        changes["difficulty"] = model.parse_difficulty(cmd.difficulty, "opportunity.difficulty")
+    if "quote_lines" in mask:
+        changes["quote_lines"] = model.parse_quote_lines(list(cmd.quote_lines), "opportunity.quote_lines")
     now = datetime.now(UTC)
     with uow:
-        opportunity, _ = _editable(uow, cmd.opportunity_id, caller_id, cmd.etag)
+        opportunity, user_id = _editable(uow, cmd.opportunity_id, caller_id, cmd.etag)
         expected = opportunity.version
+        before = set(opportunity.checklist)
         if title is not None:
             opportunity.retitle(title, now, "opportunity.title")
         if changes:
             opportunity.change(changes, _pipeline_of(uow, opportunity), now.date(), now)
+        if "checklist" in changes:
+            after = set(opportunity.checklist)
+            uow.work.record_checklist(opportunity.id, sorted(after - before), user_id, now)
+            uow.work.forget_checklist(opportunity.id, sorted(before - after))
         _save(uow, opportunity, expected)
         _raise_big_deal(uow, opportunity, now)
         uow.commit()
@@ -430,16 +488,26 @@ def _editable(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: str,
     return opportunity, user_id
 
 
-def _save(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expected_version: int) -> None:
+def _save(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expected_version: int,
+          pipeline: model.Pipeline | None = None) -> None:
     """Write the deal back, its stage moves into the history and its events into the outbox."""
     # Optimistic concurrency: a change committed since our read (an edit, a move, a handover) moved the version on.
     if not uow.opportunities.update(opportunity, expected_version):
         raise Aborted(f"{opportunity.name} changed concurrently; re-read it", reason="CONCURRENT_UPDATE",
                       metadata={"resource": opportunity.name})
+    entered = []
     for event in opportunity.events:
         if isinstance(event, model.StageMove):
             uow.history.enter(opportunity.id, event.to_stage, event.change_time, event.actor_id, event.reason)
+            if isinstance(event, (model.OpportunityStageChanged, model.OpportunityReopened)):
+                entered.append((event.to_stage, event.change_time))
     uow.publish(opportunity.events)
+    if entered:
+        pipeline = pipeline or _pipeline_of(uow, opportunity)
+        for stage_key, time in entered:
+            stage = pipeline.find(stage_key)
+            if stage is not None:
+                _tasks_on_entry(uow, opportunity, stage, time)
 
 
 def _pipeline_of(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity) -> model.Pipeline:
@@ -489,8 +557,11 @@ def _change_stage(opportunity_id: str, etag: str, caller_id: str, uow: Opportuni
     with uow:
         opportunity, user_id = _editable(uow, opportunity_id, caller_id, etag)
         expected = opportunity.version
-        act(opportunity, _pipeline_of(uow, opportunity), user_id, now)
-        _save(uow, opportunity, expected)
+        pipeline = _pipeline_of(uow, opportunity)
+        # One query, made only when a gate about to be checked reads the deal's collections.
+        opportunity.collections_loader = lambda: uow.work.collections(opportunity.id)
+        act(opportunity, pipeline, user_id, now)
+        _save(uow, opportunity, expected, pipeline)
         uow.commit()
         return opportunity
 

@@ -7,6 +7,7 @@ from opportunities.adapters import protomap
 from opportunities.adapters.orm import metadata
 from opportunities.adapters.repository import (
     AlertRepository,
+    ChainRepository,
     OpportunityRepository,
     OrgRepository,
     PipelineRepository,
@@ -14,6 +15,7 @@ from opportunities.adapters.repository import (
     SettingsRepository,
     StageHistoryRepository,
     TeamRepository,
+    WorkRepository,
 )
 from shangji_kit.uow import UnitOfWork
 
@@ -27,6 +29,8 @@ class OpportunitiesUnitOfWork(UnitOfWork):
     settings: SettingsRepository
     routing: RoutingRepository
     alerts: AlertRepository
+    chains: ChainRepository
+    work: WorkRepository
 
     def __init__(self, sessions) -> None:
         super().__init__("opportunities", sessions, metadata)
@@ -40,6 +44,8 @@ class OpportunitiesUnitOfWork(UnitOfWork):
         self.settings = SettingsRepository(session)
         self.routing = RoutingRepository(session)
         self.alerts = AlertRepository(session)
+        self.chains = ChainRepository(session)
+        self.work = WorkRepository(session)
 
     def publish(self, events: list) -> None:
         for event in events:

@@ -40,6 +40,7 @@ def test_checklist_completed_names_each_missing_item_with_its_label():
     ("requirements_answered", gates.Evidence(requirements_total=3, requirements_answered=3),
      gates.Evidence(requirements_total=3, requirements_answered=1)),
     ("sample_approved", gates.Evidence(approved_samples=1), gates.Evidence()),
+    ("sample_delivered", gates.Evidence(delivered_samples=2), gates.Evidence(approved_samples=1)),
     ("amount_positive", gates.Evidence(values={"amount": Decimal("0.01")}),
      gates.Evidence(values={"amount": Decimal("0")})),
 ])
