@@ -18,6 +18,7 @@ from shangji.opportunities.v1.events_pb2 import (
     OpportunityRegistrationArbitrated,
     OpportunityRegistrationQueued,
     OpportunityStalled,
+    TaskCreated,
 )
 from shangji.samples.v1.events_pb2 import (
     SampleApprovalRequested,
@@ -194,3 +195,15 @@ def sample_feedback_from_event(env: Envelope) -> services.NoticeRequest:
     subject, facts = _sample(event.request)
     return services.NoticeRequest("sample_feedback_assigned", [_user(event.assignee, "assignee")], subject,
                                   {**facts, "summary": event.summary})
+
+
+def task_created_from_event(env: Envelope) -> services.NoticeRequest:
+    """The assignee hears of a task someone else (or a stage's tasks_on_entry) gave them; not of their own."""
+    event = env.payload(TaskCreated)
+    task = event.task
+    opportunity_id = names.parse(task.opportunity, "opportunities", "task.opportunity")
+    assignee = _user(task.assignee, "task.assignee")
+    recipients = [] if task.creator == task.assignee else [assignee]
+    return services.NoticeRequest("task_assigned", recipients, names.format("opportunities", opportunity_id),
+                                  {"task_title": task.title, "opportunity_title": event.opportunity_title,
+                                   "due_date": task.due_date})

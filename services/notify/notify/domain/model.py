@@ -73,6 +73,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "（估算成本 {estimated_cost} {currency}），等待你以“{tier}”审批。"),
     "sample_approved": ("样品申请已批准", "你为客户“{customer_company}”的样品申请已全部审批通过，ERP 订单创建中。"),
     "sample_rejected": ("样品申请被驳回", "{approver} 驳回了你为客户“{customer_company}”的样品申请：{comment}"),
+    "task_assigned": (
+        "新任务：{task_title}", "商机“{opportunity_title}”的任务“{task_title}”已分配给你，截止日期 {due_date}。"),
     "sample_feedback_assigned": ("试用问题分配给你", "客户“{customer_company}”试用样品时反馈：{summary}"),
 }
 

@@ -85,3 +85,7 @@ class NotifyWorker:
     @event_handler("samples", "shangji.samples.v1.SampleFeedbackRaised")
     def on_sample_feedback_raised(self, body: dict) -> None:
         self._notify(body, "on_sample_feedback_raised", protomap.sample_feedback_from_event)
+
+    @event_handler("opportunities", "shangji.opportunities.v1.TaskCreated")
+    def on_task_created(self, body: dict) -> None:
+        self._notify(body, "on_task_created", protomap.task_created_from_event)

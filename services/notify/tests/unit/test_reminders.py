@@ -53,6 +53,11 @@ CASES = {
     "lead_recycled": (protomap.lead_recycled_from_event, leads_events.LeadRecycled(
         lead=leads_pb2.Lead(name=f"leads/{LEAD}", company="苏州凯达"), previous_owner=f"users/{OWNER}",
         rule="UNCONVERTED")),
+    "task_assigned": (protomap.task_created_from_event, opp_events.TaskCreated(
+        task=opportunities_pb2.Task(name=f"opportunities/{DEAL}/tasks/t1", title="准备方案演示", due_date="2026-12-01",
+                                    assignee=f"users/{BOSS}", creator=f"users/{OWNER}",
+                                    opportunity=f"opportunities/{DEAL}"),
+        opportunity_title="智能仓储系统")),
     "sample_approval_requested": (protomap.sample_approval_requested_from_event, sample_events.SampleApprovalRequested(
         request=sample, tier="sales_director", approver=f"users/{BOSS}")),
     "sample_approved": (protomap.sample_approved_from_event, sample_events.SampleRequestApproved(
@@ -125,3 +130,12 @@ def test_one_notice_per_distinct_recipient():
                          subject="opportunities/o", facts={"title": "t", "customer_company": "c", "amount": "1",
                                                            "currency": "CNY", "threshold": "0"}, now=NOW)
     assert [n.recipient_id for n in made] == ["u1", "u2"]
+
+
+def test_a_task_you_gave_yourself_notifies_nobody():
+    own = opp_events.TaskCreated(task=opportunities_pb2.Task(
+        title="t", due_date="2026-12-01", assignee=f"users/{OWNER}", creator=f"users/{OWNER}",
+        opportunity=f"opportunities/{DEAL}"))
+    assert protomap.task_created_from_event(env_of(own)).recipients == []
+    read, message = CASES["task_assigned"]
+    assert read(env_of(message)).recipients == [BOSS]
