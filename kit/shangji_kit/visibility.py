@@ -13,6 +13,7 @@ person's transfer changes two projection rows, never the records.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,13 +128,24 @@ class Viewer:
     deactivated: bool = False
 
 
+@functools.cache
+def _viewer_statement(org: OrgTables) -> sa.Select:
+    """One round trip for a viewer: the user's row and the paths of the departments they head.
+
+    Built once per service (a module-level statement keeps SQLAlchemy from rebuilding it and
+    re-deriving its cache key on every call; the hot write paths load a viewer each time).
+    """
+    u, d = org.users, org.departments
+    headed = sa.func.array(sa.select(d.c.path).where(d.c.head_id == u.c.user_id).scalar_subquery())
+    return sa.select(u.c.roles, u.c.active, headed.label("headed_paths")).where(
+        u.c.user_id == sa.bindparam("user_id"))
+
+
 def load_viewer(conn: sa.Connection, org: OrgTables, user_id: str) -> Viewer:
-    row = conn.execute(sa.select(org.users.c.roles, org.users.c.active)
-                       .where(org.users.c.user_id == user_id)).first()
+    row = conn.execute(_viewer_statement(org), {"user_id": user_id}).first()
     active = bool(row and row.active)
     roles = set(row.roles or ()) if row else set()
-    paths = tuple(r.path for r in conn.execute(
-        sa.select(org.departments.c.path).where(org.departments.c.head_id == user_id))) if active else ()
+    paths = tuple(row.headed_paths or ()) if active else ()
     return Viewer(user_id=user_id, sees_everything=active and bool(roles & GLOBAL_ROLES), headed_paths=paths,
                   deactivated=row is not None and not row.active)
 

@@ -147,12 +147,17 @@ class OpportunityRepository:
                         create_time=r.create_time, is_open=r.is_open, registration_state=r.registration_state)
                 for r in rows]
 
+    # Built once: every stage move and edit runs it, and a statement object keeps its cache key.
+    _UPDATE = (sa.update(opportunities)
+               .where(opportunities.c.id == sa.bindparam("match_id"),
+                      opportunities.c.version == sa.bindparam("expected_version"))
+               .values({c: sa.bindparam(c, type_=opportunities.c[c].type) for c in _CHANGEABLE}))
+
     def update(self, opportunity: Opportunity, expected_version: int) -> bool:
         """Write the changeable fields back; False when the row no longer has ``expected_version``."""
-        stmt = (sa.update(opportunities)
-                .where(opportunities.c.id == opportunity.id, opportunities.c.version == expected_version)
-                .values(**_values(opportunity, _CHANGEABLE)))
-        return self.session.execute(stmt).rowcount == 1
+        values = _values(opportunity, _CHANGEABLE)
+        values.update(match_id=opportunity.id, expected_version=expected_version)
+        return self.session.execute(self._UPDATE, values).rowcount == 1
 
     def transfer_open(self, from_owner_id: str, to_owner_id: str, transfer_id: str, change_time: datetime,
                       now: datetime) -> list[str]:
@@ -302,9 +307,11 @@ class TeamRepository:
                                              team_members.c.user_id == user_id)
         return self.session.execute(stmt).rowcount == 1
 
+    _GET = sa.select(team_members).where(team_members.c.opportunity_id == sa.bindparam("opportunity_id"),
+                                         team_members.c.user_id == sa.bindparam("user_id"))
+
     def get(self, opportunity_id: str, user_id: str) -> TeamMember | None:
-        row = self.session.execute(sa.select(team_members).where(
-            team_members.c.opportunity_id == opportunity_id, team_members.c.user_id == user_id)).first()
+        row = self.session.execute(self._GET, {"opportunity_id": opportunity_id, "user_id": user_id}).first()
         return TeamMember(opportunity_id=row.opportunity_id, user_id=row.user_id, role=row.role,
                           can_edit=row.can_edit, add_time=row.add_time) if row else None
 
@@ -332,6 +339,11 @@ class OrgRepository:
         return visibility.manages(self.session, org, viewer, owner_id)
 
 
+# (pipeline id, version) -> Pipeline, shared by the process's units of work (see PipelineRepository.get).
+_VERSIONS: dict[tuple[str, int], Pipeline] = {}
+_VERSIONS_KEPT = 1024
+
+
 class PipelineRepository:
     """Pipelines and their versions; a version, once written, never changes."""
 
@@ -354,11 +366,23 @@ class PipelineRepository:
         return self._to_pipeline(row) if row else None
 
     def get(self, pipeline_id: str, version: int | None = None) -> Pipeline | None:
-        """One version (the latest when ``version`` is None)."""
+        """One version (the latest when ``version`` is None).
+
+        A given version is read from the process's cache after its first load: versions are immutable
+        (an edit writes the next version), and every stage move needs its deal's pipeline.
+        """
+        if version is not None and (cached := _VERSIONS.get((pipeline_id, version))) is not None:
+            return cached
         wanted = pipelines.c.version if version is None else version
         row = self.session.execute(self._SELECT.where(
             pipelines.c.id == pipeline_id, pipeline_versions.c.version == wanted)).first()
-        return self._to_pipeline(row) if row else None
+        if row is None:
+            return None
+        pipeline = self._to_pipeline(row)
+        if len(_VERSIONS) >= _VERSIONS_KEPT:
+            _VERSIONS.clear()  # a crude bound: companies keep tens of versions, not thousands
+        _VERSIONS[(pipeline_id, row.version)] = pipeline
+        return pipeline
 
     def id_of(self, key: str, lock: bool = False) -> str | None:
         stmt = sa.select(pipelines.c.id).where(pipelines.c.key == key)
@@ -401,6 +425,20 @@ class PipelineRepository:
             for s in pipeline.stages])
 
 
+# The UPDATE in the CTE runs first (data-modifying CTEs always run), so the new stay is the only open one;
+# the INSERT waits for it through the scalar subquery that counts the closed rows.
+_ENTER_STAGE = sa.text("""
+    WITH closed AS (
+        UPDATE stage_history SET exit_time = :time
+        WHERE opportunity_id = CAST(:opportunity_id AS uuid) AND exit_time IS NULL
+        RETURNING 1
+    )
+    INSERT INTO stage_history (opportunity_id, stage_key, enter_time, actor_id, reason)
+    SELECT CAST(:opportunity_id AS uuid), :stage_key, :time, CAST(:actor_id AS uuid), :reason
+    FROM (SELECT count(*) FROM closed) AS c
+""").bindparams(sa.bindparam("time", type_=sa.DateTime(timezone=True)))
+
+
 class StageHistoryRepository:
     """Each stay of a deal in a stage; at most one open (no exit_time) per deal."""
 
@@ -409,12 +447,9 @@ class StageHistoryRepository:
 
     def enter(self, opportunity_id: str, stage_key: str, time: datetime, actor_id: str | None, reason: str = ""
               ) -> None:
-        """Close the deal's current stay (if any) at ``time`` and open one in ``stage_key``."""
-        self.session.execute(sa.update(stage_history).where(stage_history.c.opportunity_id == opportunity_id,
-                                                            stage_history.c.exit_time.is_(None))
-                             .values(exit_time=time))
-        self.session.execute(sa.insert(stage_history).values(opportunity_id=opportunity_id, stage_key=stage_key,
-                                                             enter_time=time, actor_id=actor_id, reason=reason))
+        """Close the deal's current stay (if any) at ``time`` and open one in ``stage_key``: one round trip."""
+        self.session.execute(_ENTER_STAGE, {"opportunity_id": opportunity_id, "stage_key": stage_key, "time": time,
+                                            "actor_id": actor_id, "reason": reason})
 
     def enter_many(self, moves: list[tuple[str, str]], time: datetime, actor_id: str | None, reason: str) -> None:
         """``enter`` for many deals at once: (opportunity id, stage key) each."""
