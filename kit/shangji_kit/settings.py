@@ -13,6 +13,7 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_GRPC_HOST | host the fronts bind to and clients dial | 127.0.0.1 |
 | SHANGJI_<SERVICE>_GRPC_TARGET | where clients dial that service's front, e.g. `opportunities:50053` | host:port |
 | SHANGJI_GRPC_THREADS | worker threads of a gRPC front | 16 |
+| SHANGJI_GRPC_PROCESSES | processes of a gRPC front sharing its port (SO_REUSEPORT); one GIL each | 1 |
 | SHANGJI_JWT_ALGORITHMS | accepted JWT algorithms, comma separated | HS256 |
 | SHANGJI_JWT_SECRET | HS256 shared key (development only) | shangji-development-only-secret-change-me-in-production |
 | SHANGJI_JWT_JWKS_FILE | path of a JWKS file with RS256/ES256 public keys | unset |
@@ -110,6 +111,7 @@ class Settings:
     grpc_host: str
     grpc_port: int
     grpc_threads: int
+    grpc_processes: int
     jwt_algorithms: tuple[str, ...]
     jwt_secret: str
     jwt_jwks_file: str | None
@@ -136,6 +138,7 @@ class Settings:
             grpc_host=grpc_host(),
             grpc_port=grpc_port(service),
             grpc_threads=int(env("SHANGJI_GRPC_THREADS", "16")),
+            grpc_processes=max(1, int(env("SHANGJI_GRPC_PROCESSES", "1"))),
             jwt_algorithms=tuple(a.strip() for a in env("SHANGJI_JWT_ALGORITHMS", "HS256").split(",")),
             jwt_secret=env("SHANGJI_JWT_SECRET", "shangji-development-only-secret-change-me-in-production"),
             jwt_jwks_file=os.environ.get("SHANGJI_JWT_JWKS_FILE") or None,

@@ -67,3 +67,46 @@ def test_the_correlation_id_comes_back_on_success_and_on_error(shangji_env):
             stub.GetUser(teams_pb2.GetUserRequest(name=f"users/{uuid.uuid4()}"), metadata=md, timeout=5)
         assert exc.value.code() == grpc.StatusCode.NOT_FOUND
         assert ("x-correlation-id", "trace-123") in tuple(exc.value.trailing_metadata())
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def test_several_front_processes_share_one_port_and_drain_together(shangji_env, tmp_path):
+    import os
+    import signal
+
+    from shangji.teams.v1 import teams_pb2, teams_pb2_grpc
+    from shangji_kit.auth import mint_dev_token
+    from shangji_kit.rpc.client import Caller
+    from shangji_kit.testing.processes import ServiceProcess
+
+    port = free_port()
+    env = {**os.environ, "SHANGJI_GRPC_PROCESSES": "2", "SHANGJI_TEAMS_GRPC_PORT": str(port)}
+    front = ServiceProcess("teams", "front", env, tmp_path).start()
+    try:
+        front.wait_started()
+        children = _children(front.proc.pid)
+        assert len(children) == 2
+        # Each channel is one connection; the kernel spreads them over both processes. Every call is answered.
+        token = mint_dev_token("00000000-0000-0000-0000-00000000d0d0", roles=("admin",))
+        for _ in range(8):
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                caller = Caller(teams_pb2_grpc.TeamsServiceStub(channel), token)
+                assert caller.ListUsers(teams_pb2.ListUsersRequest(page_size=1)) is not None
+        assert front.terminate(30) == 0
+        assert all(not os.path.exists(f"/proc/{c}") or open(f"/proc/{c}/stat").read().split()[2] == "Z"
+                   for c in children)
+    finally:
+        front.kill()
+
+    # A copy that dies takes the front down with a failing exit code, so the orchestrator restarts it.
+    front = ServiceProcess("teams", "front", env, tmp_path).start()
+    try:
+        front.wait_started()
+        os.kill(_children(front.proc.pid)[0], signal.SIGKILL)
+        assert front.proc.wait(30) != 0
+    finally:
+        front.kill()

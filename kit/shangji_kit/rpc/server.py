@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent import futures
 
@@ -26,7 +30,7 @@ Registrar = Callable[[grpc.Server], list[str]]
 
 class Front:
     def __init__(self, settings: Settings, register: Registrar, *, port: int | None = None,
-                 readiness: Callable[[], bool] | None = None) -> None:
+                 readiness: Callable[[], bool] | None = None, share_port: bool = False) -> None:
         self.settings = settings
         self.port = settings.grpc_port if port is None else port
         self.readiness = readiness or (lambda: db.is_ready(settings.database_url))
@@ -34,7 +38,9 @@ class Front:
             futures.ThreadPoolExecutor(max_workers=settings.grpc_threads,
                                        thread_name_prefix=f"{settings.service}-grpc"),
             interceptors=[FrontInterceptor(settings.service, TokenVerifier(settings), access_log=settings.access_log)],
-            options=[("grpc.so_reuseport", 0)],
+            # Off unless several processes of one front share the port on purpose: otherwise a second
+            # suite on this machine would bind silently and steal half the calls.
+            options=[("grpc.so_reuseport", 1 if share_port else 0)],
         )
         self.service_names = register(self.server)
         self.health = health.HealthServicer(experimental_non_blocking=True)
@@ -91,7 +97,41 @@ class Front:
         _log.info("front stopped")
 
 
+_CHILD = "SHANGJI_GRPC_FRONT_CHILD"
+
+
 def main(service: str, register: Registrar) -> None:
     settings = Settings.for_service(service)
     log.configure(f"{service}.front", settings.log_level)
-    Front(settings, register).serve_forever()
+    if settings.grpc_processes > 1 and not os.environ.get(_CHILD):
+        sys.exit(_supervise(settings))
+    Front(settings, register, share_port=settings.grpc_processes > 1).serve_forever()
+
+
+def _supervise(settings: Settings) -> int:
+    """Run SHANGJI_GRPC_PROCESSES copies of this front on one port and stand for them.
+
+    A front is CPU-bound in Python: one process uses one core whatever its thread count. The kernel
+    spreads new connections over the copies (SO_REUSEPORT). SIGTERM is passed on, so every copy
+    drains; when one copy dies the others are stopped and the exit code says so, for the
+    orchestrator to restart the whole front.
+    """
+    env = {**os.environ, _CHILD: "1"}
+    children = [subprocess.Popen([sys.executable, *sys.orig_argv[1:]], env=env)
+                for _ in range(settings.grpc_processes)]
+    _log.info("front processes started", extra=log.fields(pids=[c.pid for c in children]))
+
+    def forward(signum, frame):
+        for c in children:
+            if c.poll() is None:
+                c.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    while True:
+        codes = [c.poll() for c in children]
+        if all(code is not None for code in codes):
+            return max(abs(code) for code in codes)
+        if any(code is not None for code in codes):
+            forward(signal.SIGTERM, None)
+        time.sleep(0.2)
