@@ -7,6 +7,9 @@ Fixtures:
 - ``clean_db``: truncates every service database before the test (per-test isolation).
 - ``suite``: every front and worker running as subprocesses on free ports (session scope).
 - ``token_for(user_id)``: a development bearer token.
+- ``tryton``: a real trytond (sale, analytic_sale) for the session, cloned from a template built once
+  (``shangji_kit.testing.tryton``): ``url``, ``database``, ``user``, ``password``, ``environment()`` (the
+  SHANGJI_ERP_* settings), and ``stop()`` / ``start()`` to take the ERP down and bring it back.
 """
 
 from __future__ import annotations
@@ -95,3 +98,17 @@ def token_for():
     from shangji_kit.auth import mint_dev_token
 
     return lambda user_id, roles=(): mint_dev_token(user_id, roles=tuple(roles))
+
+
+@pytest.fixture(scope="session")
+def tryton(shangji_env, tmp_path_factory):
+    from shangji_kit.testing import tryton as tryton_server
+
+    database = f"{shangji_env['prefix']}tryton"
+    tryton_server.create_database(database)
+    processes = int(os.environ.get("SHANGJI_TEST_TRYTON_PROCESSES", "2"))
+    server = tryton_server.TrytonServer(database, processes=processes,
+                                        log_path=tmp_path_factory.mktemp("tryton") / "trytond.log").start()
+    yield server
+    server.stop()
+    tryton_server.drop_database(database)
