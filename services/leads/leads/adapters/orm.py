@@ -38,6 +38,21 @@ leads = sa.Table(
     sa.Column("company_key", sa.Text, nullable=False, server_default=""),
     sa.Column("region_key", sa.Text, nullable=False, server_default=""),
     sa.Column("duplicate_of", pg.UUID(as_uuid=False)),
+    # Qualification (domain/scoring.py) and where the lead went and came from.
+    sa.Column("customer_id", pg.UUID(as_uuid=False)),
+    sa.Column("campaign_id", pg.UUID(as_uuid=False)),
+    sa.Column("contact_title", sa.Text, nullable=False, server_default=""),
+    sa.Column("company_size", sa.Text, nullable=False, server_default=""),
+    sa.Column("flags", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("notes", sa.Text, nullable=False, server_default=""),
+    sa.Column("behaviour_counts", pg.JSONB, nullable=False, server_default="{}"),
+    sa.Column("score", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("score_parts", pg.JSONB, nullable=False, server_default="[]"),
+    sa.Column("qualification", sa.Text, nullable=False, server_default="UNQUALIFIED"),
+    # The scoring settings' version the score was computed with: older open leads are rescored by the worker.
+    sa.Column("scored_with", sa.Integer, nullable=False, server_default="1"),
+    sa.Index("leads_campaign", "campaign_id", postgresql_where=sa.text("campaign_id IS NOT NULL")),
+    sa.Index("leads_scored_with", "scored_with", postgresql_where=sa.text("state = 'OPEN'")),
     sa.Index("leads_owner_create_time", "owner_id", "create_time"),
     # ListLeads for a caller who sees everything: newest first, in keyset order.
     sa.Index("leads_create_time", sa.text("create_time DESC"), "id"),
@@ -60,6 +75,105 @@ pool_settings = sa.Table(
     sa.Column("recycle_after_days_unconverted", sa.Integer, nullable=False),
     sa.Column("reclaim_bar_days", sa.Integer, nullable=False),
     sa.Column("dedupe_mode", sa.Text, nullable=False, server_default="flag"),
+    # Scoring and qualification (domain/scoring.py), customer grades; version is the settings' etag.
+    sa.Column("scoring_rules", pg.JSONB, nullable=False, server_default="[]"),
+    sa.Column("behaviour_points", pg.JSONB, nullable=False),
+    sa.Column("mql_threshold", sa.Integer, nullable=False, server_default="30"),
+    sa.Column("sql_threshold", sa.Integer, nullable=False, server_default="60"),
+    sa.Column("sql_requires", pg.ARRAY(sa.Text), nullable=False, server_default="{phone}"),
+    sa.Column("convert_requires", sa.Text, nullable=False, server_default=""),
+    sa.Column("customer_grades", pg.JSONB, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    # Moves only when the scoring settings change (leads scored with an older one are stale).
+    sa.Column("scoring_version", sa.Integer, nullable=False, server_default="1"),
+)
+
+# Customers (accounts): one per folded company name within a region (name_key, region_key).
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=False), primary_key=True),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("region", sa.Text, nullable=False, server_default=""),
+    sa.Column("industry", sa.Text, nullable=False, server_default=""),
+    sa.Column("size", sa.Text, nullable=False, server_default=""),
+    sa.Column("grade", sa.Text, nullable=False, server_default=""),
+    sa.Column("owner_id", pg.UUID(as_uuid=False), nullable=False),
+    sa.Column("name_key", sa.Text, nullable=False),
+    sa.Column("region_key", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("chain_revision", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("request_id", sa.Text, unique=True),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("customers_name_region", "name_key", "region_key", unique=True),
+    sa.Index("customers_owner_create_time", "owner_id", "create_time"),
+    sa.Index("customers_create_time", sa.text("create_time DESC"), "id"),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=False), primary_key=True),
+    sa.Column("customer_id", pg.UUID(as_uuid=False), sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("phone", sa.Text, nullable=False, server_default=""),
+    sa.Column("email", sa.Text, nullable=False, server_default=""),
+    sa.Column("buying_role", sa.Text, nullable=False, server_default=""),
+    sa.Column("attitude", sa.Text, nullable=False, server_default=""),
+    sa.Column("satisfaction", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lead_id", pg.UUID(as_uuid=False)),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("request_id", sa.Text, unique=True),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("contacts_customer_create_time", "customer_id", "create_time", "id"),
+)
+
+# Behaviours recorded against leads (the score reads their counts, kept on the lead).
+lead_behaviours = sa.Table(
+    "lead_behaviours",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=False), primary_key=True),
+    sa.Column("lead_id", pg.UUID(as_uuid=False), sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("occur_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_by", pg.UUID(as_uuid=False), nullable=False),
+    sa.Column("request_id", sa.Text, unique=True),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("lead_behaviours_lead", "lead_id", "occur_time"),
+)
+
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=False), primary_key=True),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("cost", sa.Numeric(18, 2), nullable=False),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("start_date", sa.Date),
+    sa.Column("end_date", sa.Date),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("request_id", sa.Text, unique=True),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("campaigns_create_time", sa.text("create_time DESC"), "id"),
+)
+
+# Deals registered from converted leads, as opportunities' OpportunityWon / OpportunityReopened last
+# said: the source report's won amount.
+opportunity_outcomes = sa.Table(
+    "opportunity_outcomes",
+    metadata,
+    sa.Column("opportunity", sa.Text, primary_key=True),
+    sa.Column("lead_id", pg.UUID(as_uuid=False), nullable=False),
+    sa.Column("won", sa.Boolean, nullable=False),
+    sa.Column("amount", sa.Numeric(18, 2), nullable=False),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("change_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("opportunity_outcomes_lead", "lead_id"),
 )
 
 # Incoming duplicates merged into an existing lead (dedupe_mode "merge"): what came in and what it filled.
@@ -113,6 +227,8 @@ reps = sa.Table(
     sa.Column("capacity", sa.Integer, nullable=False, server_default="0"),
     sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_assigned_time", sa.DateTime(timezone=True)),
+    # Away (leave, travel): the assignment rules skip them.
+    sa.Column("away", sa.Boolean, nullable=False, server_default="false"),
 )
 
 org = org_tables(metadata)

@@ -14,7 +14,7 @@ from shangji_kit.errors import InvalidArgument
 
 REQUIRED = ("company", "contact_name")
 CONTACT = ("phone", "email")
-OPTIONAL = ("region", "source", "industry")
+OPTIONAL = ("region", "source", "industry", "contact_title", "company_size", "notes")
 FIELDS = REQUIRED + CONTACT + OPTIONAL
 # Header spellings accepted besides the field names themselves (compared case-folded, spaces and
 # hyphens as underscores).
@@ -24,6 +24,9 @@ ALIASES = {
     "mobile": "phone", "tel": "phone", "telephone": "phone", "电话": "phone", "手机": "phone", "手机号": "phone",
     "e_mail": "email", "邮箱": "email", "电子邮件": "email",
     "地区": "region", "区域": "region", "来源": "source", "渠道": "source", "行业": "industry",
+    "title": "contact_title", "job_title": "contact_title", "职位": "contact_title", "职务": "contact_title",
+    "size": "company_size", "规模": "company_size", "企业规模": "company_size", "公司规模": "company_size",
+    "note": "notes", "备注": "notes",
 }
 
 
@@ -87,7 +90,7 @@ def is_blank(values: list[str]) -> bool:
 
 
 def parse_row(row_number: int, values: list[str], positions: dict[str, int], *, id: str, owner_id: str | None,
-              now: datetime) -> model.Lead | list[Rejection]:
+              now: datetime, campaign_id: str | None = None) -> model.Lead | list[Rejection]:
     """The lead a row describes, or every reason it cannot be one (field named by column)."""
     def value(name: str) -> str:
         i = positions.get(name)
@@ -96,7 +99,9 @@ def parse_row(row_number: int, values: list[str], positions: dict[str, int], *, 
     try:
         return model.new_lead(id=id, company=value("company"), contact_name=value("contact_name"),
                               phone=value("phone"), email=value("email"), region=value("region"),
-                              source=value("source"), industry=value("industry"), owner_id=owner_id, now=now)
+                              source=value("source"), industry=value("industry"), owner_id=owner_id, now=now,
+                              contact_title=value("contact_title"), company_size=value("company_size"),
+                              notes=value("notes"), campaign_id=campaign_id)
     except InvalidArgument as exc:
         return [Rejection(row_number, v.field.removeprefix("lead."), v.description) for v in exc.violations]
 
@@ -108,6 +113,8 @@ class ImportReport:
     merged: int = 0
     flagged: int = 0
     already_imported: int = 0
+    # New leads given to reps by the assignment rules (an import into the pool with auto_assign).
+    assigned: int = 0
     committed: bool = False
     rejections: list[Rejection] = field(default_factory=list)
 

@@ -40,6 +40,20 @@ class Lead:
     recycle_warned_for: datetime | None = None
     # Flagged at capture as a possible duplicate of this lead (dedupe_mode "flag"), for review.
     duplicate_of: str | None = None
+    # Qualification (domain/scoring.py): the customer a conversion made or joined, the campaign it came
+    # from, what scoring reads, and the score with its parts.
+    customer_id: str | None = None
+    campaign_id: str | None = None
+    contact_title: str = ""
+    company_size: str = ""
+    flags: tuple[str, ...] = ()
+    notes: str = ""
+    behaviour_counts: dict = field(default_factory=dict)
+    score: int = 0
+    score_parts: tuple = ()
+    qualification: str = "UNQUALIFIED"
+    # The version of the scoring settings the score was computed with.
+    scored_with: int = 1
     events: list = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -50,21 +64,29 @@ class Lead:
     def etag(self) -> str:
         return str(self.version)
 
-    def convert(self, by_user_id: str, title: str, now: datetime, expected_etag: str = "") -> None:
-        """Close the lead as converted; opportunities registers the deal from the event."""
+    def check_convertible(self, expected_etag: str = "") -> None:
         if expected_etag and expected_etag != self.etag:
             raise Aborted(f"{self.name} has changed (etag {self.etag}, not {expected_etag}); re-read it",
                           metadata={"resource": self.name, "etag": self.etag})
         if self.state != OPEN:
             raise FailedPrecondition(f"{self.name} is already converted", reason="LEAD_ALREADY_CONVERTED",
                                      metadata={"resource": self.name})
+
+    def convert(self, by_user_id: str, title: str, now: datetime, expected_etag: str = "", *,
+                customer_id: str | None = None, decision_chain: tuple = (), without_opportunity: bool = False) -> None:
+        """Close the lead as converted into ``customer_id``; opportunities registers the deal from the event
+        unless ``without_opportunity``."""
+        self.check_convertible(expected_etag)
         self.state = CONVERTED
         self.convert_time = now
         self.update_time = now
+        self.customer_id = customer_id
         self.version += 1
         self.events.append(LeadConverted(lead=self, converted_by=by_user_id,
                                          opportunity_title=" ".join(title.split()) or self.company,
-                                         convert_time=now))
+                                         convert_time=now, customer_id=customer_id,
+                                         decision_chain=tuple(decision_chain),
+                                         without_opportunity=without_opportunity))
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,10 @@ class LeadConverted:
     converted_by: str
     opportunity_title: str
     convert_time: datetime
+    customer_id: str | None = None
+    # The customer's contacts (customers.Contact) at conversion.
+    decision_chain: tuple = ()
+    without_opportunity: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,7 +127,8 @@ def _bounded(violations: list[FieldViolation], path: str, value: str, limit: int
 
 
 def new_lead(*, id: str, company: str, contact_name: str, phone: str, email: str, region: str, source: str,
-             owner_id: str | None, now: datetime, industry: str = "") -> Lead:
+             owner_id: str | None, now: datetime, industry: str = "", contact_title: str = "", company_size: str = "",
+             notes: str = "", campaign_id: str | None = None, flags: tuple[str, ...] = ()) -> Lead:
     """Validate and normalise a lead to be created; every bad field is reported at once."""
     violations: list[FieldViolation] = []
     company = normalize_company(company)
@@ -125,11 +152,18 @@ def new_lead(*, id: str, company: str, contact_name: str, phone: str, email: str
     _bounded(violations, "lead.region", region, 100, required=False)
     _bounded(violations, "lead.source", source, 100, required=False)
     _bounded(violations, "lead.industry", industry, 100, required=False)
+    contact_title = " ".join(contact_title.split())
+    company_size = " ".join(company_size.split())
+    notes = notes.strip()
+    _bounded(violations, "lead.contact_title", contact_title, 100, required=False)
+    _bounded(violations, "lead.company_size", company_size, 50, required=False)
+    _bounded(violations, "lead.notes", notes, 2000, required=False)
     if violations:
         raise InvalidArgument(violations)
     lead = Lead(id=id, company=company, contact_name=contact_name, phone=norm_phone, email=norm_email,
                 region=region, source=source, owner_id=owner_id, state=OPEN, convert_time=None,
                 create_time=now, update_time=now, industry=industry,
-                hold_time=now if owner_id else None)
+                hold_time=now if owner_id else None, contact_title=contact_title, company_size=company_size,
+                notes=notes, campaign_id=campaign_id, flags=flags)
     lead.events.append(LeadCreated(lead))
     return lead

@@ -29,12 +29,14 @@ def _progress(stage: str, done: int, total: int) -> None:
     sys.stderr.flush()
 
 
-def import_file(path: Path, owner: str, to_pool: bool, all_or_nothing: bool, uow_factory) -> int:
+def import_file(path: Path, owner: str, to_pool: bool, all_or_nothing: bool, uow_factory, *,
+                auto_assign: bool = False, campaign: str = "") -> int:
     try:
         columns, rows = tables.read_table(path.read_bytes(), path.name)
         sys.stderr.write(f"{path.name}: {len(rows)} rows read\n")
         cmd = services.ImportLeads(columns=columns, rows=rows, owner=owner, to_pool=to_pool,
-                                   all_or_nothing=all_or_nothing, file_name=path.name)
+                                   all_or_nothing=all_or_nothing, file_name=path.name, auto_assign=auto_assign,
+                                   campaign=campaign)
         report = services.import_leads(cmd, None, uow_factory(), progress=_progress)
     except DomainError as exc:
         print(f"refused: {exc}", file=sys.stderr)
@@ -43,7 +45,8 @@ def import_file(path: Path, owner: str, to_pool: bool, all_or_nothing: bool, uow
         return 2
     print(f"{path.name}: {'committed' if report.committed else 'NOT committed (all or nothing)'}; "
           f"accepted {report.accepted} (flagged {report.flagged}), merged {report.merged}, "
-          f"rejected {report.rejected_rows}, already imported {report.already_imported}")
+          f"rejected {report.rejected_rows}, already imported {report.already_imported}"
+          + (f", assigned {report.assigned}" if auto_assign else ""))
     for r in report.rejections:
         print(f"  row {r.row_number}: {r.field}: {r.reason}")
     return 1 if report.rejections else 0
@@ -58,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     target.add_argument("--owner", help="users/{id} who will hold the leads")
     target.add_argument("--pool", action="store_true", help="put the leads in the pool")
     imp.add_argument("--all-or-nothing", action="store_true", help="any rejected row writes nothing")
+    imp.add_argument("--auto-assign", action="store_true", help="with --pool: give each new lead to a rep by the rules")
+    imp.add_argument("--campaign", default="", help="campaigns/{id} the rows came from")
     args = parser.parse_args(argv)
-    return import_file(args.file, args.owner or "", args.pool, args.all_or_nothing, bootstrap.uow_factory())
+    return import_file(args.file, args.owner or "", args.pool, args.all_or_nothing, bootstrap.uow_factory(),
+                       auto_assign=args.auto_assign, campaign=args.campaign)
 
 
 if __name__ == "__main__":

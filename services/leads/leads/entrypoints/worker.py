@@ -9,7 +9,7 @@ from nameko.timer import timer
 
 from leads import bootstrap
 from leads.adapters import protomap
-from leads.service_layer import services
+from leads.service_layer import qualification, services
 from shangji_kit.consumer import event_context, event_handler
 from shangji_kit.envelope import Envelope
 from shangji_kit.inbox import Delivery
@@ -53,6 +53,23 @@ class LeadsWorker:
         with event_context(body) as env:
             services.hand_over(protomap.hand_over_from_event(env), _delivery("on_ownership_transferred", env),
                                self.uow())
+
+    @event_handler("opportunities", "shangji.opportunities.v1.OpportunityWon")
+    def on_opportunity_won(self, body: dict) -> None:
+        with event_context(body) as env:
+            qualification.record_outcome(protomap.outcome_from_event(env), _delivery("on_opportunity_won", env),
+                                         self.uow())
+
+    @event_handler("opportunities", "shangji.opportunities.v1.OpportunityReopened")
+    def on_opportunity_reopened(self, body: dict) -> None:
+        with event_context(body) as env:
+            qualification.record_outcome(protomap.outcome_from_event(env), _delivery("on_opportunity_reopened", env),
+                                         self.uow())
+
+    @timer(interval=30)
+    def rescore_leads(self) -> None:
+        """Open leads scored with older scoring settings, rescored after a settings change."""
+        qualification.rescore_stale(datetime.now(UTC), self.uow())
 
     @timer(interval=60)
     def recycle_leads(self) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from leads.domain import dedupe, importing, model, pool
+from leads.domain import customers, dedupe, importing, model, pool, scoring
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import names, paging
 from shangji_kit.errors import (
@@ -34,6 +34,11 @@ class CreateLead:
     industry: str = ""
     # Unassigned, into the pool (``owner`` must then be empty).
     to_pool: bool = False
+    contact_title: str = ""
+    company_size: str = ""
+    notes: str = ""
+    campaign: str = ""  # "campaigns/{id}", must exist
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class LeadPage:
     next_page_token: str
 
 
-def _user_id(caller_id: str) -> str:
+def caller_user_id(caller_id: str) -> str:
     # Owner ids are stored as UUIDs; a token whose subject is not one cannot own or see a lead.
     try:
         return str(uuid.UUID(caller_id))
@@ -60,14 +65,14 @@ def _user_id(caller_id: str) -> str:
         raise Unauthenticated("the token's subject is not a user id", reason="INVALID_SUBJECT") from exc
 
 
-def _check_new_owner(uow: LeadsUnitOfWork, caller_id: str, owner_id: str) -> None:
+def check_new_owner(uow: LeadsUnitOfWork, caller_id: str, owner_id: str, field: str = "lead.owner") -> None:
     """Someone else as a lead's owner: a user teams has told us about and not deactivated, and the
     caller a manager above them or sales ops / admin."""
     owner = names.format("users", owner_id)
     active = uow.org.is_active(owner_id)
     if active is None:
         # teams' UserCreated may reach us a moment after the user exists; the client can retry.
-        raise InvalidArgument.field("lead.owner", f"{owner} is not a user leads knows (yet)")
+        raise InvalidArgument.field(field, f"{owner} is not a user leads knows (yet)")
     if not active:
         raise FailedPrecondition(f"{owner} is deactivated and cannot own leads", reason="INACTIVE_USER",
                                  metadata={"user": owner})
@@ -103,7 +108,7 @@ def _earlier_capture(uow: LeadsUnitOfWork, request_id: str, caller_id: str) -> C
 def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork) -> Captured:
     """Capture a lead, de-duplicated by the company's ``dedupe_mode``: a duplicate is merged into the
     existing lead or created flagged for review."""
-    caller_id = _user_id(caller_id)
+    caller_id = caller_user_id(caller_id)
     owner_id = caller_id
     owner_violations: list[FieldViolation] = []
     if cmd.to_pool:
@@ -115,11 +120,22 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork) -> Captur
             owner_id = names.parse(cmd.owner, "users", "lead.owner")
         except InvalidArgument as exc:
             owner_violations = exc.violations
+    campaign_id = None
+    if cmd.campaign:
+        try:
+            campaign_id = names.parse(cmd.campaign, "campaigns", "lead.campaign")
+        except InvalidArgument as exc:
+            owner_violations = owner_violations + exc.violations
+    try:
+        flags = scoring.check_flags(list(cmd.flags), "lead.flags")
+    except InvalidArgument as exc:
+        owner_violations, flags = owner_violations + exc.violations, ()
     now = datetime.now(UTC)
     try:
         lead = model.new_lead(id=str(uuid.uuid4()), company=cmd.company, contact_name=cmd.contact_name,
                               phone=cmd.phone, email=cmd.email, region=cmd.region, source=cmd.source,
-                              owner_id=owner_id, now=now, industry=cmd.industry)
+                              owner_id=owner_id, now=now, industry=cmd.industry, contact_title=cmd.contact_title,
+                              company_size=cmd.company_size, notes=cmd.notes, campaign_id=campaign_id, flags=flags)
     except InvalidArgument as exc:
         raise InvalidArgument(exc.violations + owner_violations) from None
     if owner_violations:
@@ -129,9 +145,12 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork) -> Captur
             earlier = _earlier_capture(uow, cmd.request_id, caller_id)
             if earlier:
                 return earlier
+        if campaign_id is not None:
+            campaign_source(uow, lead, campaign_id)
         if owner_id is not None and owner_id != caller_id:
             # The caller as owner (named or not) needs no projection row: teams may not have told us yet.
-            _check_new_owner(uow, caller_id, owner_id)
+            check_new_owner(uow, caller_id, owner_id)
+        settings = uow.pool_settings.scoring()
         keys = dedupe.keys_of(lead)
         uow.leads.lock_keys(keys)
         found = dedupe.find_duplicate(lead, uow.leads.duplicate_candidates([keys]))
@@ -140,6 +159,10 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork) -> Captur
             read_version = existing.version
             dedupe.merge(existing, lead, found[1], caller_id, now)
             merged = existing.events[-1]
+            # Filled fields (industry, source ...) may match scoring rules.
+            if scoring.rescore(existing, settings, now) and existing.version == read_version:
+                existing.version += 1
+                existing.update_time = now
             if cmd.request_id and uow.leads.taken_request_ids([cmd.request_id]):
                 return _earlier_capture(uow, cmd.request_id, caller_id)
             uow.leads.add_merges([_merge_row(merged, cmd.request_id)])
@@ -151,6 +174,7 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork) -> Captur
             return Captured(existing, "MERGED", visible)
         if found:
             dedupe.flag(lead, found[0], found[1])
+        scoring.rescore(lead, settings, now, new=True)
         if uow.leads.add(lead, cmd.request_id) is None:
             # A concurrent create with the same request id committed first; ours wrote nothing.
             return _earlier_capture(uow, cmd.request_id, caller_id)
@@ -159,8 +183,17 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork) -> Captur
         return Captured(lead, "FLAGGED" if found else "CREATED")
 
 
+def campaign_source(uow: LeadsUnitOfWork, lead: model.Lead, campaign_id: str) -> None:
+    """A lead's campaign must exist; the lead's source channel is the campaign's when it has none."""
+    campaign = uow.campaigns.get(campaign_id)
+    if campaign is None:
+        raise InvalidArgument.field("lead.campaign", f"campaigns/{campaign_id} does not exist")
+    if not lead.source:
+        lead.source = campaign.channel
+
+
 def get_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork) -> model.Lead:
-    caller_id = _user_id(caller_id)
+    caller_id = caller_user_id(caller_id)
     with uow:
         lead = uow.leads.get_visible(lead_id, uow.org.viewer(caller_id))
     # A lead the caller may not see gets the answer a missing id gets, so ids cannot be probed.
@@ -174,7 +207,7 @@ def list_leads(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOf
     """The held leads the caller may see (or, ``in_pool``, the pool's), newest first, one page at a time."""
     limit = paging.page_size(page_size)
     after = paging.decode_token(page_token)
-    caller_id = _user_id(caller_id)
+    caller_id = caller_user_id(caller_id)
     with uow:
         # One row beyond the page tells whether another page exists, so the last page carries no token.
         rows = uow.leads.list_visible(uow.org.viewer(caller_id), limit + 1, after, in_pool)
@@ -183,21 +216,83 @@ def list_leads(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOf
     return LeadPage(page, token)
 
 
-def convert_lead(lead_id: str, caller_id: str, etag: str, title: str, uow: LeadsUnitOfWork) -> model.Lead:
-    caller_id = _user_id(caller_id)
+@dataclass(frozen=True)
+class ConvertLead:
+    lead_id: str
+    etag: str = ""
+    opportunity_title: str = ""
+    # "customers/{id}" to join; empty: the same company's customer in the region, else a new one.
+    customer: str = ""
+    without_opportunity: bool = False
+    # Convert below the qualification the settings require (a manager above the owner only).
+    force: bool = False
+
+
+def convert_lead(cmd: ConvertLead, caller_id: str, uow: LeadsUnitOfWork) -> model.Lead:
+    """One transaction: the lead closes as converted into a customer (the one named, the same company's in
+    the region, or a new one), its contact joins the customer's decision chain, and LeadConverted carries the
+    customer and the chain (opportunities registers a deal unless ``without_opportunity``)."""
+    caller_id = caller_user_id(caller_id)
+    customer_id = names.parse(cmd.customer, "customers", "customer") if cmd.customer else None
+    now = datetime.now(UTC)
     with uow:
         viewer = uow.org.viewer(caller_id)
-        lead = uow.leads.get_visible(lead_id, viewer)
+        lead = uow.leads.get_visible(cmd.lead_id, viewer, for_update=True)
         if lead is None:
-            raise NotFound(f"leads/{lead_id}")
+            raise NotFound(f"leads/{cmd.lead_id}")
         # Seeing a lead (sales ops, say) is not enough to convert it: its owner or a manager above them.
-        if lead.owner_id != caller_id and not uow.org.manages(viewer, lead.owner_id):
+        manager = lead.owner_id is not None and lead.owner_id != caller_id and uow.org.manages(viewer, lead.owner_id)
+        if lead.owner_id != caller_id and not manager:
             raise PermissionDenied(f"only the owner of {lead.name} or a manager above them may convert it",
                                    metadata={"resource": lead.name})
+        lead.check_convertible(cmd.etag)
+        settings = uow.pool_settings.scoring()
+        if lead.scored_with < settings.version:
+            # The worker has not rescored it since the rules changed: judge it by the rules in force.
+            scoring.rescore(lead, settings, now)
+        if not scoring.is_qualified_for_conversion(lead, settings):
+            if not cmd.force:
+                raise FailedPrecondition(
+                    f"{lead.name} is {lead.qualification}; conversion needs {settings.convert_requires} "
+                    "(a manager above the owner may force it)", reason="LEAD_NOT_QUALIFIED",
+                    metadata={"resource": lead.name, "qualification": lead.qualification,
+                              "required": settings.convert_requires, "score": str(lead.score)})
+            if not manager:
+                raise PermissionDenied(f"only a manager above the owner of {lead.name} may force its conversion",
+                                       reason="FORCE_NEEDS_MANAGER", metadata={"resource": lead.name})
+        events: list = []
+        if customer_id is not None:
+            customer = uow.customers.get(customer_id, viewer, for_update=True)
+            if customer is None:
+                raise NotFound(f"customers/{customer_id}")
+        else:
+            keys = (dedupe.company_key(lead.company), dedupe.region_key(lead.region))
+            uow.customers.lock_key(*keys)
+            customer = uow.customers.find_by_key(*keys)
+            if customer is None:
+                grades = tuple(g for g, _ in settings.customer_grades)
+                customer = customers.new_customer(
+                    id=str(uuid.uuid4()), owner_id=lead.owner_id, grades=grades, now=now, lead_id=lead.id,
+                    values={"display_name": lead.company, "region": lead.region, "industry": lead.industry,
+                            "size": lead.company_size})
+                uow.customers.add(customer, None)
+                events.extend(customer.events)
+                customer.events.clear()
+        chain = uow.customers.chain(customer.id)
+        if not any(customers.same_person(c, lead.phone, lead.email) for c in chain):
+            contact = customers.new_contact(id=str(uuid.uuid4()), customer_id=customer.id, lead_id=lead.id, now=now,
+                                            values={"display_name": lead.contact_name, "title": lead.contact_title,
+                                                    "phone": lead.phone, "email": lead.email})
+            uow.customers.add_contact(contact)
+            chain = (*chain, contact)
+            events.append(customers.chain_changed(customer, chain, now))
+            uow.customers.save_chain_revision(customer)
         read_version = lead.version
-        lead.convert(by_user_id=caller_id, title=title, now=datetime.now(UTC), expected_etag=etag)
+        lead.convert(by_user_id=caller_id, title=cmd.opportunity_title, now=now, expected_etag=cmd.etag,
+                     customer_id=customer.id, decision_chain=chain, without_opportunity=cmd.without_opportunity)
         uow.leads.update(lead, read_version)
-        uow.publish(lead.events)
+        uow.publish(events + lead.events)
+        lead.events.clear()
         uow.commit()
         return lead
 
@@ -246,7 +341,7 @@ def claim_leads(lead_ids: list[str], caller_id: str, uow: LeadsUnitOfWork,
     Leads are looked up whatever their owner, so one claimed a moment ago answers LEAD_HELD (saying
     nothing about who holds it) rather than NOT_FOUND; a missing id is NOT_FOUND.
     """
-    caller_id = _user_id(caller_id)
+    caller_id = caller_user_id(caller_id)
     now = now or datetime.now(UTC)
     with uow:
         if not uow.org.is_sales(caller_id):
@@ -275,7 +370,7 @@ def _held_by_caller(uow: LeadsUnitOfWork, lead_id: str, caller_id: str, doing: s
 def return_lead(lead_id: str, reason: str, caller_id: str, uow: LeadsUnitOfWork,
                 now: datetime | None = None) -> model.Lead:
     """The holder puts a lead back in the pool with a reason from the company's list."""
-    caller_id = _user_id(caller_id)
+    caller_id = caller_user_id(caller_id)
     now = now or datetime.now(UTC)
     with uow:
         reason = pool.check_reason(reason, uow.pool_settings.get())
@@ -291,7 +386,7 @@ def assign_leads(lead_ids: list[str], assignee: str, caller_id: str, uow: LeadsU
                  now: datetime | None = None) -> list[model.Lead]:
     """A manager above the assignee, or sales ops / admin, gives leads they see (pool or held) to the
     assignee, all or none. The claim cap does not apply: assigning by hand is a manager's decision."""
-    caller_id = _user_id(caller_id)
+    caller_id = caller_user_id(caller_id)
     now = now or datetime.now(UTC)
     assignee_id = names.parse(assignee, "users", "assignee")
     with uow:
@@ -319,7 +414,7 @@ def assign_leads(lead_ids: list[str], assignee: str, caller_id: str, uow: LeadsU
 def add_follow_up(lead_id: str, kind: str, note: str, caller_id: str, uow: LeadsUnitOfWork,
                   now: datetime | None = None) -> pool.FollowUp:
     """The holder records a call, visit, email or meeting; the first of a holding fixes its first-response time."""
-    caller_id = _user_id(caller_id)
+    caller_id = caller_user_id(caller_id)
     now = now or datetime.now(UTC)
     note = pool.check_follow_up(kind, note)
     with uow:
@@ -328,6 +423,10 @@ def add_follow_up(lead_id: str, kind: str, note: str, caller_id: str, uow: Leads
                                   create_time=now)
         read_version = lead.version
         pool.add_follow_up(lead, follow_up)
+        # Each follow-up counts as a behaviour (points per the settings' "follow_up").
+        lead.behaviour_counts = {**lead.behaviour_counts,
+                                 scoring.FOLLOW_UP: lead.behaviour_counts.get(scoring.FOLLOW_UP, 0) + 1}
+        scoring.rescore(lead, uow.pool_settings.scoring(), now)
         uow.leads.add_follow_up(follow_up)
         _save(uow, lead, read_version)
         uow.commit()
@@ -338,7 +437,7 @@ def auto_assign_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork,
                      now: datetime | None = None) -> model.Lead:
     """Sales ops (among every rep) or a department head (among the reps below them) gives a pool lead to
     the rep the assignment rules choose: territory, expertise, workload against capacity, round robin."""
-    caller_id = _user_id(caller_id)
+    caller_id = caller_user_id(caller_id)
     now = now or datetime.now(UTC)
     with uow:
         viewer = uow.org.viewer(caller_id)
@@ -397,6 +496,10 @@ class ImportLeads:
     to_pool: bool = False
     all_or_nothing: bool = False
     file_name: str = ""
+    # Into the pool, then each new lead to the rep the assignment rules choose (like AutoAssignLead).
+    auto_assign: bool = False
+    # "campaigns/{id}" every row came from (must exist); a row without a source gets the campaign's channel.
+    campaign: str = ""
 
 
 IMPORT_BATCH = 5000
@@ -422,8 +525,11 @@ def import_leads(cmd: ImportLeads, caller_id: str | None, uow: LeadsUnitOfWork, 
     writes nothing. ``caller_id`` None: an operator's import (the CLI), trusted to name any owner.
     ``progress(stage, done, total)`` is called as rows are checked ("checking") and decided ("deciding")."""
     positions = importing.column_map(cmd.columns)
-    caller_id = _user_id(caller_id) if caller_id is not None else None
+    caller_id = caller_user_id(caller_id) if caller_id is not None else None
     owner_id = _import_owner(cmd, caller_id)
+    if cmd.auto_assign and not cmd.to_pool:
+        raise InvalidArgument.field("auto_assign", "only for an import into the pool")
+    campaign_id = names.parse(cmd.campaign, "campaigns", "campaign") if cmd.campaign else None
     now = now or datetime.now(UTC)
     report = importing.ImportReport(content_sha256=importing.content_sha256(cmd.columns, cmd.rows))
     parsed: list[importing.Row] = []
@@ -432,7 +538,8 @@ def import_leads(cmd: ImportLeads, caller_id: str | None, uow: LeadsUnitOfWork, 
             progress("checking", i, len(cmd.rows))
         if importing.is_blank(values):
             continue
-        result = importing.parse_row(row_number, values, positions, id=str(uuid.uuid4()), owner_id=owner_id, now=now)
+        result = importing.parse_row(row_number, values, positions, id=str(uuid.uuid4()), owner_id=owner_id, now=now,
+                                     campaign_id=campaign_id)
         if isinstance(result, list):
             report.rejections.extend(result)
         else:
@@ -443,8 +550,16 @@ def import_leads(cmd: ImportLeads, caller_id: str | None, uow: LeadsUnitOfWork, 
     total = len(parsed)
     with uow:
         if caller_id is not None and owner_id is not None and owner_id != caller_id:
-            _check_new_owner(uow, caller_id, owner_id)
+            check_new_owner(uow, caller_id, owner_id)
+        assigner = _import_assigner(uow, caller_id) if cmd.auto_assign else None
+        channel = ""
+        if campaign_id is not None:
+            campaign = uow.campaigns.get(campaign_id)
+            if campaign is None:
+                raise InvalidArgument.field("campaign", f"campaigns/{campaign_id} does not exist")
+            channel = campaign.channel
         mode = uow.pool_settings.get().dedupe_mode
+        score_settings = uow.pool_settings.scoring()
         new: list[tuple[model.Lead, str, dedupe.Keys]] = []
         changed: dict[str, tuple[model.Lead, int]] = {}  # existing leads merged into: (lead, version read)
         merges: list[dict] = []
@@ -479,16 +594,24 @@ def import_leads(cmd: ImportLeads, caller_id: str | None, uow: LeadsUnitOfWork, 
                     if existing.id not in changed and existing.id not in created_ids:
                         changed[existing.id] = (existing, existing.version)
                     dedupe.merge(existing, row.lead, on, caller_id, now)
+                    merged = existing.events.pop()
+                    scoring.rescore(existing, score_settings, now)
                     if existing.id in created_ids:
                         existing.version = 1  # not written yet: still its first version
-                    merged = existing.events.pop()
                     events.append(merged)
+                    events.extend(existing.events)
+                    existing.events.clear()
                     merges.append(_merge_row(merged, row.request_id))
                     report.merged += 1
                     continue
                 if found:
                     dedupe.flag(row.lead, found[0], found[1])
                     report.flagged += 1
+                if channel and not row.lead.source:
+                    row.lead.source = channel
+                scoring.rescore(row.lead, score_settings, now, new=True)
+                if assigner is not None and assigner(row.lead):
+                    report.assigned += 1
                 new.append((row.lead, row.request_id, k))
                 created_ids.add(row.lead.id)
                 events.extend(row.lead.events)
@@ -497,17 +620,65 @@ def import_leads(cmd: ImportLeads, caller_id: str | None, uow: LeadsUnitOfWork, 
                 report.accepted += 1
             if progress:
                 progress("deciding", min(start + IMPORT_BATCH, total), total)
+        if assigner is not None:
+            assigner.remember()
         uow.leads.copy_in(new)
+        if progress:
+            progress("writing leads", len(new), len(new))
         for lead, read_version in changed.values():
             if lead.version != read_version:
                 uow.leads.update(lead, read_version)
         uow.leads.add_merges(merges)
+        if progress:
+            progress("writing merges", len(merges), len(merges))
         report.committed = True
         events.append(importing.LeadsImported(report=report, file_name=cmd.file_name, imported_by=caller_id,
                                               import_time=now))
         uow.publish_bulk(events)
+        if progress:
+            progress("writing events", len(events), len(events))
         uow.commit()
     return report
+
+
+class _ImportAssigner:
+    """The assignment rules over an import's new pool leads (``pool.RoundRobin``: the candidates read and
+    locked once, each lead given out counted before the next)."""
+
+    def __init__(self, uow: LeadsUnitOfWork, caller_id: str | None, candidates: list[pool.Candidate]) -> None:
+        self.uow = uow
+        self.by = caller_id
+        self.rules = pool.RoundRobin(candidates)
+        self.assigned: dict[str, datetime] = {}
+        self.tick = datetime.now(UTC)
+
+    def __call__(self, lead: model.Lead) -> bool:
+        choice = self.rules.choose(lead)
+        if choice is None:
+            return False  # nobody has room: the lead stays in the pool
+        # Distinct, increasing times keep the round robin turning within one import.
+        self.tick += timedelta(microseconds=1)
+        pool.auto_assign(lead, choice, self.by or "", self.tick)
+        # The lead is created held: its LeadCreated says by whom (no change of holder to announce, and an
+        # event per row fewer: the outbox was half of an import's time).
+        lead.events.pop()
+        lead.version = 1  # not written yet: still its first version
+        self.rules.taken(choice.user_id, self.tick)
+        self.assigned[choice.user_id] = self.tick
+        return True
+
+    def remember(self) -> None:
+        self.uow.reps.assigned_many(self.assigned)
+
+
+def _import_assigner(uow: LeadsUnitOfWork, caller_id: str | None) -> _ImportAssigner:
+    """Sales ops / admin (or the operator's CLI) assign among every rep, a department head among theirs."""
+    if caller_id is None:
+        return _ImportAssigner(uow, None, uow.reps.candidates(None))
+    viewer = uow.org.viewer(caller_id)
+    if not (viewer.sees_everything or viewer.headed_paths):
+        raise PermissionDenied("only sales ops, admins and department heads may auto-assign leads")
+    return _ImportAssigner(uow, caller_id, uow.reps.candidates(None if viewer.sees_everything else viewer.headed_paths))
 
 
 # --- teams' events -------------------------------------------------------------------------------
@@ -541,7 +712,8 @@ def record_department(department: OrgDepartment, delivery: Delivery, uow: LeadsU
 
 def hand_over(cmd: model.HandOver, delivery: Delivery, uow: LeadsUnitOfWork) -> list[str]:
     """Every OPEN lead of the previous owner goes to the successor, each move recorded in
-    ``owner_changes``; converted leads keep their owner. The ids moved ([] for a redelivery)."""
+    ``owner_changes``; converted leads keep their owner. Their customers go to the successor too. The lead
+    ids moved ([] for a redelivery)."""
     now = datetime.now(UTC)
     with uow:
         if not uow.claim(delivery):
@@ -550,5 +722,8 @@ def hand_over(cmd: model.HandOver, delivery: Delivery, uow: LeadsUnitOfWork) -> 
         if cmd.from_owner_id != cmd.to_owner_id:
             moved = uow.leads.hand_over_open(cmd.from_owner_id, cmd.to_owner_id, cmd.transfer_id,
                                              cmd.transfer_time or now, now)
+            # The leaver's customers are live accounts: they follow too, each a CustomerUpdated.
+            uow.publish([customers.CustomerUpdated(c, uow.customers.chain(c.id), ("owner",), "")
+                         for c in uow.customers.hand_over(cmd.from_owner_id, cmd.to_owner_id, now)])
         uow.commit()
         return moved

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from leads.adapters import protomap
+from leads.adapters.accounts import CampaignRepository, CustomerRepository
 from leads.adapters.orm import metadata
 from leads.adapters.repository import LeadRepository, OrgProjection, PoolSettingsRepository, RepRepository
 from shangji_kit.uow import UnitOfWork
@@ -13,6 +14,8 @@ class LeadsUnitOfWork(UnitOfWork):
     org: OrgProjection
     pool_settings: PoolSettingsRepository
     reps: RepRepository
+    customers: CustomerRepository
+    campaigns: CampaignRepository
 
     def __init__(self, sessions) -> None:
         super().__init__("leads", sessions, metadata)
@@ -22,6 +25,8 @@ class LeadsUnitOfWork(UnitOfWork):
         self.org = OrgProjection(session)
         self.pool_settings = PoolSettingsRepository(session)
         self.reps = RepRepository(session)
+        self.customers = CustomerRepository(session)
+        self.campaigns = CampaignRepository(session)
 
     def publish(self, events: list) -> None:
         for event in events:

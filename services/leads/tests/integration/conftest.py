@@ -189,3 +189,45 @@ class Org:
 @pytest.fixture
 def org(worker) -> Org:
     return Org(worker)
+
+
+ALL_SETTINGS = ("claim_cap", "return_reasons", "recycle_after_days_without_follow_up", "recycle_after_days_unconverted",
+                "reclaim_bar_days", "dedupe_mode", "scoring_rules", "behaviour_points", "mql_threshold",
+                "sql_threshold", "sql_requires", "convert_requires", "customer_grades")
+
+
+@pytest.fixture
+def ops(org, as_user):
+    """A sales ops user: ``(user_id, caller)``."""
+    return as_user(org.user(roles=("sales_ops",)))
+
+
+class LeadSettingsFixture:
+    """Changes the company's lead settings through the API; the test's teardown puts back what was there."""
+
+    def __init__(self, caller) -> None:
+        from shangji.leads.v1 import leads_pb2
+
+        self.pb = leads_pb2
+        self.caller = caller
+        self.saved = caller.GetLeadSettings(leads_pb2.GetLeadSettingsRequest())
+
+    def set(self, **fields):
+        from google.protobuf import field_mask_pb2
+
+        message = self.pb.LeadSettings(**fields)
+        return self.caller.UpdateLeadSettings(self.pb.UpdateLeadSettingsRequest(
+            settings=message, update_mask=field_mask_pb2.FieldMask(paths=list(fields))))
+
+    def restore(self) -> None:
+        from google.protobuf import field_mask_pb2
+
+        self.caller.UpdateLeadSettings(self.pb.UpdateLeadSettingsRequest(
+            settings=self.saved, update_mask=field_mask_pb2.FieldMask(paths=list(ALL_SETTINGS))))
+
+
+@pytest.fixture
+def lead_settings(ops):
+    fixture = LeadSettingsFixture(ops[1])
+    yield fixture
+    fixture.restore()

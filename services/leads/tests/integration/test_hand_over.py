@@ -99,3 +99,19 @@ def test_a_malformed_transfer_is_rejected_and_moves_nothing(worker, teams, query
     assert [v.field for v in exc.value.violations] == [field]
     assert owners(query, *open_leads) == [(leaver_id, 1), (leaver_id, 1)]
     assert query("SELECT count(*) FROM inbox WHERE event_id = :e", e=body["id"]) == [(0,)]
+
+
+def test_the_leavers_customers_follow_to_the_successor_with_an_event(worker, teams, query, as_user):
+    leaver_id, leaver = as_user()
+    successor_id, successor = as_user()
+    customer = leaver.CreateCustomer(leads_pb2.CreateCustomerRequest(customer=leads_pb2.Customer(
+        display_name=f"交接客户{uuid.uuid4().hex[:6]}")))
+    worker.on_ownership_transferred(teams.transfer(leaver_id, successor_id))
+    moved = successor.GetCustomer(leads_pb2.GetCustomerRequest(name=customer.name))
+    assert (moved.owner, moved.etag) == (f"users/{successor_id}", "2")
+    [event] = [r[0] for r in query("SELECT data FROM outbox WHERE type = 'shangji.leads.v1.CustomerUpdated' "
+                                   "AND subject = :s", s=customer.name)]
+    assert event["changedFields"] == ["owner"] and event["customer"]["owner"] == f"users/{successor_id}"
+    with pytest.raises(grpc.RpcError) as exc:
+        leaver.GetCustomer(leads_pb2.GetCustomerRequest(name=customer.name))
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND

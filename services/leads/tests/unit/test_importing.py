@@ -10,7 +10,7 @@ NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
 
 def test_header_columns_are_found_by_name_or_alias_in_any_case():
-    assert importing.column_map(["公司名称", " Contact Name ", "Mobile", "EMAIL", "notes"]) == {
+    assert importing.column_map(["公司名称", " Contact Name ", "Mobile", "EMAIL", "wechat"]) == {
         "company": 0, "contact_name": 1, "phone": 2, "email": 3}
 
 

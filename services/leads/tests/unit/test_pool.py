@@ -1,5 +1,7 @@
 """The pool's rules without I/O: claim checks and caps, returns, assignment, follow-ups, recycle timing."""
 
+import dataclasses
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -232,3 +234,27 @@ def test_auto_assign_takes_a_pool_lead_and_records_the_rules():
     with pytest.raises(FailedPrecondition) as exc:
         pool.auto_assign(one, pool.Choice(OTHER, (pool.ROUND_ROBIN,)), BOSS, T0)
     assert exc.value.reason == "LEAD_HELD"
+
+
+def test_round_robin_over_many_leads_answers_like_choose_assignee_one_at_a_time():
+    rnd = random.Random(5)
+    regions, industries = ["华东", "华南", "华北", ""], ["textiles", "chemicals", ""]
+    candidates = [pool.Candidate(user_id=f"u{i:02d}", active=rnd.random() > 0.1, away=rnd.random() < 0.1,
+                                 territories=tuple(rnd.sample(regions[:3], rnd.randrange(3))),
+                                 expertise=tuple(rnd.sample(industries[:2], rnd.randrange(2))),
+                                 capacity=rnd.choice([0, 3, 6]), open_leads=rnd.randrange(4),
+                                 last_assigned_time=rnd.choice([None, T0 - timedelta(hours=rnd.randrange(50))]))
+                  for i in range(25)]
+    fast = pool.RoundRobin(candidates)
+    slow = {c.user_id: c for c in candidates}
+    for n in range(300):
+        subject = lead(id=f"l{n}")
+        subject.region, subject.industry = rnd.choice(regions), rnd.choice(industries)
+        expected = pool.choose_assignee(subject, list(slow.values()))
+        assert fast.choose(subject) == expected
+        if expected is None:
+            continue
+        when = T0 + timedelta(seconds=n)
+        fast.taken(expected.user_id, when)
+        c = slow[expected.user_id]
+        slow[c.user_id] = dataclasses.replace(c, open_leads=c.open_leads + 1, last_assigned_time=when)

@@ -1,5 +1,6 @@
 """Reading teams' event envelopes into projection rows and handover commands: no I/O."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -138,3 +139,24 @@ def test_the_direct_json_of_a_captured_lead_equals_message_to_dict():
         if i == 2:
             lead.duplicate_of = "00000000-0000-0000-0000-000000000009"
         assert protomap.lead_json(lead) == json_format.MessageToDict(protomap.lead_to_proto(lead))
+
+
+def test_the_direct_json_of_scored_assigned_leads_and_their_events_equals_message_to_dict():
+    from leads.domain import scoring
+
+    settings = scoring.ScoringSettings(rules=(scoring.ScoringRule("industry", ("tea",), 35),
+                                              scoring.ScoringRule("title", ("经理",), 0)), mql_threshold=30)
+    lead = model.new_lead(id="00000000-0000-0000-0000-000000000001", company="杭州 茶厂", contact_name="王芳",
+                          phone="13800138000", email="", region="浙江", source="展会", owner_id=None,
+                          industry="tea", now=T, contact_title="采购经理", company_size="50-199", notes="要样品",
+                          campaign_id="00000000-0000-0000-0000-0000000000c1", flags=("budget",))
+    lead.qualification = scoring.UNQUALIFIED
+    scoring.rescore(lead, settings, T)
+    choice = pool.Choice("0b6f1b55-3f0e-4a8e-9a53-2f4c1f3f8d11", (pool.TERRITORY, pool.ROUND_ROBIN))
+    pool.auto_assign(lead, choice, "", T)
+    assert protomap.lead_json(lead) == json_format.MessageToDict(protomap.lead_to_proto(lead))
+    rows = protomap.outbox_rows(list(lead.events))
+    assert [r[0].rsplit(".", 1)[1] for r in rows] == ["LeadCreated", "LeadQualificationChanged", "LeadAssigned"]
+    for (_, subject, data), event in zip(rows, lead.events, strict=True):
+        message, expected_subject = protomap.event_to_proto(event)
+        assert (subject, json.loads(data)) == (expected_subject, json_format.MessageToDict(message))

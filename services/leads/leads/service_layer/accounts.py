@@ -1,0 +1,221 @@
+"""Customers and contacts: use cases on the leads unit of work, one transaction each."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from leads.domain import customers
+from leads.service_layer.services import caller_user_id, check_new_owner
+from leads.service_layer.unit_of_work import LeadsUnitOfWork
+from shangji_kit import fieldmask, names, paging
+from shangji_kit.errors import Aborted, AlreadyExists, NotFound, PermissionDenied
+from shangji_kit.visibility import Viewer
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """A customer with its decision chain, as the API answers it."""
+
+    customer: customers.Customer
+    chain: tuple[customers.Contact, ...]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    next_page_token: str
+
+
+def _grades(uow: LeadsUnitOfWork) -> tuple[str, ...]:
+    return tuple(g for g, _ in uow.pool_settings.scoring().customer_grades)
+
+
+def _page(rows: list, limit: int) -> Page:
+    page = rows[:limit]
+    token = paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
+    return Page(page, token)
+
+
+def _editable(uow: LeadsUnitOfWork, customer_id: str, caller_id: str) -> tuple[customers.Customer, Viewer]:
+    """The customer, locked, when the caller may change it: its owner, a manager above them, sales ops or
+    admin. NOT_FOUND when they may not see it, PERMISSION_DENIED when they see it but may not change it."""
+    viewer = uow.org.viewer(caller_id)
+    customer = uow.customers.get(customer_id, viewer, for_update=True)
+    if customer is None:
+        raise NotFound(f"customers/{customer_id}")
+    if not (customer.owner_id == caller_id or viewer.sees_everything or uow.org.manages(viewer, customer.owner_id)):
+        raise PermissionDenied(f"only the owner of {customer.name}, a manager above them or sales ops may change it",
+                               metadata={"resource": customer.name})
+    return customer, viewer
+
+
+def _check_etag(resource, etag: str) -> None:
+    if etag and etag != resource.etag:
+        raise Aborted(f"{resource.name} has changed (etag {resource.etag}, not {etag}); re-read it",
+                      metadata={"resource": resource.name, "etag": resource.etag})
+
+
+def _refuse_taken_name(uow: LeadsUnitOfWork, customer: customers.Customer) -> None:
+    name_key, region_key = customer.keys
+    uow.customers.lock_key(name_key, region_key)
+    other = uow.customers.name_taken(name_key, region_key, customer.id)
+    if other:
+        # Saying which customer lets the rep ask for it instead of holding the same company twice unknowingly.
+        raise AlreadyExists(f"customers/{other} already is {customer.display_name!r} in region {customer.region!r}",
+                            reason="CUSTOMER_EXISTS", metadata={"resource": f"customers/{other}"})
+
+
+@dataclass(frozen=True)
+class CreateCustomer:
+    values: dict[str, str]  # display_name, region, industry, size, grade
+    owner: str = ""
+    request_id: str = ""
+
+
+def create_customer(cmd: CreateCustomer, caller_id: str, uow: LeadsUnitOfWork) -> CustomerView:
+    caller_id = caller_user_id(caller_id)
+    owner_id = names.parse(cmd.owner, "users", "customer.owner") if cmd.owner else caller_id
+    now = datetime.now(UTC)
+    with uow:
+        if cmd.request_id:
+            earlier = uow.customers.get_by_request_id(cmd.request_id)
+            if earlier:
+                return CustomerView(earlier, uow.customers.chain(earlier.id))
+        customer = customers.new_customer(id=str(uuid.uuid4()), values=cmd.values, owner_id=owner_id,
+                                          grades=_grades(uow), now=now)
+        if owner_id != caller_id:
+            check_new_owner(uow, caller_id, owner_id, "customer.owner")
+        _refuse_taken_name(uow, customer)
+        uow.customers.add(customer, cmd.request_id)
+        uow.publish(customer.events)
+        uow.commit()
+        return CustomerView(customer, ())
+
+
+def get_customer(customer_id: str, caller_id: str, uow: LeadsUnitOfWork) -> CustomerView:
+    caller_id = caller_user_id(caller_id)
+    with uow:
+        customer = uow.customers.get(customer_id, uow.org.viewer(caller_id))
+        if customer is None:
+            raise NotFound(f"customers/{customer_id}")
+        return CustomerView(customer, uow.customers.chain(customer.id))
+
+
+def list_customers(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOfWork) -> Page:
+    limit = paging.page_size(page_size)
+    after = paging.decode_token(page_token)
+    caller_id = caller_user_id(caller_id)
+    with uow:
+        rows = uow.customers.list_visible(uow.org.viewer(caller_id), limit + 1, after)
+        page = _page(rows, limit)
+        chains = uow.customers.chains([c.id for c in page.items]) if page.items else {}
+        return Page([CustomerView(c, chains[c.id]) for c in page.items], page.next_page_token)
+
+
+@dataclass(frozen=True)
+class UpdateCustomer:
+    customer_id: str
+    values: dict[str, str]
+    update_mask: tuple[str, ...]
+    etag: str = ""
+
+
+def update_customer(cmd: UpdateCustomer, caller_id: str, uow: LeadsUnitOfWork) -> CustomerView:
+    caller_id = caller_user_id(caller_id)
+    mask = fieldmask.check(cmd.update_mask, customers.CUSTOMER_FIELDS)
+    new_owner = names.parse(cmd.values.get("owner", ""), "users", "customer.owner") if "owner" in mask else None
+    now = datetime.now(UTC)
+    with uow:
+        changes: dict[str, str] = customers.clean_customer_fields(
+            {k: v for k, v in cmd.values.items() if k in mask and k != "owner"}, _grades(uow))
+        customer, _ = _editable(uow, cmd.customer_id, caller_id)
+        _check_etag(customer, cmd.etag)
+        if new_owner is not None:
+            if new_owner != customer.owner_id:
+                check_new_owner(uow, caller_id, new_owner, "customer.owner")
+            changes["owner"] = new_owner
+        read_version = customer.version
+        changed = customers.update_customer(customer, changes, caller_id, now)
+        chain = uow.customers.chain(customer.id)
+        if changed:
+            if {"display_name", "region"} & set(changed):
+                _refuse_taken_name(uow, customer)
+            uow.customers.update(customer, read_version)
+            uow.publish([customers.CustomerUpdated(customer, chain, changed, caller_id)])
+            uow.commit()
+        return CustomerView(customer, chain)
+
+
+# --- contacts -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreateContact:
+    customer_id: str
+    values: dict = field(default_factory=dict)
+    request_id: str = ""
+
+
+def create_contact(cmd: CreateContact, caller_id: str, uow: LeadsUnitOfWork) -> customers.Contact:
+    """A contact joins the customer's decision chain (CustomerDecisionChainChanged, revision + 1)."""
+    caller_id = caller_user_id(caller_id)
+    now = datetime.now(UTC)
+    contact = customers.new_contact(id=str(uuid.uuid4()), customer_id=cmd.customer_id, values=cmd.values, now=now)
+    with uow:
+        if cmd.request_id:
+            earlier = uow.customers.contact_by_request_id(cmd.request_id)
+            if earlier:
+                return earlier
+        customer, _ = _editable(uow, cmd.customer_id, caller_id)
+        uow.customers.add_contact(contact, cmd.request_id)
+        uow.publish([customers.chain_changed(customer, uow.customers.chain(customer.id), now)])
+        uow.customers.save_chain_revision(customer)
+        uow.commit()
+        return contact
+
+
+def list_contacts(customer_id: str, caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOfWork) -> Page:
+    limit = paging.page_size(page_size)
+    after = paging.decode_token(page_token)
+    caller_id = caller_user_id(caller_id)
+    with uow:
+        if uow.customers.get(customer_id, uow.org.viewer(caller_id)) is None:
+            raise NotFound(f"customers/{customer_id}")
+        return _page(uow.customers.list_contacts(customer_id, limit + 1, after), limit)
+
+
+@dataclass(frozen=True)
+class UpdateContact:
+    contact_id: str
+    values: dict
+    update_mask: tuple[str, ...]
+    etag: str = ""
+
+
+def update_contact(cmd: UpdateContact, caller_id: str, uow: LeadsUnitOfWork) -> customers.Contact:
+    """Edit a contact (role, attitude, satisfaction ...); a real change re-publishes the customer's chain."""
+    caller_id = caller_user_id(caller_id)
+    mask = fieldmask.check(cmd.update_mask, customers.CONTACT_FIELDS)
+    changes = customers.clean_contact_fields({k: v for k, v in cmd.values.items() if k in mask})
+    now = datetime.now(UTC)
+    with uow:
+        contact = uow.customers.get_contact(cmd.contact_id)
+        if contact is None:
+            raise NotFound(f"contacts/{cmd.contact_id}")
+        try:
+            customer, _ = _editable(uow, contact.customer_id, caller_id)
+        except NotFound:
+            # A contact of a customer the caller may not see is as missing as the customer.
+            raise NotFound(f"contacts/{cmd.contact_id}") from None
+        # Re-read under the customer's lock: a concurrent edit of this contact has committed by now.
+        contact = uow.customers.get_contact(cmd.contact_id)
+        _check_etag(contact, cmd.etag)
+        read_version = contact.version
+        if customers.update_contact(contact, changes, now):
+            uow.customers.update_contact(contact, read_version)
+            uow.publish([customers.chain_changed(customer, uow.customers.chain(customer.id), now)])
+            uow.customers.save_chain_revision(customer)
+            uow.commit()
+        return contact
+
