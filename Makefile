@@ -52,6 +52,7 @@ bench: venv protos infra databases
 	$(BIN)/python -m bench.visibility
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.lead_import
+	$(BIN)/python -m bench.erp_orders
 
 clean: down
 	rm -rf $(VENV) protos/gen build .run

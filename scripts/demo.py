@@ -11,6 +11,7 @@ import time
 import grpc
 from google.protobuf import field_mask_pb2
 
+from scripts import demo_samples
 from shangji.leads.v1 import leads_pb2, leads_pb2_grpc
 from shangji.notify.v1 import notify_pb2, notify_pb2_grpc
 from shangji.opportunities.v1 import opportunities_pb2, opportunities_pb2_grpc
@@ -122,6 +123,8 @@ def main() -> None:
     hidden = not any(o.name == opp.name for o in as_presales.ListOpportunities(
         opportunities_pb2.ListOpportunitiesRequest(page_size=200)).opportunities)
     print(f"    {presales.display_name}: {'does not see it' if hidden else 'SEES IT (unexpected)'}")
+
+    demo_samples.run(admin, rep, manager, opp)
 
     print("\nThe suite is running. Try it yourself:")
     print(f"    export TOKEN=$(.venv/bin/python -m shangji_kit.admin token {rep.id})")

@@ -1,6 +1,9 @@
-"""Start, stop and show the whole suite: a gRPC front and a nameko worker per service.
+"""Start, stop and show the whole suite: a gRPC front and a nameko worker per service, and the demo ERP.
 
 Processes run detached; their pids and logs live in .run/ (logs: .run/logs/<service>.<role>.log).
+The ERP is a real Tryton 8.2 (`python -m shangji_kit.testing.tryton serve`: database shangji_erp cloned
+from the template the tests use, built once, on port 8000 in 2 processes), which erp_bridge's default
+SHANGJI_ERP_* settings point at; set SHANGJI_ERP_URL to use another ERP and the suite starts none.
 """
 
 from __future__ import annotations
@@ -67,8 +70,37 @@ def health(service: str, timeout: float = 1.0) -> str:
         return f"UNREACHABLE ({exc.code().name})"
 
 
+ERP_PORT = 8000
+
+
+def _start_erp() -> None:
+    """The demo Tryton, unless one runs or another ERP is configured. The first start builds its template
+    (1-3 minutes); erp_bridge retries until it answers, so nothing waits for it here but the demo walk."""
+    if os.environ.get("SHANGJI_ERP_URL") or _pid("erp", "tryton"):
+        return
+    log = open(LOGS / "erp.tryton.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "shangji_kit.testing.tryton", "serve", "--database",
+                             "shangji_erp", "--port", str(ERP_PORT), "--processes", "2"],
+                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+    _pidfile("erp", "tryton").write_text(str(proc.pid))
+
+
+def erp_ready(timeout: float = 1.0) -> bool:
+    import urllib.request
+
+    url = os.environ.get("SHANGJI_ERP_URL", f"http://127.0.0.1:{ERP_PORT}")
+    try:
+        urllib.request.urlopen(url + "/", timeout=timeout)
+    except urllib.error.HTTPError:
+        return True  # it answered
+    except OSError:
+        return False
+    return True
+
+
 def start() -> None:
     LOGS.mkdir(parents=True, exist_ok=True)
+    _start_erp()
     for service in settings.SERVICES:
         for role, cmd in commands(service).items():
             if _pid(service, role):
@@ -93,6 +125,10 @@ def start() -> None:
 
 
 def stop() -> None:
+    erp = _pid("erp", "tryton")
+    if erp:
+        os.killpg(erp, signal.SIGTERM)
+    _pidfile("erp", "tryton").unlink(missing_ok=True)
     for service in settings.SERVICES:
         for role in ("front", "worker"):
             pid = _pid(service, role)
@@ -117,6 +153,10 @@ def status() -> None:
         print(f"{service:<14} {('pid ' + str(front)) if front else 'stopped':<14} "
               f"{('pid ' + str(worker)) if worker else 'stopped':<14} {health(service):<12} "
               f"{settings.grpc_target(service)}")
+    erp = _pid("erp", "tryton")
+    where = os.environ.get("SHANGJI_ERP_URL", f"http://127.0.0.1:{ERP_PORT}")
+    state = f"pid {erp}" if erp else "external" if os.environ.get("SHANGJI_ERP_URL") else "stopped"
+    print(f"{'erp (tryton)':<14} {state:<14} {'':<14} {'ANSWERS' if erp_ready() else 'NOT YET':<12} {where}")
 
 
 if __name__ == "__main__":

@@ -475,4 +475,4 @@ def test_service_to_service_targets_dial_the_callee_service_and_its_port():
         host, port = target.rsplit(":", 1)
         service = named(base_docs(), "Service", dash(callee))
         assert service is not None and host == dash(callee), key
-        assert int(port) == settings.grpc_port(callee) in [p["port"] for p in service["spec"]["ports"]], key
+        assert int(port) == settings.GRPC_PORTS[callee] in [p["port"] for p in service["spec"]["ports"]], key

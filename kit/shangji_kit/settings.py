@@ -13,6 +13,7 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_GRPC_HOST | host the fronts bind to and clients dial | 127.0.0.1 |
 | SHANGJI_<SERVICE>_GRPC_TARGET | where clients dial that service's front, e.g. `opportunities:50053` | host:port |
 | SHANGJI_GRPC_THREADS | worker threads of a gRPC front | 16 |
+| SHANGJI_DB_POOL_IDLE | database connections a process keeps open when idle, per database | its pool size |
 | SHANGJI_GRPC_PROCESSES | processes of a gRPC front sharing its port (SO_REUSEPORT); one GIL each | 1 |
 | SHANGJI_JWT_ALGORITHMS | accepted JWT algorithms, comma separated | HS256 |
 | SHANGJI_JWT_SECRET | HS256 shared key (development only) | shangji-development-only-secret-change-me-in-production |

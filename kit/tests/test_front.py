@@ -69,6 +69,27 @@ def test_the_correlation_id_comes_back_on_success_and_on_error(shangji_env):
         assert ("x-correlation-id", "trace-123") in tuple(exc.value.trailing_metadata())
 
 
+def test_a_database_that_cannot_be_reached_answers_unavailable_not_internal(shangji_env, monkeypatch):
+    import uuid
+
+    from shangji.teams.v1 import teams_pb2, teams_pb2_grpc
+    from shangji_kit.auth import mint_dev_token
+    from shangji_kit.rpc.status import details_of
+    from shangji_kit.testing.processes import running_front
+    from teams.entrypoints import grpc_api
+
+    # Nothing listens there: the same answer a client gets while PostgreSQL restarts or is at max_connections.
+    monkeypatch.setenv("SHANGJI_TEAMS_DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/teams")
+    with running_front("teams", grpc_api.register) as front, \
+            grpc.insecure_channel(f"127.0.0.1:{front.bound_port}") as channel:
+        md = [("authorization", f"Bearer {mint_dev_token(str(uuid.uuid4()), roles=('admin',))}")]
+        with pytest.raises(grpc.RpcError) as exc:
+            teams_pb2_grpc.TeamsServiceStub(channel).GetUser(
+                teams_pb2.GetUserRequest(name=f"users/{uuid.uuid4()}"), metadata=md, timeout=10)
+    assert exc.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "DATABASE_UNREACHABLE" in str(details_of(exc.value))
+
+
 def _children(pid: int) -> list[int]:
     with open(f"/proc/{pid}/task/{pid}/children") as f:
         return [int(p) for p in f.read().split()]

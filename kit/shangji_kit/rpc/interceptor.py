@@ -81,6 +81,10 @@ class FrontInterceptor(grpc.ServerInterceptor):
         if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
             # The database restarted under a pooled connection; the pool is renewed, a retry works.
             exc = Unavailable("database connection lost; retry", reason="DATABASE_RECONNECTING")
+        elif isinstance(exc, sa_exc.OperationalError) and exc.connection_invalidated is False \
+                and "connection failed" in str(exc.orig):
+            # No connection could be opened (database down, restarting, or at max_connections): transient.
+            exc = Unavailable("database unreachable; retry", reason="DATABASE_UNREACHABLE")
         if isinstance(exc, DomainError):
             status = to_status(exc, self.service)
             self._access(method, exc.code, started, reason=exc.reason)

@@ -44,7 +44,9 @@ def shangji_env(tmp_path_factory):
     os.environ.update({"SHANGJI_PG_DSN": pg, "SHANGJI_AMQP_URI": amqp, "SHANGJI_DB_PREFIX": prefix,
                        "SHANGJI_RELAY_POLL_SECONDS": "0.5", "SHANGJI_CONSUMER_RETRY_BASE_MS": "50",
                        "SHANGJI_CONSUMER_MAX_ATTEMPTS": "3", "SHANGJI_HEALTH_INTERVAL_SECONDS": "0.5",
-                       "SHANGJI_DRAIN_SECONDS": "5"})
+                       "SHANGJI_DRAIN_SECONDS": "5",
+                       # a session runs a dozen processes and in-process fronts on one PostgreSQL
+                       "SHANGJI_DB_POOL_IDLE": "2"})
     for service in settings.SERVICES:
         databases.create_from_template(service, settings.database_name(service))
     from shangji_kit import topology
