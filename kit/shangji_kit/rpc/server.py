@@ -120,8 +120,10 @@ def _supervise(settings: Settings) -> int:
     children = [subprocess.Popen([sys.executable, *sys.orig_argv[1:]], env=env)
                 for _ in range(settings.grpc_processes)]
     _log.info("front processes started", extra=log.fields(pids=[c.pid for c in children]))
+    stopping: list[int] = []  # the first child's exit code that made us stop, or 0 for a SIGTERM
 
     def forward(signum, frame):
+        stopping.append(0)
         for c in children:
             if c.poll() is None:
                 c.send_signal(signal.SIGTERM)
@@ -131,7 +133,12 @@ def _supervise(settings: Settings) -> int:
     while True:
         codes = [c.poll() for c in children]
         if all(code is not None for code in codes):
-            return max(abs(code) for code in codes)
-        if any(code is not None for code in codes):
-            forward(signal.SIGTERM, None)
+            # A copy still starting when SIGTERM came has no handler yet and dies of it: that is a clean stop.
+            return stopping[0] if stopping else max(abs(code) for code in codes)
+        died = [code for code in codes if code is not None]
+        if died and not stopping:
+            stopping.append(abs(died[0]) or 1)
+            for c in children:
+                if c.poll() is None:
+                    c.send_signal(signal.SIGTERM)
         time.sleep(0.2)
