@@ -190,6 +190,11 @@ class RequestRepository:
         row = self.session.execute(stmt.with_for_update(of=sample_requests) if for_update else stmt).first()
         return _request(row) if row else None
 
+    def waiting_for(self, user_id: str) -> list[str]:
+        """Ids of the requests whose current step waits for ``user_id``."""
+        return list(self.session.execute(sa.select(sample_requests.c.id).where(
+            sample_requests.c.current_approver_id == user_id)).scalars())
+
     def update(self, r: model.SampleRequest, expected_version: int) -> bool:
         result = self.session.execute(sa.update(sample_requests).where(
             sample_requests.c.id == r.id, sample_requests.c.version == expected_version).values(**_row_values(r)))

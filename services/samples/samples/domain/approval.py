@@ -189,3 +189,21 @@ def resolve_approvers(tiers: Sequence[Tier], chain: Sequence[ChainDepartment], r
         start = found[0] + 1
         resolved.append((tier, found[1]))
     return resolved
+
+
+def replacement_approver(role: str, chain: Sequence[ChainDepartment], requester_id: str, excluded: set[str]
+                         ) -> str | None:
+    """Who takes over a waiting step whose approver left: the first active holder of the step's role up the
+    requester's chain (same rule as at submission) who has no other step of the request (nobody approves
+    twice) and is not the one who left; None when nobody can."""
+    for dept in chain:
+        head = dept.head
+        if head and head.active and head.user_id not in excluded and head.user_id != requester_id \
+                and (role == DEPARTMENT_HEAD or role in head.roles):
+            return head.user_id
+        if role == DEPARTMENT_HEAD:
+            continue
+        for m in sorted(dept.members, key=lambda m: m.user_id):
+            if m.active and m.user_id not in excluded and m.user_id != requester_id and role in m.roles:
+                return m.user_id
+    return None

@@ -237,6 +237,17 @@ class SampleRequest:
                                    metadata={"resource": self.name})
         return step
 
+    def reassign_current(self, new_approver_id: str, now: datetime) -> Step:
+        """The waiting step goes to ``new_approver_id`` (its approver left); they are asked to act."""
+        step = self.current_step
+        if step is None:
+            raise FailedPrecondition(f"{self.name} waits for nobody", reason="NOT_PENDING_APPROVAL",
+                                     metadata={"resource": self.name})
+        step.approver_id = new_approver_id
+        self._touch(now)
+        self.events.append(ApprovalRequested(self, step.tier, new_approver_id))
+        return step
+
     def approve(self, user_id: str, comment: str, now: datetime) -> None:
         step = self._require_current_approver(user_id, "approved")
         step.outcome, step.comment, step.decide_time = STEP_APPROVED, comment, now

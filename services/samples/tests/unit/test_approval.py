@@ -106,3 +106,19 @@ def test_no_approver_for_a_needed_tier_is_a_failed_precondition_naming_it():
         approval.resolve_approvers(POLICY.tiers, chain()[:2], REP)
     assert exc.value.reason == "NO_APPROVER"
     assert exc.value.metadata["tier"] == "vp"
+
+
+def test_a_replacement_is_the_next_holder_up_the_chain_outside_the_request_and_never_the_requester():
+    from samples.domain.approval import ChainDepartment, Member, replacement_approver
+
+    def m(user_id, *roles, active=True):
+        return Member(user_id, frozenset(roles), active)
+
+    chain = [ChainDepartment("team", m("gone", "sales_manager", active=False), (m("rep"), m("peer", "sales_manager"))),
+             ChainDepartment("sales", m("director", "sales_manager"), ()),
+             ChainDepartment("company", m("vp", "sales_manager"), ())]
+    assert replacement_approver("sales_manager", chain, "rep", {"gone"}) == "peer"
+    assert replacement_approver("sales_manager", chain, "peer", {"gone"}) == "director"   # not the requester
+    assert replacement_approver("department_head", chain, "rep", {"gone"}) == "director"  # heads only
+    assert replacement_approver("department_head", chain, "rep", {"gone", "director"}) == "vp"
+    assert replacement_approver("sales_manager", chain, "rep", {"gone", "peer", "director", "vp"}) is None
