@@ -10,6 +10,7 @@ from leads.domain import customers, dedupe, importing, model, pool, scoring
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import names, paging
 from shangji_kit.errors import (
+    AlreadyExists,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
@@ -97,6 +98,11 @@ def _merge_row(merged: dedupe.LeadMerged, request_id: str | None) -> dict:
 def _earlier_capture(uow: LeadsUnitOfWork, request_id: str, caller_id: str) -> Captured | None:
     earlier = uow.leads.get_by_request_id(request_id)
     if earlier:
+        # A retry answers with the lead it made; someone who may not see that lead reused another's key
+        # and learns nothing of it.
+        if uow.leads.get_visible(earlier.id, uow.org.viewer(caller_id)) is None:
+            raise AlreadyExists("request_id was used for another caller's lead; choose a new one",
+                                metadata={"request_id": request_id})
         return Captured(earlier, "FLAGGED" if earlier.duplicate_of else "CREATED")
     merged_into = uow.leads.merged_lead_for(request_id)
     if merged_into:

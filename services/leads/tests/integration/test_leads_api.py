@@ -72,6 +72,20 @@ def test_retry_with_the_same_request_id_returns_the_first_lead_and_writes_nothin
     assert (count("leads"), count("outbox")) == before
 
 
+def test_another_caller_reusing_a_request_id_learns_nothing_of_the_first_lead(as_user):
+    _, alice = as_user()
+    _, mallory = as_user()
+    request_id = str(uuid.uuid4())
+    first = alice.CreateLead(leads_pb2.CreateLeadRequest(lead=new_lead(), request_id=request_id))
+    before = (count("leads"), count("outbox"))
+    with pytest.raises(grpc.RpcError) as exc:
+        mallory.CreateLead(leads_pb2.CreateLeadRequest(lead=new_lead(), request_id=request_id))
+    assert exc.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert first.company not in exc.value.details() and first.name not in exc.value.details()
+    assert (count("leads"), count("outbox")) == before
+    assert alice.CreateLead(leads_pb2.CreateLeadRequest(lead=new_lead(), request_id=request_id)) == first
+
+
 def test_an_explicit_owner_owns_the_lead(as_user, org):
     department, manager_id = org.head()
     owner_id, owner = as_user(org.user(department))
