@@ -3,8 +3,7 @@ here (with the entrypoints) that imports ``*_pb2``."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from google.protobuf.message import Message
@@ -15,8 +14,7 @@ from erp_bridge.domain.model import CustomerMapping, Job, OrderLine, OrderReques
 from shangji.erp_bridge.v1 import erp_bridge_pb2, events_pb2
 from shangji.opportunities.v1 import events_pb2 as opportunity_events
 from shangji.samples.v1 import events_pb2 as sample_events
-from shangji.teams.v1 import events_pb2 as teams_events
-from shangji_kit import names, visibility
+from shangji_kit import names, org_events
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
 
@@ -80,26 +78,8 @@ def request_from_opportunity_won(env: Envelope) -> OrderRequest:
         recipient=deal.contact_name, phone=deal.contact_phone, description=deal.title)
 
 
-_USER_EVENTS = (teams_events.UserCreated, teams_events.UserUpdated, teams_events.UserDeactivated)
-
-
-def user_from_event(env: Envelope) -> visibility.OrgUser:
-    message_type = next((m for m in _USER_EVENTS if m.DESCRIPTOR.full_name == env.type), None)
-    if message_type is None:
-        raise InvalidArgument.field("type", f"not a user event: {env.type}")
-    user = env.payload(message_type).user
-    user_id = user.id or names.parse(user.name, "users", "user.name")
-    try:
-        user_id = str(uuid.UUID(user_id))
-    except ValueError as exc:
-        raise InvalidArgument.field("user.id", f"{user_id!r} is not a valid id") from exc
-    if not user.HasField("update_time"):
-        raise InvalidArgument.field("user.update_time", "required")
-    return visibility.OrgUser(
-        user_id=user_id,
-        department_id=names.parse(user.department, "departments", "user.department") if user.department else None,
-        roles=tuple(user.roles), active=user.active and message_type is not teams_events.UserDeactivated,
-        update_time=user.update_time.ToDatetime(tzinfo=UTC))
+# teams' organisation events: the kit reads them the same way for every service.
+user_from_event = org_events.user_from_event
 
 
 # --- events out ---------------------------------------------------------------------------------------
@@ -185,3 +165,6 @@ def customer_mapping_to_proto(m: CustomerMapping) -> erp_bridge_pb2.CustomerMapp
 
 def order_ids(names_: list[str]) -> list[str]:
     return [names.parse(n, "erpOrders", f"names[{i}]") for i, n in enumerate(names_)]
+
+
+department_from_event = org_events.department_from_event

@@ -16,10 +16,9 @@ from leads.domain import campaigns, customers, dedupe, importing, model, pool, s
 from shangji.leads.v1 import events_pb2, leads_pb2
 from shangji.opportunities.v1 import events_pb2 as opp_events
 from shangji.teams.v1 import events_pb2 as teams_events
-from shangji_kit import names
+from shangji_kit import names, org_events
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
-from shangji_kit.visibility import OrgDepartment, OrgUser
 
 if TYPE_CHECKING:  # the service layer imports this module through its unit of work
     from leads.service_layer.accounts import CustomerView, Page
@@ -447,10 +446,6 @@ def outcome_from_event(env: Envelope):
 
 # --- teams' events: INVALID_ARGUMENT (so retried, then dead-lettered) when malformed -------------
 
-def _optional(name: str, collection: str, field: str) -> str | None:
-    return names.parse(name, collection, field) if name else None
-
-
 def _update_time(message: Message, field: str):
     # The projection keeps the newest state by this time; without it an event cannot be ordered.
     if not message.HasField("update_time"):
@@ -462,19 +457,8 @@ _USER_EVENTS = {t.DESCRIPTOR.full_name: t for t in (teams_events.UserCreated, te
                                                      teams_events.UserDeactivated)}
 
 
-def user_from_event(env: Envelope) -> OrgUser:
-    """The user's whole state from UserCreated, UserUpdated or UserDeactivated."""
-    message_type = _USER_EVENTS.get(env.type)
-    if message_type is None:
-        raise InvalidArgument.field("type", f"not a teams user event: {env.type}")
-    user = env.payload(message_type).user
-    return OrgUser(
-        user_id=names.parse(user.name, "users", "user.name"),
-        department_id=_optional(user.department, "departments", "user.department"),
-        roles=tuple(user.roles),
-        # A deactivation is inactive whatever else the payload says.
-        active=user.active and message_type is not teams_events.UserDeactivated,
-        update_time=_update_time(user, "user.update_time"))
+# teams' organisation events: the kit reads them the same way for every service.
+user_from_event = org_events.user_from_event
 
 
 def rep_from_event(env: Envelope) -> pool.RepProfile:
@@ -490,16 +474,7 @@ def rep_from_event(env: Envelope) -> pool.RepProfile:
         update_time=_update_time(user, "user.update_time"))
 
 
-def department_from_event(env: Envelope) -> OrgDepartment:
-    department = env.payload(teams_events.DepartmentChanged).department
-    department_id = names.parse(department.name, "departments", "department.name")
-    path = department.path
-    if not (path.startswith("/") and path.endswith(f"/{department_id}/")):
-        raise InvalidArgument.field("department.path", f"must look like /<root id>/.../{department_id}/, got {path!r}")
-    return OrgDepartment(
-        id=department_id, parent_id=_optional(department.parent, "departments", "department.parent"), path=path,
-        head_id=_optional(department.head, "users", "department.head"),
-        update_time=_update_time(department, "department.update_time"))
+department_from_event = org_events.department_from_event
 
 
 def hand_over_from_event(env: Envelope) -> model.HandOver:

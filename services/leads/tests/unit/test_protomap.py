@@ -77,7 +77,7 @@ def test_a_department_event_keeps_parent_path_and_head():
     ({"path": ""}, "department.path"),
     ({"path": f"/{ROOT}/"}, "department.path"),
     ({"head": "people/1"}, "department.head"),
-    ({"name": ""}, "department.name"),
+    ({"name": "", "id": ""}, "department.name"),  # the id, else the name: neither is malformed
 ])
 def test_a_malformed_department_is_rejected(fields, field):
     with pytest.raises(InvalidArgument) as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -15,8 +14,7 @@ from shangji.erp_bridge.v1 import events_pb2 as erp_events
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji.samples.v1 import events_pb2 as events
 from shangji.samples.v1 import samples_pb2 as pb
-from shangji.teams.v1 import events_pb2 as teams_events
-from shangji_kit import names, visibility
+from shangji_kit import names, org_events
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
 
@@ -230,51 +228,11 @@ def event_to_proto(event) -> tuple[Message, str]:
 
 # --- events in -------------------------------------------------------------------------------------
 
-_USER_EVENTS = (teams_events.UserCreated, teams_events.UserUpdated, teams_events.UserDeactivated)
+# teams' organisation events: the kit reads them the same way for every service.
+user_from_event = org_events.user_from_event
 
 
-def _time(message: Message, name: str, field: str) -> datetime:
-    if not message.HasField(name):
-        raise InvalidArgument.field(field, "required")
-    return getattr(message, name).ToDatetime(tzinfo=UTC)
-
-
-def _optional(name: str, collection: str, field: str) -> str | None:
-    return names.parse(name, collection, field) if name else None
-
-
-def _own_id(id_: str, name: str, collection: str, field: str) -> str:
-    if not id_:
-        return names.parse(name, collection, f"{field}.name")
-    try:
-        return str(uuid.UUID(id_))
-    except ValueError as exc:
-        raise InvalidArgument.field(f"{field}.id", f"{id_!r} is not a valid id") from exc
-
-
-def user_from_event(env: Envelope) -> visibility.OrgUser:
-    message_type = next((m for m in _USER_EVENTS if m.DESCRIPTOR.full_name == env.type), None)
-    if message_type is None:
-        raise InvalidArgument.field("type", f"not a user event: {env.type}")
-    user = env.payload(message_type).user
-    return visibility.OrgUser(
-        user_id=_own_id(user.id, user.name, "users", "user"),
-        department_id=_optional(user.department, "departments", "user.department"),
-        roles=tuple(user.roles),
-        active=user.active and message_type is not teams_events.UserDeactivated,
-        update_time=_time(user, "update_time", "user.update_time"))
-
-
-def department_from_event(env: Envelope) -> visibility.OrgDepartment:
-    department = env.payload(teams_events.DepartmentChanged).department
-    dept_id = _own_id(department.id, department.name, "departments", "department")
-    path = department.path
-    if not (path.startswith("/") and path.endswith(f"/{dept_id}/")):
-        raise InvalidArgument.field("department.path", f"must run from the root to this department, got {path!r}")
-    return visibility.OrgDepartment(
-        id=dept_id, parent_id=_optional(department.parent, "departments", "department.parent"), path=path,
-        head_id=_optional(department.head, "users", "department.head"),
-        update_time=_time(department, "update_time", "department.update_time"))
+department_from_event = org_events.department_from_event
 
 
 SAMPLE_REQUEST_KIND = "sample_request"
