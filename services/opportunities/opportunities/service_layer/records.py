@@ -1,6 +1,6 @@
 """Use cases on a deal's records: its decision chain, requirement items, solution documents, follow-up activities,
 tasks and checklist completions; the samples and customer chains other services tell us about; pipeline version
-migration. Reads follow the deal's visibility, writes its edit rights (``services._editable``)."""
+migration. Reads follow the deal's visibility, writes its edit rights (``services.editable_deal``)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from opportunities.domain import decision_chain, work
 from opportunities.domain.decision_chain import DealContact
 from opportunities.domain.pipeline import check_stage_mapping
 from opportunities.service_layer.services import (
-    _editable,
-    _new_id,
-    _pipeline_of,
-    _save,
-    _user_id,
-    _viewer,
+    caller_user_id,
+    editable_deal,
     get_opportunity,
+    new_id,
+    pipeline_of,
+    save_deal,
+    viewer_of,
 )
 from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from shangji_kit.inbox import Delivery
@@ -41,10 +41,10 @@ def _visible(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: str) 
 def add_contact(opportunity_id: str, contact: DealContact, caller_id: str, uow: OpportunitiesUnitOfWork
                 ) -> DealContact:
     now = datetime.now(UTC)
-    contact = decision_chain.checked(replace(contact, id=_new_id(), opportunity_id=opportunity_id, create_time=now,
+    contact = decision_chain.checked(replace(contact, id=new_id(), opportunity_id=opportunity_id, create_time=now,
                                              update_time=now))
     with uow:
-        _editable(uow, opportunity_id, caller_id, "")
+        editable_deal(uow, opportunity_id, caller_id, "")
         uow.chains.add([contact])
         uow.commit()
     return contact
@@ -61,7 +61,7 @@ def update_contact(opportunity_id: str, contact_id: str, changes: dict[str, obje
                                                    f"{', '.join(decision_chain.UPDATABLE)}")
     now = datetime.now(UTC)
     with uow:
-        _editable(uow, opportunity_id, caller_id, "")
+        editable_deal(uow, opportunity_id, caller_id, "")
         current = uow.chains.get(opportunity_id, contact_id)
         if current is None:
             raise NotFound(f"opportunities/{opportunity_id}/contacts/{contact_id}")
@@ -73,7 +73,7 @@ def update_contact(opportunity_id: str, contact_id: str, changes: dict[str, obje
 
 def remove_contact(opportunity_id: str, contact_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> None:
     with uow:
-        _editable(uow, opportunity_id, caller_id, "")
+        editable_deal(uow, opportunity_id, caller_id, "")
         if not uow.chains.remove(opportunity_id, contact_id):
             raise NotFound(f"opportunities/{opportunity_id}/contacts/{contact_id}")
         uow.commit()
@@ -113,10 +113,10 @@ REQUIREMENT_FIELDS = ("text", "priority", "answer")
 def add_requirement(opportunity_id: str, requirement: work.Requirement, caller_id: str,
                     uow: OpportunitiesUnitOfWork) -> work.Requirement:
     now = datetime.now(UTC)
-    r = work.checked_requirement(replace(requirement, id=_new_id(), opportunity_id=opportunity_id, create_time=now,
+    r = work.checked_requirement(replace(requirement, id=new_id(), opportunity_id=opportunity_id, create_time=now,
                                          update_time=now))
     with uow:
-        _editable(uow, opportunity_id, caller_id, "")
+        editable_deal(uow, opportunity_id, caller_id, "")
         uow.work.add_requirement(r)
         uow.commit()
     return r
@@ -132,7 +132,7 @@ def update_requirement(opportunity_id: str, requirement_id: str, changes: dict[s
                                                    f"{', '.join(REQUIREMENT_FIELDS)}")
     now = datetime.now(UTC)
     with uow:
-        _editable(uow, opportunity_id, caller_id, "")
+        editable_deal(uow, opportunity_id, caller_id, "")
         current = uow.work.get_requirement(opportunity_id, requirement_id)
         if current is None:
             raise NotFound(f"opportunities/{opportunity_id}/requirements/{requirement_id}")
@@ -154,7 +154,7 @@ def add_document_version(document: work.DocumentVersion, caller_id: str, uow: Op
     now = datetime.now(UTC)
     d = work.checked_document(replace(document, create_time=now))
     with uow:
-        _, user_id = _editable(uow, d.opportunity_id, caller_id, "")
+        _, user_id = editable_deal(uow, d.opportunity_id, caller_id, "")
         d = replace(d, author_id=user_id)
         d = replace(d, version=uow.work.add_document_version(d))
         uow.commit()
@@ -193,8 +193,8 @@ def record_sample(sample: SampleSeen, delivery: Delivery, uow: OpportunitiesUnit
 def add_activity(activity: work.Activity, caller_id: str, uow: OpportunitiesUnitOfWork) -> work.Activity:
     now = datetime.now(UTC)
     with uow:
-        _, user_id = _editable(uow, activity.opportunity_id, caller_id, "")
-        a = work.checked_activity(replace(activity, id=_new_id(), author_id=user_id), now)
+        _, user_id = editable_deal(uow, activity.opportunity_id, caller_id, "")
+        a = work.checked_activity(replace(activity, id=new_id(), author_id=user_id), now)
         uow.work.add_activity(a)
         uow.commit()
     return a
@@ -217,11 +217,11 @@ class CreateTask:
 def create_task(cmd: CreateTask, caller_id: str, uow: OpportunitiesUnitOfWork) -> work.Task:
     """A task on a deal for an active user, announced (TaskCreated) so notify tells the assignee."""
     now = datetime.now(UTC)
-    user_id = _user_id(caller_id) or ""
-    task = work.new_task(id=_new_id(), opportunity_id=cmd.opportunity_id, title=cmd.title, due_date=cmd.due_date,
+    user_id = caller_user_id(caller_id) or ""
+    task = work.new_task(id=new_id(), opportunity_id=cmd.opportunity_id, title=cmd.title, due_date=cmd.due_date,
                          assignee_id=cmd.assignee_id, creator_id=user_id, now=now)
     with uow:
-        opportunity, _ = _editable(uow, cmd.opportunity_id, caller_id, "")
+        opportunity, _ = editable_deal(uow, cmd.opportunity_id, caller_id, "")
         active = uow.org.is_active(task.assignee_id)
         if active is None:
             raise InvalidArgument.field("task.assignee", f"users/{task.assignee_id} is not a known user")
@@ -238,10 +238,10 @@ def create_task(cmd: CreateTask, caller_id: str, uow: OpportunitiesUnitOfWork) -
 def _task_for_change(opportunity_id: str, task_id: str, caller_id: str, uow: OpportunitiesUnitOfWork
                      ) -> tuple[work.Task, str]:
     """The task (locked) and the caller, who is its assignee or may change the deal."""
-    user_id = _user_id(caller_id)
+    user_id = caller_user_id(caller_id)
     task = uow.work.get_task(opportunity_id, task_id)
     if task is None or task.assignee_id != user_id:
-        _editable(uow, opportunity_id, caller_id, "")  # NOT_FOUND / PERMISSION_DENIED for anyone else
+        editable_deal(uow, opportunity_id, caller_id, "")  # NOT_FOUND / PERMISSION_DENIED for anyone else
     if task is None:
         raise NotFound(f"opportunities/{opportunity_id}/tasks/{task_id}")
     return task, user_id
@@ -275,7 +275,7 @@ def list_tasks(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork
 
 def list_my_tasks(caller_id: str, uow: OpportunitiesUnitOfWork) -> list[work.Task]:
     """The caller's open tasks over every deal, earliest due first."""
-    user_id = _user_id(caller_id)
+    user_id = caller_user_id(caller_id)
     if user_id is None:
         return []
     with uow:
@@ -292,8 +292,8 @@ def complete_checklist_item(opportunity_id: str, item: str, etag: str, caller_id
         raise InvalidArgument.field("item", "required: a checklist item key")
     now = datetime.now(UTC)
     with uow:
-        opportunity, user_id = _editable(uow, opportunity_id, caller_id, etag)
-        pipeline = _pipeline_of(uow, opportunity)
+        opportunity, user_id = editable_deal(uow, opportunity_id, caller_id, etag)
+        pipeline = pipeline_of(uow, opportunity)
         if item not in pipeline.checklist_labels():
             raise InvalidArgument.field("item", f"unknown checklist item {item!r} in pipeline {pipeline.key} "
                                                 f"version {pipeline.version}")
@@ -302,7 +302,7 @@ def complete_checklist_item(opportunity_id: str, item: str, etag: str, caller_id
         expected = opportunity.version
         opportunity.change({"checklist": (*opportunity.checklist, item)}, pipeline, now.date(), now)
         uow.work.record_checklist(opportunity.id, [item], user_id, now)
-        _save(uow, opportunity, expected, pipeline)
+        save_deal(uow, opportunity, expected, pipeline)
         uow.commit()
         return opportunity
 
@@ -334,10 +334,10 @@ def migrate_opportunities(cmd: MigrateOpportunities, caller_id: str, uow: Opport
         raise InvalidArgument.field("to_version", "required: a version of the pipeline")
     if cmd.from_version == cmd.to_version:
         raise InvalidArgument.field("to_version", f"the deals are in version {cmd.from_version} already")
-    user_id = _user_id(caller_id)
+    user_id = caller_user_id(caller_id)
     now = datetime.now(UTC)
     with uow:
-        viewer = _viewer(uow, user_id)[0] if user_id else None
+        viewer = viewer_of(uow, user_id)[0] if user_id else None
         if viewer is None or not viewer.sees_everything or viewer.deactivated:
             raise PermissionDenied("only sales ops and admins migrate deals between pipeline versions",
                                    reason="NOT_A_PIPELINE_ADMIN")

@@ -127,7 +127,7 @@ def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: Opportun
                          ) -> model.Opportunity:
     """A deal registered directly by the caller, who owns it. A collision with another rep's protected deal is
     refused (collision_mode refuse) or stored PENDING_ARBITRATION (queue)."""
-    user_id = _user_id(caller_id)
+    user_id = caller_user_id(caller_id)
     if user_id is None:
         raise PermissionDenied("only users (a users/{id} token subject) register deals", reason="NOT_A_USER")
     amount = model.parse_amount(cmd.amount, "opportunity.amount")
@@ -167,7 +167,7 @@ def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: Opportun
 def _copy_chain(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,
                 contacts: list[decision_chain.DealContact], now: datetime) -> None:
     """The customer's decision chain becomes the deal's own (kept per deal from now on)."""
-    uow.chains.add(decision_chain.copied(contacts, opportunity.id, _new_id, now))
+    uow.chains.add(decision_chain.copied(contacts, opportunity.id, new_id, now))
 
 
 def _tasks_on_entry(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, stage: model.Stage,
@@ -176,12 +176,12 @@ def _tasks_on_entry(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity
     if not stage.tasks_on_entry:
         return
     made = work.tasks_on_entry(stage, opportunity.id, opportunity.owner_id, uow.work.team_roles(opportunity.id),
-                               _new_id, now)
+                               new_id, now)
     uow.work.add_tasks(made)
     uow.publish([work.TaskCreated(t, opportunity.title) for t in made])
 
 
-def _new_id() -> str:
+def new_id() -> str:
     return str(uuid.uuid4())
 
 
@@ -196,7 +196,7 @@ def routing_rules_from_list(data: object) -> list[routing.RoutingRule]:
             if not isinstance(raw, dict) or set(raw) - allowed:
                 raise InvalidArgument.field(f"rules[{i}]", f"a mapping of {', '.join(sorted(allowed))}")
             owner = str(raw.get("owner", ""))
-            owner_id = _user_id(owner.removeprefix("users/")) if owner.startswith("users/") else None
+            owner_id = caller_user_id(owner.removeprefix("users/")) if owner.startswith("users/") else None
             if owner_id is None:
                 raise InvalidArgument.field(f"rules[{i}].owner", "required: users/{id}")
             bounds = {k: model.parse_amount(str(raw[k]), f"rules[{i}].{k}") if raw.get(k) is not None else None
@@ -238,7 +238,7 @@ def assign_opportunities(assignments: list[Assignment], caller_id: str, uow: Opp
         if a.opportunity_id in seen:
             raise InvalidArgument.field(f"assignments[{i}].name", f"opportunities/{a.opportunity_id} appears twice")
         seen.add(a.opportunity_id)
-    user_id = _user_id(caller_id)
+    user_id = caller_user_id(caller_id)
     now = datetime.now(UTC)
     with uow:
         viewer = uow.org.viewer(user_id) if user_id else None
@@ -267,9 +267,9 @@ def assign_opportunities(assignments: list[Assignment], caller_id: str, uow: Opp
                                                  for o in not_queued])
         for (opportunity, expected), a in zip(deals, assignments, strict=True):
             opportunity.assign(a.assignee_id, now)
-            _save(uow, opportunity, expected)
+            save_deal(uow, opportunity, expected)
             # Registered without an owner, the deal got no tasks on entering its first stage: it gets them now.
-            stage = _pipeline_of(uow, opportunity).find(opportunity.stage_key)
+            stage = pipeline_of(uow, opportunity).find(opportunity.stage_key)
             if stage is not None:
                 _tasks_on_entry(uow, opportunity, stage, now)
         uow.commit()
@@ -289,7 +289,7 @@ def arbitrate_registration(cmd: ArbitrateRegistration, caller_id: str, uow: Oppo
     """Approve or reject a queued registration: sales ops (and admins), or an active manager above the registering
     owner or above the holder it collided with. NOT_FOUND for a caller who may neither arbitrate nor see it."""
     decision = registration.check_decision(cmd.decision)
-    user_id = _user_id(caller_id)
+    user_id = caller_user_id(caller_id)
     now = datetime.now(UTC)
     with uow:
         viewer = uow.org.viewer(user_id) if user_id else None
@@ -310,7 +310,7 @@ def arbitrate_registration(cmd: ArbitrateRegistration, caller_id: str, uow: Oppo
                           metadata={"resource": opportunity.name, "etag": opportunity.etag})
         expected = opportunity.version
         opportunity.arbitrate(decision, cmd.note, user_id, now)
-        _save(uow, opportunity, expected)
+        save_deal(uow, opportunity, expected)
         uow.commit()
         return opportunity
 
@@ -341,11 +341,11 @@ UPDATABLE_FIELDS = ("title", "amount", "currency", "expected_close_date", "proba
 
 def get_opportunity(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
     """One deal the caller may see; NOT_FOUND alike for a missing deal and for one they may not see."""
-    user_id = _user_id(caller_id)
+    user_id = caller_user_id(caller_id)
     with uow:
         opportunity = None
         if user_id is not None:
-            viewer, active = _viewer(uow, user_id)
+            viewer, active = viewer_of(uow, user_id)
             opportunity = uow.opportunities.get_visible(opportunity_id, viewer)
         if opportunity is None:
             raise NotFound(f"opportunities/{opportunity_id}")
@@ -357,11 +357,11 @@ def list_opportunities(caller_id: str, page_size: int, page_token: str,
     """The opportunities the caller may see, newest first, one page at a time."""
     limit = paging.page_size(page_size)
     after = paging.decode_token(page_token)
-    user_id = _user_id(caller_id)
+    user_id = caller_user_id(caller_id)
     if user_id is None:
         return OpportunityPage([], "")
     with uow:
-        viewer, active = _viewer(uow, user_id)
+        viewer, active = viewer_of(uow, user_id)
         # One row beyond the page tells whether another page exists, so the last page carries no token.
         rows = uow.opportunities.list_visible(viewer, limit + 1, after)
     page = rows[:limit]
@@ -404,18 +404,18 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
         changes["quote_lines"] = model.parse_quote_lines(list(cmd.quote_lines), "opportunity.quote_lines")
     now = datetime.now(UTC)
     with uow:
-        opportunity, user_id = _editable(uow, cmd.opportunity_id, caller_id, cmd.etag)
+        opportunity, user_id = editable_deal(uow, cmd.opportunity_id, caller_id, cmd.etag)
         expected = opportunity.version
         before = set(opportunity.checklist)
         if title is not None:
             opportunity.retitle(title, now, "opportunity.title")
         if changes:
-            opportunity.change(changes, _pipeline_of(uow, opportunity), now.date(), now)
+            opportunity.change(changes, pipeline_of(uow, opportunity), now.date(), now)
         if "checklist" in changes:
             after = set(opportunity.checklist)
             uow.work.record_checklist(opportunity.id, sorted(after - before), user_id, now)
             uow.work.forget_checklist(opportunity.id, sorted(before - after))
-        _save(uow, opportunity, expected)
+        save_deal(uow, opportunity, expected)
         _raise_big_deal(uow, opportunity, now)
         uow.commit()
         return opportunity
@@ -464,14 +464,14 @@ def scan_alerts(now: datetime, uow: OpportunitiesUnitOfWork) -> list[alerts.Aler
     return raised
 
 
-def _editable(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: str, etag: str
+def editable_deal(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: str, etag: str
               ) -> tuple[model.Opportunity, str]:
     """The deal and the caller's user id, when the caller may change it and holds its current etag (if given)."""
-    user_id = _user_id(caller_id)
+    user_id = caller_user_id(caller_id)
     opportunity = None
     active = False
     if user_id is not None:
-        viewer, active = _viewer(uow, user_id)
+        viewer, active = viewer_of(uow, user_id)
         opportunity = uow.opportunities.get_visible(opportunity_id, viewer)
     if opportunity is None:
         raise NotFound(f"opportunities/{opportunity_id}")
@@ -488,7 +488,7 @@ def _editable(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: str,
     return opportunity, user_id
 
 
-def _save(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expected_version: int,
+def save_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expected_version: int,
           pipeline: model.Pipeline | None = None) -> None:
     """Write the deal back, its stage moves into the history and its events into the outbox."""
     # Optimistic concurrency: a change committed since our read (an edit, a move, a handover) moved the version on.
@@ -503,14 +503,14 @@ def _save(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expected
                 entered.append((event.to_stage, event.change_time))
     uow.publish(opportunity.events)
     if entered:
-        pipeline = pipeline or _pipeline_of(uow, opportunity)
+        pipeline = pipeline or pipeline_of(uow, opportunity)
         for stage_key, time in entered:
             stage = pipeline.find(stage_key)
             if stage is not None:
                 _tasks_on_entry(uow, opportunity, stage, time)
 
 
-def _pipeline_of(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity) -> model.Pipeline:
+def pipeline_of(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity) -> model.Pipeline:
     pipeline = uow.pipelines.get(opportunity.pipeline_id, opportunity.pipeline_version)
     if pipeline is None:  # the foreign key keeps this from happening
         raise FailedPrecondition(f"{opportunity.name}: pipeline version {opportunity.pipeline_version} is missing",
@@ -555,13 +555,13 @@ def _change_stage(opportunity_id: str, etag: str, caller_id: str, uow: Opportuni
                   act: Callable[[model.Opportunity, model.Pipeline, str, datetime], None]) -> model.Opportunity:
     now = datetime.now(UTC)
     with uow:
-        opportunity, user_id = _editable(uow, opportunity_id, caller_id, etag)
+        opportunity, user_id = editable_deal(uow, opportunity_id, caller_id, etag)
         expected = opportunity.version
-        pipeline = _pipeline_of(uow, opportunity)
+        pipeline = pipeline_of(uow, opportunity)
         # One query, made only when a gate about to be checked reads the deal's collections.
         opportunity.collections_loader = lambda: uow.work.collections(opportunity.id)
         act(opportunity, pipeline, user_id, now)
-        _save(uow, opportunity, expected, pipeline)
+        save_deal(uow, opportunity, expected, pipeline)
         uow.commit()
         return opportunity
 
@@ -606,7 +606,7 @@ def list_stage_history(opportunity_id: str, caller_id: str, uow: OpportunitiesUn
     """A visible deal's stays in its stages, oldest first."""
     opportunity = get_opportunity(opportunity_id, caller_id, uow)
     with uow:
-        return StageHistory(_pipeline_of(uow, opportunity), uow.history.list(opportunity.id), datetime.now(UTC))
+        return StageHistory(pipeline_of(uow, opportunity), uow.history.list(opportunity.id), datetime.now(UTC))
 
 
 # --- pipelines -------------------------------------------------------------------------------------------
@@ -620,7 +620,7 @@ class PipelinePage:
 def create_pipeline(definition: dict, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Pipeline:
     """A new pipeline at version 1, defined by sales ops or an admin; ALREADY_EXISTS when its key is taken."""
     pipeline = model_pipeline(definition)
-    user_id = _user_id(caller_id)
+    user_id = caller_user_id(caller_id)
     with uow:
         viewer = uow.org.viewer(user_id) if user_id else None
         if viewer is None or not viewer.sees_everything or viewer.deactivated:
@@ -678,7 +678,7 @@ def list_pipelines(page_size: int, page_token: str, uow: OpportunitiesUnitOfWork
     return PipelinePage(page, token)
 
 
-def _viewer(uow: OpportunitiesUnitOfWork, user_id: str) -> tuple[visibility.Viewer, bool]:
+def viewer_of(uow: OpportunitiesUnitOfWork, user_id: str) -> tuple[visibility.Viewer, bool]:
     """The kit's viewer, and whether the caller is active (a deactivated user keeps only their own deals)."""
     viewer = uow.org.viewer(user_id)
     return viewer, not viewer.deactivated
@@ -770,7 +770,7 @@ def transfer_ownership(cmd: TransferOwnership, delivery: Delivery, uow: Opportun
         return moved
 
 
-def _user_id(caller_id: str) -> str | None:
+def caller_user_id(caller_id: str) -> str | None:
     """The caller as a users.id, or None when the token's subject is not one (it then owns nothing)."""
     try:
         return str(uuid.UUID(caller_id))
