@@ -94,3 +94,20 @@ def drop_org_projection(bind: sa.Connection) -> None:
     md = sa.MetaData()
     org_tables(md)
     md.drop_all(bind)
+
+
+def create_request_ids_table(bind: sa.Connection) -> None:
+    """``idempotency_keys`` (``shangji_kit.request_ids``), from a service's own migration."""
+    from shangji_kit.request_ids import request_ids_table
+
+    md = sa.MetaData()
+    request_ids_table(md)
+    md.create_all(bind)
+
+
+def drop_request_ids_table(bind: sa.Connection) -> None:
+    from shangji_kit.request_ids import request_ids_table
+
+    md = sa.MetaData()
+    request_ids_table(md)
+    md.drop_all(bind)

@@ -8,8 +8,10 @@ PostgreSQL delivers the wake-up only when the rows are visible, at no extra roun
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 import sqlalchemy as sa
 from google.protobuf import json_format
@@ -51,17 +53,30 @@ class OutboxEvent:
 
 
 class Outbox:
-    """Collects a unit of work's events and writes them in its transaction."""
+    """Collects a unit of work's events and writes them in its transaction.
 
-    def __init__(self, table: sa.Table, service: str) -> None:
+    ``encoder`` (given at bootstrap, from the service's outbound adapter) turns a domain event into the
+    proto message and subject to publish, so the service layer hands over domain events and imports no
+    adapter.
+    """
+
+    def __init__(self, table: sa.Table, service: str,
+                 encoder: Callable[[Any], tuple[Message, str]] | None = None) -> None:
         self.table = table
         self.service = service
+        self.encoder = encoder
         self.pending: list[OutboxEvent] = []
 
     def add(self, message: Message, subject: str) -> OutboxEvent:
         event = OutboxEvent(message=message, subject=subject)
         self.pending.append(event)
         return event
+
+    def add_event(self, event: object) -> OutboxEvent:
+        """A domain event, encoded by the encoder given at bootstrap."""
+        if self.encoder is None:
+            raise TypeError(f"{self.service}'s outbox has no event encoder; pass one to its unit of work")
+        return self.add(*self.encoder(event))
 
     def flush(self, session: sa.Connection) -> int:
         if not self.pending:

@@ -6,28 +6,39 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from shangji_kit.abstract_uow import AbstractUnitOfWork, EventEncoder
 from shangji_kit.inbox import Delivery, Inbox
 from shangji_kit.outbox import Outbox
+from shangji_kit.request_ids import TABLE as REQUEST_IDS_TABLE
+from shangji_kit.request_ids import SqlRequestIds
 
 
-class UnitOfWork:
+class UnitOfWork(AbstractUnitOfWork):
     """``with uow: ...; uow.commit()``. Leaving the block without commit rolls back.
 
-    Services subclass it and build their repositories in ``_start(session)``.
+    Services subclass it and build their repositories in ``_start(session)``. ``encoder`` (the
+    service's outbound adapter, given at bootstrap) turns the domain events ``add`` receives into
+    proto messages for the outbox. ``request_ids`` exists when the service's metadata has the
+    ``idempotency_keys`` table.
     """
 
-    def __init__(self, service: str, sessions: Callable[[], sa.Connection], metadata: sa.MetaData) -> None:
+    def __init__(self, service: str, sessions: Callable[[], sa.Connection], metadata: sa.MetaData,
+                 encoder: EventEncoder | None = None) -> None:
         self.service = service
         self._sessions = sessions
         self._outbox_table = metadata.tables["outbox"]
         self._inbox = Inbox(metadata.tables["inbox"])
+        self._request_ids_table = metadata.tables.get(REQUEST_IDS_TABLE)
+        self._encoder = encoder
         self.session: sa.Connection | None = None
         self.outbox: Outbox | None = None
         self._after_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._sessions()
-        self.outbox = Outbox(self._outbox_table, self.service)
+        self.outbox = Outbox(self._outbox_table, self.service, self._encoder)
+        if self._request_ids_table is not None:
+            self.request_ids = SqlRequestIds(self.session, self._request_ids_table)
         self._start(self.session)
         return self
 
@@ -47,6 +58,9 @@ class UnitOfWork:
     def claim(self, delivery: Delivery) -> bool:
         """True the first time this consumer sees this event (same transaction as its effect)."""
         return self.claim_event(delivery.consumer, delivery.event_id, delivery.event_type)
+
+    def add(self, event: object) -> None:
+        self.outbox.add_event(event)
 
     def commit(self) -> None:
         self.outbox.flush(self.session)

@@ -1,0 +1,61 @@
+"""What the service layer sees of a unit of work, so use cases run against PostgreSQL or in-memory fakes.
+
+The real one is ``shangji_kit.uow.UnitOfWork`` (SQLAlchemy, outbox and inbox tables); the fake is
+``shangji_kit.testing.fakes.FakeUnitOfWork``. A service's own unit of work adds its repositories (one
+per aggregate) as attributes; use cases type against the service's abstract class, never an adapter.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterable
+from typing import Any, Self
+
+from google.protobuf.message import Message
+
+from shangji_kit.inbox import Delivery
+from shangji_kit.request_ids import RequestIds
+
+# A domain event -> (the proto message to publish, the resource name it is about). The service's outbound
+# adapter provides it and bootstrap hands it to the unit of work, so the service layer imports no adapter.
+EventEncoder = Callable[[Any], tuple[Message, str]]
+
+
+class AbstractUnitOfWork(abc.ABC):
+    """``with uow: ...; uow.commit()``. Leaving the block without commit rolls back.
+
+    ``add`` queues a domain event for the outbox of this transaction; ``claim`` records an event this
+    service consumes (False for a redelivery); ``request_ids`` remembers command request ids per caller.
+    """
+
+    request_ids: RequestIds
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    def rollback(self) -> None: ...
+
+    @abc.abstractmethod
+    def claim(self, delivery: Delivery) -> bool:
+        """True the first time this consumer sees this event (same transaction as its effect)."""
+
+    @abc.abstractmethod
+    def add(self, event: object) -> None:
+        """A domain event to publish when this transaction commits."""
+
+    def publish(self, events: list) -> None:
+        """Queue every event of an aggregate's list, then empty it (the aggregate has told them)."""
+        for event in events:
+            self.add(event)
+        events.clear()
+
+    def add_all(self, events: Iterable[object]) -> None:
+        for event in events:
+            self.add(event)
