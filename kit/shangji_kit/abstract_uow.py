@@ -3,13 +3,18 @@
 The real one is ``shangji_kit.uow.UnitOfWork`` (SQLAlchemy, outbox and inbox tables); the fake is
 ``shangji_kit.testing.fakes.FakeUnitOfWork``. A service's own unit of work adds its repositories (one
 per aggregate) as attributes; use cases type against the service's abstract class, never an adapter.
+
+A Protocol, so a service declares ``class XUnitOfWork(AbstractUnitOfWork, Protocol)`` with its
+repositories in its service layer, and its SQL unit of work (an adapter subclassing ``UnitOfWork``)
+is one by shape without importing the service layer. Subclassing it explicitly (as ``UnitOfWork`` and
+the fake do) inherits ``publish`` and the context manager, and abstract methods are enforced.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterable
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from google.protobuf.message import Message
 
@@ -21,7 +26,7 @@ from shangji_kit.request_ids import RequestIds
 EventEncoder = Callable[[Any], tuple[Message, str]]
 
 
-class AbstractUnitOfWork(abc.ABC):
+class AbstractUnitOfWork(Protocol):
     """``with uow: ...; uow.commit()``. Leaving the block without commit rolls back.
 
     ``add`` queues a domain event for the outbox of this transaction; ``claim`` records an event this
