@@ -39,7 +39,7 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_ERP_RETRY_MAX_SECONDS | longest retry delay | 300 |
 | SHANGJI_ERP_SCAN_SECONDS | how often the bridge's worker looks for due orders | 1.0 |
 | SHANGJI_ERP_FAULT | test-only fault switch: `exit_after_create` ends the worker right after the ERP's create | unset |
-| SHANGJI_COMPANY_TIMEZONE | the company's time zone for days, weeks, periods and quiet hours (`company_time.py`) | Asia/Shanghai |
+| SHANGJI_COMPANY_TIMEZONE | company time zone: days, periods, quiet hours (`company_time.py`) | Asia/Shanghai |
 """
 
 from __future__ import annotations
