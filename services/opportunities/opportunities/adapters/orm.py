@@ -249,6 +249,16 @@ customer_chains = sa.Table(
     sa.Column("change_time", _TIME),
 )
 
+# Who owns each leads customer (from leads' CustomerCreated / CustomerUpdated): whether a caller may name a customer
+# on a deal (and have its chain copied) follows the kit's visibility rule over this owner.
+customer_owners = sa.Table(
+    "customer_owners",
+    metadata,
+    sa.Column("customer_id", _UUID, primary_key=True),
+    sa.Column("owner_id", _UUID, nullable=False),
+    sa.Column("update_time", _TIME, nullable=False),
+)
+
 requirements = sa.Table(
     "requirements",
     metadata,

@@ -10,7 +10,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from opportunities.domain import alerts, decision_chain, gates, model, registration, work
 from opportunities.service_layer import records, services
 from shangji.leads.v1 import leads_pb2
-from shangji.leads.v1.events_pb2 import CustomerDecisionChainChanged, LeadConverted
+from shangji.leads.v1.events_pb2 import (
+    CustomerCreated,
+    CustomerDecisionChainChanged,
+    CustomerUpdated,
+    LeadConverted,
+)
 from shangji.opportunities.v1 import events_pb2, opportunities_pb2
 from shangji.samples.v1 import events_pb2 as samples_events
 from shangji.teams.v1 import events_pb2 as teams_events
@@ -165,6 +170,20 @@ def customer_chain_from_event(env: Envelope) -> records.CustomerChain:
         change_time=event.change_time.ToDatetime(tzinfo=UTC) if event.HasField("change_time") else None)
 
 
+_CUSTOMER_EVENTS = {"shangji.leads.v1.CustomerCreated": CustomerCreated,
+                    "shangji.leads.v1.CustomerUpdated": CustomerUpdated}
+
+
+def customer_owner_from_event(env: Envelope) -> records.CustomerOwner:
+    """Who owns a customer, from leads' CustomerCreated / CustomerUpdated (the whole customer)."""
+    customer = env.payload(_CUSTOMER_EVENTS[env.type]).customer
+    return records.CustomerOwner(
+        customer_id=names.parse(customer.name, "customers", "customer.name"),
+        owner_id=names.parse(customer.owner, "users", "customer.owner"),
+        update_time=(customer.update_time.ToDatetime(tzinfo=UTC) if customer.HasField("update_time")
+                     else _envelope_time(env)))
+
+
 _SAMPLE_EVENTS = {"shangji.samples.v1.SampleRequestApproved": (samples_events.SampleRequestApproved, "approved"),
                   "shangji.samples.v1.SampleDelivered": (samples_events.SampleDelivered, "delivered")}
 
@@ -203,10 +222,8 @@ def register_from_request(request: opportunities_pb2.RegisterOpportunityRequest)
         customer_company=o.customer_company, product_lines=tuple(o.product_lines), title=o.title, amount=o.amount,
         currency=o.currency, expected_close_date=o.expected_close_date, region=o.region, source=o.source,
         contact_name=o.contact_name, contact_phone=o.contact_phone, contact_email=o.contact_email,
-        pipeline_id=names.parse(o.pipeline, "pipelines", "opportunity.pipeline") if o.pipeline else "",
-        route=request.route,
-        customer_id=names.parse(o.customer, "customers", "opportunity.customer") if o.customer else None,
-        difficulty=o.difficulty, quote_lines=_quote_lines(o))
+        pipeline=o.pipeline, route=request.route, customer=o.customer, difficulty=o.difficulty,
+        quote_lines=_quote_lines(o))
 
 
 def assigned_to_proto(assigned: list[model.Opportunity]) -> opportunities_pb2.AssignOpportunitiesResponse:
@@ -215,9 +232,7 @@ def assigned_to_proto(assigned: list[model.Opportunity]) -> opportunities_pb2.As
 
 def assignments_from_request(request: opportunities_pb2.AssignOpportunitiesRequest
                              ) -> list[services.Assignment]:
-    return [services.Assignment(opportunity_id=names.parse(a.name, "opportunities", f"assignments[{i}].name"),
-                                assignee_id=names.parse(a.assignee, "users", f"assignments[{i}].assignee"))
-            for i, a in enumerate(request.assignments)]
+    return [services.Assignment(name=a.name, assignee=a.assignee) for a in request.assignments]
 
 
 def arbitrate_from_request(request: opportunities_pb2.ArbitrateRegistrationRequest
@@ -364,6 +379,15 @@ def transfer_from_event(env: Envelope) -> services.TransferOwnership:
         transfer_time=event.transfer_time.ToDatetime(tzinfo=UTC) if event.HasField("transfer_time") else None)
 
 
+def _time(ts: Timestamp, field: str) -> datetime:
+    """A timestamp a client sent; INVALID_ARGUMENT naming ``field`` when it lies outside what a datetime holds
+    (years 1 to 9999) or its nanos are out of range."""
+    try:
+        return ts.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidArgument.field(field, "not a valid time (seconds and nanos out of range)") from exc
+
+
 def _envelope_time(env: Envelope) -> datetime:
     try:
         time = datetime.fromisoformat(env.time.replace("Z", "+00:00"))
@@ -447,7 +471,7 @@ def activity_to_proto(a: work.Activity) -> opportunities_pb2.Activity:
 
 def activity_from_request(request: opportunities_pb2.AddActivityRequest) -> work.Activity:
     a = request.activity
-    occur = a.occur_time.ToDatetime(tzinfo=UTC) if a.HasField("occur_time") else datetime.now(UTC)
+    occur = _time(a.occur_time, "activity.occur_time") if a.HasField("occur_time") else datetime.now(UTC)
     return work.Activity(id="", opportunity_id=parent_id(request.parent), kind=a.kind, occur_time=occur,
                          author_id="", notes=a.notes)
 
@@ -490,10 +514,8 @@ def completions_to_proto(rows: list[tuple[str, str, datetime]]
 
 def migrate_from_request(request: opportunities_pb2.MigrateOpportunitiesRequest) -> records.MigrateOpportunities:
     return records.MigrateOpportunities(
-        pipeline_id=names.parse(request.pipeline, "pipelines", "pipeline"), from_version=request.from_version,
-        to_version=request.to_version, stage_mapping=dict(request.stage_mapping),
-        opportunity_ids=tuple(names.parse(n, "opportunities", f"opportunities[{i}]")
-                              for i, n in enumerate(request.opportunities)))
+        pipeline=request.pipeline, from_version=request.from_version, to_version=request.to_version,
+        stage_mapping=dict(request.stage_mapping), opportunities=tuple(request.opportunities))
 
 
 def migrated_to_proto(ids: list[str]) -> opportunities_pb2.MigrateOpportunitiesResponse:

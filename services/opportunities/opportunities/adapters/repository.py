@@ -13,6 +13,7 @@ from opportunities.adapters.orm import (
     alerts_sent,
     checklist_completions,
     customer_chains,
+    customer_owners,
     deal_contacts,
     document_versions,
     opportunities,
@@ -124,6 +125,12 @@ class OpportunityRepository:
                                      sa.and_(opportunities.c.create_time == time, opportunities.c.id > last_id)))
         stmt = stmt.order_by(opportunities.c.create_time.desc(), opportunities.c.id).limit(limit)
         return [_to_opportunity(row) for row in self.session.execute(stmt)]
+
+    def visible_ids(self, opportunity_ids: list[str], viewer: visibility.Viewer) -> set[str]:
+        """The ids among ``opportunity_ids`` that ``viewer`` may see."""
+        rows = self.session.execute(sa.select(opportunities.c.id).where(opportunities.c.id.in_(opportunity_ids),
+                                                                         visible(viewer)))
+        return {r.id for r in rows}
 
     def get(self, opportunity_id: str) -> Opportunity | None:
         """One deal whoever asks (callers decide who may act on it)."""
@@ -524,6 +531,30 @@ class ChainRepository:
                 .on_conflict_do_update(index_elements=["customer_id"], set_=values,
                                        where=customer_chains.c.revision < revision)
                 .returning(customer_chains.c.customer_id))
+        return self.session.execute(stmt).first() is not None
+
+
+class CustomerRepository:
+    """Who owns each of leads' customers, as leads last told us (CustomerCreated / CustomerUpdated)."""
+
+    def __init__(self, session: sa.Connection) -> None:
+        self.session = session
+
+    def apply_owner(self, customer_id: str, owner_id: str, update_time: datetime) -> bool:
+        """Keep the customer's owner unless a newer state is held (reordered events change nothing)."""
+        stmt = pg.insert(customer_owners).values(customer_id=customer_id, owner_id=owner_id, update_time=update_time)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[customer_owners.c.customer_id],
+            set_={"owner_id": stmt.excluded.owner_id, "update_time": stmt.excluded.update_time},
+            where=customer_owners.c.update_time <= stmt.excluded.update_time).returning(customer_owners.c.customer_id)
+        return self.session.execute(stmt).first() is not None
+
+    def visible(self, customer_id: str, viewer: visibility.Viewer) -> bool:
+        """Whether ``viewer`` may see the customer by the kit's rule over its owner; False for a customer whose
+        owner leads has not told us (unknown customers are refused, not guessed)."""
+        stmt = sa.select(sa.literal(True)).where(
+            customer_owners.c.customer_id == customer_id,
+            visibility.visible_clause(viewer, org, customer_owners.c.owner_id))
         return self.session.execute(stmt).first() is not None
 
 

@@ -16,6 +16,8 @@ __all__ = ["LOST", "OPEN", "WON", "Pipeline", "Stage"]
 TITLE_MAX = 200
 DIFFICULTY_MAX = Decimal("99999.999")  # numeric(8, 3)
 QUOTE_LINES_MAX = 500
+QUOTE_NUMBER_MAX = Decimal("999999999999999")  # a quote line's quantity or unit price
+QUOTE_NUMBER_PLACES = 6
 
 
 @dataclass(frozen=True)
@@ -401,10 +403,11 @@ def parse_amount(text: str, field: str) -> Decimal | None:
     except InvalidOperation:
         amount = None
     if amount is None or not amount.is_finite():
-        raise InvalidArgument.field(field, f"{text!r} is not a decimal amount such as 12345.67")
+        raise InvalidArgument.field(field, f"{_quoted(text)} is not a decimal amount such as 12345.67")
     if amount < 0:
         raise InvalidArgument.field(field, f"must not be negative, got {text}")
-    if amount != amount.quantize(Decimal("0.01")) or amount > AMOUNT_MAX:
+    # The bound first: quantizing 1e309 overflows the decimal context.
+    if amount > AMOUNT_MAX or amount != amount.quantize(Decimal("0.01")):
         raise InvalidArgument.field(field, "at most two decimal places and 16 digits before the point")
     return amount.quantize(Decimal("0.01"))
 
@@ -417,7 +420,7 @@ def parse_date(text: str, field: str) -> date | None:
     try:
         return date.fromisoformat(text) if len(text) == 10 else _bad_date(text)
     except ValueError as exc:
-        raise InvalidArgument.field(field, f"{text!r} is not a date YYYY-MM-DD") from exc
+        raise InvalidArgument.field(field, f"{_quoted(text)} is not a date YYYY-MM-DD") from exc
 
 
 def parse_difficulty(text: str, field: str) -> Decimal | None:
@@ -430,8 +433,8 @@ def parse_difficulty(text: str, field: str) -> Decimal | None:
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite() or value <= 0:
-        raise InvalidArgument.field(field, f"{text!r} is not a decimal above zero such as 1.2")
-    if value != value.quantize(Decimal("0.001")) or value > DIFFICULTY_MAX:
+        raise InvalidArgument.field(field, f"{_quoted(text)} is not a decimal above zero such as 1.2")
+    if value > DIFFICULTY_MAX or value != value.quantize(Decimal("0.001")):
         raise InvalidArgument.field(field, "at most three decimal places and 5 digits before the point")
     return value
 
@@ -447,16 +450,30 @@ def parse_quote_lines(lines: list[tuple[str, str, str, str]], field: str) -> tup
         if not product.strip():
             v.append(FieldViolation(f"{where}.product", "required"))
         q = _decimal(quantity)
-        if q is None or q <= 0:
-            v.append(FieldViolation(f"{where}.quantity", f"{quantity!r}: a decimal above zero"))
+        if q is None or q <= 0 or not _quote_number(q):
+            v.append(FieldViolation(f"{where}.quantity", f"{_quoted(quantity)}: a decimal above zero, at most "
+                                                         f"{QUOTE_NUMBER_PLACES} places and {QUOTE_NUMBER_MAX}"))
         p = _decimal(unit_price)
-        if p is None or p < 0:
-            v.append(FieldViolation(f"{where}.unit_price", f"{unit_price!r}: a decimal, zero or more"))
+        if p is None or p < 0 or not _quote_number(p):
+            v.append(FieldViolation(f"{where}.unit_price", f"{_quoted(unit_price)}: a decimal, zero or more, at "
+                                                           f"most {QUOTE_NUMBER_PLACES} places and "
+                                                           f"{QUOTE_NUMBER_MAX}"))
         if not v:
             out.append(QuoteLine(product=product.strip(), quantity=q, unit_price=p, description=description.strip()))
     if v:
         raise InvalidArgument(v)
     return tuple(out)
+
+
+def _quote_number(value: Decimal) -> bool:
+    """Within the bounds a quote line's numbers are kept and shown in: 1e309 or 1e-309 would print as hundreds of
+    digits on every read."""
+    return value <= QUOTE_NUMBER_MAX and value == value.quantize(Decimal(1).scaleb(-QUOTE_NUMBER_PLACES))
+
+
+def _quoted(text: str) -> str:
+    """A bad value as an error quotes it: short, so a huge value cannot swell the error."""
+    return repr(text if len(text) <= 40 else text[:40] + "...")
 
 
 def _decimal(text: str) -> Decimal | None:
@@ -522,20 +539,14 @@ def may_edit(editor: Editor, opportunity: Opportunity) -> bool:
     return editor.team_can_edit is True or editor.manages_owner
 
 
-def register(*, id: str, title: str, customer_company: str, owner_id: str | None, registrant_id: str,
-             pipeline: Pipeline, now: datetime, lead_id: str | None = None, contact_name: str = "",
-             contact_phone: str = "", contact_email: str = "", region: str = "", source: str = "",
-             product_lines: tuple[str, ...] = (),
-             amount: Decimal | None = None, currency: str = "", expected_close_date: date | None = None,
-             require_product_lines: bool = False, field_prefix: str = "", customer_id: str | None = None,
-             difficulty: Decimal | None = None, quote_lines: tuple[QuoteLine, ...] = ()) -> Opportunity:
-    """A deal registered (directly, or from a converted lead) in the pipeline's first open stage, ``active``; without
-    an owner it waits in the assignment queue (``unassigned``, announced when assigned). INVALID_ARGUMENT listing
-    every bad field (``field_prefix`` + name)."""
+def registration_violations(*, title: str, customer_company: str, product_lines: tuple[str, ...], currency: str,
+                            expected_close_date: date | None, today: date, require_product_lines: bool = False,
+                            field_prefix: str = "") -> list[FieldViolation]:
+    """Every bad field of a registration (``field_prefix`` + name), in field order; [] when it may be registered."""
     title, customer_company = title.strip(), " ".join(customer_company.split())
     lines = tuple(dict.fromkeys(p.strip() for p in product_lines if p.strip()))
     currency = currency.strip().upper()
-    violations = []
+    violations: list[FieldViolation] = []
     if not customer_company:
         violations.append(FieldViolation(f"{field_prefix}customer_company", "required"))
     if not (title or customer_company):
@@ -548,12 +559,32 @@ def register(*, id: str, title: str, customer_company: str, owner_id: str | None
                                          "for product lines)"))
     if currency and not (len(currency) == 3 and currency.isalpha() and currency.isascii()):
         violations.append(FieldViolation(f"{field_prefix}currency", "a three-letter ISO 4217 code such as CNY"))
-    if expected_close_date is not None and expected_close_date < now.date():
+    if expected_close_date is not None and expected_close_date < today:
         violations.append(FieldViolation(f"{field_prefix}expected_close_date",
                                          f"{expected_close_date.isoformat()} is in the past (today is "
-                                         f"{now.date().isoformat()})"))
+                                         f"{today.isoformat()})"))
+    return violations
+
+
+def register(*, id: str, title: str, customer_company: str, owner_id: str | None, registrant_id: str,
+             pipeline: Pipeline, now: datetime, lead_id: str | None = None, contact_name: str = "",
+             contact_phone: str = "", contact_email: str = "", region: str = "", source: str = "",
+             product_lines: tuple[str, ...] = (),
+             amount: Decimal | None = None, currency: str = "", expected_close_date: date | None = None,
+             require_product_lines: bool = False, field_prefix: str = "", customer_id: str | None = None,
+             difficulty: Decimal | None = None, quote_lines: tuple[QuoteLine, ...] = ()) -> Opportunity:
+    """A deal registered (directly, or from a converted lead) in the pipeline's first open stage, ``active``; without
+    an owner it waits in the assignment queue (``unassigned``, announced when assigned). INVALID_ARGUMENT listing
+    every bad field (``field_prefix`` + name)."""
+    violations = registration_violations(
+        title=title, customer_company=customer_company, product_lines=product_lines, currency=currency,
+        expected_close_date=expected_close_date, today=now.date(), require_product_lines=require_product_lines,
+        field_prefix=field_prefix)
     if violations:
         raise InvalidArgument(violations)
+    title, customer_company = title.strip(), " ".join(customer_company.split())
+    lines = tuple(dict.fromkeys(p.strip() for p in product_lines if p.strip()))
+    currency = currency.strip().upper()
     stage = pipeline.first_open_stage()
     opportunity = Opportunity(
         id=id, title=title or customer_company, customer_company=customer_company,

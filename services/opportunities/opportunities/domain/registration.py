@@ -81,20 +81,24 @@ class Collision:
     def since(self) -> datetime:
         return self.holding.create_time
 
-    def metadata(self) -> dict[str, str]:
-        """What the refused registrant is told: who holds it, since when, until when, which product lines. Not the
-        holding deal's name: they may not be allowed to see it."""
+    def metadata(self, ask: tuple[str, ...] = ()) -> dict[str, str]:
+        """What the refused registrant is told (the rule in the README): that a conflict exists, who holds the
+        customer, since when, until when, which product lines, and whom to ask (``ask``: their own managers, nearest
+        first, as users/{id}; "sales_ops" when they have none). Never the holding deal's name: they may not see it."""
         return {"holder": self.holder, "since": self.since.isoformat(),
-                "protected_until": self.protected_until.isoformat(), "product_lines": ",".join(self.shared_lines)}
+                "protected_until": self.protected_until.isoformat(), "product_lines": ",".join(self.shared_lines),
+                "ask": ",".join(f"users/{m}" for m in ask) or "sales_ops"}
 
-    def error(self, customer_company: str) -> FailedPrecondition:
+    def error(self, customer_company: str, ask: tuple[str, ...] = ()) -> FailedPrecondition:
         lines = ", ".join(self.shared_lines)
+        whom = ", ".join(f"users/{m}" for m in ask) or "sales ops"
         return FailedPrecondition(
             f"{customer_company} ({lines}) is held by {self.holder} since {self.since.isoformat()} "
-            f"(protected until {self.protected_until.isoformat()})", reason="REGISTRATION_COLLISION",
+            f"(protected until {self.protected_until.isoformat()}); ask {whom} to settle it",
+            reason="REGISTRATION_COLLISION",
             violations=[("REGISTRATION_COLLISION", f"{self.holder} holds {customer_company} for {lines} since "
                                                    f"{self.since.date().isoformat()}")],
-            metadata=self.metadata())
+            metadata=self.metadata(ask))
 
 
 def find_collision(owner_id: str, product_lines: Iterable[str], holdings: Iterable[Holding],

@@ -86,6 +86,18 @@ class OpportunitiesWorker:
             records.record_customer_chain(protomap.customer_chain_from_event(env),
                                           _delivery(records.CUSTOMER_CHAIN_CONSUMER, env), self.uow())
 
+    @event_handler("leads", "shangji.leads.v1.CustomerCreated")
+    def on_customer_created(self, body: dict) -> None:
+        with event_context(body) as env:
+            records.record_customer_owner(protomap.customer_owner_from_event(env),
+                                          _delivery(records.CUSTOMER_CREATED_CONSUMER, env), self.uow())
+
+    @event_handler("leads", "shangji.leads.v1.CustomerUpdated")
+    def on_customer_updated(self, body: dict) -> None:
+        with event_context(body) as env:
+            records.record_customer_owner(protomap.customer_owner_from_event(env),
+                                          _delivery(records.CUSTOMER_UPDATED_CONSUMER, env), self.uow())
+
     @event_handler("samples", "shangji.samples.v1.SampleRequestApproved")
     def on_sample_request_approved(self, body: dict) -> None:
         with event_context(body) as env:

@@ -18,8 +18,10 @@ from opportunities.service_layer.services import (
     new_id,
     pipeline_of,
     save_deal,
+    shown_to,
     viewer_of,
 )
+from shangji_kit import names
 from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from shangji_kit.inbox import Delivery
 
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 
 CUSTOMER_CHAIN_CONSUMER = "opportunities.on_customer_decision_chain_changed"
+CUSTOMER_CREATED_CONSUMER = "opportunities.on_customer_created"
+CUSTOMER_UPDATED_CONSUMER = "opportunities.on_customer_updated"
 SAMPLE_APPROVED_CONSUMER = "opportunities.on_sample_request_approved"
 SAMPLE_DELIVERED_CONSUMER = "opportunities.on_sample_delivered"
 
@@ -101,6 +105,24 @@ def record_customer_chain(chain: CustomerChain, delivery: Delivery, uow: Opportu
             return False
         kept = uow.chains.apply_customer_chain(chain.customer_id, chain.revision, list(chain.contacts),
                                                chain.change_time)
+        uow.commit()
+        return kept
+
+
+@dataclass(frozen=True)
+class CustomerOwner:
+    customer_id: str
+    owner_id: str
+    update_time: datetime
+
+
+def record_customer_owner(owner: CustomerOwner, delivery: Delivery, uow: OpportunitiesUnitOfWork) -> bool:
+    """Keep who owns a leads customer (the newest state wins), so RegisterOpportunity can tell who may name it.
+    False when nothing changed."""
+    with uow:
+        if not uow.claim(delivery):
+            return False
+        kept = uow.customers.apply_owner(owner.customer_id, owner.owner_id, owner.update_time)
         uow.commit()
         return kept
 
@@ -298,13 +320,14 @@ def complete_checklist_item(opportunity_id: str, item: str, etag: str, caller_id
             raise InvalidArgument.field("item", f"unknown checklist item {item!r} in pipeline {pipeline.key} "
                                                 f"version {pipeline.version}")
         if item in opportunity.checklist:
-            return opportunity
+            return shown_to(uow, uow.org.viewer(user_id), opportunity) if opportunity.collides_with else opportunity
         expected = opportunity.version
         opportunity.change({"checklist": (*opportunity.checklist, item)}, pipeline, now.date(), now)
         uow.work.record_checklist(opportunity.id, [item], user_id, now)
         save_deal(uow, opportunity, expected, pipeline)
+        shown = shown_to(uow, uow.org.viewer(user_id), opportunity) if opportunity.collides_with else opportunity
         uow.commit()
-        return opportunity
+        return shown
 
 
 def list_checklist_completions(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork
@@ -318,22 +341,19 @@ def list_checklist_completions(opportunity_id: str, caller_id: str, uow: Opportu
 
 @dataclass(frozen=True)
 class MigrateOpportunities:
-    pipeline_id: str
+    """As given: resource names, checked after the caller (only sales ops and admins migrate)."""
+
+    pipeline: str
     from_version: int
     to_version: int
     stage_mapping: dict[str, str]
-    opportunity_ids: tuple[str, ...] = ()
+    opportunities: tuple[str, ...] = ()
 
 
 def migrate_opportunities(cmd: MigrateOpportunities, caller_id: str, uow: OpportunitiesUnitOfWork) -> list[str]:
     """Move deals of a pipeline from one version to another by the stage mapping (sales ops, admins); deals not
-    named (when some are) or in an unmapped stage stay. Each move is a stage-history entry. The ids moved."""
-    if cmd.from_version < 1:
-        raise InvalidArgument.field("from_version", "required: a version of the pipeline")
-    if cmd.to_version < 1:
-        raise InvalidArgument.field("to_version", "required: a version of the pipeline")
-    if cmd.from_version == cmd.to_version:
-        raise InvalidArgument.field("to_version", f"the deals are in version {cmd.from_version} already")
+    named (when some are) or in an unmapped stage stay. Each move is a stage-history entry. The ids moved. The caller
+    is checked before the request."""
     user_id = caller_user_id(caller_id)
     now = datetime.now(UTC)
     with uow:
@@ -341,18 +361,27 @@ def migrate_opportunities(cmd: MigrateOpportunities, caller_id: str, uow: Opport
         if viewer is None or not viewer.sees_everything or viewer.deactivated:
             raise PermissionDenied("only sales ops and admins migrate deals between pipeline versions",
                                    reason="NOT_A_PIPELINE_ADMIN")
-        if uow.pipelines.get(cmd.pipeline_id) is None:
-            raise NotFound(f"pipelines/{cmd.pipeline_id}")
-        old = uow.pipelines.get(cmd.pipeline_id, cmd.from_version)
+        pipeline_id = names.parse(cmd.pipeline, "pipelines", "pipeline")
+        opportunity_ids = [names.parse(n, "opportunities", f"opportunities[{i}]")
+                           for i, n in enumerate(cmd.opportunities)]
+        if cmd.from_version < 1:
+            raise InvalidArgument.field("from_version", "required: a version of the pipeline")
+        if cmd.to_version < 1:
+            raise InvalidArgument.field("to_version", "required: a version of the pipeline")
+        if cmd.from_version == cmd.to_version:
+            raise InvalidArgument.field("to_version", f"the deals are in version {cmd.from_version} already")
+        if uow.pipelines.get(pipeline_id) is None:
+            raise NotFound(f"pipelines/{pipeline_id}")
+        old = uow.pipelines.get(pipeline_id, cmd.from_version)
         if old is None:
-            raise InvalidArgument.field("from_version", f"pipelines/{cmd.pipeline_id} has no version "
+            raise InvalidArgument.field("from_version", f"pipelines/{pipeline_id} has no version "
                                                         f"{cmd.from_version}")
-        new = uow.pipelines.get(cmd.pipeline_id, cmd.to_version)
+        new = uow.pipelines.get(pipeline_id, cmd.to_version)
         if new is None:
-            raise InvalidArgument.field("to_version", f"pipelines/{cmd.pipeline_id} has no version {cmd.to_version}")
+            raise InvalidArgument.field("to_version", f"pipelines/{pipeline_id} has no version {cmd.to_version}")
         mapping = check_stage_mapping(old, new, cmd.stage_mapping)
-        moved = uow.opportunities.migrate(cmd.pipeline_id, cmd.from_version, cmd.to_version, mapping,
-                                          list(cmd.opportunity_ids) or None, now)
+        moved = uow.opportunities.migrate(pipeline_id, cmd.from_version, cmd.to_version, mapping,
+                                          opportunity_ids or None, now)
         uow.history.enter_many([(deal_id, new_stage) for deal_id, _, new_stage in moved], now, user_id,
                                f"pipeline migrated from version {cmd.from_version} to {cmd.to_version}")
         uow.commit()

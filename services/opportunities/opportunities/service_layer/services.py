@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from opportunities.domain import alerts, decision_chain, model, registration, routing, work
 from opportunities.domain.pipeline import pipeline_from_dict
-from shangji_kit import paging, visibility
+from shangji_kit import names, paging, visibility
 from shangji_kit.errors import (
     Aborted,
     AlreadyExists,
     FailedPrecondition,
+    FieldViolation,
     InvalidArgument,
     NotFound,
     PermissionDenied,
@@ -23,6 +24,8 @@ from shangji_kit.inbox import Delivery
 
 if TYPE_CHECKING:  # the unit of work imports protomap, which builds this module's commands
     from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
+
+T = TypeVar("T")
 
 LEAD_CONVERTED_CONSUMER = "opportunities.on_lead_converted"
 LEAD_CONVERTED_TYPE = "shangji.leads.v1.LeadConverted"
@@ -98,7 +101,7 @@ def _check_collision(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunit
     if collision is None:
         return
     if refuse:
-        raise collision.error(opportunity.customer_company)
+        raise collision.error(opportunity.customer_company, uow.alerts.managers_of(opportunity.owner_id))
     model.queue_for_arbitration(opportunity, collision)
 
 
@@ -115,32 +118,61 @@ class RegisterOpportunity:
     contact_name: str = ""
     contact_phone: str = ""
     contact_email: str = ""
-    pipeline_id: str = ""
+    # Resource names as given ("pipelines/{id}", "customers/{id}"): checked with every other field, so a bad name
+    # is reported beside the other bad fields.
+    pipeline: str = ""
     # The routing rules pick the owner (None: the assignment queue) instead of the caller.
     route: bool = False
-    customer_id: str | None = None
+    customer: str = ""
     difficulty: str = ""
     quote_lines: tuple[tuple[str, str, str, str], ...] = ()
+
+
+def _checked(violations: list[FieldViolation], parse: Callable[..., T], *args: object) -> T | None:
+    """``parse(*args)``, or None with its violations added to ``violations`` (to report every bad field at once)."""
+    try:
+        return parse(*args)
+    except InvalidArgument as exc:
+        violations.extend(exc.violations)
+        return None
 
 
 def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork
                          ) -> model.Opportunity:
     """A deal registered directly by the caller, who owns it. A collision with another rep's protected deal is
-    refused (collision_mode refuse) or stored PENDING_ARBITRATION (queue)."""
+    refused (collision_mode refuse) or stored PENDING_ARBITRATION (queue). INVALID_ARGUMENT lists every bad field;
+    a customer the caller may not see is NOT_FOUND (its decision chain is not copied)."""
     user_id = caller_user_id(caller_id)
     if user_id is None:
         raise PermissionDenied("only users (a users/{id} token subject) register deals", reason="NOT_A_USER")
-    amount = model.parse_amount(cmd.amount, "opportunity.amount")
-    close = model.parse_date(cmd.expected_close_date, "opportunity.expected_close_date")
-    difficulty = model.parse_difficulty(cmd.difficulty, "opportunity.difficulty")
-    quote_lines = model.parse_quote_lines(list(cmd.quote_lines), "opportunity.quote_lines")
     now = datetime.now(UTC)
+    p = "opportunity."
+    bad: list[FieldViolation] = []
+    amount = _checked(bad, model.parse_amount, cmd.amount, f"{p}amount")
+    close = _checked(bad, model.parse_date, cmd.expected_close_date, f"{p}expected_close_date")
+    difficulty = _checked(bad, model.parse_difficulty, cmd.difficulty, f"{p}difficulty")
+    quote_lines = _checked(bad, model.parse_quote_lines, list(cmd.quote_lines), f"{p}quote_lines") or ()
+    pipeline_id = _checked(bad, names.parse, cmd.pipeline, "pipelines", f"{p}pipeline") if cmd.pipeline else None
+    customer_id = _checked(bad, names.parse, cmd.customer, "customers", f"{p}customer") if cmd.customer else None
+    violations = model.registration_violations(
+        title=cmd.title, customer_company=cmd.customer_company, product_lines=cmd.product_lines,
+        currency=cmd.currency, expected_close_date=close, today=now.date(), require_product_lines=True,
+        field_prefix=p) + bad
     with uow:
-        pipeline = uow.pipelines.get(cmd.pipeline_id) if cmd.pipeline_id else uow.pipelines.default()
-        if pipeline is None:
-            if cmd.pipeline_id:
-                raise InvalidArgument.field("opportunity.pipeline", f"no pipeline pipelines/{cmd.pipeline_id}")
-            raise FailedPrecondition("no default pipeline is configured", reason="NO_DEFAULT_PIPELINE")
+        pipeline = None
+        if pipeline_id is not None:
+            pipeline = uow.pipelines.get(pipeline_id)
+            if pipeline is None:
+                violations.append(FieldViolation(f"{p}pipeline", f"no pipeline pipelines/{pipeline_id}"))
+        if violations:
+            raise InvalidArgument(violations)
+        if not cmd.pipeline:
+            pipeline = uow.pipelines.default()
+            if pipeline is None:
+                raise FailedPrecondition("no default pipeline is configured", reason="NO_DEFAULT_PIPELINE")
+        viewer = uow.org.viewer(user_id)
+        if customer_id is not None and not uow.customers.visible(customer_id, viewer):
+            raise NotFound(f"customers/{customer_id}")
         owner_id: str | None = user_id
         if cmd.route:
             owner_id = routing.route(uow.routing.rules(), cmd.region, cmd.product_lines, amount).owner_id
@@ -149,19 +181,20 @@ def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: Opportun
             registrant_id=user_id, pipeline=pipeline, now=now, contact_name=cmd.contact_name,
             contact_phone=cmd.contact_phone, contact_email=cmd.contact_email, region=cmd.region, source=cmd.source,
             product_lines=cmd.product_lines, amount=amount, currency=cmd.currency, expected_close_date=close,
-            require_product_lines=True, field_prefix="opportunity.", customer_id=cmd.customer_id,
+            require_product_lines=True, field_prefix=p, customer_id=customer_id,
             difficulty=difficulty, quote_lines=quote_lines)
         settings = uow.settings.registration()
         _check_collision(uow, opportunity, settings, now, refuse=settings.collision_mode == registration.REFUSE)
         uow.opportunities.add(opportunity)
         uow.history.enter(opportunity.id, opportunity.stage_key, now, user_id)
-        if cmd.customer_id:
-            _copy_chain(uow, opportunity, uow.chains.customer_chain(cmd.customer_id), now)
+        if customer_id:
+            _copy_chain(uow, opportunity, uow.chains.customer_chain(customer_id), now)
         uow.publish(opportunity.events)
         _tasks_on_entry(uow, opportunity, pipeline.first_open_stage(), now)
         _raise_big_deal(uow, opportunity, now)
+        shown = shown_to(uow, viewer, opportunity)
         uow.commit()
-        return opportunity
+        return shown
 
 
 def _copy_chain(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,
@@ -218,8 +251,10 @@ def replace_routing_rules(rules: list[routing.RoutingRule], uow: OpportunitiesUn
 
 @dataclass(frozen=True)
 class Assignment:
-    opportunity_id: str
-    assignee_id: str
+    """One (deal, assignee) pair as given: resource names, checked after the caller (who may assign at all)."""
+
+    name: str
+    assignee: str
 
 
 ASSIGN_MAX = 200
@@ -228,25 +263,17 @@ ASSIGN_MAX = 200
 def assign_opportunities(assignments: list[Assignment], caller_id: str, uow: OpportunitiesUnitOfWork
                          ) -> list[model.Opportunity]:
     """Give queued (UNASSIGNED) deals their owners, all or none. sales ops and admins assign to anyone; an active
-    manager to themself and the people below them."""
-    if not assignments:
-        raise InvalidArgument.field("assignments", "required: at least one (name, assignee) pair")
-    if len(assignments) > ASSIGN_MAX:
-        raise InvalidArgument.field("assignments", f"at most {ASSIGN_MAX} per call, got {len(assignments)}")
-    seen: set[str] = set()
-    for i, a in enumerate(assignments):
-        if a.opportunity_id in seen:
-            raise InvalidArgument.field(f"assignments[{i}].name", f"opportunities/{a.opportunity_id} appears twice")
-        seen.add(a.opportunity_id)
+    manager to themself and the people below them. The caller is checked before the assignments."""
     user_id = caller_user_id(caller_id)
     now = datetime.now(UTC)
     with uow:
         viewer = uow.org.viewer(user_id) if user_id else None
         if viewer is None or viewer.deactivated or not (viewer.sees_everything or viewer.headed_paths):
             raise PermissionDenied("only sales ops, admins and managers assign deals", reason="NOT_AN_ASSIGNER")
+        pairs = _checked_assignments(assignments)
         deals: list[tuple[model.Opportunity, int]] = []
         not_queued = []
-        for i, a in enumerate(assignments):
+        for i, a in enumerate(pairs):
             if not viewer.sees_everything and a.assignee_id != user_id and not uow.org.manages(viewer, a.assignee_id):
                 raise PermissionDenied(f"users/{a.assignee_id} is not below you", reason="ASSIGNEE_NOT_MANAGED",
                                        metadata={"assignee": f"users/{a.assignee_id}", "index": str(i)})
@@ -265,15 +292,39 @@ def assign_opportunities(assignments: list[Assignment], caller_id: str, uow: Opp
                                      reason="NOT_UNASSIGNED",
                                      violations=[("REGISTRATION", f"{o.name} is {o.registration_state}")
                                                  for o in not_queued])
-        for (opportunity, expected), a in zip(deals, assignments, strict=True):
+        for (opportunity, expected), a in zip(deals, pairs, strict=True):
             opportunity.assign(a.assignee_id, now)
             save_deal(uow, opportunity, expected)
             # Registered without an owner, the deal got no tasks on entering its first stage: it gets them now.
             stage = pipeline_of(uow, opportunity).find(opportunity.stage_key)
             if stage is not None:
                 _tasks_on_entry(uow, opportunity, stage, now)
+        shown = shown_all(uow, viewer, [o for o, _ in deals])
         uow.commit()
-        return [o for o, _ in deals]
+        return shown
+
+
+@dataclass(frozen=True)
+class _Pair:
+    opportunity_id: str
+    assignee_id: str
+
+
+def _checked_assignments(assignments: list[Assignment]) -> list[_Pair]:
+    if not assignments:
+        raise InvalidArgument.field("assignments", "required: at least one (name, assignee) pair")
+    if len(assignments) > ASSIGN_MAX:
+        raise InvalidArgument.field("assignments", f"at most {ASSIGN_MAX} per call, got {len(assignments)}")
+    pairs: list[_Pair] = []
+    seen: set[str] = set()
+    for i, a in enumerate(assignments):
+        pair = _Pair(opportunity_id=names.parse(a.name, "opportunities", f"assignments[{i}].name"),
+                     assignee_id=names.parse(a.assignee, "users", f"assignments[{i}].assignee"))
+        if pair.opportunity_id in seen:
+            raise InvalidArgument.field(f"assignments[{i}].name", f"opportunities/{pair.opportunity_id} appears twice")
+        seen.add(pair.opportunity_id)
+        pairs.append(pair)
+    return pairs
 
 
 @dataclass(frozen=True)
@@ -311,8 +362,9 @@ def arbitrate_registration(cmd: ArbitrateRegistration, caller_id: str, uow: Oppo
         expected = opportunity.version
         opportunity.arbitrate(decision, cmd.note, user_id, now)
         save_deal(uow, opportunity, expected)
+        shown = shown_to(uow, viewer, opportunity)
         uow.commit()
-        return opportunity
+        return shown
 
 
 # --- reading and changing deals under the visibility rules ----------------------------------------
@@ -349,7 +401,7 @@ def get_opportunity(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitO
             opportunity = uow.opportunities.get_visible(opportunity_id, viewer)
         if opportunity is None:
             raise NotFound(f"opportunities/{opportunity_id}")
-        return opportunity
+        return shown_to(uow, viewer, opportunity)
 
 
 def list_opportunities(caller_id: str, page_size: int, page_token: str,
@@ -364,7 +416,7 @@ def list_opportunities(caller_id: str, page_size: int, page_token: str,
         viewer, active = viewer_of(uow, user_id)
         # One row beyond the page tells whether another page exists, so the last page carries no token.
         rows = uow.opportunities.list_visible(viewer, limit + 1, after)
-    page = rows[:limit]
+        page = shown_all(uow, viewer, rows[:limit])
     token = paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
     return OpportunityPage(page, token)
 
@@ -417,8 +469,9 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
             uow.work.forget_checklist(opportunity.id, sorted(before - after))
         save_deal(uow, opportunity, expected)
         _raise_big_deal(uow, opportunity, now)
+        shown = shown_to(uow, uow.org.viewer(user_id), opportunity) if opportunity.collides_with else opportunity
         uow.commit()
-        return opportunity
+        return shown
 
 
 def _raise_big_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, now: datetime) -> None:
@@ -462,6 +515,24 @@ def scan_alerts(now: datetime, uow: OpportunitiesUnitOfWork) -> list[alerts.Aler
         uow.publish(list(raised))
         uow.commit()
     return raised
+
+
+def shown_to(uow: OpportunitiesUnitOfWork, viewer: visibility.Viewer, opportunity: model.Opportunity
+             ) -> model.Opportunity:
+    """The deal as ``viewer`` is shown it: the deal a registration collided with is named only to someone who may
+    see that deal (a rep whose registration was queued learns that it collided, not which deal it hit)."""
+    return shown_all(uow, viewer, [opportunity])[0]
+
+
+def shown_all(uow: OpportunitiesUnitOfWork, viewer: visibility.Viewer, deals: list[model.Opportunity]
+              ) -> list[model.Opportunity]:
+    """``shown_to`` for many deals: one query, and none when no deal collided."""
+    held = {o.collides_with for o in deals if o.collides_with}
+    if not held:
+        return deals
+    seen = uow.opportunities.visible_ids(sorted(held), viewer)
+    return [replace(o, collides_with=None) if o.collides_with and o.collides_with not in seen else o
+            for o in deals]
 
 
 def editable_deal(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: str, etag: str
@@ -562,8 +633,10 @@ def _change_stage(opportunity_id: str, etag: str, caller_id: str, uow: Opportuni
         opportunity.collections_loader = lambda: uow.work.collections(opportunity.id)
         act(opportunity, pipeline, user_id, now)
         save_deal(uow, opportunity, expected, pipeline)
+        # Only a deal that collided costs a query here (AdvanceStage's hot path reads nothing more).
+        shown = shown_to(uow, uow.org.viewer(user_id), opportunity) if opportunity.collides_with else opportunity
         uow.commit()
-        return opportunity
+        return shown
 
 
 def advance_stage(cmd: AdvanceStage, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
@@ -618,13 +691,14 @@ class PipelinePage:
 
 
 def create_pipeline(definition: dict, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Pipeline:
-    """A new pipeline at version 1, defined by sales ops or an admin; ALREADY_EXISTS when its key is taken."""
-    pipeline = model_pipeline(definition)
+    """A new pipeline at version 1, defined by sales ops or an admin; ALREADY_EXISTS when its key is taken. The
+    caller is checked before the definition: someone who may not define pipelines learns nothing of its rules."""
     user_id = caller_user_id(caller_id)
     with uow:
         viewer = uow.org.viewer(user_id) if user_id else None
         if viewer is None or not viewer.sees_everything or viewer.deactivated:
             raise PermissionDenied("only sales ops and admins define pipelines", reason="NOT_A_PIPELINE_ADMIN")
+        pipeline = model_pipeline(definition)
         if not uow.pipelines.add(pipeline):
             raise AlreadyExists(f"a pipeline with key {pipeline.key!r} exists; load a new version of it instead",
                                 metadata={"key": pipeline.key})

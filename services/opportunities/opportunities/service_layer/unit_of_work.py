@@ -8,6 +8,7 @@ from opportunities.adapters.orm import metadata
 from opportunities.adapters.repository import (
     AlertRepository,
     ChainRepository,
+    CustomerRepository,
     OpportunityRepository,
     OrgRepository,
     PipelineRepository,
@@ -30,6 +31,7 @@ class OpportunitiesUnitOfWork(UnitOfWork):
     routing: RoutingRepository
     alerts: AlertRepository
     chains: ChainRepository
+    customers: CustomerRepository
     work: WorkRepository
 
     def __init__(self, sessions) -> None:
@@ -45,6 +47,7 @@ class OpportunitiesUnitOfWork(UnitOfWork):
         self.routing = RoutingRepository(session)
         self.alerts = AlertRepository(session)
         self.chains = ChainRepository(session)
+        self.customers = CustomerRepository(session)
         self.work = WorkRepository(session)
 
     def publish(self, events: list) -> None:

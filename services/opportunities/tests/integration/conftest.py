@@ -114,6 +114,36 @@ def as_user(front, token_for):
     channel.close()
 
 
+def customer_event(customer_id: str, owner_id: str, *, kind: str = "CustomerCreated", at: datetime | None = None,
+                   event_id: str | None = None) -> dict:
+    """leads' CustomerCreated / CustomerUpdated for a customer owned by ``owner_id``, as leads' relay publishes it."""
+    customer = leads_pb2.Customer(name=f"customers/{customer_id}", id=customer_id, display_name="华东精密机械",
+                                  owner=f"users/{owner_id}")
+    customer.update_time.FromDatetime(at or later())
+    message = getattr(lead_events, kind)(customer=customer)
+    full = message.DESCRIPTOR.full_name
+    return envelope.build(service="leads", id=event_id or str(uuid.uuid4()), type=full, subject=customer.name,
+                          time=datetime.now(UTC), dataschema=f"proto:{full}", data=json_format.MessageToDict(message),
+                          correlation_id=None)
+
+
+@pytest.fixture
+def customer_events():
+    """``customer_events(customer_id, owner_id, kind=..., at=...)``: leads' customer event envelope."""
+    return customer_event
+
+
+@pytest.fixture
+def own_customer(worker):
+    """``own_customer(owner_id)``: a new leads customer owned by ``owner_id``, told to the worker; its id."""
+    def make(owner_id: str) -> str:
+        customer_id = str(uuid.uuid4())
+        worker.on_customer_created(customer_event(customer_id, owner_id))
+        return customer_id
+
+    return make
+
+
 # --- teams' events ---------------------------------------------------------------------------------
 
 def teams_event(message: Message, *, subject: str = "", event_id: str | None = None) -> dict:

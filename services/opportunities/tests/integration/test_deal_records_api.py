@@ -103,8 +103,9 @@ def chain(caller, deal) -> list[tuple[str, str]]:
 
 # --- fields --------------------------------------------------------------------------------------------------
 
-def test_customer_difficulty_and_quote_lines_on_registration_and_update(as_user):
-    rep, customer = as_user(str(uuid.uuid4())), str(uuid.uuid4())
+def test_customer_difficulty_and_quote_lines_on_registration_and_update(as_user, own_customer):
+    rep_id = str(uuid.uuid4())
+    rep, customer = as_user(rep_id), own_customer(rep_id)
     deal = register(rep, customer=f"customers/{customer}", difficulty="1.50", quote_lines=[
         pb.QuoteLine(product="ERP-STD", quantity="2", unit_price="50000.00", description="标准版")])
     assert (deal.customer, deal.difficulty) == (f"customers/{customer}", "1.5")
@@ -171,8 +172,10 @@ def test_a_conversion_copies_the_customer_chain_and_one_without_opportunity_regi
     assert scalar("SELECT count(*) FROM inbox WHERE event_id = :e", e=only_customer["id"]) == 1
 
 
-def test_registering_for_a_customer_copies_its_latest_chain_highest_revision_wins(worker, as_user, scalar):
-    customer = str(uuid.uuid4())
+def test_registering_for_a_customer_copies_its_latest_chain_highest_revision_wins(worker, as_user, scalar,
+                                                                                   own_customer):
+    rep_id = str(uuid.uuid4())
+    customer = own_customer(rep_id)
     rev2 = chain_event(customer, 2, [person("王总", "decision_maker"), person("赵经理", "user")])
     worker.on_customer_decision_chain_changed(chain_event(customer, 1, [person("旧联系人", "gatekeeper")]))
     worker.on_customer_decision_chain_changed(rev2)
@@ -180,13 +183,16 @@ def test_registering_for_a_customer_copies_its_latest_chain_highest_revision_win
     worker.on_customer_decision_chain_changed(chain_event(customer, 1, [person("迟到的", "user")]))  # reordered
     assert scalar("SELECT revision FROM customer_chains WHERE customer_id = :c", c=customer) == 2
     assert scalar("SELECT count(*) FROM inbox WHERE event_id = :e", e=rev2["id"]) == 1
-    rep = as_user(str(uuid.uuid4()))
+    rep = as_user(rep_id)
     deal = register(rep, customer=f"customers/{customer}")
     assert chain(rep, deal) == [("王总", "decision_maker"), ("赵经理", "user")]
     # The deal's copy is its own: a later change of the customer's chain does not touch it.
     worker.on_customer_decision_chain_changed(chain_event(customer, 3, []))
     assert chain(rep, deal) == [("王总", "decision_maker"), ("赵经理", "user")]
-    assert chain(rep, register(rep, customer=f"customers/{uuid.uuid4()}")) == []  # a customer we know nothing of
+    assert chain(rep, register(rep, customer=f"customers/{own_customer(rep_id)}")) == []  # a customer without one
+    # A customer leads has not told us of is refused like one the caller may not see (issue 11).
+    unknown = fails(lambda r: register(rep, customer=f"customers/{uuid.uuid4()}"), None)
+    assert unknown.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_contacts_are_added_updated_removed_and_listed_with_edit_rights(as_user, org):

@@ -1,0 +1,28 @@
+"""customer owners: who owns each leads customer (from CustomerCreated / CustomerUpdated), for RegisterOpportunity's
+visibility check on the customer it names
+
+Revision ID: 0009
+Revises: 0008
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql as pg
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "customer_owners",
+        sa.Column("customer_id", pg.UUID(as_uuid=False), primary_key=True),
+        sa.Column("owner_id", pg.UUID(as_uuid=False), nullable=False),
+        sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("customer_owners")
