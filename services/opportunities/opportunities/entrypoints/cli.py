@@ -12,7 +12,7 @@ import sys
 import yaml
 
 from opportunities import bootstrap
-from opportunities.service_layer import services
+from opportunities.service_layer import assignment, pipelines
 from shangji_kit.errors import DomainError, InvalidArgument
 
 
@@ -24,7 +24,7 @@ def load_pipeline(path: str) -> int:
         print(f"{path}: cannot read: {exc}", file=sys.stderr)
         return 2
     try:
-        pipeline = services.load_pipeline(definition, bootstrap.uow_factory()())
+        pipeline = pipelines.load_pipeline(definition, bootstrap.uow_factory()())
     except InvalidArgument as exc:
         print(f"{path}: refused, nothing changed:", file=sys.stderr)
         for v in exc.violations:
@@ -44,8 +44,8 @@ def load_routing(path: str) -> int:
     try:
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f) or []
-        rules = services.routing_rules_from_list(data)
-        services.replace_routing_rules(rules, bootstrap.uow_factory()())
+        rules = assignment.routing_rules_from_list(data)
+        assignment.replace_routing_rules(rules, bootstrap.uow_factory()())
     except (OSError, yaml.YAMLError) as exc:
         print(f"{path}: cannot read: {exc}", file=sys.stderr)
         return 2

@@ -1,56 +1,48 @@
-"""The opportunities unit of work: one transaction over opportunities, pipelines, teams and teams' organisation,
-with its outbox and inbox."""
+"""What the use cases see of a unit of work: one transaction over the repositories below, with its outbox (domain
+events, encoded by the adapter given at bootstrap) and inbox. ``adapters.unit_of_work`` is the PostgreSQL one;
+``tests/unit/fakes.py`` the in-memory one."""
 
 from __future__ import annotations
 
-from opportunities.adapters import protomap
-from opportunities.adapters.orm import metadata
-from opportunities.adapters.repository import (
-    AlertRepository,
-    ChainRepository,
-    CustomerRepository,
-    OpportunityRepository,
-    OrgRepository,
-    PipelineRepository,
-    RoutingRepository,
-    SettingsRepository,
-    StageHistoryRepository,
-    TeamRepository,
-    WorkRepository,
+from typing import Protocol
+
+from opportunities.service_layer.repositories import (
+    Alerts,
+    Customers,
+    Deals,
+    Org,
+    Pipelines,
+    Registrations,
+    Tasks,
+    Teams,
 )
-from shangji_kit.uow import UnitOfWork
+from shangji_kit.inbox import Delivery
 
 
-class OpportunitiesUnitOfWork(UnitOfWork):
-    opportunities: OpportunityRepository
-    pipelines: PipelineRepository
-    teams: TeamRepository
-    org: OrgRepository
-    history: StageHistoryRepository
-    settings: SettingsRepository
-    routing: RoutingRepository
-    alerts: AlertRepository
-    chains: ChainRepository
-    customers: CustomerRepository
-    work: WorkRepository
+class OpportunitiesUnitOfWork(Protocol):
+    """``with uow: ...; uow.commit()``; leaving the block without commit rolls back."""
 
-    def __init__(self, sessions) -> None:
-        super().__init__("opportunities", sessions, metadata)
+    deals: Deals
+    pipelines: Pipelines
+    registration: Registrations
+    tasks: Tasks
+    alerts: Alerts
+    teams: Teams
+    customers: Customers
+    org: Org
 
-    def _start(self, session) -> None:
-        self.opportunities = OpportunityRepository(session)
-        self.pipelines = PipelineRepository(session)
-        self.teams = TeamRepository(session)
-        self.org = OrgRepository(session)
-        self.history = StageHistoryRepository(session)
-        self.settings = SettingsRepository(session)
-        self.routing = RoutingRepository(session)
-        self.alerts = AlertRepository(session)
-        self.chains = ChainRepository(session)
-        self.customers = CustomerRepository(session)
-        self.work = WorkRepository(session)
+    def __enter__(self) -> OpportunitiesUnitOfWork: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def claim(self, delivery: Delivery) -> bool:
+        """True the first time this consumer sees this event (same transaction as its effect)."""
+
+    def claim_event(self, consumer: str, event_id: str, event_type: str) -> bool: ...
 
     def publish(self, events: list) -> None:
-        for event in events:
-            self.outbox.add(*protomap.event_to_proto(event))
-        events.clear()
+        """Queue the domain events for the outbox of this transaction, then empty the list."""

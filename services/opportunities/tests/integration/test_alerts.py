@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from google.protobuf import field_mask_pb2
 
 from opportunities import bootstrap
-from opportunities.service_layer import services
+from opportunities.service_layer import alerts
 from shangji.opportunities.v1 import opportunities_pb2 as pb
 from shangji_kit.settings import Settings
 
@@ -34,28 +34,28 @@ def events(scalar, deal: pb.Opportunity, kind: str) -> int:
 def test_close_date_alerts_once_per_date(as_user, scalar):
     deal = register(as_user(str(uuid.uuid4())))
     # Closing in 30 days and entered today: nothing is due yet for this deal.
-    assert [a for a in services.scan_alerts(TODAY, uow()) if a.opportunity.id == deal.id] == []
+    assert [a for a in alerts.scan_alerts(TODAY, uow()) if a.opportunity.id == deal.id] == []
     assert events(scalar, deal, "OpportunityCloseDateApproaching") == 0
     soon = TODAY + timedelta(days=25)
-    raised = [a for a in services.scan_alerts(soon, uow()) if a.opportunity.id == deal.id]
+    raised = [a for a in alerts.scan_alerts(soon, uow()) if a.opportunity.id == deal.id]
     assert sorted((a.kind, a.days) for a in raised) == [("close_date_approaching", 5), ("stalled", 24)]
-    assert [a for a in services.scan_alerts(soon, uow()) if a.opportunity.id == deal.id] == []
+    assert [a for a in alerts.scan_alerts(soon, uow()) if a.opportunity.id == deal.id] == []
     assert events(scalar, deal, "OpportunityCloseDateApproaching") == 1
     data = scalar("SELECT data FROM outbox WHERE subject = :s AND type LIKE '%Approaching'", s=deal.name)
     assert (data["daysLeft"], data["expectedCloseDate"]) == (5, deal.expected_close_date)
     late = TODAY + timedelta(days=31)
-    kinds = [a.kind for a in services.scan_alerts(late, uow()) if a.opportunity.id == deal.id]
+    kinds = [a.kind for a in alerts.scan_alerts(late, uow()) if a.opportunity.id == deal.id]
     assert "close_date_passed" in kinds
-    services.scan_alerts(late + timedelta(hours=1), uow())
+    alerts.scan_alerts(late + timedelta(hours=1), uow())
     assert events(scalar, deal, "OpportunityCloseDatePassed") == 1
 
 
 def test_stalled_once_per_stay(as_user, scalar):
     deal = register(as_user(str(uuid.uuid4())), close_in_days=200)
     stalled_at = TODAY + timedelta(days=15)  # discover: max_days 14
-    raised = [a for a in services.scan_alerts(stalled_at, uow()) if a.opportunity.id == deal.id]
+    raised = [a for a in alerts.scan_alerts(stalled_at, uow()) if a.opportunity.id == deal.id]
     assert [(a.kind, a.stage_key, a.max_days) for a in raised] == [("stalled", "discover", 14)]
-    services.scan_alerts(stalled_at + timedelta(days=1), uow())
+    alerts.scan_alerts(stalled_at + timedelta(days=1), uow())
     assert events(scalar, deal, "OpportunityStalled") == 1
     assert scalar("SELECT count(*) FROM alerts_sent WHERE opportunity_id = :i AND kind = 'stalled'", i=deal.id) == 1
 
@@ -64,13 +64,13 @@ def test_closed_deals_raise_nothing(as_user, scalar):
     rep = as_user(str(uuid.uuid4()))
     deal = register(rep, close_in_days=3)
     rep.LoseOpportunity(pb.LoseOpportunityRequest(name=deal.name, etag=deal.etag, reason="价格"))
-    services.scan_alerts(TODAY + timedelta(days=60), uow())
+    alerts.scan_alerts(TODAY + timedelta(days=60), uow())
     assert scalar("SELECT count(*) FROM alerts_sent WHERE opportunity_id = :i", i=deal.id) == 0
 
 
 def test_scan_needs_an_aware_clock():
     with pytest.raises(ValueError):
-        services.scan_alerts(datetime(2026, 1, 1), uow())
+        alerts.scan_alerts(datetime(2026, 1, 1), uow())
 
 
 @pytest.fixture

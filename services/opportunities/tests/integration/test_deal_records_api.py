@@ -14,8 +14,8 @@ from google.protobuf import json_format
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from opportunities import bootstrap
-from opportunities.adapters import protomap
-from opportunities.service_layer import services
+from opportunities.entrypoints import from_event
+from opportunities.service_layer import pipelines
 from shangji.leads.v1 import events_pb2 as lead_events
 from shangji.leads.v1 import leads_pb2
 from shangji.opportunities.v1 import opportunities_pb2 as pb
@@ -50,7 +50,7 @@ def load(stages: list[dict]) -> pb.Pipeline:
     definition = {"key": f"p{uuid.uuid4().hex[:8]}", "display_name": "测试流程", "stages": [
         *stages, {"key": "won", "display_name": "赢单", "category": "won", "probability": 100},
         {"key": "lost", "display_name": "输单", "category": "lost", "probability": 0}]}
-    return services.load_pipeline(definition, uow())
+    return pipelines.load_pipeline(definition, uow())
 
 
 def uow():
@@ -285,7 +285,7 @@ def test_the_gate_reads_decision_chain_requirements_documents_and_samples(as_use
 
 def test_a_sample_event_naming_no_deal_is_refused_naming_the_field():
     with pytest.raises(InvalidArgument) as exc:
-        protomap.sample_from_event(Envelope.parse(sample_event("delivered", "deals/123")))
+        from_event.sample_from_event(Envelope.parse(sample_event("delivered", "deals/123")))
     assert [v.field for v in exc.value.violations] == ["request.opportunity"]
 
 
@@ -451,7 +451,7 @@ def test_sales_ops_migrate_named_mapped_deals_to_a_new_version(as_user, org, sca
         {"key": "assess", "display_name": "评估", "probability": 15}, *stages[1:],
         {"key": "won", "display_name": "赢单", "category": "won", "probability": 100},
         {"key": "lost", "display_name": "输单", "category": "lost", "probability": 0}]}
-    v2 = services.load_pipeline(v2_def, uow())
+    v2 = pipelines.load_pipeline(v2_def, uow())
     assert rep.GetOpportunity(pb.GetOpportunityRequest(name=a.name)).pipeline_version == 1  # in flight: keeps v1
 
     def migrate(caller, mapping, names=()):

@@ -7,7 +7,7 @@ import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 
-from opportunities.service_layer import services
+from opportunities.service_layer import projection
 from shangji.opportunities.v1 import opportunities_pb2
 
 
@@ -78,7 +78,7 @@ def test_a_redelivered_or_repeated_transfer_moves_nothing_more(org, worker, regi
     worker.on_ownership_transferred(again)
     assert (deal_row(deal)["owner_id"], deal_row(deal)["version"], len(history(deal))) == (successor, 2, 1)
     assert scalar("SELECT count(*) FROM inbox WHERE consumer = :c AND event_id IN (:a, :b)",
-                  c=services.OWNERSHIP_TRANSFERRED_CONSUMER, a=body["id"], b=again["id"]) == 2
+                  c=projection.OWNERSHIP_TRANSFERRED_CONSUMER, a=body["id"], b=again["id"]) == 2
 
 
 def test_a_deal_handed_on_twice_keeps_both_moves(org, worker, register, history):

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from opportunities.service_layer import services
+from opportunities.service_layer import registration
 from shangji_kit.errors import InvalidArgument
 
 
@@ -60,7 +60,7 @@ def test_another_event_for_the_same_lead_still_yields_one_deal(worker, lead_conv
     assert counts(lead_id) == (1, 1)
     # Both deliveries are recorded, so neither is handled again.
     assert scalar("SELECT count(*) FROM inbox WHERE consumer = :c AND event_id IN (:a, :b)",
-                  c=services.LEAD_CONVERTED_CONSUMER, a=first["id"], b=second["id"]) == 2
+                  c=registration.LEAD_CONVERTED_CONSUMER, a=first["id"], b=second["id"]) == 2
 
 
 def test_a_malformed_event_is_rejected_and_writes_nothing(worker, lead_converted, scalar, counts):

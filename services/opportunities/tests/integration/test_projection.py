@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from opportunities.service_layer import services
+from opportunities.service_layer import projection
 from shangji_kit.errors import InvalidArgument
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -53,7 +53,7 @@ def test_a_created_user_is_projected_with_plain_ids_and_the_event_is_claimed(org
     worker.on_user_created(body)
     row = user_row(body["data"]["user"]["id"])
     assert (row["department_id"], row["roles"], row["active"]) == (dept, ["sales_rep", "sales_ops"], True)
-    assert claims(services.USER_CREATED_CONSUMER, body["id"]) == 1
+    assert claims(projection.USER_CREATED_CONSUMER, body["id"]) == 1
 
 
 def test_a_redelivered_user_event_changes_nothing(org, worker, user_row, claims):
@@ -64,7 +64,7 @@ def test_a_redelivered_user_event_changes_nothing(org, worker, user_row, claims)
     worker.on_user_updated(newer)
     worker.on_user_created(first)  # redelivered after the newer state: the inbox already has it
     assert user_row(user_id)["department_id"] == newer["data"]["user"]["department"].split("/")[1]
-    assert claims(services.USER_CREATED_CONSUMER, first["id"]) == 1
+    assert claims(projection.USER_CREATED_CONSUMER, first["id"]) == 1
 
 
 def test_an_older_user_state_under_a_new_event_id_is_ignored(org, worker, user_row):
@@ -82,7 +82,7 @@ def test_a_deactivated_user_is_inactive_and_a_stale_update_does_not_revive_them(
     worker.on_user_deactivated(body)
     worker.on_user_updated(org.user_event(user_id, at=T0 + timedelta(minutes=30), kind="UserUpdated"))
     assert user_row(user_id)["active"] is False
-    assert claims(services.USER_DEACTIVATED_CONSUMER, body["id"]) == 1
+    assert claims(projection.USER_DEACTIVATED_CONSUMER, body["id"]) == 1
 
 
 def test_departments_are_projected_with_their_path_and_head_and_older_states_ignored(org, worker, dept_row, claims):
@@ -94,7 +94,7 @@ def test_departments_are_projected_with_their_path_and_head_and_older_states_ign
     worker.on_department_changed(body)
     row = dept_row(dept)
     assert (row["parent_id"], row["path"], row["head_id"]) == (root, f"/{root}/{dept}/", head)
-    assert claims(services.DEPARTMENT_CHANGED_CONSUMER, body["id"]) == 1
+    assert claims(projection.DEPARTMENT_CHANGED_CONSUMER, body["id"]) == 1
     # Re-headed later; then an older state (no head) arrives under another event id and is ignored.
     new_head = str(uuid.uuid4())
     org.department(dept, parent=root, head=new_head, at=T0 + timedelta(minutes=10))
@@ -119,12 +119,12 @@ def test_a_team_member_added_twice_stays_as_first_added_and_removal_deletes(org,
     worker.on_team_member_added(added)  # redelivery
     org.add_member(deal, member, can_edit=False)  # another event adding the same person: a no-op
     assert members(deal) == {member: True}
-    assert claims(services.TEAM_MEMBER_ADDED_CONSUMER, added["id"]) == 1
+    assert claims(projection.TEAM_MEMBER_ADDED_CONSUMER, added["id"]) == 1
     removed = org.member_removed_event(deal, member)
     worker.on_team_member_removed(removed)
     worker.on_team_member_removed(removed)
     assert members(deal) == {}
-    assert claims(services.TEAM_MEMBER_REMOVED_CONSUMER, removed["id"]) == 1
+    assert claims(projection.TEAM_MEMBER_REMOVED_CONSUMER, removed["id"]) == 1
 
 
 def test_removing_someone_not_on_the_team_is_harmless(org, register, members):
@@ -155,7 +155,7 @@ def test_a_malformed_event_is_rejected_and_not_claimed(org, worker, claims, hand
     with pytest.raises(InvalidArgument) as exc:
         getattr(worker, handler)(body)
     assert exc.value.violations[0].field == field
-    assert claims(services._consumer(handler), body["id"]) == 0
+    assert claims(projection.consumer(handler), body["id"]) == 0
 
 
 def _broken(body: dict, message: str, field: str, value: str) -> dict:

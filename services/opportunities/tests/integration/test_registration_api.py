@@ -7,7 +7,7 @@ import grpc
 import pytest
 
 from opportunities import bootstrap
-from opportunities.service_layer import services
+from opportunities.service_layer import registration
 from shangji.opportunities.v1 import opportunities_pb2 as pb
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
@@ -172,14 +172,14 @@ def test_sales_ops_rejects_and_a_rejected_registration_is_frozen(as_user, org, q
 def test_a_conversion_that_collides_is_queued_even_in_refuse_mode(as_user, shangji_env, scalar):
     holder, converter, customer = str(uuid.uuid4()), str(uuid.uuid4()), company()
     held = register(as_user(holder), customer, ("ERP",))
-    cmd = services.RegisterFromConversion(lead_id=str(uuid.uuid4()), owner_id=converter, registrant_id=converter,
+    cmd = registration.RegisterFromConversion(lead_id=str(uuid.uuid4()), owner_id=converter, registrant_id=converter,
                                           title="", customer_company=customer, product_lines=("ERP",))
     uow = bootstrap.uow_factory(Settings.for_service("opportunities"))
-    deal = services.register_from_conversion(cmd, str(uuid.uuid4()), uow())
+    deal = registration.register_from_conversion(cmd, str(uuid.uuid4()), uow())
     assert (deal.registration_state, deal.collides_with) == ("pending_arbitration", held.id)
     assert scalar("SELECT registration_state FROM opportunities WHERE id = :i", i=deal.id) == "pending_arbitration"
     # Without product lines (what LeadConverted carries today) it collides with nothing.
-    plain = services.register_from_conversion(
-        services.RegisterFromConversion(lead_id=str(uuid.uuid4()), owner_id=converter, registrant_id=converter,
+    plain = registration.register_from_conversion(
+        registration.RegisterFromConversion(lead_id=str(uuid.uuid4()), owner_id=converter, registrant_id=converter,
                                         title="", customer_company=customer), str(uuid.uuid4()), uow())
     assert plain.registration_state == "active"

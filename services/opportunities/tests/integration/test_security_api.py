@@ -11,7 +11,7 @@ from google.protobuf import json_format
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.json_format import MessageToDict
 
-from opportunities.service_layer import records
+from opportunities.service_layer import projection
 from shangji.leads.v1 import events_pb2 as lead_events
 from shangji.leads.v1 import leads_pb2
 from shangji.opportunities.v1 import opportunities_pb2 as pb
@@ -101,7 +101,7 @@ def test_customer_owner_events_are_claimed_once(worker, scalar, customer_events)
     worker.on_customer_created(body)
     worker.on_customer_created(body)
     assert scalar("SELECT count(*) FROM inbox WHERE event_id = :e AND consumer = :c", e=body["id"],
-                  c=records.CUSTOMER_CREATED_CONSUMER) == 1
+                  c=projection.CUSTOMER_CREATED_CONSUMER) == 1
     assert scalar("SELECT owner_id::text FROM customer_owners WHERE customer_id = :c", c=customer) == owner
 
 

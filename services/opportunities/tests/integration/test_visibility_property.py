@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from opportunities import bootstrap
 from opportunities.adapters.orm import opportunities
-from opportunities.service_layer import services
+from opportunities.service_layer import lifecycle
 from shangji_kit.errors import NotFound, PermissionDenied
 from shangji_kit.settings import Settings
 from shangji_kit.testing import databases
@@ -166,7 +166,7 @@ def load(world: World, org, url: str) -> tuple[list[str], list[str]]:
 def list_all(user_id: str, page_size: int, uow) -> list:
     rows, token = [], ""
     while True:
-        page = services.list_opportunities(user_id, page_size, token, uow())
+        page = lifecycle.list_opportunities(user_id, page_size, token, uow())
         assert len(page.opportunities) <= page_size
         rows += page.opportunities
         token = page.next_page_token
@@ -199,14 +199,14 @@ def test_every_user_lists_exactly_the_deals_the_rules_allow(world, database, org
     viewer, deal = world.probe
     deal_id, user_id = deals[deal], people[viewer]
     try:
-        services.get_opportunity(deal_id, user_id, uow())
+        lifecycle.get_opportunity(deal_id, user_id, uow())
         seen = True
     except NotFound:
         seen = False
     assert seen == oracle_sees(world, viewer, deal)
-    cmd = services.UpdateOpportunity(opportunity_id=deal_id, title="改名", update_mask=("title",))
+    cmd = lifecycle.UpdateOpportunity(opportunity_id=deal_id, title="改名", update_mask=("title",))
     try:
-        services.update_opportunity(cmd, user_id, uow())
+        lifecycle.update_opportunity(cmd, user_id, uow())
         outcome = "updated"
     except NotFound:
         outcome = "not found"

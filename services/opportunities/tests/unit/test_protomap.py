@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 import pytest
 from google.protobuf import field_mask_pb2, json_format
 
-from opportunities.adapters import protomap
+from opportunities.adapters import event_encoder
 from opportunities.domain import model
+from opportunities.entrypoints import from_event, from_request
 from shangji.leads.v1 import events_pb2, leads_pb2
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji.teams.v1 import events_pb2 as teams_events
@@ -36,7 +37,7 @@ def converted(**kw) -> events_pb2.LeadConverted:
 
 
 def test_the_command_carries_owner_registrant_lead_and_contact():
-    cmd = protomap.registration_from_event(env_of(converted()))
+    cmd = from_event.registration_from_event(env_of(converted()))
     assert (cmd.owner_id, cmd.registrant_id, cmd.lead_id) == (OWNER, CONVERTER, LEAD)
     assert (cmd.title, cmd.customer_company, cmd.contact_name) == ("智能仓储系统", "华东精密", "王经理")
     assert (cmd.contact_phone, cmd.contact_email, cmd.region, cmd.source) == \
@@ -44,14 +45,14 @@ def test_the_command_carries_owner_registrant_lead_and_contact():
 
 
 def test_without_a_title_the_company_names_the_deal():
-    assert protomap.registration_from_event(env_of(converted(opportunity_title=" "))).title == "华东精密"
+    assert from_event.registration_from_event(env_of(converted(opportunity_title=" "))).title == "华东精密"
 
 
 def test_an_owner_that_is_not_a_user_name_is_rejected():
     event = converted()
     event.lead.owner = "people/1"
     with pytest.raises(InvalidArgument) as exc:
-        protomap.registration_from_event(env_of(event))
+        from_event.registration_from_event(env_of(event))
     assert exc.value.violations[0].field == "lead.owner"
 
 
@@ -61,7 +62,7 @@ def test_a_registered_deal_maps_to_its_event_with_resource_names():
         source="", owner_id=OWNER, registrant_id=CONVERTER, pipeline_id="p1", stage_key="discover",
         stage_display_name="发现机会", lead_id=LEAD, create_time=datetime(2026, 11, 25, tzinfo=UTC),
         update_time=datetime(2026, 11, 25, tzinfo=UTC))
-    message, subject = protomap.event_to_proto(model.OpportunityRegistered(deal))
+    message, subject = event_encoder.encode(model.OpportunityRegistered(deal))
     assert subject == "opportunities/o1"
     o = message.opportunity
     assert (o.owner, o.registrant, o.lead, o.pipeline) == (f"users/{OWNER}", f"users/{CONVERTER}", f"leads/{LEAD}",
@@ -101,19 +102,19 @@ def department(**kw) -> teams_pb2.Department:
 
 
 def test_a_user_event_projects_plain_ids_roles_and_its_time():
-    projected = protomap.user_from_event(teams_env(teams_events.UserCreated(user=user())))
+    projected = from_event.user_from_event(teams_env(teams_events.UserCreated(user=user())))
     assert projected == visibility.OrgUser(user_id=USER, department_id=DEPT, roles=("sales_rep", "sales_ops"),
                                            active=True, update_time=T)
 
 
 def test_a_user_without_department_and_ids_in_capitals_are_projected_canonically():
-    projected = protomap.user_from_event(teams_env(teams_events.UserUpdated(user=user(id=USER.upper(),
+    projected = from_event.user_from_event(teams_env(teams_events.UserUpdated(user=user(id=USER.upper(),
                                                                                        department=""))))
     assert (projected.user_id, projected.department_id) == (USER, None)
 
 
 def test_a_deactivation_is_inactive_whatever_its_flag_says():
-    projected = protomap.user_from_event(teams_env(teams_events.UserDeactivated(user=user(active=True))))
+    projected = from_event.user_from_event(teams_env(teams_events.UserDeactivated(user=user(active=True))))
     assert projected.active is False
 
 
@@ -124,7 +125,7 @@ def test_a_deactivation_is_inactive_whatever_its_flag_says():
 ])
 def test_a_malformed_user_event_names_the_field(change, field):
     with pytest.raises(InvalidArgument) as exc:
-        protomap.user_from_event(teams_env(teams_events.UserUpdated(user=user(**change))))
+        from_event.user_from_event(teams_env(teams_events.UserUpdated(user=user(**change))))
     assert exc.value.violations[0].field == field
 
 
@@ -132,15 +133,15 @@ def test_a_user_event_needs_its_update_time():
     u = user()
     u.ClearField("update_time")
     with pytest.raises(InvalidArgument) as exc:
-        protomap.user_from_event(teams_env(teams_events.UserCreated(user=u)))
+        from_event.user_from_event(teams_env(teams_events.UserCreated(user=u)))
     assert exc.value.violations[0].field == "user.update_time"
 
 
 def test_a_department_event_projects_parent_head_and_path():
-    projected = protomap.department_from_event(teams_env(teams_events.DepartmentChanged(department=department())))
+    projected = from_event.department_from_event(teams_env(teams_events.DepartmentChanged(department=department())))
     assert projected == visibility.OrgDepartment(id=DEPT, parent_id=ROOT, path=f"/{ROOT}/{DEPT}/", head_id=USER,
                                                  update_time=T)
-    root = protomap.department_from_event(teams_env(teams_events.DepartmentChanged(
+    root = from_event.department_from_event(teams_env(teams_events.DepartmentChanged(
         department=department(id=ROOT, name=f"departments/{ROOT}", parent="", head="", path=f"/{ROOT}/"))))
     assert (root.parent_id, root.head_id, root.path) == (None, None, f"/{ROOT}/")
 
@@ -148,24 +149,24 @@ def test_a_department_event_projects_parent_head_and_path():
 @pytest.mark.parametrize("path", ["", f"/{ROOT}/{DEPT}", f"{ROOT}/{DEPT}/", f"/{DEPT}/{ROOT}/"])
 def test_a_department_path_must_run_from_the_root_to_the_department(path):
     with pytest.raises(InvalidArgument) as exc:
-        protomap.department_from_event(teams_env(teams_events.DepartmentChanged(department=department(path=path))))
+        from_event.department_from_event(teams_env(teams_events.DepartmentChanged(department=department(path=path))))
     assert exc.value.violations[0].field == "department.path"
 
 
 def test_team_events_carry_the_deal_the_person_and_the_edit_right():
     member = teams_pb2.OpportunityTeamMember(user=f"users/{USER}", role="presales", can_edit=True)
     member.add_time.FromDatetime(T)
-    added = protomap.team_member_from_event(teams_env(teams_events.OpportunityTeamMemberAdded(
+    added = from_event.team_member_from_event(teams_env(teams_events.OpportunityTeamMemberAdded(
         opportunity=f"opportunities/{DEAL}", member=member)))
     assert added == model.TeamMember(opportunity_id=DEAL, user_id=USER, role="presales", can_edit=True, add_time=T)
-    removed = protomap.team_member_removal_from_event(teams_env(teams_events.OpportunityTeamMemberRemoved(
+    removed = from_event.team_member_removal_from_event(teams_env(teams_events.OpportunityTeamMemberRemoved(
         opportunity=f"opportunities/{DEAL}", user=f"users/{USER}")))
     assert (removed.opportunity_id, removed.user_id) == (DEAL, USER)
 
 
 def test_a_member_without_add_time_is_dated_by_the_envelope():
     member = teams_pb2.OpportunityTeamMember(user=f"users/{USER}", role="presales")
-    added = protomap.team_member_from_event(teams_env(teams_events.OpportunityTeamMemberAdded(
+    added = from_event.team_member_from_event(teams_env(teams_events.OpportunityTeamMemberAdded(
         opportunity=f"opportunities/{DEAL}", member=member)))
     assert added.add_time == T and added.can_edit is False
 
@@ -173,10 +174,10 @@ def test_a_member_without_add_time_is_dated_by_the_envelope():
 def test_a_transfer_names_both_users_and_the_transfer():
     event = teams_events.OwnershipTransferred(transfer_id="t-1", from_user=f"users/{USER}", to_user=f"users/{OWNER}")
     event.transfer_time.FromDatetime(T)
-    cmd = protomap.transfer_from_event(teams_env(event))
+    cmd = from_event.transfer_from_event(teams_env(event))
     assert (cmd.transfer_id, cmd.from_user_id, cmd.to_user_id, cmd.transfer_time) == ("t-1", USER, OWNER, T)
     with pytest.raises(InvalidArgument) as exc:
-        protomap.transfer_from_event(teams_env(teams_events.OwnershipTransferred(
+        from_event.transfer_from_event(teams_env(teams_events.OwnershipTransferred(
             transfer_id="t-1", from_user=USER, to_user=f"users/{OWNER}")))
     assert exc.value.violations[0].field == "from_user"
 
@@ -185,8 +186,8 @@ def test_an_update_request_becomes_the_command_with_mask_and_etag():
     request = opportunities_pb2.UpdateOpportunityRequest(
         opportunity=opportunities_pb2.Opportunity(name=f"opportunities/{DEAL}", title="新标题"),
         update_mask=field_mask_pb2.FieldMask(paths=["title"]), etag="3")
-    cmd = protomap.update_from_request(request)
+    cmd = from_request.update_from_request(request)
     assert (cmd.opportunity_id, cmd.title, cmd.update_mask, cmd.etag) == (DEAL, "新标题", ("title",), "3")
     with pytest.raises(InvalidArgument) as exc:
-        protomap.update_from_request(opportunities_pb2.UpdateOpportunityRequest())
+        from_request.update_from_request(opportunities_pb2.UpdateOpportunityRequest())
     assert exc.value.violations[0].field == "opportunity.name"

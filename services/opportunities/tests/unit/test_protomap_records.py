@@ -5,9 +5,10 @@ from datetime import UTC, date, datetime
 import pytest
 from google.protobuf import json_format
 
-from opportunities.adapters import protomap
+from opportunities.adapters import event_encoder, to_proto
 from opportunities.domain import work
 from opportunities.domain.pipeline import pipeline_from_dict
+from opportunities.entrypoints import from_event, from_request
 from shangji.leads.v1 import events_pb2, leads_pb2
 from shangji.opportunities.v1 import events_pb2 as opportunity_events
 from shangji.opportunities.v1 import opportunities_pb2 as pb
@@ -37,7 +38,7 @@ def converted(**kw) -> events_pb2.LeadConverted:
 
 
 def test_a_conversion_carries_its_customer_chain_and_the_no_deal_flag():
-    cmd = protomap.registration_from_event(env("leads", converted(
+    cmd = from_event.registration_from_event(env("leads", converted(
         customer=f"customers/{CUSTOMER}", without_opportunity=True, decision_chain=[
             leads_pb2.DecisionChainContact(contact=f"contacts/{CONTACT}", name="张总", buying_role="decision_maker",
                                            attitude="supportive", satisfaction=5, phone="+8613800138000")])))
@@ -45,7 +46,7 @@ def test_a_conversion_carries_its_customer_chain_and_the_no_deal_flag():
     [c] = cmd.decision_chain
     assert (c.contact_id, c.display_name, c.buying_role, c.attitude, c.satisfaction, c.phone) == (
         CONTACT, "张总", "decision_maker", "supportive", 5, "+8613800138000")
-    plain = protomap.registration_from_event(env("leads", converted()))
+    plain = from_event.registration_from_event(env("leads", converted()))
     assert (plain.customer_id, plain.decision_chain, plain.without_opportunity) == (None, (), False)
 
 
@@ -54,7 +55,7 @@ def test_a_conversion_carries_its_customer_chain_and_the_no_deal_flag():
                                                 "decision_chain[0].contact")])
 def test_a_malformed_conversion_names_the_field(change, field):
     with pytest.raises(InvalidArgument) as exc:
-        protomap.registration_from_event(env("leads", converted(**change)))
+        from_event.registration_from_event(env("leads", converted(**change)))
     assert [v.field for v in exc.value.violations] == [field]
 
 
@@ -62,15 +63,15 @@ def test_a_customer_chain_event_carries_revision_contacts_and_time():
     message = events_pb2.CustomerDecisionChainChanged(customer=f"customers/{CUSTOMER}", revision=7, contacts=[
         leads_pb2.DecisionChainContact(name="李工", buying_role="user")])
     message.change_time.FromDatetime(T)
-    chain = protomap.customer_chain_from_event(env("leads", message))
+    chain = from_event.customer_chain_from_event(env("leads", message))
     assert (chain.customer_id, chain.revision, chain.change_time) == (CUSTOMER, 7, T)
     assert [(c.display_name, c.buying_role, c.contact_id) for c in chain.contacts] == [("李工", "user", None)]
 
 
 def test_sample_events_name_the_request_the_deal_and_the_kind():
     request = samples_pb2.SampleRequest(name="sampleRequests/r1", opportunity=f"opportunities/{DEAL}")
-    approved = protomap.sample_from_event(env("samples", sample_events.SampleRequestApproved(request=request)))
-    delivered = protomap.sample_from_event(env("samples", sample_events.SampleDelivered(request=request)))
+    approved = from_event.sample_from_event(env("samples", sample_events.SampleRequestApproved(request=request)))
+    delivered = from_event.sample_from_event(env("samples", sample_events.SampleDelivered(request=request)))
     assert (approved.request_id, approved.opportunity_id, approved.kind, approved.time) == ("r1", DEAL, "approved", T)
     assert delivered.kind == "delivered"
 
@@ -78,7 +79,7 @@ def test_sample_events_name_the_request_the_deal_and_the_kind():
 def test_task_events_carry_the_task_and_its_deal():
     task = work.Task(id="77777777-7777-4777-8777-777777777777", opportunity_id=DEAL, title="编写方案",
                      due_date=date(2026, 12, 1), assignee_id=CUSTOMER, create_time=T, stage_key="design")
-    message, subject = protomap.event_to_proto(work.TaskCreated(task, "MES 一期"))
+    message, subject = event_encoder.encode(work.TaskCreated(task, "MES 一期"))
     assert isinstance(message, opportunity_events.TaskCreated)
     assert subject == f"opportunities/{DEAL}/tasks/{task.id}"
     assert (message.task.assignee, message.task.due_date, message.task.status, message.task.creator) == (
@@ -86,7 +87,7 @@ def test_task_events_carry_the_task_and_its_deal():
     assert (message.opportunity_title, message.task.opportunity, message.task.stage) == (
         "MES 一期", f"opportunities/{DEAL}", "design")
     task.complete(CUSTOMER, T)
-    message, _ = protomap.event_to_proto(work.TaskCompleted(task, CUSTOMER))
+    message, _ = event_encoder.encode(work.TaskCompleted(task, CUSTOMER))
     assert (message.actor, message.task.status, message.task.completed_by) == (
         f"users/{CUSTOMER}", pb.Task.DONE, f"users/{CUSTOMER}")
 
@@ -98,9 +99,9 @@ def test_tasks_on_entry_travel_through_the_pipeline_message():
         {"key": "won", "display_name": "W", "category": "won", "probability": 100},
         {"key": "lost", "display_name": "L", "category": "lost", "probability": 0}]}
     pipeline = pipeline_from_dict(definition)
-    message = protomap.pipeline_to_proto(pipeline)
+    message = to_proto.pipeline_to_proto(pipeline)
     assert [(t.title, t.role, t.due_in_days) for t in message.stages[0].tasks_on_entry] == [("编写方案", "presales", 7)]
-    assert pipeline_from_dict(protomap.pipeline_definition_from_proto(message)) == pipeline
+    assert pipeline_from_dict(from_request.pipeline_definition_from_proto(message)) == pipeline
 
 
 @pytest.mark.parametrize(("name", "collection", "field"), [
@@ -108,6 +109,6 @@ def test_tasks_on_entry_travel_through_the_pipeline_message():
     (f"opportunities/{DEAL}/tasks/nope", "tasks", "name")])
 def test_child_names_are_parsed_strictly(name, collection, field):
     with pytest.raises(InvalidArgument) as exc:
-        protomap.child_ids(name, collection, field)
+        from_request.child_ids(name, collection, field)
     assert [v.field for v in exc.value.violations] == [field]
-    assert protomap.child_ids(f"opportunities/{DEAL}/tasks/{CUSTOMER}", "tasks") == (DEAL, CUSTOMER)
+    assert from_request.child_ids(f"opportunities/{DEAL}/tasks/{CUSTOMER}", "tasks") == (DEAL, CUSTOMER)

@@ -1,0 +1,320 @@
+"""The deal aggregate in PostgreSQL: the deal, its stays in stages, and its collections (decision chain,
+requirement items, document versions, activities, samples seen, checklist completions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+from opportunities.adapters.deal_rows import (
+    CHANGEABLE,
+    COLUMNS,
+    SELECT,
+    STAGE_OF_DEAL,
+    to_opportunity,
+    values_of,
+    visible,
+)
+from opportunities.adapters.orm import (
+    activities,
+    checklist_completions,
+    deal_contacts,
+    document_versions,
+    opportunities,
+    owner_changes,
+    pipeline_stages,
+    requirements,
+    samples_seen,
+    stage_history,
+)
+from opportunities.domain import work
+from opportunities.domain.decision_chain import DECISION_MAKER, DealContact
+from opportunities.domain.model import OPEN, Collections, Opportunity, StageStay
+from shangji_kit import visibility
+from shangji_kit.statements import insert_or_skip
+
+_INSERT = insert_or_skip(opportunities, COLUMNS, returning="id", conflict_columns=["lead_id"])
+
+_UUID = opportunities.c.owner_id.type
+_TIME = opportunities.c.update_time.type
+
+# The UPDATE in the CTE runs first (data-modifying CTEs always run), so the new stay is the only open one;
+# the INSERT waits for it through the scalar subquery that counts the closed rows.
+_ENTER_STAGE = sa.text("""
+    WITH closed AS (
+        UPDATE stage_history SET exit_time = :time
+        WHERE opportunity_id = CAST(:opportunity_id AS uuid) AND exit_time IS NULL
+        RETURNING 1
+    )
+    INSERT INTO stage_history (opportunity_id, stage_key, enter_time, actor_id, reason)
+    SELECT CAST(:opportunity_id AS uuid), :stage_key, :time, CAST(:actor_id AS uuid), :reason
+    FROM (SELECT count(*) FROM closed) AS c
+""").bindparams(sa.bindparam("time", type_=sa.DateTime(timezone=True)))
+
+
+def _contact(row) -> DealContact:
+    return DealContact(id=row.id, opportunity_id=row.opportunity_id, contact_id=row.contact_id,
+                       display_name=row.display_name, title=row.title, phone=row.phone, email=row.email,
+                       buying_role=row.buying_role, attitude=row.attitude, satisfaction=row.satisfaction,
+                       create_time=row.create_time, update_time=row.update_time)
+
+
+_CONTACT_FIELDS = ("contact_id", "display_name", "title", "phone", "email", "buying_role", "attitude", "satisfaction")
+
+
+def _requirement(row) -> work.Requirement:
+    return work.Requirement(id=row.id, opportunity_id=row.opportunity_id, text=row.text, priority=row.priority,
+                            answer=row.answer, create_time=row.create_time, update_time=row.update_time)
+
+
+def _document(row) -> work.DocumentVersion:
+    return work.DocumentVersion(opportunity_id=row.opportunity_id, document=row.document, version=row.version,
+                                uri=row.uri, note=row.note, author_id=row.author_id, create_time=row.create_time)
+
+
+class DealRepository:
+    """Deals (each with its stage joined) and everything recorded on one."""
+
+    def __init__(self, session: sa.Connection) -> None:
+        self.session = session
+
+    def add(self, opportunity: Opportunity) -> bool:
+        """Insert; False when the lead already yielded a deal (nothing written)."""
+        return self.session.execute(_INSERT, values_of(opportunity, COLUMNS)).first() is not None
+
+    def get_visible(self, opportunity_id: str, viewer: visibility.Viewer) -> Opportunity | None:
+        """One deal; None when it is missing and when ``viewer`` may not see it (the caller cannot tell which)."""
+        row = self.session.execute(
+            SELECT.where(opportunities.c.id == opportunity_id, visible(viewer))).first()
+        return to_opportunity(row) if row else None
+
+    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None
+                     ) -> list[Opportunity]:
+        """The deals ``viewer`` may see, newest first (create_time DESC, id); ``after`` is the last row seen."""
+        stmt = SELECT.where(visible(viewer))
+        if after is not None:
+            time, last_id = after
+            stmt = stmt.where(sa.or_(opportunities.c.create_time < time,
+                                     sa.and_(opportunities.c.create_time == time, opportunities.c.id > last_id)))
+        stmt = stmt.order_by(opportunities.c.create_time.desc(), opportunities.c.id).limit(limit)
+        return [to_opportunity(row) for row in self.session.execute(stmt)]
+
+    def visible_ids(self, opportunity_ids: list[str], viewer: visibility.Viewer) -> set[str]:
+        """The ids among ``opportunity_ids`` that ``viewer`` may see."""
+        rows = self.session.execute(sa.select(opportunities.c.id).where(opportunities.c.id.in_(opportunity_ids),
+                                                                         visible(viewer)))
+        return {r.id for r in rows}
+
+    def get(self, opportunity_id: str) -> Opportunity | None:
+        """One deal whoever asks (callers decide who may act on it)."""
+        row = self.session.execute(SELECT.where(opportunities.c.id == opportunity_id)).first()
+        return to_opportunity(row) if row else None
+
+    # Built once: every stage move and edit runs it, and a statement object keeps its cache key.
+    _UPDATE = (sa.update(opportunities)
+               .where(opportunities.c.id == sa.bindparam("match_id"),
+                      opportunities.c.version == sa.bindparam("expected_version"))
+               .values({c: sa.bindparam(c, type_=opportunities.c[c].type) for c in CHANGEABLE}))
+
+    def update(self, opportunity: Opportunity, expected_version: int) -> bool:
+        """Write the changeable fields back; False when the row no longer has ``expected_version``."""
+        values = values_of(opportunity, CHANGEABLE)
+        values.update(match_id=opportunity.id, expected_version=expected_version)
+        return self.session.execute(self._UPDATE, values).rowcount == 1
+
+    def transfer_open(self, from_owner_id: str, to_owner_id: str, transfer_id: str, change_time: datetime,
+                      now: datetime) -> list[str]:
+        """Give every open deal of ``from_owner_id`` to ``to_owner_id`` and record each move; the moved ids.
+
+        Won and lost deals stay with whoever won or lost them; a deal's stage and history do not change.
+        """
+        open_stage = sa.select(pipeline_stages.c.key).where(STAGE_OF_DEAL, pipeline_stages.c.category == OPEN)
+        moved = (sa.update(opportunities)
+                 .where(opportunities.c.owner_id == from_owner_id, open_stage.exists())
+                 .values(owner_id=to_owner_id, version=opportunities.c.version + 1, update_time=now)
+                 .returning(opportunities.c.id)
+                 .cte("moved"))
+        history = sa.select(moved.c.id, sa.literal(transfer_id, sa.Text), sa.literal(from_owner_id, _UUID),
+                            sa.literal(to_owner_id, _UUID), sa.literal(change_time, _TIME))
+        stmt = (pg.insert(owner_changes)
+                .from_select(["opportunity_id", "transfer_id", "from_owner_id", "to_owner_id", "change_time"],
+                             history)
+                .on_conflict_do_nothing()
+                .returning(owner_changes.c.opportunity_id))
+        return [r.opportunity_id for r in self.session.execute(stmt)]
+
+    def migrate(self, pipeline_id: str, from_version: int, to_version: int, mapping: dict[str, str],
+                opportunity_ids: list[str] | None, now: datetime) -> list[tuple[str, str, str]]:
+        """Move the deals of ``pipeline_id`` in ``from_version`` whose stage is mapped (and, when given, whose id
+        is listed) to ``to_version``; (id, old stage, new stage) of each deal moved."""
+        pairs = sa.values(sa.column("old", sa.Text), sa.column("new", sa.Text), name="mapping").data(
+            list(mapping.items()))
+        stmt = (sa.update(opportunities)
+                .where(opportunities.c.pipeline_id == pipeline_id, opportunities.c.pipeline_version == from_version,
+                       opportunities.c.stage_key == pairs.c.old)
+                .values(pipeline_version=to_version, stage_key=pairs.c.new, version=opportunities.c.version + 1,
+                        update_time=now)
+                .returning(opportunities.c.id, pairs.c.old, pairs.c.new))
+        if opportunity_ids is not None:
+            stmt = stmt.where(opportunities.c.id.in_(opportunity_ids))
+        return [(r[0], r[1], r[2]) for r in self.session.execute(stmt)]
+
+    # --- stays in stages
+
+    def enter_stage(self, opportunity_id: str, stage_key: str, time: datetime, actor_id: str | None, reason: str = ""
+              ) -> None:
+        """Close the deal's current stay (if any) at ``time`` and open one in ``stage_key``: one round trip."""
+        self.session.execute(_ENTER_STAGE, {"opportunity_id": opportunity_id, "stage_key": stage_key, "time": time,
+                                            "actor_id": actor_id, "reason": reason})
+
+    def enter_stages(self, moves: list[tuple[str, str]], time: datetime, actor_id: str | None, reason: str) -> None:
+        """``enter`` for many deals at once: (opportunity id, stage key) each."""
+        if not moves:
+            return
+        self.session.execute(sa.update(stage_history).where(
+            stage_history.c.opportunity_id.in_([m[0] for m in moves]), stage_history.c.exit_time.is_(None))
+            .values(exit_time=time))
+        self.session.execute(sa.insert(stage_history), [
+            {"opportunity_id": o, "stage_key": k, "enter_time": time, "actor_id": actor_id, "reason": reason}
+            for o, k in moves])
+
+    def stays(self, opportunity_id: str) -> list[StageStay]:
+        rows = self.session.execute(sa.select(stage_history).where(stage_history.c.opportunity_id == opportunity_id)
+                                    .order_by(stage_history.c.id))
+        return [StageStay(stage_key=r.stage_key, enter_time=r.enter_time, exit_time=r.exit_time, actor_id=r.actor_id,
+                          reason=r.reason) for r in rows]
+
+    # --- what the gates read of the collections
+
+    def collections(self, opportunity_id: str) -> Collections:
+        """Everything the gates read from the collections, in one statement."""
+        def count(table, *where):
+            return (sa.select(sa.func.count()).select_from(table)
+                    .where(table.c.opportunity_id == opportunity_id, *where).scalar_subquery())
+
+        documents = (sa.select(sa.func.array_agg(sa.distinct(document_versions.c.document)))
+                     .where(document_versions.c.opportunity_id == opportunity_id).scalar_subquery())
+        row = self.session.execute(sa.select(
+            count(deal_contacts, deal_contacts.c.buying_role == DECISION_MAKER).label("decision_makers"),
+            count(requirements).label("requirements_total"),
+            count(requirements, requirements.c.answer != "").label("requirements_answered"),
+            documents.label("documents"),
+            count(samples_seen, samples_seen.c.kind == "approved").label("approved"),
+            count(samples_seen, samples_seen.c.kind == "delivered").label("delivered"))).one()
+        return Collections(decision_makers=row.decision_makers, requirements_total=row.requirements_total,
+                           requirements_answered=row.requirements_answered,
+                           documents=frozenset(row.documents or ()), approved_samples=row.approved,
+                           delivered_samples=row.delivered)
+
+    # --- decision chain
+
+    def add_contacts(self, contacts: list[DealContact]) -> None:
+        if contacts:
+            self.session.execute(sa.insert(deal_contacts), [
+                {"id": c.id, "opportunity_id": c.opportunity_id, "create_time": c.create_time,
+                 "update_time": c.update_time, **{f: getattr(c, f) for f in _CONTACT_FIELDS}} for c in contacts])
+
+    def contact(self, opportunity_id: str, contact_id: str) -> DealContact | None:
+        row = self.session.execute(sa.select(deal_contacts).where(
+            deal_contacts.c.opportunity_id == opportunity_id, deal_contacts.c.id == contact_id)).first()
+        return _contact(row) if row else None
+
+    def update_contact(self, contact: DealContact) -> None:
+        self.session.execute(sa.update(deal_contacts).where(deal_contacts.c.id == contact.id).values(
+            update_time=contact.update_time, **{f: getattr(contact, f) for f in _CONTACT_FIELDS}))
+
+    def remove_contact(self, opportunity_id: str, contact_id: str) -> bool:
+        return self.session.execute(sa.delete(deal_contacts).where(
+            deal_contacts.c.opportunity_id == opportunity_id, deal_contacts.c.id == contact_id)).rowcount == 1
+
+    def contacts(self, opportunity_id: str) -> list[DealContact]:
+        rows = self.session.execute(sa.select(deal_contacts).where(deal_contacts.c.opportunity_id == opportunity_id)
+                                    .order_by(deal_contacts.c.seq))
+        return [_contact(r) for r in rows]
+
+    # --- requirement items, documents, samples, activities, checklist
+
+    # requirements
+    def add_requirement(self, r: work.Requirement) -> None:
+        self.session.execute(sa.insert(requirements).values(
+            id=r.id, opportunity_id=r.opportunity_id, text=r.text, priority=r.priority, answer=r.answer,
+            create_time=r.create_time, update_time=r.update_time))
+
+    def requirement(self, opportunity_id: str, requirement_id: str) -> work.Requirement | None:
+        row = self.session.execute(sa.select(requirements).where(
+            requirements.c.opportunity_id == opportunity_id, requirements.c.id == requirement_id)).first()
+        return _requirement(row) if row else None
+
+    def update_requirement(self, r: work.Requirement) -> None:
+        self.session.execute(sa.update(requirements).where(requirements.c.id == r.id).values(
+            text=r.text, priority=r.priority, answer=r.answer, update_time=r.update_time))
+
+    def requirements(self, opportunity_id: str) -> list[work.Requirement]:
+        rows = self.session.execute(sa.select(requirements).where(requirements.c.opportunity_id == opportunity_id)
+                                    .order_by(requirements.c.create_time, requirements.c.id))
+        return [_requirement(r) for r in rows]
+
+    # documents
+    def add_document_version(self, d: work.DocumentVersion) -> int:
+        """The next version of the named document (1 when new). Adds of one name are serialised by a transaction
+        lock, so concurrent ones number in turn."""
+        self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(
+            sa.literal(f"opportunities.document:{d.opportunity_id}:{d.document}", sa.Text), 0))))
+        latest = (sa.select(sa.func.coalesce(sa.func.max(document_versions.c.version), 0) + 1)
+                  .where(document_versions.c.opportunity_id == d.opportunity_id,
+                         document_versions.c.document == d.document).scalar_subquery())
+        return self.session.execute(pg.insert(document_versions).values(
+            opportunity_id=d.opportunity_id, document=d.document, version=latest, uri=d.uri, note=d.note,
+            author_id=d.author_id, create_time=d.create_time).returning(document_versions.c.version)).scalar_one()
+
+    def documents(self, opportunity_id: str, document: str | None = None) -> list[work.DocumentVersion]:
+        """Every version of ``document`` oldest first, or the latest version of each document by name."""
+        t = document_versions
+        if document is not None:
+            stmt = sa.select(t).where(t.c.opportunity_id == opportunity_id, t.c.document == document).order_by(
+                t.c.version)
+        else:
+            stmt = (sa.select(t).where(t.c.opportunity_id == opportunity_id)
+                    .distinct(t.c.document).order_by(t.c.document, t.c.version.desc()))
+        return [_document(r) for r in self.session.execute(stmt)]
+
+    # samples
+    def record_sample(self, request_id: str, kind: str, opportunity_id: str, time: datetime) -> bool:
+        """Count a sample request as approved / delivered for a deal; False when it already counts."""
+        stmt = (pg.insert(samples_seen).values(request_id=request_id, kind=kind, opportunity_id=opportunity_id,
+                                               event_time=time)
+                .on_conflict_do_nothing().returning(samples_seen.c.request_id))
+        return self.session.execute(stmt).first() is not None
+
+    # activities
+    def add_activity(self, a: work.Activity) -> None:
+        self.session.execute(sa.insert(activities).values(
+            id=a.id, opportunity_id=a.opportunity_id, kind=a.kind, notes=a.notes, occur_time=a.occur_time,
+            author_id=a.author_id, create_time=a.create_time))
+
+    def activities(self, opportunity_id: str) -> list[work.Activity]:
+        rows = self.session.execute(sa.select(activities).where(activities.c.opportunity_id == opportunity_id)
+                                    .order_by(activities.c.occur_time.desc(), activities.c.id))
+        return [work.Activity(id=r.id, opportunity_id=r.opportunity_id, kind=r.kind, occur_time=r.occur_time,
+                              author_id=r.author_id, notes=r.notes, create_time=r.create_time) for r in rows]
+
+    # checklist
+    def record_checklist(self, opportunity_id: str, items: list[str], user_id: str, now: datetime) -> None:
+        """Who completed these items and when; an item already recorded keeps its first completion."""
+        if items:
+            self.session.execute(pg.insert(checklist_completions).on_conflict_do_nothing(), [
+                {"opportunity_id": opportunity_id, "item": i, "user_id": user_id, "complete_time": now}
+                for i in items])
+
+    def forget_checklist(self, opportunity_id: str, items: list[str]) -> None:
+        if items:
+            self.session.execute(sa.delete(checklist_completions).where(
+                checklist_completions.c.opportunity_id == opportunity_id, checklist_completions.c.item.in_(items)))
+
+    def checklist_completions(self, opportunity_id: str) -> list[tuple[str, str, datetime]]:
+        rows = self.session.execute(sa.select(checklist_completions).where(
+            checklist_completions.c.opportunity_id == opportunity_id).order_by(checklist_completions.c.complete_time,
+                                                                               checklist_completions.c.item))
+        return [(r.item, r.user_id, r.complete_time) for r in rows]

@@ -1,0 +1,66 @@
+"""How a deal is read from and written to its rows: the columns, the read joined with its stage, the mapping both
+ways and the visibility clause. Shared by the repositories that read deals (deals, alerts)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from opportunities.adapters.orm import opportunities, org, pipeline_stages, team_members
+from opportunities.domain.model import Opportunity, QuoteLine
+from shangji_kit import visibility
+
+COLUMNS = ("id", "title", "customer_company", "contact_name", "contact_phone", "contact_email", "region", "source",
+           "owner_id", "registrant_id", "pipeline_id", "stage_key", "lead_id", "version", "create_time",
+           "update_time", "pipeline_version", "amount", "currency", "expected_close_date", "probability",
+           "probability_note", "checklist", "product_lines", "stage_enter_time", "win_date", "lost_reason",
+           "lost_competitor", "registration_state", "customer_key", "collides_with", "arbiter_id", "arbitration_time",
+           "arbitration_note", "customer_id", "difficulty", "quote_lines")
+_ARRAYS = ("checklist", "product_lines")
+# What a change may write back (identity and registration stay). owner_id: an assignment from the queue; a
+# handover (transfer_open) moves the version on, so a change read before it is refused.
+CHANGEABLE = ("title", "stage_key", "pipeline_version", "amount", "currency", "expected_close_date", "probability",
+              "probability_note", "checklist", "product_lines", "stage_enter_time", "win_date", "lost_reason",
+              "lost_competitor", "version", "update_time", "registration_state", "collides_with", "arbiter_id",
+              "arbitration_time", "arbitration_note", "owner_id", "customer_id", "difficulty", "quote_lines")
+
+STAGE_OF_DEAL = sa.and_(pipeline_stages.c.pipeline_id == opportunities.c.pipeline_id,
+                        pipeline_stages.c.version == opportunities.c.pipeline_version,
+                        pipeline_stages.c.key == opportunities.c.stage_key)
+
+# The stage's name, category and default probability travel with every opportunity read, so reads join them.
+SELECT = sa.select(opportunities, pipeline_stages.c.display_name.label("stage_display_name"),
+                   pipeline_stages.c.category.label("stage_category"),
+                   pipeline_stages.c.probability.label("stage_probability")).join(pipeline_stages, STAGE_OF_DEAL)
+
+
+def to_opportunity(row) -> Opportunity:
+    values = {c: getattr(row, c) for c in COLUMNS}
+    for c in _ARRAYS:
+        values[c] = tuple(values[c] or ())
+    values["quote_lines"] = tuple(
+        QuoteLine(product=q["product"], quantity=Decimal(q["quantity"]), unit_price=Decimal(q["unit_price"]),
+                  description=q.get("description", "")) for q in values["quote_lines"] or ())
+    return Opportunity(stage_display_name=row.stage_display_name, stage_category=row.stage_category,
+                       stage_probability=row.stage_probability, **values)
+
+
+def values_of(opportunity: Opportunity, columns: tuple[str, ...]) -> dict:
+    values = {c: getattr(opportunity, c) for c in columns}
+    for c in _ARRAYS:
+        if c in values:
+            values[c] = list(values[c])
+    if "quote_lines" in values:  # decimals as strings, so JSON keeps them exact
+        values["quote_lines"] = [{"product": q.product, "quantity": str(q.quantity), "unit_price": str(q.unit_price),
+                                  "description": q.description} for q in values["quote_lines"]]
+    return values
+
+
+def visible(viewer: visibility.Viewer) -> sa.ColumnElement[bool]:
+    """The deals ``viewer`` may see (ARCHITECTURE.md section 6), by the kit's rules."""
+    team_ids = sa.select(team_members.c.opportunity_id).where(team_members.c.user_id == viewer.user_id)
+    # The assignment queue (no owner) is open to sales ops (who see everything) and to every active manager.
+    extra = [opportunities.c.owner_id.is_(None)] if viewer.headed_paths and not viewer.deactivated else []
+    return visibility.visible_clause(viewer, org, opportunities.c.owner_id, team_ids=team_ids,
+                                     id_col=opportunities.c.id, extra=extra)

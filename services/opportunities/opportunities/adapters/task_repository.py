@@ -1,0 +1,49 @@
+"""Tasks on deals in PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from opportunities.adapters.orm import tasks
+from opportunities.domain import work
+
+
+def _task(row) -> work.Task:
+    return work.Task(id=row.id, opportunity_id=row.opportunity_id, title=row.title, due_date=row.due_date,
+                     assignee_id=row.assignee_id, create_time=row.create_time, status=row.status,
+                     creator_id=row.creator_id, stage_key=row.stage_key, complete_time=row.complete_time,
+                     completed_by=row.completed_by)
+
+
+_TASK_FIELDS = ("id", "opportunity_id", "title", "due_date", "assignee_id", "create_time", "status", "creator_id",
+                "stage_key", "complete_time", "completed_by")
+
+
+class TaskRepository:
+    def __init__(self, session: sa.Connection) -> None:
+        self.session = session
+
+    # tasks
+    def add(self, new: list[work.Task]) -> None:
+        if new:
+            self.session.execute(sa.insert(tasks), [{f: getattr(t, f) for f in _TASK_FIELDS} for t in new])
+
+    def get(self, opportunity_id: str, task_id: str) -> work.Task | None:
+        row = self.session.execute(sa.select(tasks).where(tasks.c.opportunity_id == opportunity_id,
+                                                          tasks.c.id == task_id).with_for_update()).first()
+        return _task(row) if row else None
+
+    def update(self, t: work.Task) -> None:
+        self.session.execute(sa.update(tasks).where(tasks.c.id == t.id).values(
+            status=t.status, complete_time=t.complete_time, completed_by=t.completed_by))
+
+    def of_deal(self, opportunity_id: str) -> list[work.Task]:
+        rows = self.session.execute(sa.select(tasks).where(tasks.c.opportunity_id == opportunity_id)
+                                    .order_by(tasks.c.create_time, tasks.c.id))
+        return [_task(r) for r in rows]
+
+    def open_of(self, assignee_id: str, limit: int = 500) -> list[work.Task]:
+        rows = self.session.execute(sa.select(tasks).where(tasks.c.assignee_id == assignee_id,
+                                                           tasks.c.status == work.OPEN)
+                                    .order_by(tasks.c.due_date, tasks.c.create_time, tasks.c.id).limit(limit))
+        return [_task(r) for r in rows]

@@ -1,0 +1,110 @@
+"""Reading and writing back one deal under its rules, shared by the workflows: who the caller is, whether they may
+see or change the deal, saving it with its stage moves (history, tasks on entry, events), and what a caller is shown
+of it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from opportunities.domain import model, work
+from shangji_kit import visibility
+from shangji_kit.errors import Aborted, FailedPrecondition, NotFound, PermissionDenied
+
+if TYPE_CHECKING:
+    from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
+
+
+def caller_user_id(caller_id: str) -> str | None:
+    """The caller as a users.id, or None when the token's subject is not one (it then owns nothing)."""
+    try:
+        return str(uuid.UUID(caller_id))
+    except (ValueError, TypeError):
+        return None
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+def viewer_of(uow: OpportunitiesUnitOfWork, user_id: str) -> tuple[visibility.Viewer, bool]:
+    """The kit's viewer, and whether the caller is active (a deactivated user keeps only their own deals)."""
+    viewer = uow.org.viewer(user_id)
+    return viewer, not viewer.deactivated
+
+def editable_deal(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: str, etag: str
+              ) -> tuple[model.Opportunity, str]:
+    """The deal and the caller's user id, when the caller may change it and holds its current etag (if given)."""
+    user_id = caller_user_id(caller_id)
+    opportunity = None
+    active = False
+    if user_id is not None:
+        viewer, active = viewer_of(uow, user_id)
+        opportunity = uow.deals.get_visible(opportunity_id, viewer)
+    if opportunity is None:
+        raise NotFound(f"opportunities/{opportunity_id}")
+    member = uow.teams.get(opportunity.id, user_id) if active else None
+    editor = model.Editor(user_id=user_id, active=active, team_can_edit=member.can_edit if member else None,
+                          manages_owner=uow.org.manages(viewer, opportunity.owner_id))
+    if not model.may_edit(editor, opportunity):
+        raise PermissionDenied(f"you may see {opportunity.name} but not change it",
+                               reason="NOT_AN_EDITOR", metadata={"resource": opportunity.name})
+    opportunity.require_registered()
+    if etag and etag != opportunity.etag:
+        raise Aborted(f"{opportunity.name} changed since it was read (etag {opportunity.etag}); re-read it",
+                      metadata={"resource": opportunity.name, "etag": opportunity.etag})
+    return opportunity, user_id
+
+def save_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expected_version: int,
+          pipeline: model.Pipeline | None = None) -> None:
+    """Write the deal back, its stage moves into the history and its events into the outbox."""
+    # Optimistic concurrency: a change committed since our read (an edit, a move, a handover) moved the version on.
+    if not uow.deals.update(opportunity, expected_version):
+        raise Aborted(f"{opportunity.name} changed concurrently; re-read it", reason="CONCURRENT_UPDATE",
+                      metadata={"resource": opportunity.name})
+    entered = []
+    for event in opportunity.events:
+        if isinstance(event, model.StageMove):
+            uow.deals.enter_stage(opportunity.id, event.to_stage, event.change_time, event.actor_id, event.reason)
+            if isinstance(event, (model.OpportunityStageChanged, model.OpportunityReopened)):
+                entered.append((event.to_stage, event.change_time))
+    uow.publish(opportunity.events)
+    if entered:
+        pipeline = pipeline or pipeline_of(uow, opportunity)
+        for stage_key, time in entered:
+            stage = pipeline.find(stage_key)
+            if stage is not None:
+                tasks_on_entry(uow, opportunity, stage, time)
+
+def pipeline_of(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity) -> model.Pipeline:
+    pipeline = uow.pipelines.get(opportunity.pipeline_id, opportunity.pipeline_version)
+    if pipeline is None:  # the foreign key keeps this from happening
+        raise FailedPrecondition(f"{opportunity.name}: pipeline version {opportunity.pipeline_version} is missing",
+                                 reason="PIPELINE_MISSING")
+    return pipeline
+
+def tasks_on_entry(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, stage: model.Stage,
+                    now: datetime) -> None:
+    """The stage's tasks_on_entry for the deal that just entered it, each announced (TaskCreated)."""
+    if not stage.tasks_on_entry:
+        return
+    made = work.tasks_on_entry(stage, opportunity.id, opportunity.owner_id, uow.teams.roles(opportunity.id),
+                               new_id, now)
+    uow.tasks.add(made)
+    uow.publish([work.TaskCreated(t, opportunity.title) for t in made])
+
+def shown_to(uow: OpportunitiesUnitOfWork, viewer: visibility.Viewer, opportunity: model.Opportunity
+             ) -> model.Opportunity:
+    """The deal as ``viewer`` is shown it: the deal a registration collided with is named only to someone who may
+    see that deal (a rep whose registration was queued learns that it collided, not which deal it hit)."""
+    return shown_all(uow, viewer, [opportunity])[0]
+
+def shown_all(uow: OpportunitiesUnitOfWork, viewer: visibility.Viewer, deals: list[model.Opportunity]
+              ) -> list[model.Opportunity]:
+    """``shown_to`` for many deals: one query, and none when no deal collided."""
+    held = {o.collides_with for o in deals if o.collides_with}
+    if not held:
+        return deals
+    seen = uow.deals.visible_ids(sorted(held), viewer)
+    return [replace(o, collides_with=None) if o.collides_with and o.collides_with not in seen else o
+            for o in deals]

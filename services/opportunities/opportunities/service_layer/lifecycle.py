@@ -1,0 +1,212 @@
+"""A deal's life under the visibility rules: reading and listing deals, changing their fields, and moving them
+through their pipeline (advance, win, lose, reopen) with its stage history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from opportunities.domain import model
+from opportunities.service_layer.alerts import raise_big_deal
+from opportunities.service_layer.deals import (
+    caller_user_id,
+    editable_deal,
+    pipeline_of,
+    save_deal,
+    shown_all,
+    shown_to,
+    viewer_of,
+)
+from shangji_kit import paging
+from shangji_kit.errors import InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
+
+
+@dataclass(frozen=True)
+class OpportunityPage:
+    opportunities: list[model.Opportunity]
+    next_page_token: str
+
+@dataclass(frozen=True)
+class UpdateOpportunity:
+    opportunity_id: str
+    title: str
+    update_mask: tuple[str, ...]
+    etag: str = ""
+    amount: str = ""
+    currency: str = ""
+    expected_close_date: str = ""
+    probability: int = 0
+    probability_note: str = ""
+    checklist: tuple[str, ...] = ()
+    product_lines: tuple[str, ...] = ()
+    customer_id: str | None = None
+    difficulty: str = ""
+    quote_lines: tuple[tuple[str, str, str, str], ...] = ()
+
+UPDATABLE_FIELDS = ("title", "amount", "currency", "expected_close_date", "probability", "probability_note",
+                    "checklist", "product_lines", "customer", "difficulty", "quote_lines")
+
+def get_opportunity(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
+    """One deal the caller may see; NOT_FOUND alike for a missing deal and for one they may not see."""
+    user_id = caller_user_id(caller_id)
+    with uow:
+        opportunity = None
+        if user_id is not None:
+            viewer, active = viewer_of(uow, user_id)
+            opportunity = uow.deals.get_visible(opportunity_id, viewer)
+        if opportunity is None:
+            raise NotFound(f"opportunities/{opportunity_id}")
+        return shown_to(uow, viewer, opportunity)
+
+def list_opportunities(caller_id: str, page_size: int, page_token: str,
+                       uow: OpportunitiesUnitOfWork) -> OpportunityPage:
+    """The opportunities the caller may see, newest first, one page at a time."""
+    limit = paging.page_size(page_size)
+    after = paging.decode_token(page_token)
+    user_id = caller_user_id(caller_id)
+    if user_id is None:
+        return OpportunityPage([], "")
+    with uow:
+        viewer, active = viewer_of(uow, user_id)
+        # One row beyond the page tells whether another page exists, so the last page carries no token.
+        rows = uow.deals.list_visible(viewer, limit + 1, after)
+        page = shown_all(uow, viewer, rows[:limit])
+    token = paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
+    return OpportunityPage(page, token)
+
+def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
+    """Change the fields in the mask. NOT_FOUND when the caller may not see the deal, PERMISSION_DENIED
+    when they see it but may not change it, ABORTED when the etag or the version moved on."""
+    if not cmd.update_mask:
+        raise InvalidArgument.field("update_mask",
+                                    f"required: name the fields to change ({', '.join(UPDATABLE_FIELDS)})")
+    unknown = [p for p in cmd.update_mask if p not in UPDATABLE_FIELDS]
+    if unknown:
+        raise InvalidArgument.field("update_mask", f"cannot update {', '.join(unknown)}; updatable: "
+                                                   f"{', '.join(UPDATABLE_FIELDS)}")
+    mask = set(cmd.update_mask)
+    title = model.clean_title(cmd.title, "opportunity.title") if "title" in mask else None
+    changes: dict[str, object] = {}
+    if "amount" in mask:
+        changes["amount"] = model.parse_amount(cmd.amount, "opportunity.amount")
+    if "currency" in mask:
+        changes["currency"] = cmd.currency
+    if "expected_close_date" in mask:
+        changes["expected_close_date"] = model.parse_date(cmd.expected_close_date, "opportunity.expected_close_date")
+    if "probability" in mask:
+        changes["probability"] = cmd.probability
+    if "probability_note" in mask or "probability" in mask:
+        changes["probability_note"] = cmd.probability_note
+    if "checklist" in mask:
+        changes["checklist"] = tuple(cmd.checklist)
+    if "product_lines" in mask:
+        changes["product_lines"] = tuple(cmd.product_lines)
+    if "customer" in mask:
+        changes["customer_id"] = cmd.customer_id
+    if "difficulty" in mask:
+        changes["difficulty"] = model.parse_difficulty(cmd.difficulty, "opportunity.difficulty")
+    if "quote_lines" in mask:
+        changes["quote_lines"] = model.parse_quote_lines(list(cmd.quote_lines), "opportunity.quote_lines")
+    now = datetime.now(UTC)
+    with uow:
+        opportunity, user_id = editable_deal(uow, cmd.opportunity_id, caller_id, cmd.etag)
+        expected = opportunity.version
+        before = set(opportunity.checklist)
+        if title is not None:
+            opportunity.retitle(title, now, "opportunity.title")
+        if changes:
+            opportunity.change(changes, pipeline_of(uow, opportunity), now.date(), now)
+        if "checklist" in changes:
+            after = set(opportunity.checklist)
+            uow.deals.record_checklist(opportunity.id, sorted(after - before), user_id, now)
+            uow.deals.forget_checklist(opportunity.id, sorted(before - after))
+        save_deal(uow, opportunity, expected)
+        raise_big_deal(uow, opportunity, now)
+        shown = shown_to(uow, uow.org.viewer(user_id), opportunity) if opportunity.collides_with else opportunity
+        uow.commit()
+        return shown
+
+@dataclass(frozen=True)
+class AdvanceStage:
+    opportunity_id: str
+    etag: str = ""
+    target_stage: str = ""
+    reason: str = ""
+
+@dataclass(frozen=True)
+class WinOpportunity:
+    opportunity_id: str
+    etag: str = ""
+    amount: str = ""
+    win_date: str = ""
+
+@dataclass(frozen=True)
+class LoseOpportunity:
+    opportunity_id: str
+    reason: str
+    etag: str = ""
+    competitor: str = ""
+
+@dataclass(frozen=True)
+class ReopenOpportunity:
+    opportunity_id: str
+    reason: str
+    etag: str = ""
+
+def _change_stage(opportunity_id: str, etag: str, caller_id: str, uow: OpportunitiesUnitOfWork,
+                  act: Callable[[model.Opportunity, model.Pipeline, str, datetime], None]) -> model.Opportunity:
+    now = datetime.now(UTC)
+    with uow:
+        opportunity, user_id = editable_deal(uow, opportunity_id, caller_id, etag)
+        expected = opportunity.version
+        pipeline = pipeline_of(uow, opportunity)
+        # One query, made only when a gate about to be checked reads the deal's collections.
+        opportunity.collections_loader = lambda: uow.deals.collections(opportunity.id)
+        act(opportunity, pipeline, user_id, now)
+        save_deal(uow, opportunity, expected, pipeline)
+        # Only a deal that collided costs a query here (AdvanceStage's hot path reads nothing more).
+        shown = shown_to(uow, uow.org.viewer(user_id), opportunity) if opportunity.collides_with else opportunity
+        uow.commit()
+        return shown
+
+def advance_stage(cmd: AdvanceStage, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
+    """Move a deal through its pipeline's gates (model.Opportunity.advance), as one who may change it."""
+    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow,
+                         lambda o, p, user_id, now: o.advance(p, cmd.target_stage.strip(), cmd.reason, user_id, now))
+
+def win_opportunity(cmd: WinOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
+    amount = model.parse_amount(cmd.amount, "amount")
+    win_date = model.parse_date(cmd.win_date, "win_date")
+    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow,
+                         lambda o, p, user_id, now: o.win(p, amount, win_date or now.date(), now.date(), user_id, now))
+
+def lose_opportunity(cmd: LoseOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
+    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow,
+                         lambda o, p, user_id, now: o.lose(p, cmd.reason, cmd.competitor, user_id, now))
+
+def reopen_opportunity(cmd: ReopenOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
+    """A won or lost deal back in the open stage it was closed from."""
+    def act(o: model.Opportunity, p: model.Pipeline, user_id: str, now: datetime) -> None:
+        stays = uow.deals.stays(o.id)
+        closed_from = next((p.find(s.stage_key) for s in reversed(stays)
+                            if p.find(s.stage_key) is not None and p.find(s.stage_key).category == model.OPEN), None)
+        o.reopen(p, closed_from or p.first_open_stage(), cmd.reason, user_id, now)
+
+    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, act)
+
+@dataclass(frozen=True)
+class StageHistory:
+    pipeline: model.Pipeline
+    stays: list[model.StageStay]
+    now: datetime
+
+def list_stage_history(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> StageHistory:
+    """A visible deal's stays in its stages, oldest first."""
+    opportunity = get_opportunity(opportunity_id, caller_id, uow)
+    with uow:
+        return StageHistory(pipeline_of(uow, opportunity), uow.deals.stays(opportunity.id), datetime.now(UTC))

@@ -1,0 +1,86 @@
+"""Tasks on deals: made by those who may change the deal (or on entering a stage, ``deals.tasks_on_entry``),
+completed or reopened by the assignee or them, listed per deal and per assignee."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from opportunities.domain import work
+from opportunities.service_layer.deals import caller_user_id, editable_deal, new_id
+from opportunities.service_layer.lifecycle import get_opportunity
+from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
+
+
+@dataclass(frozen=True)
+class CreateTask:
+    opportunity_id: str
+    title: str
+    due_date: date | None
+    assignee_id: str | None
+
+def create_task(cmd: CreateTask, caller_id: str, uow: OpportunitiesUnitOfWork) -> work.Task:
+    """A task on a deal for an active user, announced (TaskCreated) so notify tells the assignee."""
+    now = datetime.now(UTC)
+    user_id = caller_user_id(caller_id) or ""
+    task = work.new_task(id=new_id(), opportunity_id=cmd.opportunity_id, title=cmd.title, due_date=cmd.due_date,
+                         assignee_id=cmd.assignee_id, creator_id=user_id, now=now)
+    with uow:
+        opportunity, _ = editable_deal(uow, cmd.opportunity_id, caller_id, "")
+        active = uow.org.is_active(task.assignee_id)
+        if active is None:
+            raise InvalidArgument.field("task.assignee", f"users/{task.assignee_id} is not a known user")
+        if not active:
+            raise FailedPrecondition(f"users/{task.assignee_id} is deactivated", reason="ASSIGNEE_INACTIVE",
+                                     violations=[("ASSIGNEE", f"users/{task.assignee_id} is not active")],
+                                     metadata={"assignee": f"users/{task.assignee_id}"})
+        uow.tasks.add([task])
+        uow.publish([work.TaskCreated(task, opportunity.title)])
+        uow.commit()
+    return task
+
+def _task_for_change(opportunity_id: str, task_id: str, caller_id: str, uow: OpportunitiesUnitOfWork
+                     ) -> tuple[work.Task, str]:
+    """The task (locked) and the caller, who is its assignee or may change the deal."""
+    user_id = caller_user_id(caller_id)
+    task = uow.tasks.get(opportunity_id, task_id)
+    if task is None or task.assignee_id != user_id:
+        editable_deal(uow, opportunity_id, caller_id, "")  # NOT_FOUND / PERMISSION_DENIED for anyone else
+    if task is None:
+        raise NotFound(f"opportunities/{opportunity_id}/tasks/{task_id}")
+    return task, user_id
+
+def complete_task(opportunity_id: str, task_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> work.Task:
+    now = datetime.now(UTC)
+    with uow:
+        task, user_id = _task_for_change(opportunity_id, task_id, caller_id, uow)
+        task.complete(user_id, now)
+        uow.tasks.update(task)
+        uow.publish([work.TaskCompleted(task, user_id)])
+        uow.commit()
+    return task
+
+def reopen_task(opportunity_id: str, task_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> work.Task:
+    with uow:
+        task, _ = _task_for_change(opportunity_id, task_id, caller_id, uow)
+        task.reopen()
+        uow.tasks.update(task)
+        uow.commit()
+    return task
+
+def list_tasks(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> list[work.Task]:
+    get_opportunity(opportunity_id, caller_id, uow)  # NOT_FOUND unless visible
+    with uow:
+        return uow.tasks.of_deal(opportunity_id)
+
+def list_my_tasks(caller_id: str, uow: OpportunitiesUnitOfWork) -> list[work.Task]:
+    """The caller's open tasks over every deal, earliest due first."""
+    user_id = caller_user_id(caller_id)
+    if user_id is None:
+        return []
+    with uow:
+        return uow.tasks.open_of(user_id)
