@@ -28,12 +28,7 @@ ALLOWED: dict[str, set[str]] = {
         "leads.adapters.protomap imports leads.service_layer.qualification",
         "leads.adapters.protomap imports leads.service_layer.services",
     },
-    "opportunities": {
-        "cycle: opportunities.adapters.protomap <-> opportunities.service_layer.records"
-        " <-> opportunities.service_layer.services <-> opportunities.service_layer.unit_of_work",
-        "opportunities.adapters.protomap imports opportunities.service_layer.records",
-        "opportunities.adapters.protomap imports opportunities.service_layer.services",
-    },
+    "opportunities": set(),
     "samples": {
         "cycle: samples.adapters.protomap <-> samples.service_layer.services <-> samples.service_layer.unit_of_work",
         "samples.adapters.opportunities imports samples.service_layer.services",

@@ -29,6 +29,7 @@ def _alert_to_proto(alert: alerts.Alert) -> Message:
                                              **common)
     raise TypeError(f"no proto for alert {alert.kind}")
 
+
 def encode(event: object) -> tuple[Message, str]:
     """A domain event as (proto message, subject resource name) for the outbox."""
     if isinstance(event, work.TaskCreated):

@@ -6,6 +6,7 @@ from sqlalchemy.dialects import postgresql as pg
 from shangji_kit import visibility
 from shangji_kit.inbox import inbox_table
 from shangji_kit.outbox import outbox_table
+from shangji_kit.request_ids import request_ids_table
 
 metadata = sa.MetaData()
 
@@ -345,3 +346,5 @@ checklist_completions = sa.Table(
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+# Request ids per caller (RegisterOpportunity), the kit's command idempotency (0009).
+idempotency_keys = request_ids_table(metadata)

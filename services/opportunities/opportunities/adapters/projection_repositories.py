@@ -1,5 +1,5 @@
-"""What other services tell us, kept in PostgreSQL: opportunity teams (teams), leads' customers (owners and
-decision chains) and teams' organisation."""
+"""What other services tell us, kept in PostgreSQL: opportunity teams (teams) and leads' customers (owners and
+decision chains). Teams' organisation is the kit's ``OrgProjection``."""
 
 from __future__ import annotations
 
@@ -92,26 +92,3 @@ class CustomerRepository:
                                        where=customer_chains.c.revision < revision)
                 .returning(customer_chains.c.customer_id))
         return self.session.execute(stmt).first() is not None
-
-
-class OrgRepository:
-    """Teams' organisation as visibility needs it; every rule is the kit's (``shangji_kit.visibility``)."""
-
-    def __init__(self, session: sa.Connection) -> None:
-        self.session = session
-
-    def apply_user(self, user: visibility.OrgUser) -> None:
-        visibility.apply_user(self.session, org, user)
-
-    def apply_department(self, department: visibility.OrgDepartment) -> None:
-        visibility.apply_department(self.session, org, department)
-
-    def viewer(self, user_id: str) -> visibility.Viewer:
-        return visibility.load_viewer(self.session, org, user_id)
-
-    def is_active(self, user_id: str) -> bool | None:
-        """True/False as teams last said; None when teams has not told us about this user yet."""
-        return visibility.is_active_user(self.session, org, user_id)
-
-    def manages(self, viewer: visibility.Viewer, owner_id: str) -> bool:
-        return visibility.manages(self.session, org, viewer, owner_id)

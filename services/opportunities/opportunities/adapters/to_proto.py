@@ -17,6 +17,7 @@ def ts(value) -> Timestamp:
     ts.FromDatetime(value)
     return ts
 
+
 def opportunity_to_proto(opportunity: model.Opportunity) -> opportunities_pb2.Opportunity:
     o = opportunity
     return opportunities_pb2.Opportunity(
@@ -42,6 +43,7 @@ def opportunity_to_proto(opportunity: model.Opportunity) -> opportunities_pb2.Op
                                                  unit_price=_decimal(q.unit_price), description=q.description)
                      for q in o.quote_lines])
 
+
 def _decimal(value) -> str:
     """A decimal without trailing zeros or exponent: 1.000 -> "1", 12.50 -> "12.5"."""
     return format(value.normalize(), "f")
@@ -51,12 +53,15 @@ _REGISTRATION_STATES = {registration.ACTIVE: opportunities_pb2.Opportunity.ACTIV
                         registration.REJECTED: opportunities_pb2.Opportunity.REJECTED,
                         registration.UNASSIGNED: opportunities_pb2.Opportunity.UNASSIGNED}
 
+
 def page_to_proto(page) -> opportunities_pb2.ListOpportunitiesResponse:
     return opportunities_pb2.ListOpportunitiesResponse(
         opportunities=[opportunity_to_proto(o) for o in page.opportunities], next_page_token=page.next_page_token)
 
+
 def assigned_to_proto(assigned: list[model.Opportunity]) -> opportunities_pb2.AssignOpportunitiesResponse:
     return opportunities_pb2.AssignOpportunitiesResponse(opportunities=[opportunity_to_proto(o) for o in assigned])
+
 
 def history_to_proto(history) -> opportunities_pb2.ListStageHistoryResponse:
     entries = []
@@ -74,9 +79,11 @@ def history_to_proto(history) -> opportunities_pb2.ListStageHistoryResponse:
             stage=key, stage_display_name=stage.display_name if stage else "", duration_seconds=seconds, stays=stays))
     return opportunities_pb2.ListStageHistoryResponse(entries=entries, stage_durations=durations)
 
+
 def _criterion_to_proto(c: gates.Criterion) -> opportunities_pb2.ExitCriterion:
     return opportunities_pb2.ExitCriterion(kind=c.kind, fields=list(c.fields), items=list(c.items), document=c.document,
                                            criteria=[_criterion_to_proto(child) for child in c.criteria])
+
 
 def pipeline_to_proto(p: model.Pipeline) -> opportunities_pb2.Pipeline:
     return opportunities_pb2.Pipeline(
@@ -92,9 +99,11 @@ def pipeline_to_proto(p: model.Pipeline) -> opportunities_pb2.Pipeline:
             tasks_on_entry=[opportunities_pb2.TaskTemplate(title=t.title, role=t.role, due_in_days=t.due_in_days)
                             for t in s.tasks_on_entry]) for s in p.stages])
 
+
 def pipelines_page_to_proto(page) -> opportunities_pb2.ListPipelinesResponse:
     return opportunities_pb2.ListPipelinesResponse(pipelines=[pipeline_to_proto(p) for p in page.pipelines],
                                                    next_page_token=page.next_page_token)
+
 
 def contact_to_proto(c: decision_chain.DealContact) -> opportunities_pb2.DealContact:
     return opportunities_pb2.DealContact(
@@ -103,29 +112,36 @@ def contact_to_proto(c: decision_chain.DealContact) -> opportunities_pb2.DealCon
         attitude=c.attitude, satisfaction=c.satisfaction, create_time=ts(c.create_time) if c.create_time else None,
         update_time=ts(c.update_time) if c.update_time else None)
 
+
 def chain_to_proto(contacts: list[decision_chain.DealContact]) -> opportunities_pb2.ListDecisionChainResponse:
     return opportunities_pb2.ListDecisionChainResponse(contacts=[contact_to_proto(c) for c in contacts])
+
 
 def requirement_to_proto(r: work.Requirement) -> opportunities_pb2.Requirement:
     return opportunities_pb2.Requirement(name=r.name, text=r.text, priority=r.priority, answer=r.answer,
                                          answered=r.answered, create_time=ts(r.create_time),
                                          update_time=ts(r.update_time))
 
+
 def requirements_to_proto(items: list[work.Requirement]) -> opportunities_pb2.ListRequirementsResponse:
     return opportunities_pb2.ListRequirementsResponse(requirements=[requirement_to_proto(r) for r in items],
                                                       answered_count=sum(r.answered for r in items))
+
 
 def document_to_proto(d: work.DocumentVersion) -> opportunities_pb2.DocumentVersion:
     return opportunities_pb2.DocumentVersion(document=d.document, version=d.version, uri=d.uri, note=d.note,
                                              author=names.format("users", d.author_id),
                                              create_time=ts(d.create_time))
 
+
 def documents_to_proto(items: list[work.DocumentVersion]) -> opportunities_pb2.ListDocumentsResponse:
     return opportunities_pb2.ListDocumentsResponse(documents=[document_to_proto(d) for d in items])
+
 
 def activity_to_proto(a: work.Activity) -> opportunities_pb2.Activity:
     return opportunities_pb2.Activity(name=a.name, kind=a.kind, notes=a.notes, occur_time=ts(a.occur_time),
                                       author=names.format("users", a.author_id), create_time=ts(a.create_time))
+
 
 def activities_to_proto(items: list[work.Activity]) -> opportunities_pb2.ListActivitiesResponse:
     return opportunities_pb2.ListActivitiesResponse(activities=[activity_to_proto(a) for a in items])
@@ -141,14 +157,17 @@ def task_to_proto(t: work.Task) -> opportunities_pb2.Task:
         completed_by=names.format("users", t.completed_by) if t.completed_by else "",
         opportunity=names.format("opportunities", t.opportunity_id))
 
+
 def tasks_to_proto(items: list[work.Task]) -> opportunities_pb2.ListTasksResponse:
     return opportunities_pb2.ListTasksResponse(tasks=[task_to_proto(t) for t in items])
+
 
 def completions_to_proto(rows: list[tuple[str, str, datetime]]
                          ) -> opportunities_pb2.ListChecklistCompletionsResponse:
     return opportunities_pb2.ListChecklistCompletionsResponse(completions=[
         opportunities_pb2.ChecklistCompletion(item=item, completed_by=names.format("users", user_id),
                                               complete_time=ts(time)) for item, user_id, time in rows])
+
 
 def migrated_to_proto(ids: list[str]) -> opportunities_pb2.MigrateOpportunitiesResponse:
     return opportunities_pb2.MigrateOpportunitiesResponse(

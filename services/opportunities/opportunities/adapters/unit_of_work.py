@@ -4,21 +4,19 @@ inbox. Domain events reach the outbox through the encoder given at bootstrap (``
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import sqlalchemy as sa
-from google.protobuf.message import Message
 
 from opportunities.adapters.alert_repository import AlertRepository
 from opportunities.adapters.deal_repository import DealRepository
-from opportunities.adapters.orm import metadata
+from opportunities.adapters.orm import metadata, org
 from opportunities.adapters.pipeline_repository import PipelineRepository
-from opportunities.adapters.projection_repositories import CustomerRepository, OrgRepository, TeamRepository
+from opportunities.adapters.projection_repositories import CustomerRepository, TeamRepository
 from opportunities.adapters.registration_repository import RegistrationRepository
 from opportunities.adapters.task_repository import TaskRepository
+from shangji_kit.abstract_uow import EventEncoder
+from shangji_kit.org_projection import OrgProjection
 from shangji_kit.uow import UnitOfWork
-
-EventEncoder = Callable[[Any], tuple[Message, str]]
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -29,11 +27,10 @@ class SqlUnitOfWork(UnitOfWork):
     alerts: AlertRepository
     teams: TeamRepository
     customers: CustomerRepository
-    org: OrgRepository
+    org: OrgProjection
 
     def __init__(self, sessions: Callable[[], sa.Connection], encoder: EventEncoder) -> None:
-        super().__init__("opportunities", sessions, metadata)
-        self._encode = encoder
+        super().__init__("opportunities", sessions, metadata, encoder)
 
     def _start(self, session: sa.Connection) -> None:
         self.deals = DealRepository(session)
@@ -43,9 +40,4 @@ class SqlUnitOfWork(UnitOfWork):
         self.alerts = AlertRepository(session)
         self.teams = TeamRepository(session)
         self.customers = CustomerRepository(session)
-        self.org = OrgRepository(session)
-
-    def publish(self, events: list) -> None:
-        for event in events:
-            self.outbox.add(*self._encode(event))
-        events.clear()
+        self.org = OrgProjection(session, org)

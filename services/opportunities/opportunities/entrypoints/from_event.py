@@ -39,12 +39,14 @@ def registration_from_event(env: Envelope) -> registering.RegisterFromConversion
         decision_chain=tuple(_chain_contact(c, f"decision_chain[{i}]") for i, c in enumerate(event.decision_chain)),
         without_opportunity=event.without_opportunity)
 
+
 def _chain_contact(c: leads_pb2.DecisionChainContact, field: str) -> decision_chain.DealContact:
     """A contact of leads' account-level chain, not yet the deal's (ids and times come with the copy)."""
     return decision_chain.DealContact(
         id="", opportunity_id="", display_name=c.name,
         contact_id=names.parse(c.contact, "contacts", f"{field}.contact") if c.contact else None, title=c.title,
         phone=c.phone, email=c.email, buying_role=c.buying_role, attitude=c.attitude, satisfaction=c.satisfaction)
+
 
 def customer_chain_from_event(env: Envelope) -> projection.CustomerChain:
     event = env.payload(CustomerDecisionChainChanged)
@@ -55,6 +57,7 @@ def customer_chain_from_event(env: Envelope) -> projection.CustomerChain:
 
 _CUSTOMER_EVENTS = {"shangji.leads.v1.CustomerCreated": CustomerCreated,
                     "shangji.leads.v1.CustomerUpdated": CustomerUpdated}
+
 
 def customer_owner_from_event(env: Envelope) -> projection.CustomerOwner:
     """Who owns a customer, from leads' CustomerCreated / CustomerUpdated (the whole customer)."""
@@ -67,6 +70,7 @@ def customer_owner_from_event(env: Envelope) -> projection.CustomerOwner:
 
 _SAMPLE_EVENTS = {"shangji.samples.v1.SampleRequestApproved": (samples_events.SampleRequestApproved, "approved"),
                   "shangji.samples.v1.SampleDelivered": (samples_events.SampleDelivered, "delivered")}
+
 
 def sample_from_event(env: Envelope) -> records.SampleSeen:
     """An approved or delivered sample request and its deal ("opportunities/{id}")."""
@@ -95,10 +99,12 @@ def team_member_from_event(env: Envelope) -> model.TeamMember:
                             user_id=names.parse(member.user, "users", "member.user"), role=member.role,
                             can_edit=member.can_edit, add_time=add_time)
 
+
 def team_member_removal_from_event(env: Envelope) -> projection.RemoveTeamMember:
     event = env.payload(teams_events.OpportunityTeamMemberRemoved)
     return projection.RemoveTeamMember(opportunity_id=names.parse(event.opportunity, "opportunities", "opportunity"),
                                      user_id=names.parse(event.user, "users", "user"))
+
 
 def transfer_from_event(env: Envelope) -> projection.TransferOwnership:
     event = env.payload(teams_events.OwnershipTransferred)
@@ -108,6 +114,7 @@ def transfer_from_event(env: Envelope) -> projection.TransferOwnership:
         transfer_id=event.transfer_id, from_user_id=names.parse(event.from_user, "users", "from_user"),
         to_user_id=names.parse(event.to_user, "users", "to_user"),
         transfer_time=event.transfer_time.ToDatetime(tzinfo=UTC) if event.HasField("transfer_time") else None)
+
 
 def _envelope_time(env: Envelope) -> datetime:
     try:

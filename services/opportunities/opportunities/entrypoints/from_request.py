@@ -17,6 +17,7 @@ from shangji_kit.errors import InvalidArgument
 _DECISIONS = {opportunities_pb2.ArbitrateRegistrationRequest.APPROVE: registration.APPROVE,
               opportunities_pb2.ArbitrateRegistrationRequest.REJECT: registration.REJECT}
 
+
 def update_from_request(request: opportunities_pb2.UpdateOpportunityRequest) -> lifecycle.UpdateOpportunity:
     """The change an UpdateOpportunity call asks for; the mask is checked by the use case."""
     o = request.opportunity
@@ -28,8 +29,10 @@ def update_from_request(request: opportunities_pb2.UpdateOpportunityRequest) -> 
         customer_id=names.parse(o.customer, "customers", "opportunity.customer") if o.customer else None,
         difficulty=o.difficulty, quote_lines=_quote_lines(o))
 
+
 def _quote_lines(o: opportunities_pb2.Opportunity) -> tuple[tuple[str, str, str, str], ...]:
     return tuple((q.product, q.quantity, q.unit_price, q.description) for q in o.quote_lines)
+
 
 def register_from_request(request: opportunities_pb2.RegisterOpportunityRequest) -> registering.RegisterOpportunity:
     o = request.opportunity
@@ -40,9 +43,11 @@ def register_from_request(request: opportunities_pb2.RegisterOpportunityRequest)
         pipeline=o.pipeline, route=request.route, customer=o.customer, difficulty=o.difficulty,
         quote_lines=_quote_lines(o))
 
+
 def assignments_from_request(request: opportunities_pb2.AssignOpportunitiesRequest
                              ) -> list[assignment.Assignment]:
     return [assignment.Assignment(name=a.name, assignee=a.assignee) for a in request.assignments]
+
 
 def arbitrate_from_request(request: opportunities_pb2.ArbitrateRegistrationRequest
                            ) -> registering.ArbitrateRegistration:
@@ -50,23 +55,29 @@ def arbitrate_from_request(request: opportunities_pb2.ArbitrateRegistrationReque
                                           decision=_DECISIONS.get(request.decision, ""), note=request.note,
                                           etag=request.etag)
 
+
 def _deal_id(request) -> str:
     return names.parse(request.name, "opportunities")
+
 
 def advance_from_request(request: opportunities_pb2.AdvanceStageRequest) -> lifecycle.AdvanceStage:
     return lifecycle.AdvanceStage(opportunity_id=_deal_id(request), etag=request.etag,
                                  target_stage=request.target_stage, reason=request.reason)
 
+
 def win_from_request(request: opportunities_pb2.WinOpportunityRequest) -> lifecycle.WinOpportunity:
     return lifecycle.WinOpportunity(opportunity_id=_deal_id(request), etag=request.etag, amount=request.amount,
                                    win_date=request.win_date)
+
 
 def lose_from_request(request: opportunities_pb2.LoseOpportunityRequest) -> lifecycle.LoseOpportunity:
     return lifecycle.LoseOpportunity(opportunity_id=_deal_id(request), etag=request.etag, reason=request.reason,
                                     competitor=request.competitor)
 
+
 def reopen_from_request(request: opportunities_pb2.ReopenOpportunityRequest) -> lifecycle.ReopenOpportunity:
     return lifecycle.ReopenOpportunity(opportunity_id=_deal_id(request), etag=request.etag, reason=request.reason)
+
 
 def _criterion_to_dict(c: opportunities_pb2.ExitCriterion) -> dict:
     """A criterion message in the dict form the domain loader validates (so the API and YAML fail alike)."""
@@ -79,6 +90,7 @@ def _criterion_to_dict(c: opportunities_pb2.ExitCriterion) -> dict:
     if c.kind in gates.COMBINATORS:
         return {c.kind: [_criterion_to_dict(child) for child in c.criteria]}
     return {c.kind: True}
+
 
 def pipeline_definition_from_proto(p: opportunities_pb2.Pipeline) -> dict:
     def stage(s: opportunities_pb2.PipelineStage) -> dict:
@@ -97,8 +109,10 @@ def pipeline_definition_from_proto(p: opportunities_pb2.Pipeline) -> dict:
     return {"key": p.key, "display_name": p.display_name, "allows_skipping": p.allows_skipping,
             "lost_reasons": list(p.lost_reasons), "stages": [stage(s) for s in p.stages]}
 
+
 def parent_id(parent: str, field: str = "parent") -> str:
     return names.parse(parent, "opportunities", field)
+
 
 def child_ids(name: str, collection: str, field: str = "name") -> tuple[str, str]:
     """(deal id, child id) of ``opportunities/{id}/<collection>/{id}``; INVALID_ARGUMENT naming ``field``."""
@@ -107,28 +121,34 @@ def child_ids(name: str, collection: str, field: str = "name") -> tuple[str, str
         raise InvalidArgument.field(field, f"must look like opportunities/{{id}}/{collection}/{{id}}, got {name!r}")
     return names.parse(head, "opportunities", field), names.parse(f"{collection}/{tail}", collection, field)
 
+
 def contact_from_proto(c: opportunities_pb2.DealContact, opportunity_id: str = "") -> decision_chain.DealContact:
     return decision_chain.DealContact(
         id="", opportunity_id=opportunity_id, display_name=c.display_name,
         contact_id=names.parse(c.contact, "contacts", "contact.contact") if c.contact else None, title=c.title,
         phone=c.phone, email=c.email, buying_role=c.buying_role, attitude=c.attitude, satisfaction=c.satisfaction)
 
+
 def contact_changes(c: opportunities_pb2.DealContact) -> dict[str, object]:
     return {f: getattr(c, f) for f in decision_chain.UPDATABLE}
 
+
 def requirement_from_proto(r: opportunities_pb2.Requirement, opportunity_id: str) -> work.Requirement:
     return work.Requirement(id="", opportunity_id=opportunity_id, text=r.text, priority=r.priority, answer=r.answer)
+
 
 def document_from_request(request: opportunities_pb2.AddDocumentVersionRequest) -> work.DocumentVersion:
     d = request.document
     return work.DocumentVersion(opportunity_id=parent_id(request.parent), document=d.document, uri=d.uri,
                                 note=d.note, author_id="")
 
+
 def activity_from_request(request: opportunities_pb2.AddActivityRequest) -> work.Activity:
     a = request.activity
     occur = _time(a.occur_time, "activity.occur_time") if a.HasField("occur_time") else datetime.now(UTC)
     return work.Activity(id="", opportunity_id=parent_id(request.parent), kind=a.kind, occur_time=occur,
                          author_id="", notes=a.notes)
+
 
 def task_from_request(request: opportunities_pb2.CreateTaskRequest) -> tasks.CreateTask:
     t = request.task
@@ -137,10 +157,12 @@ def task_from_request(request: opportunities_pb2.CreateTaskRequest) -> tasks.Cre
         due_date=model.parse_date(t.due_date, "task.due_date"),
         assignee_id=names.parse(t.assignee, "users", "task.assignee") if t.assignee else None)
 
+
 def migrate_from_request(request: opportunities_pb2.MigrateOpportunitiesRequest) -> pipelines.MigrateOpportunities:
     return pipelines.MigrateOpportunities(
         pipeline=request.pipeline, from_version=request.from_version, to_version=request.to_version,
         stage_mapping=dict(request.stage_mapping), opportunities=tuple(request.opportunities))
+
 
 def _time(ts: Timestamp, field: str) -> datetime:
     """A timestamp a client sent; INVALID_ARGUMENT naming ``field`` when it lies outside what a datetime holds

@@ -10,7 +10,7 @@ from opportunities.adapters import to_proto as out
 from opportunities.entrypoints import from_request as inbound
 from opportunities.service_layer import assignment, lifecycle, pipelines, records, registration, tasks
 from shangji.opportunities.v1 import opportunities_pb2_grpc
-from shangji_kit import auth, names
+from shangji_kit import auth, caller, names
 from shangji_kit.rpc import server
 from shangji_kit.settings import Settings
 
@@ -21,56 +21,56 @@ class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
 
     def GetOpportunity(self, request, context):
         opportunity_id = names.parse(request.name, "opportunities")
-        opportunity = lifecycle.get_opportunity(opportunity_id, auth.principal().user_id, self.uow())
+        opportunity = lifecycle.get_opportunity(opportunity_id, _caller(), self.uow())
         return out.opportunity_to_proto(opportunity)
 
     def ListOpportunities(self, request, context):
-        page = lifecycle.list_opportunities(auth.principal().user_id, request.page_size, request.page_token,
+        page = lifecycle.list_opportunities(_caller(), request.page_size, request.page_token,
                                            self.uow())
         return out.page_to_proto(page)
 
     def UpdateOpportunity(self, request, context):
-        opportunity = lifecycle.update_opportunity(inbound.update_from_request(request), auth.principal().user_id,
+        opportunity = lifecycle.update_opportunity(inbound.update_from_request(request), _caller(),
                                                   self.uow())
         return out.opportunity_to_proto(opportunity)
 
     def RegisterOpportunity(self, request, context):
         return out.opportunity_to_proto(registration.register_opportunity(
-            inbound.register_from_request(request), auth.principal().user_id, self.uow()))
+            inbound.register_from_request(request), _caller(), self.uow()))
 
     def ArbitrateRegistration(self, request, context):
         return out.opportunity_to_proto(registration.arbitrate_registration(
-            inbound.arbitrate_from_request(request), auth.principal().user_id, self.uow()))
+            inbound.arbitrate_from_request(request), _caller(), self.uow()))
 
     def AssignOpportunities(self, request, context):
         assigned = assignment.assign_opportunities(inbound.assignments_from_request(request),
-                                                 auth.principal().user_id, self.uow())
+                                                 _caller(), self.uow())
         return out.assigned_to_proto(assigned)
 
     def AdvanceStage(self, request, context):
         return out.opportunity_to_proto(lifecycle.advance_stage(
-            inbound.advance_from_request(request), auth.principal().user_id, self.uow()))
+            inbound.advance_from_request(request), _caller(), self.uow()))
 
     def WinOpportunity(self, request, context):
         return out.opportunity_to_proto(lifecycle.win_opportunity(
-            inbound.win_from_request(request), auth.principal().user_id, self.uow()))
+            inbound.win_from_request(request), _caller(), self.uow()))
 
     def LoseOpportunity(self, request, context):
         return out.opportunity_to_proto(lifecycle.lose_opportunity(
-            inbound.lose_from_request(request), auth.principal().user_id, self.uow()))
+            inbound.lose_from_request(request), _caller(), self.uow()))
 
     def ReopenOpportunity(self, request, context):
         return out.opportunity_to_proto(lifecycle.reopen_opportunity(
-            inbound.reopen_from_request(request), auth.principal().user_id, self.uow()))
+            inbound.reopen_from_request(request), _caller(), self.uow()))
 
     def ListStageHistory(self, request, context):
-        history = lifecycle.list_stage_history(names.parse(request.name, "opportunities"), auth.principal().user_id,
+        history = lifecycle.list_stage_history(names.parse(request.name, "opportunities"), _caller(),
                                               self.uow())
         return out.history_to_proto(history)
 
     def CreatePipeline(self, request, context):
         pipeline = pipelines.create_pipeline(inbound.pipeline_definition_from_proto(request.pipeline),
-                                            auth.principal().user_id, self.uow())
+                                            _caller(), self.uow())
         return out.pipeline_to_proto(pipeline)
 
     def GetPipeline(self, request, context):
@@ -166,7 +166,8 @@ class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
 
 
 def _caller() -> str:
-    return auth.principal().user_id
+    """The caller's user id (the kit's one rule: UNAUTHENTICATED when the token's subject is not one)."""
+    return caller.user_id(auth.principal().user_id)
 
 
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:

@@ -4,12 +4,9 @@ raised when a deal's amount crosses the company's threshold; each once per deal,
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from opportunities.domain import alerts, model
-
-if TYPE_CHECKING:
-    from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
+from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 
 
 def raise_big_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, now: datetime) -> None:
@@ -20,6 +17,7 @@ def raise_big_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,
     alert = alerts.big_deal_alert(opportunity, threshold, uow.alerts.managers_of(opportunity.owner_id or ""), now)
     if alert is not None and uow.alerts.record(alert):
         uow.publish([alert])
+
 
 def scan_alerts(now: datetime, uow: OpportunitiesUnitOfWork) -> list[alerts.Alert]:
     """Raise every time-driven alert due at ``now`` (close date approaching or passed, stalled), each once per

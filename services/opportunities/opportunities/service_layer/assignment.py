@@ -4,16 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from opportunities.domain import model, registration, routing
-from opportunities.service_layer.deals import caller_user_id, pipeline_of, save_deal, shown_all, tasks_on_entry
+from opportunities.service_layer.deals import Clock, pipeline_of, save_deal, shown_all, tasks_on_entry, utc_now
+from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import names
+from shangji_kit.caller import as_user_id
 from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-
-if TYPE_CHECKING:
-    from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 
 
 def routing_rules_from_list(data: object) -> list[routing.RoutingRule]:
@@ -27,7 +24,7 @@ def routing_rules_from_list(data: object) -> list[routing.RoutingRule]:
             if not isinstance(raw, dict) or set(raw) - allowed:
                 raise InvalidArgument.field(f"rules[{i}]", f"a mapping of {', '.join(sorted(allowed))}")
             owner = str(raw.get("owner", ""))
-            owner_id = caller_user_id(owner.removeprefix("users/")) if owner.startswith("users/") else None
+            owner_id = as_user_id(owner.removeprefix("users/")) if owner.startswith("users/") else None
             if owner_id is None:
                 raise InvalidArgument.field(f"rules[{i}].owner", "required: users/{id}")
             bounds = {k: model.parse_amount(str(raw[k]), f"rules[{i}].{k}") if raw.get(k) is not None else None
@@ -40,10 +37,12 @@ def routing_rules_from_list(data: object) -> list[routing.RoutingRule]:
         raise InvalidArgument(violations)
     return rules
 
+
 def replace_routing_rules(rules: list[routing.RoutingRule], uow: OpportunitiesUnitOfWork) -> None:
     with uow:
         uow.registration.replace_rules(rules)
         uow.commit()
+
 
 @dataclass(frozen=True)
 class Assignment:
@@ -54,12 +53,13 @@ class Assignment:
 
 ASSIGN_MAX = 200
 
-def assign_opportunities(assignments: list[Assignment], caller_id: str, uow: OpportunitiesUnitOfWork
+def assign_opportunities(assignments: list[Assignment], caller_id: str, uow: OpportunitiesUnitOfWork,
+                         *, clock: Clock = utc_now
                          ) -> list[model.Opportunity]:
     """Give queued (UNASSIGNED) deals their owners, all or none. sales ops and admins assign to anyone; an active
     manager to themself and the people below them. The caller is checked before the assignments."""
-    user_id = caller_user_id(caller_id)
-    now = datetime.now(UTC)
+    user_id = as_user_id(caller_id)
+    now = clock()
     with uow:
         viewer = uow.org.viewer(user_id) if user_id else None
         if viewer is None or viewer.deactivated or not (viewer.sees_everything or viewer.headed_paths):
@@ -97,10 +97,12 @@ def assign_opportunities(assignments: list[Assignment], caller_id: str, uow: Opp
         uow.commit()
         return shown
 
+
 @dataclass(frozen=True)
 class _Pair:
     opportunity_id: str
     assignee_id: str
+
 
 def _checked_assignments(assignments: list[Assignment]) -> list[_Pair]:
     if not assignments:

@@ -5,37 +5,38 @@ of it."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
 
 from opportunities.domain import model, work
+from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import visibility
+from shangji_kit.caller import as_user_id
 from shangji_kit.errors import Aborted, FailedPrecondition, NotFound, PermissionDenied
 
-if TYPE_CHECKING:
-    from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
+Clock = Callable[[], datetime]
 
 
-def caller_user_id(caller_id: str) -> str | None:
-    """The caller as a users.id, or None when the token's subject is not one (it then owns nothing)."""
-    try:
-        return str(uuid.UUID(caller_id))
-    except (ValueError, TypeError):
-        return None
+def utc_now() -> datetime:
+    """The system clock: every use case takes ``clock`` (this by default), so tests choose the time."""
+    return datetime.now(UTC)
+
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
 
 def viewer_of(uow: OpportunitiesUnitOfWork, user_id: str) -> tuple[visibility.Viewer, bool]:
     """The kit's viewer, and whether the caller is active (a deactivated user keeps only their own deals)."""
     viewer = uow.org.viewer(user_id)
     return viewer, not viewer.deactivated
 
+
 def editable_deal(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: str, etag: str
               ) -> tuple[model.Opportunity, str]:
     """The deal and the caller's user id, when the caller may change it and holds its current etag (if given)."""
-    user_id = caller_user_id(caller_id)
+    user_id = as_user_id(caller_id)
     opportunity = None
     active = False
     if user_id is not None:
@@ -54,6 +55,7 @@ def editable_deal(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: 
         raise Aborted(f"{opportunity.name} changed since it was read (etag {opportunity.etag}); re-read it",
                       metadata={"resource": opportunity.name, "etag": opportunity.etag})
     return opportunity, user_id
+
 
 def save_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expected_version: int,
           pipeline: model.Pipeline | None = None) -> None:
@@ -76,12 +78,14 @@ def save_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expe
             if stage is not None:
                 tasks_on_entry(uow, opportunity, stage, time)
 
+
 def pipeline_of(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity) -> model.Pipeline:
     pipeline = uow.pipelines.get(opportunity.pipeline_id, opportunity.pipeline_version)
     if pipeline is None:  # the foreign key keeps this from happening
         raise FailedPrecondition(f"{opportunity.name}: pipeline version {opportunity.pipeline_version} is missing",
                                  reason="PIPELINE_MISSING")
     return pipeline
+
 
 def tasks_on_entry(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, stage: model.Stage,
                     now: datetime) -> None:
@@ -93,11 +97,13 @@ def tasks_on_entry(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,
     uow.tasks.add(made)
     uow.publish([work.TaskCreated(t, opportunity.title) for t in made])
 
+
 def shown_to(uow: OpportunitiesUnitOfWork, viewer: visibility.Viewer, opportunity: model.Opportunity
              ) -> model.Opportunity:
     """The deal as ``viewer`` is shown it: the deal a registration collided with is named only to someone who may
     see that deal (a rep whose registration was queued learns that it collided, not which deal it hit)."""
     return shown_all(uow, viewer, [opportunity])[0]
+
 
 def shown_all(uow: OpportunitiesUnitOfWork, viewer: visibility.Viewer, deals: list[model.Opportunity]
               ) -> list[model.Opportunity]:

@@ -5,31 +5,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 from opportunities.domain import model
 from opportunities.service_layer.alerts import raise_big_deal
 from opportunities.service_layer.deals import (
-    caller_user_id,
+    Clock,
     editable_deal,
     pipeline_of,
     save_deal,
     shown_all,
     shown_to,
+    utc_now,
     viewer_of,
 )
+from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import paging
+from shangji_kit.caller import as_user_id
 from shangji_kit.errors import InvalidArgument, NotFound
-
-if TYPE_CHECKING:
-    from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 
 
 @dataclass(frozen=True)
 class OpportunityPage:
     opportunities: list[model.Opportunity]
     next_page_token: str
+
 
 @dataclass(frozen=True)
 class UpdateOpportunity:
@@ -51,9 +51,10 @@ class UpdateOpportunity:
 UPDATABLE_FIELDS = ("title", "amount", "currency", "expected_close_date", "probability", "probability_note",
                     "checklist", "product_lines", "customer", "difficulty", "quote_lines")
 
+
 def get_opportunity(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
     """One deal the caller may see; NOT_FOUND alike for a missing deal and for one they may not see."""
-    user_id = caller_user_id(caller_id)
+    user_id = as_user_id(caller_id)
     with uow:
         opportunity = None
         if user_id is not None:
@@ -63,12 +64,13 @@ def get_opportunity(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitO
             raise NotFound(f"opportunities/{opportunity_id}")
         return shown_to(uow, viewer, opportunity)
 
+
 def list_opportunities(caller_id: str, page_size: int, page_token: str,
                        uow: OpportunitiesUnitOfWork) -> OpportunityPage:
     """The opportunities the caller may see, newest first, one page at a time."""
     limit = paging.page_size(page_size)
     after = paging.decode_token(page_token)
-    user_id = caller_user_id(caller_id)
+    user_id = as_user_id(caller_id)
     if user_id is None:
         return OpportunityPage([], "")
     with uow:
@@ -79,7 +81,9 @@ def list_opportunities(caller_id: str, page_size: int, page_token: str,
     token = paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
     return OpportunityPage(page, token)
 
-def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
+
+def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork,
+                       *, clock: Clock = utc_now) -> model.Opportunity:
     """Change the fields in the mask. NOT_FOUND when the caller may not see the deal, PERMISSION_DENIED
     when they see it but may not change it, ABORTED when the etag or the version moved on."""
     if not cmd.update_mask:
@@ -112,7 +116,7 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
         changes["difficulty"] = model.parse_difficulty(cmd.difficulty, "opportunity.difficulty")
     if "quote_lines" in mask:
         changes["quote_lines"] = model.parse_quote_lines(list(cmd.quote_lines), "opportunity.quote_lines")
-    now = datetime.now(UTC)
+    now = clock()
     with uow:
         opportunity, user_id = editable_deal(uow, cmd.opportunity_id, caller_id, cmd.etag)
         expected = opportunity.version
@@ -131,12 +135,14 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
         uow.commit()
         return shown
 
+
 @dataclass(frozen=True)
 class AdvanceStage:
     opportunity_id: str
     etag: str = ""
     target_stage: str = ""
     reason: str = ""
+
 
 @dataclass(frozen=True)
 class WinOpportunity:
@@ -145,6 +151,7 @@ class WinOpportunity:
     amount: str = ""
     win_date: str = ""
 
+
 @dataclass(frozen=True)
 class LoseOpportunity:
     opportunity_id: str
@@ -152,15 +159,17 @@ class LoseOpportunity:
     etag: str = ""
     competitor: str = ""
 
+
 @dataclass(frozen=True)
 class ReopenOpportunity:
     opportunity_id: str
     reason: str
     etag: str = ""
 
-def _change_stage(opportunity_id: str, etag: str, caller_id: str, uow: OpportunitiesUnitOfWork,
+
+def _change_stage(opportunity_id: str, etag: str, caller_id: str, uow: OpportunitiesUnitOfWork, clock: Clock,
                   act: Callable[[model.Opportunity, model.Pipeline, str, datetime], None]) -> model.Opportunity:
-    now = datetime.now(UTC)
+    now = clock()
     with uow:
         opportunity, user_id = editable_deal(uow, opportunity_id, caller_id, etag)
         expected = opportunity.version
@@ -174,22 +183,30 @@ def _change_stage(opportunity_id: str, etag: str, caller_id: str, uow: Opportuni
         uow.commit()
         return shown
 
-def advance_stage(cmd: AdvanceStage, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
+
+def advance_stage(cmd: AdvanceStage, caller_id: str, uow: OpportunitiesUnitOfWork, *,
+                  clock: Clock = utc_now) -> model.Opportunity:
     """Move a deal through its pipeline's gates (model.Opportunity.advance), as one who may change it."""
-    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow,
+    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock,
                          lambda o, p, user_id, now: o.advance(p, cmd.target_stage.strip(), cmd.reason, user_id, now))
 
-def win_opportunity(cmd: WinOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
+
+def win_opportunity(cmd: WinOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork, *,
+                    clock: Clock = utc_now) -> model.Opportunity:
     amount = model.parse_amount(cmd.amount, "amount")
     win_date = model.parse_date(cmd.win_date, "win_date")
-    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow,
+    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock,
                          lambda o, p, user_id, now: o.win(p, amount, win_date or now.date(), now.date(), user_id, now))
 
-def lose_opportunity(cmd: LoseOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
-    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow,
+
+def lose_opportunity(cmd: LoseOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork, *,
+                     clock: Clock = utc_now) -> model.Opportunity:
+    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock,
                          lambda o, p, user_id, now: o.lose(p, cmd.reason, cmd.competitor, user_id, now))
 
-def reopen_opportunity(cmd: ReopenOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
+
+def reopen_opportunity(cmd: ReopenOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork, *,
+                       clock: Clock = utc_now) -> model.Opportunity:
     """A won or lost deal back in the open stage it was closed from."""
     def act(o: model.Opportunity, p: model.Pipeline, user_id: str, now: datetime) -> None:
         stays = uow.deals.stays(o.id)
@@ -197,7 +214,8 @@ def reopen_opportunity(cmd: ReopenOpportunity, caller_id: str, uow: Opportunitie
                             if p.find(s.stage_key) is not None and p.find(s.stage_key).category == model.OPEN), None)
         o.reopen(p, closed_from or p.first_open_stage(), cmd.reason, user_id, now)
 
-    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, act)
+    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock, act)
+
 
 @dataclass(frozen=True)
 class StageHistory:
@@ -205,8 +223,10 @@ class StageHistory:
     stays: list[model.StageStay]
     now: datetime
 
-def list_stage_history(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> StageHistory:
+
+def list_stage_history(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork,
+                       *, clock: Clock = utc_now) -> StageHistory:
     """A visible deal's stays in its stages, oldest first."""
     opportunity = get_opportunity(opportunity_id, caller_id, uow)
     with uow:
-        return StageHistory(pipeline_of(uow, opportunity), uow.deals.stays(opportunity.id), datetime.now(UTC))
+        return StageHistory(pipeline_of(uow, opportunity), uow.deals.stays(opportunity.id), clock())

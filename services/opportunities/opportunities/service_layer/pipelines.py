@@ -6,16 +6,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from opportunities.domain import model
 from opportunities.domain.pipeline import check_stage_mapping, pipeline_from_dict
-from opportunities.service_layer.deals import caller_user_id, viewer_of
+from opportunities.service_layer.deals import Clock, utc_now, viewer_of
+from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import names, paging
+from shangji_kit.caller import as_user_id
 from shangji_kit.errors import Aborted, AlreadyExists, InvalidArgument, NotFound, PermissionDenied
-
-if TYPE_CHECKING:
-    from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -23,10 +21,11 @@ class PipelinePage:
     pipelines: list[model.Pipeline]
     next_page_token: str
 
+
 def create_pipeline(definition: dict, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Pipeline:
     """A new pipeline at version 1, defined by sales ops or an admin; ALREADY_EXISTS when its key is taken. The
     caller is checked before the definition: someone who may not define pipelines learns nothing of its rules."""
-    user_id = caller_user_id(caller_id)
+    user_id = as_user_id(caller_id)
     with uow:
         viewer = uow.org.viewer(user_id) if user_id else None
         if viewer is None or not viewer.sees_everything or viewer.deactivated:
@@ -37,6 +36,7 @@ def create_pipeline(definition: dict, caller_id: str, uow: OpportunitiesUnitOfWo
                                 metadata={"key": pipeline.key})
         uow.commit()
     return uow_pipeline(uow, pipeline.id)
+
 
 def load_pipeline(definition: dict, uow: OpportunitiesUnitOfWork) -> model.Pipeline:
     """The CLI's load: a new pipeline, or the next version of the one with this key (deals keep their version)."""
@@ -53,8 +53,10 @@ def load_pipeline(definition: dict, uow: OpportunitiesUnitOfWork) -> model.Pipel
         uow.commit()
     return uow_pipeline(uow, pipeline_id)
 
+
 def model_pipeline(definition: dict) -> model.Pipeline:
     return pipeline_from_dict(definition, id=str(uuid.uuid4()))
+
 
 def uow_pipeline(uow: OpportunitiesUnitOfWork, pipeline_id: str, version: int | None = None) -> model.Pipeline:
     with uow:
@@ -63,10 +65,12 @@ def uow_pipeline(uow: OpportunitiesUnitOfWork, pipeline_id: str, version: int | 
         raise NotFound(f"pipelines/{pipeline_id}" + (f" version {version}" if version else ""))
     return pipeline
 
+
 def get_pipeline(pipeline_id: str, version: int, uow: OpportunitiesUnitOfWork) -> model.Pipeline:
     if version < 0:
         raise InvalidArgument.field("version", "must not be negative")
     return uow_pipeline(uow, pipeline_id, version or None)
+
 
 def list_pipelines(page_size: int, page_token: str, uow: OpportunitiesUnitOfWork) -> PipelinePage:
     """Pipelines (latest versions) by key, one page at a time."""
@@ -90,12 +94,14 @@ class MigrateOpportunities:
     stage_mapping: dict[str, str]
     opportunities: tuple[str, ...] = ()
 
-def migrate_opportunities(cmd: MigrateOpportunities, caller_id: str, uow: OpportunitiesUnitOfWork) -> list[str]:
+
+def migrate_opportunities(cmd: MigrateOpportunities, caller_id: str, uow: OpportunitiesUnitOfWork,
+                          *, clock: Clock = utc_now) -> list[str]:
     """Move deals of a pipeline from one version to another by the stage mapping (sales ops, admins); deals not
     named (when some are) or in an unmapped stage stay. Each move is a stage-history entry. The ids moved. The caller
     is checked before the request."""
-    user_id = caller_user_id(caller_id)
-    now = datetime.now(UTC)
+    user_id = as_user_id(caller_id)
+    now = clock()
     with uow:
         viewer = viewer_of(uow, user_id)[0] if user_id else None
         if viewer is None or not viewer.sees_everything or viewer.deactivated:

@@ -1,50 +1,41 @@
-"""What other services tell us, kept for our rules: teams' organisation and opportunity teams (visibility, edit
-rights), handovers of a leaver's deals, and leads' customers (who owns each, and its latest decision chain)."""
+"""What other services tell us, kept for our rules: opportunity teams (visibility, edit rights), handovers of a
+leaver's deals, and leads' customers (who owns each, and its latest decision chain). Each event use case runs once per
+event (the kit's ``@idempotent``: claimed in the inbox and committed with its effect). Teams' organisation is the
+kit's (``shangji_kit.org_projection``, fed by the worker's ``OrgUserEvents`` / ``OrgDepartmentEvents``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 from opportunities.domain import model
 from opportunities.domain.decision_chain import DealContact
-from shangji_kit import visibility
-from shangji_kit.inbox import Delivery
-
-if TYPE_CHECKING:
-    from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
+from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
+from shangji_kit.inbox import idempotent
 
 
 def consumer(method: str) -> str:
+    """The inbox consumer name of a worker handler (the kit's org handlers use the same form)."""
     return f"opportunities.{method}"
 
 
 USER_CREATED_CONSUMER = consumer("on_user_created")
-
 USER_UPDATED_CONSUMER = consumer("on_user_updated")
-
 USER_DEACTIVATED_CONSUMER = consumer("on_user_deactivated")
-
 DEPARTMENT_CHANGED_CONSUMER = consumer("on_department_changed")
-
 OWNERSHIP_TRANSFERRED_CONSUMER = consumer("on_ownership_transferred")
-
 TEAM_MEMBER_ADDED_CONSUMER = consumer("on_team_member_added")
-
 TEAM_MEMBER_REMOVED_CONSUMER = consumer("on_team_member_removed")
-
-CUSTOMER_CHAIN_CONSUMER = "opportunities.on_customer_decision_chain_changed"
-
-CUSTOMER_CREATED_CONSUMER = "opportunities.on_customer_created"
-
-CUSTOMER_UPDATED_CONSUMER = "opportunities.on_customer_updated"
+CUSTOMER_CHAIN_CONSUMER = consumer("on_customer_decision_chain_changed")
+CUSTOMER_CREATED_CONSUMER = consumer("on_customer_created")
+CUSTOMER_UPDATED_CONSUMER = consumer("on_customer_updated")
 
 
 @dataclass(frozen=True)
 class RemoveTeamMember:
     opportunity_id: str
     user_id: str
+
 
 @dataclass(frozen=True)
 class TransferOwnership:
@@ -53,57 +44,26 @@ class TransferOwnership:
     to_user_id: str
     transfer_time: datetime | None = None
 
-def record_user(user: visibility.OrgUser, delivery: Delivery, uow: OpportunitiesUnitOfWork) -> bool:
-    """A user's state from teams (created, updated, deactivated); an older state than the one held is ignored.
-    False when this delivery was already handled."""
-    with uow:
-        if not uow.claim(delivery):
-            return False
-        uow.org.apply_user(user)
-        uow.commit()
-        return True
 
-def record_department(department: visibility.OrgDepartment, delivery: Delivery,
-                      uow: OpportunitiesUnitOfWork) -> bool:
-    """A department's state from teams; an older state than the one held is ignored."""
-    with uow:
-        if not uow.claim(delivery):
-            return False
-        uow.org.apply_department(department)
-        uow.commit()
-        return True
-
-def add_team_member(member: model.TeamMember, delivery: Delivery, uow: OpportunitiesUnitOfWork) -> bool:
+@idempotent(TEAM_MEMBER_ADDED_CONSUMER, skipped=False)
+def add_team_member(uow: OpportunitiesUnitOfWork, member: model.TeamMember) -> bool:
     """Put a person on a deal's team; someone already on it stays as they are. False when nothing changed."""
-    with uow:
-        if not uow.claim(delivery):
-            return False
-        added = uow.teams.add(member)
-        uow.commit()
-        return added
+    return uow.teams.add(member)
 
-def remove_team_member(cmd: RemoveTeamMember, delivery: Delivery, uow: OpportunitiesUnitOfWork) -> bool:
+
+@idempotent(TEAM_MEMBER_REMOVED_CONSUMER, skipped=False)
+def remove_team_member(uow: OpportunitiesUnitOfWork, cmd: RemoveTeamMember) -> bool:
     """Take a person off a deal's team. False when nothing changed."""
-    with uow:
-        if not uow.claim(delivery):
-            return False
-        removed = uow.teams.remove(cmd.opportunity_id, cmd.user_id)
-        uow.commit()
-        return removed
+    return uow.teams.remove(cmd.opportunity_id, cmd.user_id)
 
-def transfer_ownership(cmd: TransferOwnership, delivery: Delivery, uow: OpportunitiesUnitOfWork) -> list[str]:
+
+@idempotent(OWNERSHIP_TRANSFERRED_CONSUMER, skipped=[])
+def transfer_ownership(uow: OpportunitiesUnitOfWork, cmd: TransferOwnership, now: datetime) -> list[str]:
     """Hand every open deal of ``from_user`` to ``to_user`` (won and lost deals stay), recording each move
     under the transfer id; the ids of the deals moved ([] for a redelivery)."""
-    now = datetime.now(UTC)
-    with uow:
-        if not uow.claim(delivery):
-            return []
-        moved = []
-        if cmd.from_user_id != cmd.to_user_id:
-            moved = uow.deals.transfer_open(cmd.from_user_id, cmd.to_user_id, cmd.transfer_id,
-                                                    cmd.transfer_time or now, now)
-        uow.commit()
-        return moved
+    if cmd.from_user_id == cmd.to_user_id:
+        return []
+    return uow.deals.transfer_open(cmd.from_user_id, cmd.to_user_id, cmd.transfer_id, cmd.transfer_time or now, now)
 
 
 @dataclass(frozen=True)
@@ -113,16 +73,13 @@ class CustomerChain:
     contacts: tuple[DealContact, ...]
     change_time: datetime | None = None
 
-def record_customer_chain(chain: CustomerChain, delivery: Delivery, uow: OpportunitiesUnitOfWork) -> bool:
+
+@idempotent(CUSTOMER_CHAIN_CONSUMER, skipped=False)
+def record_customer_chain(uow: OpportunitiesUnitOfWork, chain: CustomerChain) -> bool:
     """Keep a customer's latest decision chain (the highest revision wins; an older one changes nothing), copied
     onto deals registered for that customer later. False when nothing changed."""
-    with uow:
-        if not uow.claim(delivery):
-            return False
-        kept = uow.customers.apply_chain(chain.customer_id, chain.revision, list(chain.contacts),
-                                               chain.change_time)
-        uow.commit()
-        return kept
+    return uow.customers.apply_chain(chain.customer_id, chain.revision, list(chain.contacts), chain.change_time)
+
 
 @dataclass(frozen=True)
 class CustomerOwner:
@@ -130,12 +87,12 @@ class CustomerOwner:
     owner_id: str
     update_time: datetime
 
-def record_customer_owner(owner: CustomerOwner, delivery: Delivery, uow: OpportunitiesUnitOfWork) -> bool:
+
+def _record_customer_owner(uow: OpportunitiesUnitOfWork, owner: CustomerOwner) -> bool:
     """Keep who owns a leads customer (the newest state wins), so RegisterOpportunity can tell who may name it.
     False when nothing changed."""
-    with uow:
-        if not uow.claim(delivery):
-            return False
-        kept = uow.customers.apply_owner(owner.customer_id, owner.owner_id, owner.update_time)
-        uow.commit()
-        return kept
+    return uow.customers.apply_owner(owner.customer_id, owner.owner_id, owner.update_time)
+
+
+record_customer_created = idempotent(CUSTOMER_CREATED_CONSUMER, skipped=False)(_record_customer_owner)
+record_customer_updated = idempotent(CUSTOMER_UPDATED_CONSUMER, skipped=False)(_record_customer_owner)

@@ -5,19 +5,15 @@ writes its edit rights (``deals.editable_deal``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 from opportunities.domain import decision_chain, work
 from opportunities.domain.decision_chain import DealContact
-from opportunities.service_layer.deals import editable_deal, new_id, pipeline_of, save_deal, shown_to
+from opportunities.service_layer.deals import Clock, editable_deal, new_id, pipeline_of, save_deal, shown_to, utc_now
 from opportunities.service_layer.lifecycle import get_opportunity
+from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit.errors import InvalidArgument, NotFound
-from shangji_kit.inbox import Delivery
-
-if TYPE_CHECKING:
-    from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
-
+from shangji_kit.inbox import idempotent
 
 SAMPLE_APPROVED_CONSUMER = "opportunities.on_sample_request_approved"
 
@@ -27,9 +23,11 @@ def _visible(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: str) 
     """NOT_FOUND unless the caller may see the deal (the same answer as for a missing one)."""
     get_opportunity(opportunity_id, caller_id, uow)
 
-def add_contact(opportunity_id: str, contact: DealContact, caller_id: str, uow: OpportunitiesUnitOfWork
+
+def add_contact(opportunity_id: str, contact: DealContact, caller_id: str, uow: OpportunitiesUnitOfWork,
+                *, clock: Clock = utc_now
                 ) -> DealContact:
-    now = datetime.now(UTC)
+    now = clock()
     contact = decision_chain.checked(replace(contact, id=new_id(), opportunity_id=opportunity_id, create_time=now,
                                              update_time=now))
     with uow:
@@ -38,8 +36,9 @@ def add_contact(opportunity_id: str, contact: DealContact, caller_id: str, uow: 
         uow.commit()
     return contact
 
+
 def update_contact(opportunity_id: str, contact_id: str, changes: dict[str, object], mask: tuple[str, ...],
-                   caller_id: str, uow: OpportunitiesUnitOfWork) -> DealContact:
+                   caller_id: str, uow: OpportunitiesUnitOfWork, *, clock: Clock = utc_now) -> DealContact:
     """Change the fields in ``mask``; INVALID_ARGUMENT ``update_mask`` for an empty mask or another path."""
     if not mask:
         raise InvalidArgument.field("update_mask", f"required: {', '.join(decision_chain.UPDATABLE)}")
@@ -47,7 +46,7 @@ def update_contact(opportunity_id: str, contact_id: str, changes: dict[str, obje
     if unknown:
         raise InvalidArgument.field("update_mask", f"cannot update {', '.join(unknown)}; updatable: "
                                                    f"{', '.join(decision_chain.UPDATABLE)}")
-    now = datetime.now(UTC)
+    now = clock()
     with uow:
         editable_deal(uow, opportunity_id, caller_id, "")
         current = uow.deals.contact(opportunity_id, contact_id)
@@ -58,12 +57,14 @@ def update_contact(opportunity_id: str, contact_id: str, changes: dict[str, obje
         uow.commit()
     return updated
 
+
 def remove_contact(opportunity_id: str, contact_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> None:
     with uow:
         editable_deal(uow, opportunity_id, caller_id, "")
         if not uow.deals.remove_contact(opportunity_id, contact_id):
             raise NotFound(f"opportunities/{opportunity_id}/contacts/{contact_id}")
         uow.commit()
+
 
 def list_contacts(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> list[DealContact]:
     _visible(uow, opportunity_id, caller_id)
@@ -73,8 +74,8 @@ def list_contacts(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfW
 REQUIREMENT_FIELDS = ("text", "priority", "answer")
 
 def add_requirement(opportunity_id: str, requirement: work.Requirement, caller_id: str,
-                    uow: OpportunitiesUnitOfWork) -> work.Requirement:
-    now = datetime.now(UTC)
+                    uow: OpportunitiesUnitOfWork, *, clock: Clock = utc_now) -> work.Requirement:
+    now = clock()
     r = work.checked_requirement(replace(requirement, id=new_id(), opportunity_id=opportunity_id, create_time=now,
                                          update_time=now))
     with uow:
@@ -83,15 +84,16 @@ def add_requirement(opportunity_id: str, requirement: work.Requirement, caller_i
         uow.commit()
     return r
 
+
 def update_requirement(opportunity_id: str, requirement_id: str, changes: dict[str, str], mask: tuple[str, ...],
-                       caller_id: str, uow: OpportunitiesUnitOfWork) -> work.Requirement:
+                       caller_id: str, uow: OpportunitiesUnitOfWork, *, clock: Clock = utc_now) -> work.Requirement:
     if not mask:
         raise InvalidArgument.field("update_mask", f"required: {', '.join(REQUIREMENT_FIELDS)}")
     unknown = [p for p in mask if p not in REQUIREMENT_FIELDS]
     if unknown:
         raise InvalidArgument.field("update_mask", f"cannot update {', '.join(unknown)}; updatable: "
                                                    f"{', '.join(REQUIREMENT_FIELDS)}")
-    now = datetime.now(UTC)
+    now = clock()
     with uow:
         editable_deal(uow, opportunity_id, caller_id, "")
         current = uow.deals.requirement(opportunity_id, requirement_id)
@@ -102,15 +104,18 @@ def update_requirement(opportunity_id: str, requirement_id: str, changes: dict[s
         uow.commit()
     return updated
 
+
 def list_requirements(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> list[work.Requirement]:
     _visible(uow, opportunity_id, caller_id)
     with uow:
         return uow.deals.requirements(opportunity_id)
 
-def add_document_version(document: work.DocumentVersion, caller_id: str, uow: OpportunitiesUnitOfWork
+
+def add_document_version(document: work.DocumentVersion, caller_id: str, uow: OpportunitiesUnitOfWork,
+                         *, clock: Clock = utc_now
                          ) -> work.DocumentVersion:
     """The next version of a named document (1 for a new name); earlier versions stay."""
-    now = datetime.now(UTC)
+    now = clock()
     d = work.checked_document(replace(document, create_time=now))
     with uow:
         _, user_id = editable_deal(uow, d.opportunity_id, caller_id, "")
@@ -119,11 +124,13 @@ def add_document_version(document: work.DocumentVersion, caller_id: str, uow: Op
         uow.commit()
     return d
 
+
 def list_documents(opportunity_id: str, document: str, caller_id: str, uow: OpportunitiesUnitOfWork
                    ) -> list[work.DocumentVersion]:
     _visible(uow, opportunity_id, caller_id)
     with uow:
         return uow.deals.documents(opportunity_id, " ".join(document.split()) or None)
+
 
 @dataclass(frozen=True)
 class SampleSeen:
@@ -132,17 +139,19 @@ class SampleSeen:
     kind: str  # approved / delivered
     time: datetime
 
-def record_sample(sample: SampleSeen, delivery: Delivery, uow: OpportunitiesUnitOfWork) -> bool:
-    """Count an approved or delivered sample request for its deal, once per request whatever the deliveries."""
-    with uow:
-        if not uow.claim(delivery):
-            return False
-        counted = uow.deals.record_sample(sample.request_id, sample.kind, sample.opportunity_id, sample.time)
-        uow.commit()
-        return counted
 
-def add_activity(activity: work.Activity, caller_id: str, uow: OpportunitiesUnitOfWork) -> work.Activity:
-    now = datetime.now(UTC)
+def _record_sample(uow: OpportunitiesUnitOfWork, sample: SampleSeen) -> bool:
+    """Count an approved or delivered sample request for its deal, once per request whatever the deliveries."""
+    return uow.deals.record_sample(sample.request_id, sample.kind, sample.opportunity_id, sample.time)
+
+
+record_sample_approved = idempotent(SAMPLE_APPROVED_CONSUMER, skipped=False)(_record_sample)
+record_sample_delivered = idempotent(SAMPLE_DELIVERED_CONSUMER, skipped=False)(_record_sample)
+
+
+def add_activity(activity: work.Activity, caller_id: str, uow: OpportunitiesUnitOfWork,
+                 *, clock: Clock = utc_now) -> work.Activity:
+    now = clock()
     with uow:
         _, user_id = editable_deal(uow, activity.opportunity_id, caller_id, "")
         a = work.checked_activity(replace(activity, id=new_id(), author_id=user_id), now)
@@ -150,18 +159,20 @@ def add_activity(activity: work.Activity, caller_id: str, uow: OpportunitiesUnit
         uow.commit()
     return a
 
+
 def list_activities(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> list[work.Activity]:
     _visible(uow, opportunity_id, caller_id)
     with uow:
         return uow.deals.activities(opportunity_id)
 
+
 def complete_checklist_item(opportunity_id: str, item: str, etag: str, caller_id: str,
-                            uow: OpportunitiesUnitOfWork):
+                            uow: OpportunitiesUnitOfWork, *, clock: Clock = utc_now):
     """Complete one checklist item (recording who and when); completing a completed item changes nothing."""
     item = item.strip()
     if not item:
         raise InvalidArgument.field("item", "required: a checklist item key")
-    now = datetime.now(UTC)
+    now = clock()
     with uow:
         opportunity, user_id = editable_deal(uow, opportunity_id, caller_id, etag)
         pipeline = pipeline_of(uow, opportunity)
@@ -177,6 +188,7 @@ def complete_checklist_item(opportunity_id: str, item: str, etag: str, caller_id
         shown = shown_to(uow, uow.org.viewer(user_id), opportunity) if opportunity.collides_with else opportunity
         uow.commit()
         return shown
+
 
 def list_checklist_completions(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork
                                ) -> list[tuple[str, str, datetime]]:

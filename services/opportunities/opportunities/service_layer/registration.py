@@ -6,17 +6,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from datetime import datetime
+from typing import TypeVar
 
 from opportunities.domain import decision_chain, model, registration, routing
 from opportunities.service_layer.alerts import raise_big_deal
-from opportunities.service_layer.deals import caller_user_id, new_id, save_deal, shown_to, tasks_on_entry
+from opportunities.service_layer.deals import Clock, new_id, save_deal, shown_to, tasks_on_entry, utc_now
+from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import names
+from shangji_kit.caller import as_user_id
 from shangji_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
-
-if TYPE_CHECKING:
-    from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
+from shangji_kit.inbox import Delivery, idempotent
 
 T = TypeVar("T")
 
@@ -45,36 +45,38 @@ class RegisterFromConversion:
     # The lead became a customer only: no deal.
     without_opportunity: bool = False
 
-def register_from_conversion(cmd: RegisterFromConversion, event_id: str,
-                             uow: OpportunitiesUnitOfWork) -> model.Opportunity | None:
+
+def register_from_conversion(cmd: RegisterFromConversion, event_id: str, uow: OpportunitiesUnitOfWork, *,
+                             clock: Clock = utc_now) -> model.Opportunity | None:
     """The deal a converted lead yields; None when this event or this lead was already handled."""
-    now = datetime.now(UTC)
-    with uow:
-        if not uow.claim_event(LEAD_CONVERTED_CONSUMER, event_id, LEAD_CONVERTED_TYPE):
-            return None
-        if cmd.without_opportunity:
-            uow.commit()  # the inbox row: this conversion is handled, and it asks for no deal
-            return None
-        pipeline = uow.pipelines.default()
-        if pipeline is None:
-            raise FailedPrecondition("no default pipeline is configured", reason="NO_DEFAULT_PIPELINE")
-        opportunity = model.register(
-            id=str(uuid.uuid4()), lead_id=cmd.lead_id, title=cmd.title, customer_company=cmd.customer_company,
-            contact_name=cmd.contact_name, contact_phone=cmd.contact_phone, contact_email=cmd.contact_email,
-            region=cmd.region, source=cmd.source, owner_id=cmd.owner_id, registrant_id=cmd.registrant_id,
-            pipeline=pipeline, now=now, product_lines=cmd.product_lines, customer_id=cmd.customer_id)
-        # An event cannot be refused: a collision queues the deal for arbitration whatever the company's mode.
-        _check_collision(uow, opportunity, uow.registration.settings(), now, refuse=False)
-        registered = uow.deals.add(opportunity)
-        if registered:
-            uow.deals.enter_stage(opportunity.id, opportunity.stage_key, now, cmd.registrant_id)
-            _copy_chain(uow, opportunity, list(cmd.decision_chain), now)
-            uow.publish(opportunity.events)
-            tasks_on_entry(uow, opportunity, pipeline.first_open_stage(), now)
-        # Commit even when the lead already had its deal (another event id for the same conversion):
-        # the inbox row must stick so this delivery is not handled again.
-        uow.commit()
-        return opportunity if registered else None
+    return _register_converted(Delivery(LEAD_CONVERTED_CONSUMER, event_id, LEAD_CONVERTED_TYPE), uow, cmd, clock())
+
+
+@idempotent(LEAD_CONVERTED_CONSUMER)
+def _register_converted(uow: OpportunitiesUnitOfWork, cmd: RegisterFromConversion, now: datetime
+                        ) -> model.Opportunity | None:
+    # The event is claimed even when it asks for no deal, or the lead already has one (another event id for the same
+    # conversion): the inbox row must stick so this delivery is not handled again.
+    if cmd.without_opportunity:
+        return None
+    pipeline = uow.pipelines.default()
+    if pipeline is None:
+        raise FailedPrecondition("no default pipeline is configured", reason="NO_DEFAULT_PIPELINE")
+    opportunity = model.register(
+        id=new_id(), lead_id=cmd.lead_id, title=cmd.title, customer_company=cmd.customer_company,
+        contact_name=cmd.contact_name, contact_phone=cmd.contact_phone, contact_email=cmd.contact_email,
+        region=cmd.region, source=cmd.source, owner_id=cmd.owner_id, registrant_id=cmd.registrant_id,
+        pipeline=pipeline, now=now, product_lines=cmd.product_lines, customer_id=cmd.customer_id)
+    # An event cannot be refused: a collision queues the deal for arbitration whatever the company's mode.
+    _check_collision(uow, opportunity, uow.registration.settings(), now, refuse=False)
+    if not uow.deals.add(opportunity):
+        return None
+    uow.deals.enter_stage(opportunity.id, opportunity.stage_key, now, cmd.registrant_id)
+    _copy_chain(uow, opportunity, list(cmd.decision_chain), now)
+    uow.publish(opportunity.events)
+    tasks_on_entry(uow, opportunity, pipeline.first_open_stage(), now)
+    return opportunity
+
 
 def _check_collision(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,
                      settings: registration.RegistrationSettings, now: datetime, *, refuse: bool) -> None:
@@ -89,6 +91,7 @@ def _check_collision(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunit
     if refuse:
         raise collision.error(opportunity.customer_company, uow.alerts.managers_of(opportunity.owner_id))
     model.queue_for_arbitration(opportunity, collision)
+
 
 @dataclass(frozen=True)
 class RegisterOpportunity:
@@ -112,6 +115,7 @@ class RegisterOpportunity:
     difficulty: str = ""
     quote_lines: tuple[tuple[str, str, str, str], ...] = ()
 
+
 def _checked(violations: list[FieldViolation], parse: Callable[..., T], *args: object) -> T | None:
     """``parse(*args)``, or None with its violations added to ``violations`` (to report every bad field at once)."""
     try:
@@ -120,15 +124,17 @@ def _checked(violations: list[FieldViolation], parse: Callable[..., T], *args: o
         violations.extend(exc.violations)
         return None
 
-def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork
+
+def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork,
+                         *, clock: Clock = utc_now
                          ) -> model.Opportunity:
     """A deal registered directly by the caller, who owns it. A collision with another rep's protected deal is
     refused (collision_mode refuse) or stored PENDING_ARBITRATION (queue). INVALID_ARGUMENT lists every bad field;
     a customer the caller may not see is NOT_FOUND (its decision chain is not copied)."""
-    user_id = caller_user_id(caller_id)
+    user_id = as_user_id(caller_id)
     if user_id is None:
         raise PermissionDenied("only users (a users/{id} token subject) register deals", reason="NOT_A_USER")
-    now = datetime.now(UTC)
+    now = clock()
     p = "opportunity."
     bad: list[FieldViolation] = []
     amount = _checked(bad, model.parse_amount, cmd.amount, f"{p}amount")
@@ -179,10 +185,12 @@ def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: Opportun
         uow.commit()
         return shown
 
+
 def _copy_chain(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,
                 contacts: list[decision_chain.DealContact], now: datetime) -> None:
     """The customer's decision chain becomes the deal's own (kept per deal from now on)."""
     uow.deals.add_contacts(decision_chain.copied(contacts, opportunity.id, new_id, now))
+
 
 @dataclass(frozen=True)
 class ArbitrateRegistration:
@@ -191,13 +199,15 @@ class ArbitrateRegistration:
     note: str = ""
     etag: str = ""
 
-def arbitrate_registration(cmd: ArbitrateRegistration, caller_id: str, uow: OpportunitiesUnitOfWork
+
+def arbitrate_registration(cmd: ArbitrateRegistration, caller_id: str, uow: OpportunitiesUnitOfWork,
+                           *, clock: Clock = utc_now
                            ) -> model.Opportunity:
     """Approve or reject a queued registration: sales ops (and admins), or an active manager above the registering
     owner or above the holder it collided with. NOT_FOUND for a caller who may neither arbitrate nor see it."""
     decision = registration.check_decision(cmd.decision)
-    user_id = caller_user_id(caller_id)
-    now = datetime.now(UTC)
+    user_id = as_user_id(caller_id)
+    now = clock()
     with uow:
         viewer = uow.org.viewer(user_id) if user_id else None
         opportunity = uow.deals.get(cmd.opportunity_id) if viewer else None

@@ -4,16 +4,14 @@ completed or reopened by the assignee or them, listed per deal and per assignee.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from datetime import date
 
 from opportunities.domain import work
-from opportunities.service_layer.deals import caller_user_id, editable_deal, new_id
+from opportunities.service_layer.deals import Clock, editable_deal, new_id, utc_now
 from opportunities.service_layer.lifecycle import get_opportunity
+from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
+from shangji_kit.caller import as_user_id
 from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound
-
-if TYPE_CHECKING:
-    from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -23,10 +21,11 @@ class CreateTask:
     due_date: date | None
     assignee_id: str | None
 
-def create_task(cmd: CreateTask, caller_id: str, uow: OpportunitiesUnitOfWork) -> work.Task:
+
+def create_task(cmd: CreateTask, caller_id: str, uow: OpportunitiesUnitOfWork, *, clock: Clock = utc_now) -> work.Task:
     """A task on a deal for an active user, announced (TaskCreated) so notify tells the assignee."""
-    now = datetime.now(UTC)
-    user_id = caller_user_id(caller_id) or ""
+    now = clock()
+    user_id = as_user_id(caller_id) or ""
     task = work.new_task(id=new_id(), opportunity_id=cmd.opportunity_id, title=cmd.title, due_date=cmd.due_date,
                          assignee_id=cmd.assignee_id, creator_id=user_id, now=now)
     with uow:
@@ -43,10 +42,11 @@ def create_task(cmd: CreateTask, caller_id: str, uow: OpportunitiesUnitOfWork) -
         uow.commit()
     return task
 
+
 def _task_for_change(opportunity_id: str, task_id: str, caller_id: str, uow: OpportunitiesUnitOfWork
                      ) -> tuple[work.Task, str]:
     """The task (locked) and the caller, who is its assignee or may change the deal."""
-    user_id = caller_user_id(caller_id)
+    user_id = as_user_id(caller_id)
     task = uow.tasks.get(opportunity_id, task_id)
     if task is None or task.assignee_id != user_id:
         editable_deal(uow, opportunity_id, caller_id, "")  # NOT_FOUND / PERMISSION_DENIED for anyone else
@@ -54,8 +54,10 @@ def _task_for_change(opportunity_id: str, task_id: str, caller_id: str, uow: Opp
         raise NotFound(f"opportunities/{opportunity_id}/tasks/{task_id}")
     return task, user_id
 
-def complete_task(opportunity_id: str, task_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> work.Task:
-    now = datetime.now(UTC)
+
+def complete_task(opportunity_id: str, task_id: str, caller_id: str, uow: OpportunitiesUnitOfWork,
+                  *, clock: Clock = utc_now) -> work.Task:
+    now = clock()
     with uow:
         task, user_id = _task_for_change(opportunity_id, task_id, caller_id, uow)
         task.complete(user_id, now)
@@ -63,6 +65,7 @@ def complete_task(opportunity_id: str, task_id: str, caller_id: str, uow: Opport
         uow.publish([work.TaskCompleted(task, user_id)])
         uow.commit()
     return task
+
 
 def reopen_task(opportunity_id: str, task_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> work.Task:
     with uow:
@@ -72,14 +75,16 @@ def reopen_task(opportunity_id: str, task_id: str, caller_id: str, uow: Opportun
         uow.commit()
     return task
 
+
 def list_tasks(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> list[work.Task]:
     get_opportunity(opportunity_id, caller_id, uow)  # NOT_FOUND unless visible
     with uow:
         return uow.tasks.of_deal(opportunity_id)
 
+
 def list_my_tasks(caller_id: str, uow: OpportunitiesUnitOfWork) -> list[work.Task]:
     """The caller's open tasks over every deal, earliest due first."""
-    user_id = caller_user_id(caller_id)
+    user_id = as_user_id(caller_id)
     if user_id is None:
         return []
     with uow:

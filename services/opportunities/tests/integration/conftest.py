@@ -1,16 +1,13 @@
 """Fixtures of opportunities' integration tests: its real database, the worker's handlers, the front in-process,
 LeadConverted envelopes and teams' organisation events."""
 
-import itertools
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import grpc
 import pytest
 import sqlalchemy as sa
 from google.protobuf import json_format
-from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from nameko.testing.services import worker_factory
 
 from opportunities import bootstrap
@@ -24,6 +21,8 @@ from shangji.teams.v1 import teams_pb2
 from shangji_kit import envelope
 from shangji_kit.rpc.client import Caller
 from shangji_kit.settings import Settings
+from shangji_kit.testing.org import OrgBuilder, later, teams_event
+from shangji_kit.testing.org import ts as _ts
 from shangji_kit.testing.processes import running_front
 
 
@@ -144,74 +143,11 @@ def own_customer(worker):
     return make
 
 
-# --- teams' events ---------------------------------------------------------------------------------
+# --- teams' events: the kit's builders for the organisation, ours for opportunity teams and handovers ----------
 
-def teams_event(message: Message, *, subject: str = "", event_id: str | None = None) -> dict:
-    """A CloudEvents envelope around a teams event, as teams' relay publishes it."""
-    full_name = message.DESCRIPTOR.full_name
-    return envelope.build(service="teams", id=event_id or str(uuid.uuid4()), type=full_name, subject=subject,
-                          time=datetime.now(UTC), dataschema=f"proto:{full_name}",
-                          data=json_format.MessageToDict(message), correlation_id=None)
-
-
-_clock = itertools.count()
-
-
-def later() -> datetime:
-    """Strictly increasing times, so each state a test sends is newer than the one before."""
-    return datetime.now(UTC) + timedelta(microseconds=next(_clock))
-
-
-def _ts(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
-class Org:
-    """Teams' organisation, told to the worker as teams would tell it (one event per change).
-
-    Builders (``*_event``) return the envelope; the other methods also hand it to the worker's handler.
-    """
-
-    def __init__(self, worker) -> None:
-        self.worker = worker
-        self.paths: dict[str, str] = {}
-
-    # departments
-    def department_event(self, dept_id: str | None = None, *, parent: str | None = None, head: str | None = None,
-                         at: datetime | None = None) -> dict:
-        dept_id = dept_id or str(uuid.uuid4())
-        path = f"{self.paths[parent] if parent else '/'}{dept_id}/"
-        self.paths[dept_id] = path
-        dept = teams_pb2.Department(name=f"departments/{dept_id}", id=dept_id, display_name=f"部门 {dept_id[:4]}",
-                                    parent=f"departments/{parent}" if parent else "",
-                                    head=f"users/{head}" if head else "", path=path,
-                                    update_time=_ts(at or later()))
-        return teams_event(teams_events.DepartmentChanged(department=dept), subject=dept.name)
-
-    def department(self, dept_id: str | None = None, **kw) -> str:
-        body = self.department_event(dept_id, **kw)
-        self.worker.on_department_changed(body)
-        return body["data"]["department"]["id"]
-
-    # users
-    def user_event(self, user_id: str | None = None, *, department: str | None = None, roles=("sales_rep",),
-                   active: bool = True, at: datetime | None = None, kind: str = "UserCreated") -> dict:
-        user_id = user_id or str(uuid.uuid4())
-        user = teams_pb2.User(name=f"users/{user_id}", id=user_id, display_name=f"用户 {user_id[:4]}",
-                              email=f"{user_id[:8]}@example.com",
-                              department=f"departments/{department}" if department else "", active=active,
-                              roles=list(roles), update_time=_ts(at or later()))
-        message = getattr(teams_events, kind)(user=user)
-        return teams_event(message, subject=user.name)
-
-    def user(self, user_id: str | None = None, *, kind: str = "UserCreated", **kw) -> str:
-        body = self.user_event(user_id, kind=kind, **kw)
-        handler = {"UserCreated": self.worker.on_user_created, "UserUpdated": self.worker.on_user_updated,
-                   "UserDeactivated": self.worker.on_user_deactivated}[kind]
-        handler(body)
-        return body["data"]["user"]["id"]
+class Org(OrgBuilder):
+    """Teams' organisation (the kit's ``OrgBuilder``) and opportunity teams, told to the worker as teams would tell
+    them (one event per change). Builders (``*_event``) return the envelope; the other methods also hand it over."""
 
     # opportunity teams
     def member_added_event(self, opportunity: str, user_id: str, *, can_edit: bool = False,

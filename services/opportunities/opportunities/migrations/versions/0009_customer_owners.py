@@ -1,5 +1,5 @@
-"""customer owners: who owns each leads customer (from CustomerCreated / CustomerUpdated), for RegisterOpportunity's
-visibility check on the customer it names
+"""customer owners and request ids: who owns each leads customer (from CustomerCreated / CustomerUpdated), for
+RegisterOpportunity's visibility check on the customer it names; the kit's idempotency_keys for its request_id
 
 Revision ID: 0009
 Revises: 0008
@@ -8,6 +8,8 @@ Revises: 0008
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
+
+from shangji_kit.migrate import create_request_ids_table, drop_request_ids_table
 
 revision = "0009"
 down_revision = "0008"
@@ -22,7 +24,9 @@ def upgrade() -> None:
         sa.Column("owner_id", pg.UUID(as_uuid=False), nullable=False),
         sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
     )
+    create_request_ids_table(op.get_bind())
 
 
 def downgrade() -> None:
+    drop_request_ids_table(op.get_bind())
     op.drop_table("customer_owners")
