@@ -6,12 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from opportunities.domain import gates, registration
 from opportunities.domain.pipeline import LOST, OPEN, WON, Pipeline, Stage
+from shangji_kit import names
 from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 __all__ = ["LOST", "OPEN", "WON", "Pipeline", "Stage"]
+
+T = TypeVar("T")
 
 TITLE_MAX = 200
 DIFFICULTY_MAX = Decimal("99999.999")  # numeric(8, 3)
@@ -564,6 +568,49 @@ def registration_violations(*, title: str, customer_company: str, product_lines:
                                          f"{expected_close_date.isoformat()} is in the past (today is "
                                          f"{today.isoformat()})"))
     return violations
+
+
+@dataclass(frozen=True)
+class RegistrationValues:
+    """A registration's fields as the deal keeps them, parsed from what the client sent."""
+
+    amount: Decimal | None
+    expected_close_date: date | None
+    difficulty: Decimal | None
+    quote_lines: tuple[QuoteLine, ...]
+    pipeline_id: str | None
+    customer_id: str | None
+
+
+def parse_registration(*, title: str, customer_company: str, product_lines: tuple[str, ...], currency: str,
+                       amount: str, expected_close_date: str, difficulty: str,
+                       quote_lines: list[tuple[str, str, str, str]], pipeline: str, customer: str, today: date,
+                       field_prefix: str = "opportunity.") -> RegistrationValues:
+    """Every field of a direct registration checked at once: INVALID_ARGUMENT listing every bad one (not the first),
+    else the parsed values. ``pipeline`` and ``customer`` are resource names ("" for none)."""
+    p = field_prefix
+    bad: list[FieldViolation] = []
+
+    def checked(parse: Callable[..., T], *args: object) -> T | None:
+        try:
+            return parse(*args)
+        except InvalidArgument as exc:
+            bad.extend(exc.violations)
+            return None
+
+    values = RegistrationValues(
+        amount=checked(parse_amount, amount, f"{p}amount"),
+        expected_close_date=checked(parse_date, expected_close_date, f"{p}expected_close_date"),
+        difficulty=checked(parse_difficulty, difficulty, f"{p}difficulty"),
+        quote_lines=checked(parse_quote_lines, quote_lines, f"{p}quote_lines") or (),
+        pipeline_id=checked(names.parse, pipeline, "pipelines", f"{p}pipeline") if pipeline else None,
+        customer_id=checked(names.parse, customer, "customers", f"{p}customer") if customer else None)
+    violations = registration_violations(
+        title=title, customer_company=customer_company, product_lines=product_lines, currency=currency,
+        expected_close_date=values.expected_close_date, today=today, require_product_lines=True, field_prefix=p)
+    if violations or bad:
+        raise InvalidArgument(violations + bad)
+    return values
 
 
 def register(*, id: str, title: str, customer_company: str, owner_id: str | None, registrant_id: str,

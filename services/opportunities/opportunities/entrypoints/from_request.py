@@ -41,7 +41,7 @@ def register_from_request(request: opportunities_pb2.RegisterOpportunityRequest)
         currency=o.currency, expected_close_date=o.expected_close_date, region=o.region, source=o.source,
         contact_name=o.contact_name, contact_phone=o.contact_phone, contact_email=o.contact_email,
         pipeline=o.pipeline, route=request.route, customer=o.customer, difficulty=o.difficulty,
-        quote_lines=_quote_lines(o))
+        quote_lines=_quote_lines(o), request_id=request.request_id)
 
 
 def assignments_from_request(request: opportunities_pb2.AssignOpportunitiesRequest

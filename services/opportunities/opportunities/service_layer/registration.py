@@ -3,8 +3,6 @@ manager's arbitration of a queued registration."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -17,6 +15,7 @@ from shangji_kit import names
 from shangji_kit.caller import as_user_id
 from shangji_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from shangji_kit.inbox import Delivery, idempotent
+from shangji_kit.request_ids import RequestKey
 
 T = TypeVar("T")
 
@@ -114,15 +113,8 @@ class RegisterOpportunity:
     customer: str = ""
     difficulty: str = ""
     quote_lines: tuple[tuple[str, str, str, str], ...] = ()
-
-
-def _checked(violations: list[FieldViolation], parse: Callable[..., T], *args: object) -> T | None:
-    """``parse(*args)``, or None with its violations added to ``violations`` (to report every bad field at once)."""
-    try:
-        return parse(*args)
-    except InvalidArgument as exc:
-        violations.extend(exc.violations)
-        return None
+    # Idempotency key (AIP-155), scoped to the caller.
+    request_id: str = ""
 
 
 def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork,
@@ -135,55 +127,71 @@ def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: Opportun
     if user_id is None:
         raise PermissionDenied("only users (a users/{id} token subject) register deals", reason="NOT_A_USER")
     now = clock()
-    p = "opportunity."
-    bad: list[FieldViolation] = []
-    amount = _checked(bad, model.parse_amount, cmd.amount, f"{p}amount")
-    close = _checked(bad, model.parse_date, cmd.expected_close_date, f"{p}expected_close_date")
-    difficulty = _checked(bad, model.parse_difficulty, cmd.difficulty, f"{p}difficulty")
-    quote_lines = _checked(bad, model.parse_quote_lines, list(cmd.quote_lines), f"{p}quote_lines") or ()
-    pipeline_id = _checked(bad, names.parse, cmd.pipeline, "pipelines", f"{p}pipeline") if cmd.pipeline else None
-    customer_id = _checked(bad, names.parse, cmd.customer, "customers", f"{p}customer") if cmd.customer else None
-    violations = model.registration_violations(
-        title=cmd.title, customer_company=cmd.customer_company, product_lines=cmd.product_lines,
-        currency=cmd.currency, expected_close_date=close, today=now.date(), require_product_lines=True,
-        field_prefix=p) + bad
+    try:
+        values, problems = _parsed(cmd, now), []
+    except InvalidArgument as exc:
+        values, problems = None, list(exc.violations)
     with uow:
-        pipeline = None
-        if pipeline_id is not None:
-            pipeline = uow.pipelines.get(pipeline_id)
-            if pipeline is None:
-                violations.append(FieldViolation(f"{p}pipeline", f"no pipeline pipelines/{pipeline_id}"))
-        if violations:
-            raise InvalidArgument(violations)
-        if not cmd.pipeline:
-            pipeline = uow.pipelines.default()
-            if pipeline is None:
-                raise FailedPrecondition("no default pipeline is configured", reason="NO_DEFAULT_PIPELINE")
+        # An unknown pipeline is reported with the other bad fields (it takes a read to know).
+        pipeline_id = values.pipeline_id if values else _pipeline_id(cmd.pipeline)
+        pipeline = uow.pipelines.get(pipeline_id) if pipeline_id else None
+        if pipeline_id and pipeline is None:
+            problems.append(FieldViolation("opportunity.pipeline", f"no pipeline pipelines/{pipeline_id}"))
+        if problems or values is None:
+            raise InvalidArgument(problems)
+        pipeline = pipeline or uow.pipelines.default()
+        if pipeline is None:
+            raise FailedPrecondition("no default pipeline is configured", reason="NO_DEFAULT_PIPELINE")
         viewer = uow.org.viewer(user_id)
-        if customer_id is not None and not uow.customers.visible(customer_id, viewer):
-            raise NotFound(f"customers/{customer_id}")
+        if values.customer_id is not None and not uow.customers.visible(values.customer_id, viewer):
+            raise NotFound(f"customers/{values.customer_id}")
+        deal_id = new_id()
+        # A retry (same caller, same request_id) gets the deal the first call registered; a concurrent one waits on
+        # the key until the first commits (the kit's request ids), so 20 identical calls make one deal.
+        earlier = uow.request_ids.claim(RequestKey.of(user_id, "RegisterOpportunity", cmd.request_id), deal_id)
+        if earlier is not None:
+            original = uow.deals.get(earlier)
+            if original is None:
+                raise NotFound(f"opportunities/{earlier}")
+            return shown_to(uow, viewer, original)
         owner_id: str | None = user_id
         if cmd.route:
-            owner_id = routing.route(uow.registration.rules(), cmd.region, cmd.product_lines, amount).owner_id
+            owner_id = routing.route(uow.registration.rules(), cmd.region, cmd.product_lines, values.amount).owner_id
         opportunity = model.register(
-            id=str(uuid.uuid4()), title=cmd.title, customer_company=cmd.customer_company, owner_id=owner_id,
+            id=deal_id, title=cmd.title, customer_company=cmd.customer_company, owner_id=owner_id,
             registrant_id=user_id, pipeline=pipeline, now=now, contact_name=cmd.contact_name,
             contact_phone=cmd.contact_phone, contact_email=cmd.contact_email, region=cmd.region, source=cmd.source,
-            product_lines=cmd.product_lines, amount=amount, currency=cmd.currency, expected_close_date=close,
-            require_product_lines=True, field_prefix=p, customer_id=customer_id,
-            difficulty=difficulty, quote_lines=quote_lines)
+            product_lines=cmd.product_lines, amount=values.amount, currency=cmd.currency,
+            expected_close_date=values.expected_close_date, require_product_lines=True, field_prefix="opportunity.",
+            customer_id=values.customer_id, difficulty=values.difficulty, quote_lines=values.quote_lines)
         settings = uow.registration.settings()
         _check_collision(uow, opportunity, settings, now, refuse=settings.collision_mode == registration.REFUSE)
         uow.deals.add(opportunity)
         uow.deals.enter_stage(opportunity.id, opportunity.stage_key, now, user_id)
-        if customer_id:
-            _copy_chain(uow, opportunity, uow.customers.chain(customer_id), now)
+        if values.customer_id:
+            _copy_chain(uow, opportunity, uow.customers.chain(values.customer_id), now)
         uow.publish(opportunity.events)
         tasks_on_entry(uow, opportunity, pipeline.first_open_stage(), now)
         raise_big_deal(uow, opportunity, now)
         shown = shown_to(uow, viewer, opportunity)
         uow.commit()
         return shown
+
+
+def _pipeline_id(name: str) -> str | None:
+    try:
+        return names.parse(name, "pipelines") if name else None
+    except InvalidArgument:
+        return None  # reported by _parsed
+
+
+def _parsed(cmd: RegisterOpportunity, now: datetime) -> model.RegistrationValues:
+    """Every field checked before anything is read: INVALID_ARGUMENT lists all bad ones."""
+    return model.parse_registration(
+        title=cmd.title, customer_company=cmd.customer_company, product_lines=cmd.product_lines,
+        currency=cmd.currency, amount=cmd.amount, expected_close_date=cmd.expected_close_date,
+        difficulty=cmd.difficulty, quote_lines=list(cmd.quote_lines), pipeline=cmd.pipeline, customer=cmd.customer,
+        today=now.date())
 
 
 def _copy_chain(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,

@@ -3,6 +3,7 @@ is NOT_FOUND (and its decision chain is not copied), collisions name no deal the
 calls check the caller before the input, and hostile numbers and times are INVALID_ARGUMENT naming the field."""
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import grpc
@@ -213,3 +214,34 @@ def test_an_activity_time_out_of_range_is_refused(as_user, scalar, occur):
     exc = fails(rep.AddActivity, pb.AddActivityRequest(parent=deal.name, activity=activity))
     assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT and details_of(exc)["fields"] == ["activity.occur_time"]
     assert scalar("SELECT count(*) FROM activities WHERE opportunity_id = :i", i=deal.id) == 0
+
+
+# --- request ids ----------------------------------------------------------------------------------------------
+
+def test_twenty_identical_registrations_with_one_request_id_make_one_deal(as_user, scalar):
+    rep_id, name, request_id = str(uuid.uuid4()), company(), str(uuid.uuid4())
+    rep = as_user(rep_id)
+    request = registration(name, title="并发报备")
+    request.request_id = request_id
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: rep.RegisterOpportunity(request), range(20)))
+    assert deals_for(scalar, name) == 1
+    assert {a.name for a in answers} == {answers[0].name} and answers[0].owner == f"users/{rep_id}"
+    assert scalar("SELECT count(*) FROM outbox WHERE subject = :s", s=answers[0].name) == 1
+    # A later retry answers with the same deal, and nothing more is written.
+    assert rep.RegisterOpportunity(request).name == answers[0].name
+    assert deals_for(scalar, name) == 1
+
+
+def test_another_callers_request_id_is_unrelated_to_yours(as_user, scalar):
+    first, second, request_id = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    mine = registration(company())
+    mine.request_id = request_id
+    deal = as_user(first).RegisterOpportunity(mine)
+    theirs = registration(company())
+    theirs.request_id = request_id
+    other = as_user(second).RegisterOpportunity(theirs)
+    assert other.name != deal.name and other.owner == f"users/{second}"
+    assert as_user(second).ListOpportunities(pb.ListOpportunitiesRequest()).opportunities[0].name == other.name
+    assert fails(as_user(second).GetOpportunity, pb.GetOpportunityRequest(name=deal.name)).code() == \
+        grpc.StatusCode.NOT_FOUND
