@@ -365,6 +365,16 @@ def time_in_stages(stays: list[StageStay], now: datetime) -> list[tuple[str, int
     return [(key, seconds, count) for key, (seconds, count) in totals.items()]
 
 
+def stage_to_reopen(pipeline: Pipeline, stays: list[StageStay]) -> Stage:
+    """The open stage a closed deal goes back to: the last open stage it stayed in (the first open stage when its
+    history names none this version knows)."""
+    for stay in reversed(stays):
+        stage = pipeline.find(stay.stage_key)
+        if stage is not None and stage.category == OPEN:
+            return stage
+    return pipeline.first_open_stage()
+
+
 @dataclass(frozen=True)
 class StageMove:
     """A deal's move from one stage to another: each becomes a stage-history entry and an event."""

@@ -129,6 +129,21 @@ def find_collision(owner_id: str, product_lines: Iterable[str], holdings: Iterab
     return found
 
 
+@dataclass(frozen=True)
+class Arbiter:
+    """What is known of a caller who asks to arbitrate a queued registration."""
+
+    active: bool
+    sees_everything: bool  # sales ops, admins
+    manages_registrant: bool  # an active head at or above the registering owner's department
+    manages_holder: bool  # ... or above the owner of the deal it collided with
+
+
+def may_arbitrate(arbiter: Arbiter) -> bool:
+    """Sales ops (and admins), or an active manager above either rep; nobody deactivated."""
+    return arbiter.active and (arbiter.sees_everything or arbiter.manages_registrant or arbiter.manages_holder)
+
+
 def check_decision(decision: str) -> str:
     decision = decision.strip().lower()
     if decision not in (APPROVE, REJECT):

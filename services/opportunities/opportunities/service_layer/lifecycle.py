@@ -20,9 +20,9 @@ from opportunities.service_layer.deals import (
     viewer_of,
 )
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
-from shangji_kit import paging
+from shangji_kit import fieldmask, paging
 from shangji_kit.caller import as_user_id
-from shangji_kit.errors import InvalidArgument, NotFound
+from shangji_kit.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -86,14 +86,7 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
                        *, clock: Clock = utc_now) -> model.Opportunity:
     """Change the fields in the mask. NOT_FOUND when the caller may not see the deal, PERMISSION_DENIED
     when they see it but may not change it, ABORTED when the etag or the version moved on."""
-    if not cmd.update_mask:
-        raise InvalidArgument.field("update_mask",
-                                    f"required: name the fields to change ({', '.join(UPDATABLE_FIELDS)})")
-    unknown = [p for p in cmd.update_mask if p not in UPDATABLE_FIELDS]
-    if unknown:
-        raise InvalidArgument.field("update_mask", f"cannot update {', '.join(unknown)}; updatable: "
-                                                   f"{', '.join(UPDATABLE_FIELDS)}")
-    mask = set(cmd.update_mask)
+    mask = fieldmask.check(cmd.update_mask, UPDATABLE_FIELDS)
     title = model.clean_title(cmd.title, "opportunity.title") if "title" in mask else None
     changes: dict[str, object] = {}
     if "amount" in mask:
@@ -209,10 +202,7 @@ def reopen_opportunity(cmd: ReopenOpportunity, caller_id: str, uow: Opportunitie
                        clock: Clock = utc_now) -> model.Opportunity:
     """A won or lost deal back in the open stage it was closed from."""
     def act(o: model.Opportunity, p: model.Pipeline, user_id: str, now: datetime) -> None:
-        stays = uow.deals.stays(o.id)
-        closed_from = next((p.find(s.stage_key) for s in reversed(stays)
-                            if p.find(s.stage_key) is not None and p.find(s.stage_key).category == model.OPEN), None)
-        o.reopen(p, closed_from or p.first_open_stage(), cmd.reason, user_id, now)
+        o.reopen(p, model.stage_to_reopen(p, uow.deals.stays(o.id)), cmd.reason, user_id, now)
 
     return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock, act)
 

@@ -12,6 +12,7 @@ from opportunities.domain.decision_chain import DealContact
 from opportunities.service_layer.deals import Clock, editable_deal, new_id, pipeline_of, save_deal, shown_to, utc_now
 from opportunities.service_layer.lifecycle import get_opportunity
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
+from shangji_kit import fieldmask
 from shangji_kit.errors import InvalidArgument, NotFound
 from shangji_kit.inbox import idempotent
 
@@ -40,12 +41,7 @@ def add_contact(opportunity_id: str, contact: DealContact, caller_id: str, uow: 
 def update_contact(opportunity_id: str, contact_id: str, changes: dict[str, object], mask: tuple[str, ...],
                    caller_id: str, uow: OpportunitiesUnitOfWork, *, clock: Clock = utc_now) -> DealContact:
     """Change the fields in ``mask``; INVALID_ARGUMENT ``update_mask`` for an empty mask or another path."""
-    if not mask:
-        raise InvalidArgument.field("update_mask", f"required: {', '.join(decision_chain.UPDATABLE)}")
-    unknown = [p for p in mask if p not in decision_chain.UPDATABLE]
-    if unknown:
-        raise InvalidArgument.field("update_mask", f"cannot update {', '.join(unknown)}; updatable: "
-                                                   f"{', '.join(decision_chain.UPDATABLE)}")
+    fieldmask.check(mask, decision_chain.UPDATABLE)
     now = clock()
     with uow:
         editable_deal(uow, opportunity_id, caller_id, "")
@@ -87,12 +83,7 @@ def add_requirement(opportunity_id: str, requirement: work.Requirement, caller_i
 
 def update_requirement(opportunity_id: str, requirement_id: str, changes: dict[str, str], mask: tuple[str, ...],
                        caller_id: str, uow: OpportunitiesUnitOfWork, *, clock: Clock = utc_now) -> work.Requirement:
-    if not mask:
-        raise InvalidArgument.field("update_mask", f"required: {', '.join(REQUIREMENT_FIELDS)}")
-    unknown = [p for p in mask if p not in REQUIREMENT_FIELDS]
-    if unknown:
-        raise InvalidArgument.field("update_mask", f"cannot update {', '.join(unknown)}; updatable: "
-                                                   f"{', '.join(REQUIREMENT_FIELDS)}")
+    fieldmask.check(mask, REQUIREMENT_FIELDS)
     now = clock()
     with uow:
         editable_deal(uow, opportunity_id, caller_id, "")

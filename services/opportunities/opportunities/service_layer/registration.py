@@ -222,10 +222,11 @@ def arbitrate_registration(cmd: ArbitrateRegistration, caller_id: str, uow: Oppo
         if opportunity is None:
             raise NotFound(f"opportunities/{cmd.opportunity_id}")
         holder = uow.deals.get(opportunity.collides_with) if opportunity.collides_with else None
-        may = not viewer.deactivated and (
-            viewer.sees_everything or uow.org.manages(viewer, opportunity.owner_id)
-            or (holder is not None and uow.org.manages(viewer, holder.owner_id)))
-        if not may:
+        arbiter = registration.Arbiter(
+            active=not viewer.deactivated, sees_everything=viewer.sees_everything,
+            manages_registrant=uow.org.manages(viewer, opportunity.owner_id),
+            manages_holder=holder is not None and uow.org.manages(viewer, holder.owner_id))
+        if not registration.may_arbitrate(arbiter):
             if uow.deals.get_visible(opportunity.id, viewer) is None:
                 raise NotFound(f"opportunities/{cmd.opportunity_id}")
             raise PermissionDenied(f"only sales ops and the managers above either rep arbitrate {opportunity.name}",

@@ -1,0 +1,52 @@
+"""Decisions the workflows leave to the domain: who may arbitrate, where a reopened deal goes back to, and a
+registration's fields checked all at once."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from opportunities.domain import model, registration
+from opportunities.domain.pipeline import pipeline_from_dict
+from shangji_kit.errors import InvalidArgument
+
+T = datetime(2026, 6, 1, tzinfo=UTC)
+PIPELINE = pipeline_from_dict({"key": "p", "display_name": "P", "stages": [
+    {"key": k, "display_name": k, "category": c, "probability": 50}
+    for k, c in (("a", "open"), ("b", "open"), ("won", "won"), ("lost", "lost"))]})
+
+
+@pytest.mark.parametrize(("arbiter", "may"), [
+    (registration.Arbiter(True, True, False, False), True),
+    (registration.Arbiter(True, False, True, False), True),
+    (registration.Arbiter(True, False, False, True), True),
+    (registration.Arbiter(True, False, False, False), False),
+    (registration.Arbiter(False, True, True, True), False),
+])
+def test_sales_ops_and_active_managers_above_either_rep_arbitrate(arbiter, may):
+    assert registration.may_arbitrate(arbiter) is may
+
+
+def stay(key: str) -> model.StageStay:
+    return model.StageStay(stage_key=key, enter_time=T, exit_time=None, actor_id=None, reason="")
+
+
+def test_a_reopened_deal_goes_back_to_the_last_open_stage_it_stayed_in():
+    assert model.stage_to_reopen(PIPELINE, [stay("a"), stay("b"), stay("won")]).key == "b"
+    assert model.stage_to_reopen(PIPELINE, [stay("gone"), stay("lost")]).key == "a"
+
+
+def test_a_registration_reports_every_bad_field_and_parses_the_good_ones():
+    with pytest.raises(InvalidArgument) as exc:
+        model.parse_registration(title="", customer_company="", product_lines=(), currency="xx1", amount="-1",
+                                 expected_close_date="2026-02-30", difficulty="1e309",
+                                 quote_lines=[("A", "NaN", "1", "")], pipeline="pipelines/x", customer="",
+                                 today=T.date())
+    assert [v.field for v in exc.value.violations] == [
+        "opportunity.customer_company", "opportunity.title", "opportunity.product_lines", "opportunity.currency",
+        "opportunity.amount", "opportunity.expected_close_date", "opportunity.difficulty",
+        "opportunity.quote_lines[0].quantity", "opportunity.pipeline"]
+    values = model.parse_registration(title="", customer_company="C", product_lines=("ERP",), currency="",
+                                      amount="12.5", expected_close_date="2026-07-01", difficulty="", quote_lines=[],
+                                      pipeline="", customer="", today=T.date())
+    assert (values.amount, values.expected_close_date, values.difficulty) == (model.Decimal("12.50"),
+                                                                              date(2026, 7, 1), None)
