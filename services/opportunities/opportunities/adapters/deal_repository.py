@@ -164,7 +164,7 @@ class DealRepository:
     # --- stays in stages
 
     def enter_stage(self, opportunity_id: str, stage_key: str, time: datetime, actor_id: str | None, reason: str = ""
-              ) -> None:
+                    ) -> None:
         """Close the deal's current stay (if any) at ``time`` and open one in ``stage_key``: one round trip."""
         self.session.execute(_ENTER_STAGE, {"opportunity_id": opportunity_id, "stage_key": stage_key, "time": time,
                                             "actor_id": actor_id, "reason": reason})

@@ -83,7 +83,7 @@ class CustomerRepository:
         return [DealContact(id="", opportunity_id="", **c) for c in contacts or ()]
 
     def apply_chain(self, customer_id: str, revision: int, contacts: list[DealContact],
-                             change_time: datetime | None) -> bool:
+                    change_time: datetime | None) -> bool:
         """Keep the chain when its revision is higher than the one held; False when it is not (left as it is)."""
         values = {"revision": revision, "change_time": change_time,
                   "contacts": [{f: getattr(c, f) for f in _CONTACT_FIELDS} for c in contacts]}

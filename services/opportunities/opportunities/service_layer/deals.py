@@ -27,23 +27,22 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def viewer_of(uow: OpportunitiesUnitOfWork, user_id: str) -> tuple[visibility.Viewer, bool]:
-    """The kit's viewer, and whether the caller is active (a deactivated user keeps only their own deals)."""
-    viewer = uow.org.viewer(user_id)
-    return viewer, not viewer.deactivated
+def visible_deal(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: str
+                 ) -> tuple[model.Opportunity, visibility.Viewer]:
+    """The deal and the caller's viewer; NOT_FOUND alike for a missing deal and for one they may not see."""
+    user_id = as_user_id(caller_id)
+    viewer = uow.org.viewer(user_id) if user_id is not None else None
+    opportunity = uow.deals.get_visible(opportunity_id, viewer) if viewer is not None else None
+    if opportunity is None:
+        raise NotFound(f"opportunities/{opportunity_id}")
+    return opportunity, viewer
 
 
 def editable_deal(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: str, etag: str
-              ) -> tuple[model.Opportunity, str]:
+                  ) -> tuple[model.Opportunity, str]:
     """The deal and the caller's user id, when the caller may change it and holds its current etag (if given)."""
-    user_id = as_user_id(caller_id)
-    opportunity = None
-    active = False
-    if user_id is not None:
-        viewer, active = viewer_of(uow, user_id)
-        opportunity = uow.deals.get_visible(opportunity_id, viewer)
-    if opportunity is None:
-        raise NotFound(f"opportunities/{opportunity_id}")
+    opportunity, viewer = visible_deal(uow, opportunity_id, caller_id)
+    user_id, active = viewer.user_id, not viewer.deactivated
     member = uow.teams.get(opportunity.id, user_id) if active else None
     editor = model.Editor(user_id=user_id, active=active, team_can_edit=member.can_edit if member else None,
                           manages_owner=uow.org.manages(viewer, opportunity.owner_id))
@@ -58,7 +57,7 @@ def editable_deal(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: 
 
 
 def save_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expected_version: int,
-          pipeline: model.Pipeline | None = None) -> None:
+              pipeline: model.Pipeline | None = None) -> None:
     """Write the deal back, its stage moves into the history and its events into the outbox."""
     # Optimistic concurrency: a change committed since our read (an edit, a move, a handover) moved the version on.
     if not uow.deals.update(opportunity, expected_version):
@@ -88,7 +87,7 @@ def pipeline_of(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity) ->
 
 
 def tasks_on_entry(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, stage: model.Stage,
-                    now: datetime) -> None:
+                   now: datetime) -> None:
     """The stage's tasks_on_entry for the deal that just entered it, each announced (TaskCreated)."""
     if not stage.tasks_on_entry:
         return

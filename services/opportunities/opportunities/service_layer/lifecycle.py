@@ -17,12 +17,11 @@ from opportunities.service_layer.deals import (
     shown_all,
     shown_to,
     utc_now,
-    viewer_of,
+    visible_deal,
 )
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import fieldmask, paging
 from shangji_kit.caller import as_user_id
-from shangji_kit.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -54,14 +53,8 @@ UPDATABLE_FIELDS = ("title", "amount", "currency", "expected_close_date", "proba
 
 def get_opportunity(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
     """One deal the caller may see; NOT_FOUND alike for a missing deal and for one they may not see."""
-    user_id = as_user_id(caller_id)
     with uow:
-        opportunity = None
-        if user_id is not None:
-            viewer, active = viewer_of(uow, user_id)
-            opportunity = uow.deals.get_visible(opportunity_id, viewer)
-        if opportunity is None:
-            raise NotFound(f"opportunities/{opportunity_id}")
+        opportunity, viewer = visible_deal(uow, opportunity_id, caller_id)
         return shown_to(uow, viewer, opportunity)
 
 
@@ -74,7 +67,7 @@ def list_opportunities(caller_id: str, page_size: int, page_token: str,
     if user_id is None:
         return OpportunityPage([], "")
     with uow:
-        viewer, active = viewer_of(uow, user_id)
+        viewer = uow.org.viewer(user_id)
         # One row beyond the page tells whether another page exists, so the last page carries no token.
         rows = uow.deals.list_visible(viewer, limit + 1, after)
         page = shown_all(uow, viewer, rows[:limit])

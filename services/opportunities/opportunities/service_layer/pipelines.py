@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from opportunities.domain import model
 from opportunities.domain.pipeline import check_stage_mapping, pipeline_from_dict
-from opportunities.service_layer.deals import Clock, utc_now, viewer_of
+from opportunities.service_layer.deals import Clock, utc_now
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import names, paging
 from shangji_kit.caller import as_user_id
@@ -22,14 +22,20 @@ class PipelinePage:
     next_page_token: str
 
 
+def _require_pipeline_admin(uow: OpportunitiesUnitOfWork, caller_id: str, action: str) -> str:
+    """The caller's user id when they are active sales ops or an admin; PERMISSION_DENIED before anything else."""
+    user_id = as_user_id(caller_id)
+    viewer = uow.org.viewer(user_id) if user_id else None
+    if viewer is None or not viewer.sees_everything or viewer.deactivated:
+        raise PermissionDenied(f"only sales ops and admins {action}", reason="NOT_A_PIPELINE_ADMIN")
+    return user_id
+
+
 def create_pipeline(definition: dict, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Pipeline:
     """A new pipeline at version 1, defined by sales ops or an admin; ALREADY_EXISTS when its key is taken. The
     caller is checked before the definition: someone who may not define pipelines learns nothing of its rules."""
-    user_id = as_user_id(caller_id)
     with uow:
-        viewer = uow.org.viewer(user_id) if user_id else None
-        if viewer is None or not viewer.sees_everything or viewer.deactivated:
-            raise PermissionDenied("only sales ops and admins define pipelines", reason="NOT_A_PIPELINE_ADMIN")
+        _require_pipeline_admin(uow, caller_id, "define pipelines")
         pipeline = model_pipeline(definition)
         if not uow.pipelines.add(pipeline):
             raise AlreadyExists(f"a pipeline with key {pipeline.key!r} exists; load a new version of it instead",
@@ -100,13 +106,9 @@ def migrate_opportunities(cmd: MigrateOpportunities, caller_id: str, uow: Opport
     """Move deals of a pipeline from one version to another by the stage mapping (sales ops, admins); deals not
     named (when some are) or in an unmapped stage stay. Each move is a stage-history entry. The ids moved. The caller
     is checked before the request."""
-    user_id = as_user_id(caller_id)
     now = clock()
     with uow:
-        viewer = viewer_of(uow, user_id)[0] if user_id else None
-        if viewer is None or not viewer.sees_everything or viewer.deactivated:
-            raise PermissionDenied("only sales ops and admins migrate deals between pipeline versions",
-                                   reason="NOT_A_PIPELINE_ADMIN")
+        user_id = _require_pipeline_admin(uow, caller_id, "migrate deals between pipeline versions")
         pipeline_id = names.parse(cmd.pipeline, "pipelines", "pipeline")
         opportunity_ids = [names.parse(n, "opportunities", f"opportunities[{i}]")
                            for i, n in enumerate(cmd.opportunities)]
