@@ -22,6 +22,7 @@ from opportunities.service_layer.deals import (
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import fieldmask, paging
 from shangji_kit.caller import as_user_id
+from shangji_kit.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,9 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
     now = clock()
     with uow:
         opportunity, user_id = editable_deal(uow, cmd.opportunity_id, caller_id, cmd.etag)
+        # A deal names only a customer its editor may see, as at registration.
+        if changes.get("customer_id") and not uow.customers.visible(changes["customer_id"], uow.org.viewer(user_id)):
+            raise NotFound(f"customers/{changes['customer_id']}")
         expected = opportunity.version
         before = set(opportunity.checklist)
         if title is not None:

@@ -96,6 +96,20 @@ def test_a_customer_handed_to_another_rep_follows_its_newest_owner(worker, org, 
     assert as_user(second).RegisterOpportunity(request).customer == f"customers/{customer}"
 
 
+def test_a_deal_is_linked_only_to_a_customer_its_editor_may_see(worker, org, as_user, customer_events):
+    owner, stranger = org.user(), org.user()
+    theirs, mine = str(uuid.uuid4()), str(uuid.uuid4())
+    worker.on_customer_created(customer_events(theirs, owner))
+    worker.on_customer_created(customer_events(mine, stranger))
+    deal = as_user(stranger).RegisterOpportunity(registration(company()))
+    link = pb.UpdateOpportunityRequest(opportunity=pb.Opportunity(name=deal.name, customer=f"customers/{theirs}"),
+                                       update_mask=FieldMask(paths=["customer"]))
+    assert fails(as_user(stranger).UpdateOpportunity, link).code() == grpc.StatusCode.NOT_FOUND
+    assert as_user(stranger).GetOpportunity(pb.GetOpportunityRequest(name=deal.name)) == deal
+    link.opportunity.customer = f"customers/{mine}"
+    assert as_user(stranger).UpdateOpportunity(link).customer == f"customers/{mine}"
+
+
 def test_customer_owner_events_are_claimed_once(worker, scalar, customer_events):
     customer, owner = str(uuid.uuid4()), str(uuid.uuid4())
     body = customer_events(customer, owner)
