@@ -176,6 +176,20 @@ class Opportunity:
         self.version += 1
         self.update_time = now
 
+    def complete_checklist_item(self, item: str, pipeline: Pipeline, now: datetime) -> bool:
+        """Mark one item of the pipeline version's checklist done; False (nothing changed) when it already is.
+        INVALID_ARGUMENT ``item`` for an empty key or one the pipeline does not have."""
+        item = item.strip()
+        if not item:
+            raise InvalidArgument.field("item", "required: a checklist item key")
+        if item not in pipeline.checklist_labels():
+            raise InvalidArgument.field("item", f"unknown checklist item {item!r} in pipeline {pipeline.key} "
+                                                f"version {pipeline.version}")
+        if item in self.checklist:
+            return False
+        self.change({"checklist": (*self.checklist, item)}, pipeline, now.date(), now)
+        return True
+
     def require_registered(self) -> None:
         """Changes wait for a queued registration's arbitration; a rejected registration changes no more."""
         if self.registration_state != registration.ACTIVE:
@@ -621,6 +635,43 @@ def parse_registration(*, title: str, customer_company: str, product_lines: tupl
     if violations or bad:
         raise InvalidArgument(violations + bad)
     return values
+
+
+def parse_changes(mask: set[str], *, title: str, amount: str, currency: str, expected_close_date: str,
+                  probability: int, probability_note: str, checklist: tuple[str, ...], product_lines: tuple[str, ...],
+                  customer_id: str | None, difficulty: str, quote_lines: list[tuple[str, str, str, str]],
+                  field_prefix: str = "opportunity.") -> tuple[str | None, dict[str, object]]:
+    """An edit's new title (None when not in ``mask``) and its other changes, parsed, for ``Opportunity.change``:
+    only the fields in ``mask``; INVALID_ARGUMENT listing every field that does not parse."""
+    p = field_prefix
+    bad: list[FieldViolation] = []
+
+    def checked(parse: Callable[..., T], *args: object) -> T | None:
+        try:
+            return parse(*args)
+        except InvalidArgument as exc:
+            bad.extend(exc.violations)
+            return None
+
+    new_title = checked(clean_title, title, f"{p}title") if "title" in mask else None
+    parsers: dict[str, Callable[[], object]] = {
+        "amount": lambda: checked(parse_amount, amount, f"{p}amount"),
+        "currency": lambda: currency,
+        "expected_close_date": lambda: checked(parse_date, expected_close_date, f"{p}expected_close_date"),
+        "probability": lambda: probability,
+        "checklist": lambda: tuple(checklist),
+        "product_lines": lambda: tuple(product_lines),
+        "customer_id": lambda: customer_id,
+        "difficulty": lambda: checked(parse_difficulty, difficulty, f"{p}difficulty"),
+        "quote_lines": lambda: checked(parse_quote_lines, quote_lines, f"{p}quote_lines"),
+    }
+    wanted = {"customer_id" if m == "customer" else m for m in mask}
+    changes = {name: parse() for name, parse in parsers.items() if name in wanted}
+    if "probability_note" in mask or "probability" in mask:
+        changes["probability_note"] = probability_note
+    if bad:
+        raise InvalidArgument(bad)
+    return new_title, changes
 
 
 def register(*, id: str, title: str, customer_company: str, owner_id: str | None, registrant_id: str,

@@ -16,6 +16,7 @@ from opportunities.service_layer.deals import (
     save_deal,
     shown_all,
     shown_to,
+    shown_to_user,
     utc_now,
     visible_deal,
 )
@@ -81,28 +82,11 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
     """Change the fields in the mask. NOT_FOUND when the caller may not see the deal, PERMISSION_DENIED
     when they see it but may not change it, ABORTED when the etag or the version moved on."""
     mask = fieldmask.check(cmd.update_mask, UPDATABLE_FIELDS)
-    title = model.clean_title(cmd.title, "opportunity.title") if "title" in mask else None
-    changes: dict[str, object] = {}
-    if "amount" in mask:
-        changes["amount"] = model.parse_amount(cmd.amount, "opportunity.amount")
-    if "currency" in mask:
-        changes["currency"] = cmd.currency
-    if "expected_close_date" in mask:
-        changes["expected_close_date"] = model.parse_date(cmd.expected_close_date, "opportunity.expected_close_date")
-    if "probability" in mask:
-        changes["probability"] = cmd.probability
-    if "probability_note" in mask or "probability" in mask:
-        changes["probability_note"] = cmd.probability_note
-    if "checklist" in mask:
-        changes["checklist"] = tuple(cmd.checklist)
-    if "product_lines" in mask:
-        changes["product_lines"] = tuple(cmd.product_lines)
-    if "customer" in mask:
-        changes["customer_id"] = cmd.customer_id
-    if "difficulty" in mask:
-        changes["difficulty"] = model.parse_difficulty(cmd.difficulty, "opportunity.difficulty")
-    if "quote_lines" in mask:
-        changes["quote_lines"] = model.parse_quote_lines(list(cmd.quote_lines), "opportunity.quote_lines")
+    title, changes = model.parse_changes(
+        mask, title=cmd.title, amount=cmd.amount, currency=cmd.currency, expected_close_date=cmd.expected_close_date,
+        probability=cmd.probability, probability_note=cmd.probability_note, checklist=cmd.checklist,
+        product_lines=cmd.product_lines, customer_id=cmd.customer_id, difficulty=cmd.difficulty,
+        quote_lines=list(cmd.quote_lines))
     now = clock()
     with uow:
         opportunity, user_id = editable_deal(uow, cmd.opportunity_id, caller_id, cmd.etag)
@@ -121,7 +105,7 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
             uow.deals.forget_checklist(opportunity.id, sorted(before - after))
         save_deal(uow, opportunity, expected)
         raise_big_deal(uow, opportunity, now)
-        shown = shown_to(uow, uow.org.viewer(user_id), opportunity) if opportunity.collides_with else opportunity
+        shown = shown_to_user(uow, user_id, opportunity)
         uow.commit()
         return shown
 
@@ -169,7 +153,7 @@ def _change_stage(opportunity_id: str, etag: str, caller_id: str, uow: Opportuni
         act(opportunity, pipeline, user_id, now)
         save_deal(uow, opportunity, expected, pipeline)
         # Only a deal that collided costs a query here (AdvanceStage's hot path reads nothing more).
-        shown = shown_to(uow, uow.org.viewer(user_id), opportunity) if opportunity.collides_with else opportunity
+        shown = shown_to_user(uow, user_id, opportunity)
         uow.commit()
         return shown
 

@@ -9,7 +9,15 @@ from datetime import datetime
 
 from opportunities.domain import decision_chain, work
 from opportunities.domain.decision_chain import DealContact
-from opportunities.service_layer.deals import Clock, editable_deal, new_id, pipeline_of, save_deal, shown_to, utc_now
+from opportunities.service_layer.deals import (
+    Clock,
+    editable_deal,
+    new_id,
+    pipeline_of,
+    save_deal,
+    shown_to_user,
+    utc_now,
+)
 from opportunities.service_layer.lifecycle import get_opportunity
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import fieldmask
@@ -160,23 +168,17 @@ def list_activities(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitO
 def complete_checklist_item(opportunity_id: str, item: str, etag: str, caller_id: str,
                             uow: OpportunitiesUnitOfWork, *, clock: Clock = utc_now):
     """Complete one checklist item (recording who and when); completing a completed item changes nothing."""
-    item = item.strip()
-    if not item:
+    if not item.strip():
         raise InvalidArgument.field("item", "required: a checklist item key")
     now = clock()
     with uow:
         opportunity, user_id = editable_deal(uow, opportunity_id, caller_id, etag)
         pipeline = pipeline_of(uow, opportunity)
-        if item not in pipeline.checklist_labels():
-            raise InvalidArgument.field("item", f"unknown checklist item {item!r} in pipeline {pipeline.key} "
-                                                f"version {pipeline.version}")
-        if item in opportunity.checklist:
-            return shown_to(uow, uow.org.viewer(user_id), opportunity) if opportunity.collides_with else opportunity
         expected = opportunity.version
-        opportunity.change({"checklist": (*opportunity.checklist, item)}, pipeline, now.date(), now)
-        uow.deals.record_checklist(opportunity.id, [item], user_id, now)
-        save_deal(uow, opportunity, expected, pipeline)
-        shown = shown_to(uow, uow.org.viewer(user_id), opportunity) if opportunity.collides_with else opportunity
+        if opportunity.complete_checklist_item(item, pipeline, now):
+            uow.deals.record_checklist(opportunity.id, [item.strip()], user_id, now)
+            save_deal(uow, opportunity, expected, pipeline)
+        shown = shown_to_user(uow, user_id, opportunity)
         uow.commit()
         return shown
 

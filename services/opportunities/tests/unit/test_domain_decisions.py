@@ -50,3 +50,15 @@ def test_a_registration_reports_every_bad_field_and_parses_the_good_ones():
                                       pipeline="", customer="", today=T.date())
     assert (values.amount, values.expected_close_date, values.difficulty) == (model.Decimal("12.50"),
                                                                               date(2026, 7, 1), None)
+
+
+def test_an_edit_parses_only_the_masked_fields_and_reports_every_bad_one():
+    fields = dict(title=" ", amount="1e309", currency="cny", expected_close_date="x", probability=30,
+                  probability_note="", checklist=(), product_lines=("ERP",), customer_id=None, difficulty="0",
+                  quote_lines=[])
+    with pytest.raises(InvalidArgument) as exc:
+        model.parse_changes({"title", "amount", "difficulty", "currency"}, **fields)
+    assert [v.field for v in exc.value.violations] == ["opportunity.title", "opportunity.amount",
+                                                       "opportunity.difficulty"]
+    title, changes = model.parse_changes({"currency", "product_lines", "customer"}, **fields)
+    assert (title, changes) == (None, {"currency": "cny", "product_lines": ("ERP",), "customer_id": None})
