@@ -120,6 +120,7 @@ _PIPELINE_KEYS = {"key", "display_name", "allows_skipping", "lost_reasons", "sta
 _STAGE_KEYS = {"key", "display_name", "category", "probability", "max_days", "checklist", "exit_criteria",
                "tasks_on_entry"}
 _TASK_KEYS = {"title", "role", "due_in_days"}
+MAX_DAYS = 3650  # a stage's max_days and a task's due_in_days
 
 
 def pipeline_from_dict(data: object, *, id: str = "", version: int = 1, is_default: bool = False,
@@ -187,8 +188,11 @@ def _stage_from_dict(raw: object, i: int, v: list[FieldViolation]) -> Stage | No
     if isinstance(probability, bool) or not isinstance(probability, int) or not 0 <= probability <= 100:
         v.append(FieldViolation(f"{path}.probability", f"{label}: required: a whole number from 0 to 100"))
     max_days = raw.get("max_days")
-    if max_days is not None and (isinstance(max_days, bool) or not isinstance(max_days, int) or max_days < 1):
-        v.append(FieldViolation(f"{path}.max_days", f"{label}: must be a whole number of days, at least 1"))
+    # Bounded like due_in_days: the alert scan adds it to dates, and a day count past what a date holds would stop
+    # every alert (the scan runs over all deals at once).
+    if max_days is not None and (isinstance(max_days, bool) or not isinstance(max_days, int)
+                                 or not 1 <= max_days <= MAX_DAYS):
+        v.append(FieldViolation(f"{path}.max_days", f"{label}: must be a whole number of days from 1 to {MAX_DAYS}"))
     checklist = _checklist_from_dict(raw.get("checklist", {}), f"{path}.checklist", label, v)
     criteria: list[gates.Criterion] = []
     raw_criteria = raw.get("exit_criteria", [])
@@ -225,8 +229,8 @@ def _tasks_from_list(raw: object, path: str, label: str, v: list[FieldViolation]
             v.append(FieldViolation(f"{where}.title", f"{label}: required"))
         elif not isinstance(role, str):
             v.append(FieldViolation(f"{where}.role", f"{label}: a team role such as presales"))
-        elif isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 3650:
-            v.append(FieldViolation(f"{where}.due_in_days", f"{label}: a whole number of days from 0 to 3650"))
+        elif isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_DAYS:
+            v.append(FieldViolation(f"{where}.due_in_days", f"{label}: a whole number of days from 0 to {MAX_DAYS}"))
         else:
             tasks.append(TaskTemplate(title=title.strip(), role=role.strip(), due_in_days=days))
     return tasks

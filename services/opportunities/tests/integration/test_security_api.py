@@ -259,3 +259,15 @@ def test_another_callers_request_id_is_unrelated_to_yours(as_user, scalar):
     assert as_user(second).ListOpportunities(pb.ListOpportunitiesRequest()).opportunities[0].name == other.name
     assert fails(as_user(second).GetOpportunity, pb.GetOpportunityRequest(name=deal.name)).code() == \
         grpc.StatusCode.NOT_FOUND
+
+
+def test_a_stage_limit_past_what_a_date_holds_is_refused_so_the_alert_scan_keeps_running(org, as_user):
+    ops = org.user(roles=("sales_ops",))
+    definition = pb.Pipeline(key=f"p{uuid.uuid4().hex[:8]}", display_name="超长", stages=[
+        pb.PipelineStage(key="one", display_name="一", probability=10, max_days=2_000_000_000,
+                         tasks_on_entry=[pb.TaskTemplate(title="t", due_in_days=2_000_000_000)]),
+        pb.PipelineStage(key="won", display_name="赢", category="won", probability=100),
+        pb.PipelineStage(key="lost", display_name="输", category="lost")])
+    bad = fails(as_user(ops).CreatePipeline, pb.CreatePipelineRequest(pipeline=definition))
+    assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert details_of(bad)["fields"] == ["stages[0].max_days", "stages[0].tasks_on_entry[0].due_in_days"]

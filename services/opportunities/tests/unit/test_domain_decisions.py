@@ -62,3 +62,13 @@ def test_an_edit_parses_only_the_masked_fields_and_reports_every_bad_one():
                                                        "opportunity.difficulty"]
     title, changes = model.parse_changes({"currency", "product_lines", "customer"}, **fields)
     assert (title, changes) == (None, {"currency": "cny", "product_lines": ("ERP",), "customer_id": None})
+
+
+@pytest.mark.parametrize("max_days", [0, 3651, 10**9])
+def test_a_stage_limit_is_a_day_count_a_date_can_take(max_days):
+    stages = [{"key": "a", "display_name": "A", "category": "open", "probability": 10, "max_days": max_days},
+              {"key": "won", "display_name": "W", "category": "won", "probability": 100},
+              {"key": "lost", "display_name": "L", "category": "lost", "probability": 0}]
+    with pytest.raises(InvalidArgument) as exc:
+        pipeline_from_dict({"key": "p", "display_name": "P", "stages": stages})
+    assert [v.field for v in exc.value.violations] == ["stages[0].max_days"]
