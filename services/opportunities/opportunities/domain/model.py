@@ -18,6 +18,7 @@ __all__ = ["LOST", "OPEN", "WON", "Pipeline", "Stage"]
 T = TypeVar("T")
 
 TITLE_MAX = 200
+COMPANY_MAX = 200
 DIFFICULTY_MAX = Decimal("99999.999")  # numeric(8, 3)
 QUOTE_LINES_MAX = 500
 QUOTE_NUMBER_MAX = Decimal("999999999999999")  # a quote line's quantity or unit price
@@ -632,6 +633,9 @@ def parse_registration(*, title: str, customer_company: str, product_lines: tupl
     violations = registration_violations(
         title=title, customer_company=customer_company, product_lines=product_lines, currency=currency,
         expected_close_date=values.expected_close_date, today=today, require_product_lines=True, field_prefix=p)
+    # The company is indexed (its customer key): an over-long one would fail in the database, not here.
+    if len(customer_company.strip()) > COMPANY_MAX:
+        violations.append(FieldViolation(f"{p}customer_company", f"at most {COMPANY_MAX} characters"))
     if violations or bad:
         raise InvalidArgument(violations + bad)
     return values

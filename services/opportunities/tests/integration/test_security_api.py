@@ -212,6 +212,9 @@ def test_register_reports_every_bad_field_at_once(as_user, scalar):
         "opportunity.difficulty", "opportunity.pipeline", "opportunity.customer",
         "opportunity.quote_lines[0].product"])
     assert deals_for(scalar, name) == 0
+    # An over-long company (it is indexed) is refused by name, not by the database.
+    long_name = fails(as_user(str(uuid.uuid4())).RegisterOpportunity, registration("华" * 5000))
+    assert details_of(long_name)["fields"] == ["opportunity.customer_company"]
     # An unknown pipeline is reported beside the other bad fields too.
     unknown = fails(as_user(str(uuid.uuid4())).RegisterOpportunity, registration(
         name, currency="元", pipeline=f"pipelines/{uuid.uuid4()}"))
