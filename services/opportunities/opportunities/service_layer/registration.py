@@ -185,8 +185,15 @@ def _pipeline_id(name: str) -> str | None:
         return None  # reported by _parsed
 
 
+REQUEST_ID_MAX = 100
+
+
 def _parsed(cmd: RegisterOpportunity, now: datetime) -> model.RegistrationValues:
     """Every field checked before anything is read: INVALID_ARGUMENT lists all bad ones."""
+    # The kit's request ids are an indexed key and take any length; until it bounds them, a retry key longer than
+    # any client needs is refused here rather than failing in the database.
+    if len(cmd.request_id) > REQUEST_ID_MAX:
+        raise InvalidArgument.field("request_id", f"at most {REQUEST_ID_MAX} characters (a UUID is 36)")
     return model.parse_registration(
         title=cmd.title, customer_company=cmd.customer_company, product_lines=cmd.product_lines,
         currency=cmd.currency, amount=cmd.amount, expected_close_date=cmd.expected_close_date,

@@ -250,6 +250,15 @@ def test_twenty_identical_registrations_with_one_request_id_make_one_deal(as_use
     assert deals_for(scalar, name) == 1
 
 
+def test_an_over_long_request_id_is_refused_by_name(as_user, scalar):
+    name = company()
+    request = registration(name)
+    request.request_id = "r" * 10_000
+    exc = fails(as_user(str(uuid.uuid4())).RegisterOpportunity, request)
+    assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT and details_of(exc)["fields"] == ["request_id"]
+    assert deals_for(scalar, name) == 0
+
+
 def test_another_callers_request_id_is_unrelated_to_yours(as_user, scalar):
     first, second, request_id = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     mine = registration(company())
