@@ -434,8 +434,18 @@ def test_auto_assignment_refusals_change_nothing(sales, org):
     assert snapshot(held, in_pool) == before
 
 
-def test_the_worker_runs_the_recycle_rules_on_its_timer(worker):
-    worker.recycle_leads()  # the real clock: nothing of this module's is due, and it must not fail
+def test_the_worker_runs_the_recycle_rules_on_its_timer(worker, sales):
+    """The timer's entry point applies the rules on the real clock: a lead held 8 days without a follow-up
+    goes back to the pool, one claimed just now stays with its holder."""
+    rep_id, rep = sales()
+    overdue, fresh = into_pool(rep).name, into_pool(rep).name
+    claim(rep, overdue, fresh)
+    execute("UPDATE leads SET hold_time = now() - interval '8 days' WHERE id = :id", id=overdue.split("/")[1])
+    worker.recycle_leads()
+    [event] = events("LeadRecycled", overdue)
+    assert (event["previousOwner"], event["rule"]) == (f"users/{rep_id}", "NO_FOLLOW_UP")
+    assert rep.GetLead(leads_pb2.GetLeadRequest(name=fresh)).owner == f"users/{rep_id}"
+    assert events("LeadRecycled", fresh) == []
 
 
 def test_two_reps_racing_for_one_lead_one_wins_and_the_other_is_told_it_is_held(sales):
