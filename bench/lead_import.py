@@ -136,7 +136,7 @@ def main() -> None:
     data = generate(args.existing, args.rows)
     from leads import bootstrap
     from leads.adapters import tables
-    from leads.service_layer import services
+    from leads.service_layer import lead_import
     from shangji_kit import db, migrate, settings
 
     try:
@@ -153,9 +153,10 @@ def main() -> None:
         started = time.perf_counter()
         columns, rows = tables.read_table(data, "bench.csv")
         read = time.perf_counter()
-        report = services.import_leads(services.ImportLeads(columns=columns, rows=rows, to_pool=True,
-                                                            auto_assign=not args.no_assign, file_name="bench.csv"),
-                                       None, uow(), progress=progress)
+        report = lead_import.import_leads(lead_import.ImportLeads(columns=columns, rows=rows, to_pool=True,
+                                                                  auto_assign=not args.no_assign,
+                                                                  file_name="bench.csv"),
+                                          None, uow(), progress=progress)
         import_seconds = time.perf_counter() - started
         copy_seconds = plain_copy(url, data)
         print(f"import of {args.rows} rows ({args.mode} mode): accepted {report.accepted} "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from leads.domain.model import OPEN, Lead
 from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
@@ -157,15 +157,27 @@ def rescore(lead: Lead, settings: ScoringSettings, now: datetime, *, new: bool =
     return changed
 
 
+# Behaviours happened in this company's lifetime: an earlier time is a client's mistake (and times the
+# database cannot hold failed the call).
+EARLIEST_BEHAVIOUR = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def check_behaviour(kind: str, occur_time: datetime, now: datetime, settings: ScoringSettings) -> str:
+    """The behaviour type, normalised; every bad field (``type``, ``occur_time``) at once."""
+    violations: list[FieldViolation] = []
     kind = kind.strip().casefold()
     if not kind:
-        raise InvalidArgument.field("type", "required")
-    if kind not in settings.behaviour_points or kind == FOLLOW_UP:
+        violations.append(FieldViolation("type", "required"))
+    elif kind not in settings.behaviour_points or kind == FOLLOW_UP:
         known = ", ".join(k for k in settings.behaviour_points if k != FOLLOW_UP)
-        raise InvalidArgument.field("type", f"not a behaviour type of the settings: {kind!r} (known: {known})")
+        violations.append(FieldViolation(
+            "type", f"not a behaviour type of the settings: {kind[:64]!r} (known: {known})"))
     if occur_time > now:
-        raise InvalidArgument.field("occur_time", "in the future")
+        violations.append(FieldViolation("occur_time", "in the future"))
+    elif occur_time < EARLIEST_BEHAVIOUR:
+        violations.append(FieldViolation("occur_time", f"before {EARLIEST_BEHAVIOUR.date().isoformat()}"))
+    if violations:
+        raise InvalidArgument(violations)
     return kind
 
 
@@ -194,6 +206,14 @@ def check_flags(flags: list[str], path: str) -> tuple[str, ...]:
         if f not in cleaned:
             cleaned.append(f)
     return tuple(cleaned)
+
+
+@dataclass(frozen=True)
+class LeadScore:
+    """A lead's score with what it lacks for the next qualification (e.g. ``score 35 < 60``, ``phone``)."""
+
+    lead: Lead
+    missing_for_next: list[str]
 
 
 def check_settings(settings: ScoringSettings) -> list[FieldViolation]:

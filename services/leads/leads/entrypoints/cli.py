@@ -16,7 +16,7 @@ from pathlib import Path
 
 from leads import bootstrap
 from leads.adapters import tables
-from leads.service_layer import services
+from leads.service_layer import lead_import
 from shangji_kit.errors import DomainError
 
 
@@ -34,10 +34,10 @@ def import_file(path: Path, owner: str, to_pool: bool, all_or_nothing: bool, uow
     try:
         columns, rows = tables.read_table(path.read_bytes(), path.name)
         sys.stderr.write(f"{path.name}: {len(rows)} rows read\n")
-        cmd = services.ImportLeads(columns=columns, rows=rows, owner=owner, to_pool=to_pool,
+        cmd = lead_import.ImportLeads(columns=columns, rows=rows, owner=owner, to_pool=to_pool,
                                    all_or_nothing=all_or_nothing, file_name=path.name, auto_assign=auto_assign,
                                    campaign=campaign)
-        report = services.import_leads(cmd, None, uow_factory(), progress=_progress)
+        report = lead_import.import_leads(cmd, None, uow_factory(), progress=_progress, now=bootstrap.clock())
     except DomainError as exc:
         print(f"refused: {exc}", file=sys.stderr)
         for v in getattr(exc, "violations", []):

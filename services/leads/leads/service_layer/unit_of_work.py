@@ -1,39 +1,44 @@
-"""The leads unit of work: one transaction over leads and the organisation projection, with outbox and inbox."""
+"""The leads unit of work as the use cases see it: one transaction over the repositories, with the events
+it will publish (outbox) and the events it has consumed (inbox). ``adapters/unit_of_work.py`` is the
+PostgreSQL one; the unit tests have an in-memory one. A protocol, so neither imports this module (adapters
+never import the service layer)."""
 
 from __future__ import annotations
 
-from leads.adapters import protomap
-from leads.adapters.accounts import CampaignRepository, CustomerRepository
-from leads.adapters.orm import metadata
-from leads.adapters.repository import LeadRepository, OrgProjection, PoolSettingsRepository, RepRepository
-from shangji_kit.uow import UnitOfWork
+from typing import Protocol
+
+from leads.service_layer.repositories import (
+    CampaignRepository,
+    CustomerRepository,
+    LeadRepository,
+    OrgProjection,
+    RepRepository,
+    SettingsRepository,
+)
+from shangji_kit.inbox import Delivery
 
 
-class LeadsUnitOfWork(UnitOfWork):
+class LeadsUnitOfWork(Protocol):
+    """``with uow: ...; uow.commit()``; leaving the block without commit rolls back (events too)."""
+
     leads: LeadRepository
     org: OrgProjection
-    pool_settings: PoolSettingsRepository
+    pool_settings: SettingsRepository
     reps: RepRepository
     customers: CustomerRepository
     campaigns: CampaignRepository
 
-    def __init__(self, sessions) -> None:
-        super().__init__("leads", sessions, metadata)
+    def __enter__(self) -> LeadsUnitOfWork: ...
 
-    def _start(self, session) -> None:
-        self.leads = LeadRepository(session)
-        self.org = OrgProjection(session)
-        self.pool_settings = PoolSettingsRepository(session)
-        self.reps = RepRepository(session)
-        self.customers = CustomerRepository(session)
-        self.campaigns = CampaignRepository(session)
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def claim(self, delivery: Delivery) -> bool:
+        """True the first time this consumer sees this event (in this transaction)."""
 
     def publish(self, events: list) -> None:
-        for event in events:
-            self.outbox.add(*protomap.event_to_proto(event))
-        events.clear()
+        """Domain events to publish when this transaction commits; ``events`` is emptied."""
 
     def publish_bulk(self, events: list) -> None:
-        """Many events at once (an import): written now by COPY, in this transaction, as publish's would be."""
-        self.leads.copy_outbox(protomap.outbox_rows(events))
-        events.clear()
+        """Many events at once (an import), written as ``publish``'s would be; ``events`` is emptied."""

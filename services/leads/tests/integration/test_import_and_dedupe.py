@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from leads import bootstrap
 from leads.entrypoints import cli
-from leads.service_layer import services
+from leads.service_layer import lead_import
 from shangji.leads.v1 import leads_pb2
 from shangji_kit.errors import InvalidArgument
 from shangji_kit.rpc.status import details_of
@@ -152,7 +152,7 @@ def test_an_import_with_bad_rows_commits_the_valid_ones_and_reports_each_rejecti
     t = tag()
     columns, body = table(t, phone(), phone())
     created_before = outbox_count("LeadCreated")
-    report = services.import_leads(services.ImportLeads(columns=columns, rows=body, to_pool=True), None, uow())
+    report = lead_import.import_leads(lead_import.ImportLeads(columns=columns, rows=body, to_pool=True), None, uow())
     assert report.committed and (report.accepted, report.flagged, report.merged) == (3, 1, 0)
     assert [(r.row_number, r.field) for r in report.rejections] == [(4, "company"), (4, "phone")]
     assert lead_count(t) == 3
@@ -169,7 +169,7 @@ def test_an_all_or_nothing_import_with_a_bad_row_writes_nothing(uow):
     t = tag()
     columns, body = table(t, phone(), phone())
     before = rows("SELECT count(*) FROM outbox")[0][0]
-    report = services.import_leads(services.ImportLeads(columns=columns, rows=body, to_pool=True,
+    report = lead_import.import_leads(lead_import.ImportLeads(columns=columns, rows=body, to_pool=True,
                                                         all_or_nothing=True), None, uow())
     assert not report.committed and report.rejected_rows == 1 and report.rejections[0].row_number == 4
     assert lead_count(t) == 0 and rows("SELECT count(*) FROM outbox")[0][0] == before
@@ -179,11 +179,11 @@ def test_the_same_file_twice_creates_nothing_twice_in_merge_mode_too(uow, dedupe
     dedupe_mode("merge")
     t = tag()
     columns, body = table(t, phone(), phone())
-    first = services.import_leads(services.ImportLeads(columns=columns, rows=body, to_pool=True), None, uow())
+    first = lead_import.import_leads(lead_import.ImportLeads(columns=columns, rows=body, to_pool=True), None, uow())
     assert (first.accepted, first.merged, first.flagged) == (2, 1, 0)
     [two] = rows("SELECT id, version FROM leads WHERE company = :c", c=f"Good {t} Two")
     state = rows("SELECT id, version, email, phone FROM leads WHERE company LIKE :p ORDER BY id", p=f"%{t}%")
-    again = services.import_leads(services.ImportLeads(columns=columns, rows=body, to_pool=True), None, uow())
+    again = lead_import.import_leads(lead_import.ImportLeads(columns=columns, rows=body, to_pool=True), None, uow())
     assert again.committed and (again.accepted, again.merged, again.already_imported) == (0, 0, 3)
     assert rows("SELECT id, version, email, phone FROM leads WHERE company LIKE :p ORDER BY id", p=f"%{t}%") == state
     assert len(rows("SELECT 1 FROM lead_merges WHERE lead_id = :id", id=two.id)) == 1
@@ -197,12 +197,12 @@ def test_rows_duplicating_existing_leads_are_merged_or_flagged(as_user, uow, ded
     columns = ["公司名称", "联系人", "手机", "行业"]
     columns = ["公司名称", "联系人", "手机", "行业", "邮箱"]
     body = [(2, [f"有限 {t} 股份有限公司", "王芳", "", "茶叶", f"{t}@example.com"])]  # same company key
-    flagged = services.import_leads(services.ImportLeads(columns=columns, rows=body, owner=f"users/{owner_id}"),
+    flagged = lead_import.import_leads(lead_import.ImportLeads(columns=columns, rows=body, owner=f"users/{owner_id}"),
                                     None, uow())
     assert flagged.flagged == 1
     dedupe_mode("merge")
     body = [(3, [f"另一个 {t}", "王芳", p, "茶叶", ""])]  # phone match
-    merged = services.import_leads(services.ImportLeads(columns=columns, rows=body, to_pool=True), None, uow())
+    merged = lead_import.import_leads(lead_import.ImportLeads(columns=columns, rows=body, to_pool=True), None, uow())
     assert merged.merged == 1 and merged.accepted == 0
     after = rep.GetLead(leads_pb2.GetLeadRequest(name=existing.name))
     assert after.industry == "茶叶" and after.owner == existing.owner and after.etag == "2"
@@ -211,7 +211,7 @@ def test_rows_duplicating_existing_leads_are_merged_or_flagged(as_user, uow, ded
 def test_a_table_missing_required_columns_is_refused_and_nothing_is_written(uow):
     before = rows("SELECT count(*) FROM leads")[0][0]
     with pytest.raises(InvalidArgument) as exc:
-        services.import_leads(services.ImportLeads(columns=["Company", "Region"], rows=[(2, ["x", "y"])],
+        lead_import.import_leads(lead_import.ImportLeads(columns=["Company", "Region"], rows=[(2, ["x", "y"])],
                                                    to_pool=True), None, uow())
     assert exc.value.violations[0].field == "columns"
     assert "contact_name" in exc.value.violations[0].description

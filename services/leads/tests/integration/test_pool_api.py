@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from leads import bootstrap
-from leads.service_layer import services
+from leads.service_layer import pool
 from shangji.leads.v1 import leads_pb2
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
@@ -325,10 +325,10 @@ def test_recycling_warns_once_a_day_ahead_then_returns_the_lead_and_bars_the_pre
     name = into_pool(rep).name
     [claimed] = claim(rep, name)
     held_at = claimed.hold_time.ToDatetime(tzinfo=UTC)
-    services.recycle(held_at + timedelta(days=5), uow())
+    pool.recycle(held_at + timedelta(days=5), uow())
     assert events("LeadRecycleWarning", name) == []
     for _ in range(2):  # the worker's timer runs every minute: one warning per deadline
-        services.recycle(held_at + timedelta(days=6, hours=1), uow())
+        pool.recycle(held_at + timedelta(days=6, hours=1), uow())
     [warning] = events("LeadRecycleWarning", name)
     assert warning["rule"] == "NO_FOLLOW_UP"
     assert warning["recycleTime"].startswith((held_at + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%S"))
@@ -336,7 +336,7 @@ def test_recycling_warns_once_a_day_ahead_then_returns_the_lead_and_bars_the_pre
 
     # Recycled at the deadline: the bar lasts 3 days from then, so the real clock (ClaimLeads') is inside it.
     recycled_at = held_at + timedelta(days=7)
-    services.recycle(recycled_at, uow())
+    pool.recycle(recycled_at, uow())
     [event] = events("LeadRecycled", name)
     assert (event["previousOwner"], event["rule"], event["lead"].get("owner", "")) == (f"users/{rep_id}",
                                                                                        "NO_FOLLOW_UP", "")
@@ -355,10 +355,10 @@ def test_a_lead_not_converted_within_the_window_is_recycled_despite_follow_ups(s
     [claimed] = claim(rep, name)
     rep.AddFollowUp(leads_pb2.AddFollowUpRequest(name=name, kind=leads_pb2.FollowUp.Kind.EMAIL))
     held_at = claimed.hold_time.ToDatetime(tzinfo=UTC)
-    services.recycle(held_at + timedelta(days=29, hours=1), uow())
+    pool.recycle(held_at + timedelta(days=29, hours=1), uow())
     assert [e["rule"] for e in events("LeadRecycleWarning", name)] == ["UNCONVERTED"]
     assert events("LeadRecycled", name) == []
-    services.recycle(held_at + timedelta(days=30), uow())
+    pool.recycle(held_at + timedelta(days=30), uow())
     [event] = events("LeadRecycled", name)
     assert event["rule"] == "UNCONVERTED"
     assert rep.GetLead(leads_pb2.GetLeadRequest(name=name)).owner == ""
@@ -368,7 +368,7 @@ def test_converted_leads_are_never_recycled(sales, uow):
     _, rep = sales()
     lead = rep.CreateLead(leads_pb2.CreateLeadRequest(lead=new_lead()))
     rep.ConvertLead(leads_pb2.ConvertLeadRequest(name=lead.name))
-    services.recycle(datetime.now(UTC) + timedelta(days=400), uow())
+    pool.recycle(datetime.now(UTC) + timedelta(days=400), uow())
     assert events("LeadRecycled", lead.name) == [] and events("LeadRecycleWarning", lead.name) == []
 
 

@@ -7,8 +7,9 @@ import pytest
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from leads.adapters import protomap
+from leads.adapters import event_encoder, protomap
 from leads.domain import model, pool
+from leads.entrypoints import inbound_events
 from shangji.teams.v1 import events_pb2 as teams_events
 from shangji.teams.v1 import teams_pb2
 from shangji_kit import envelope
@@ -48,12 +49,12 @@ def department(**kw) -> teams_pb2.Department:
 
 @pytest.mark.parametrize("kind", [teams_events.UserCreated, teams_events.UserUpdated])
 def test_a_user_event_is_the_users_whole_state(kind):
-    assert protomap.user_from_event(env_of(kind(user=user()))) == OrgUser(
+    assert inbound_events.user_from_event(env_of(kind(user=user()))) == OrgUser(
         user_id=USER, department_id=DEPT, roles=("sales_rep", "sales_ops"), active=True, update_time=T)
 
 
 def test_a_deactivation_is_inactive_and_a_user_may_have_no_department():
-    got = protomap.user_from_event(env_of(teams_events.UserDeactivated(user=user(department="", active=True))))
+    got = inbound_events.user_from_event(env_of(teams_events.UserDeactivated(user=user(department="", active=True))))
     assert (got.active, got.department_id) == (False, None)
 
 
@@ -61,14 +62,14 @@ def test_a_user_event_without_an_update_time_cannot_be_ordered_and_is_rejected()
     message = teams_events.UserCreated(user=user())
     message.user.ClearField("update_time")
     with pytest.raises(InvalidArgument) as exc:
-        protomap.user_from_event(env_of(message))
+        inbound_events.user_from_event(env_of(message))
     assert exc.value.violations[0].field == "user.update_time"
 
 
 def test_a_department_event_keeps_parent_path_and_head():
-    assert protomap.department_from_event(env_of(teams_events.DepartmentChanged(department=department()))) == \
+    assert inbound_events.department_from_event(env_of(teams_events.DepartmentChanged(department=department()))) == \
         OrgDepartment(id=DEPT, parent_id=ROOT, path=f"/{ROOT}/{DEPT}/", head_id=USER, update_time=T)
-    root = protomap.department_from_event(env_of(teams_events.DepartmentChanged(department=department(
+    root = inbound_events.department_from_event(env_of(teams_events.DepartmentChanged(department=department(
         name=f"departments/{ROOT}", id=ROOT, parent="", head="", path=f"/{ROOT}/"))))
     assert (root.parent_id, root.head_id, root.path) == (None, None, f"/{ROOT}/")
 
@@ -81,17 +82,17 @@ def test_a_department_event_keeps_parent_path_and_head():
 ])
 def test_a_malformed_department_is_rejected(fields, field):
     with pytest.raises(InvalidArgument) as exc:
-        protomap.department_from_event(env_of(teams_events.DepartmentChanged(department=department(**fields))))
+        inbound_events.department_from_event(env_of(teams_events.DepartmentChanged(department=department(**fields))))
     assert exc.value.violations[0].field == field
 
 
 def test_a_transfer_is_a_handover_from_one_user_to_another():
     message = teams_events.OwnershipTransferred(transfer_id="t-1", from_user=f"users/{USER}", to_user=f"users/{OTHER}",
                                                 requested_by=f"users/{ROOT}")
-    assert protomap.hand_over_from_event(env_of(message)) == model.HandOver(
+    assert inbound_events.hand_over_from_event(env_of(message)) == model.HandOver(
         transfer_id="t-1", from_owner_id=USER, to_owner_id=OTHER, transfer_time=None)
     message.transfer_time.FromDatetime(T)
-    assert protomap.hand_over_from_event(env_of(message)).transfer_time == T
+    assert inbound_events.hand_over_from_event(env_of(message)).transfer_time == T
 
 
 def test_an_event_of_another_type_is_rejected():
@@ -99,13 +100,13 @@ def test_an_event_of_another_type_is_rejected():
     wrong = Envelope(id=env.id, source=env.source, type="shangji.teams.v1.DepartmentChanged", subject="",
                      time=env.time, data=env.data, correlation_id=None)
     with pytest.raises(InvalidArgument) as exc:
-        protomap.user_from_event(wrong)
+        inbound_events.user_from_event(wrong)
     assert exc.value.violations[0].field == "type"
 
 
 def test_a_user_event_carries_the_reps_profile_for_assignment():
     message = teams_events.UserUpdated(user=user(territories=["华东", " "], expertise=["textiles"], capacity=20))
-    assert protomap.rep_from_event(env_of(message)) == pool.RepProfile(
+    assert inbound_events.rep_from_event(env_of(message)) == pool.RepProfile(
         user_id=USER, territories=("华东",), expertise=("textiles",), capacity=20, update_time=T)
 
 
@@ -120,7 +121,7 @@ def test_pool_events_and_unassigned_leads_map_to_protos():
     message = protomap.lead_to_proto(lead)
     assert message.first_response_time.ToTimedelta().total_seconds() == 15 * 60
     pool.return_to_pool(lead, "other", T)
-    _, claimed, followed, returned = (protomap.event_to_proto(e) for e in lead.events)
+    _, claimed, followed, returned = (event_encoder.encode(e) for e in lead.events)
     assert isinstance(claimed[0], events_pb2.LeadClaimed) and claimed[1] == "leads/l1"
     assert followed[0].follow_up.kind == followed[0].follow_up.Kind.CALL
     assert (returned[0].previous_owner, returned[0].reason) == (f"users/{USER}", "other")
@@ -138,7 +139,7 @@ def test_the_direct_json_of_a_captured_lead_equals_message_to_dict():
                               now=base + timedelta(microseconds=micros))
         if i == 2:
             lead.duplicate_of = "00000000-0000-0000-0000-000000000009"
-        assert protomap.lead_json(lead) == json_format.MessageToDict(protomap.lead_to_proto(lead))
+        assert event_encoder.lead_json(lead) == json_format.MessageToDict(protomap.lead_to_proto(lead))
 
 
 def test_the_direct_json_of_scored_assigned_leads_and_their_events_equals_message_to_dict():
@@ -154,9 +155,9 @@ def test_the_direct_json_of_scored_assigned_leads_and_their_events_equals_messag
     scoring.rescore(lead, settings, T)
     choice = pool.Choice("0b6f1b55-3f0e-4a8e-9a53-2f4c1f3f8d11", (pool.TERRITORY, pool.ROUND_ROBIN))
     pool.auto_assign(lead, choice, "", T)
-    assert protomap.lead_json(lead) == json_format.MessageToDict(protomap.lead_to_proto(lead))
-    rows = protomap.outbox_rows(list(lead.events))
+    assert event_encoder.lead_json(lead) == json_format.MessageToDict(protomap.lead_to_proto(lead))
+    rows = event_encoder.outbox_rows(list(lead.events))
     assert [r[0].rsplit(".", 1)[1] for r in rows] == ["LeadCreated", "LeadQualificationChanged", "LeadAssigned"]
     for (_, subject, data), event in zip(rows, lead.events, strict=True):
-        message, expected_subject = protomap.event_to_proto(event)
+        message, expected_subject = event_encoder.encode(event)
         assert (subject, json.loads(data)) == (expected_subject, json_format.MessageToDict(message))

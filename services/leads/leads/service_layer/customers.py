@@ -1,13 +1,13 @@
-"""Customers and contacts: use cases on the leads unit of work, one transaction each."""
+"""Customers and contacts: accounts with their decision chain, one transaction each."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from leads.domain import customers
-from leads.service_layer.services import caller_user_id, check_new_owner
+from leads.service_layer.callers import caller_user_id, check_new_owner
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import fieldmask, names, paging
 from shangji_kit.errors import Aborted, AlreadyExists, NotFound, PermissionDenied
@@ -74,10 +74,9 @@ class CreateCustomer:
     request_id: str = ""
 
 
-def create_customer(cmd: CreateCustomer, caller_id: str, uow: LeadsUnitOfWork) -> CustomerView:
+def create_customer(cmd: CreateCustomer, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> CustomerView:
     caller_id = caller_user_id(caller_id)
     owner_id = names.parse(cmd.owner, "users", "customer.owner") if cmd.owner else caller_id
-    now = datetime.now(UTC)
     with uow:
         if cmd.request_id:
             earlier = uow.customers.get_by_request_id(cmd.request_id)
@@ -122,11 +121,10 @@ class UpdateCustomer:
     etag: str = ""
 
 
-def update_customer(cmd: UpdateCustomer, caller_id: str, uow: LeadsUnitOfWork) -> CustomerView:
+def update_customer(cmd: UpdateCustomer, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> CustomerView:
     caller_id = caller_user_id(caller_id)
     mask = fieldmask.check(cmd.update_mask, customers.CUSTOMER_FIELDS)
     new_owner = names.parse(cmd.values.get("owner", ""), "users", "customer.owner") if "owner" in mask else None
-    now = datetime.now(UTC)
     with uow:
         changes: dict[str, str] = customers.clean_customer_fields(
             {k: v for k, v in cmd.values.items() if k in mask and k != "owner"}, _grades(uow))
@@ -157,10 +155,9 @@ class CreateContact:
     request_id: str = ""
 
 
-def create_contact(cmd: CreateContact, caller_id: str, uow: LeadsUnitOfWork) -> customers.Contact:
+def create_contact(cmd: CreateContact, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> customers.Contact:
     """A contact joins the customer's decision chain (CustomerDecisionChainChanged, revision + 1)."""
     caller_id = caller_user_id(caller_id)
-    now = datetime.now(UTC)
     contact = customers.new_contact(id=str(uuid.uuid4()), customer_id=cmd.customer_id, values=cmd.values, now=now)
     with uow:
         if cmd.request_id:
@@ -193,12 +190,11 @@ class UpdateContact:
     etag: str = ""
 
 
-def update_contact(cmd: UpdateContact, caller_id: str, uow: LeadsUnitOfWork) -> customers.Contact:
+def update_contact(cmd: UpdateContact, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> customers.Contact:
     """Edit a contact (role, attitude, satisfaction ...); a real change re-publishes the customer's chain."""
     caller_id = caller_user_id(caller_id)
     mask = fieldmask.check(cmd.update_mask, customers.CONTACT_FIELDS)
     changes = customers.clean_contact_fields({k: v for k, v in cmd.values.items() if k in mask})
-    now = datetime.now(UTC)
     with uow:
         contact = uow.customers.get_contact(cmd.contact_id)
         if contact is None:

@@ -1,4 +1,4 @@
-"""Leads and teams' organisation projection in PostgreSQL."""
+"""The lead aggregate in PostgreSQL: leads, their follow-ups, behaviours, merges and handovers."""
 
 from __future__ import annotations
 
@@ -17,13 +17,11 @@ from leads.adapters.orm import (
     leads,
     org,
     owner_changes,
-    pool_settings,
-    reps,
 )
 from leads.domain import dedupe
 from leads.domain.model import OPEN, Lead
-from leads.domain.pool import SALES_ROLES, WARNING_AHEAD, Candidate, FollowUp, PoolSettings, RepProfile
-from leads.domain.scoring import ScorePart, ScoringRule, ScoringSettings
+from leads.domain.pool import SALES_ROLES, WARNING_AHEAD, FollowUp, PoolSettings
+from leads.domain.scoring import ScorePart
 from shangji_kit import log, visibility
 from shangji_kit.errors import Aborted
 from shangji_kit.statements import insert_or_skip
@@ -71,7 +69,7 @@ def _days(n: int) -> sa.ColumnElement:
     return sa.literal(timedelta(days=n), sa.Interval)
 
 
-def _is_sales(user_id: str) -> sa.Exists:
+def sales_user_exists(user_id: str) -> sa.Exists:
     u = org.users
     return sa.exists().where(u.c.user_id == user_id, u.c.active,
                              u.c.roles.overlap(sa.literal(list(SALES_ROLES), pg.ARRAY(sa.Text))))
@@ -79,7 +77,7 @@ def _is_sales(user_id: str) -> sa.Exists:
 
 def _visible(viewer: visibility.Viewer) -> sa.ColumnElement[bool]:
     # The pool is open to every active sales user (an uncorrelated EXISTS: one init plan per query).
-    in_pool = sa.and_(leads.c.owner_id.is_(None), _is_sales(viewer.user_id))
+    in_pool = sa.and_(leads.c.owner_id.is_(None), sales_user_exists(viewer.user_id))
     return visibility.visible_clause(viewer, org, leads.c.owner_id, extra=[in_pool])
 
 
@@ -305,173 +303,3 @@ class LeadRepository:
                    .on_conflict_do_nothing()
                    .returning(owner_changes.c.lead_id))
         return [str(r.lead_id) for r in self.session.execute(history)]
-
-
-class OrgProjection:
-    """teams' users and departments as leads knows them (``shangji_kit.visibility``)."""
-
-    def __init__(self, session: sa.Connection) -> None:
-        self.session = session
-
-    def apply_user(self, user: visibility.OrgUser) -> None:
-        visibility.apply_user(self.session, org, user)
-
-    def apply_department(self, department: visibility.OrgDepartment) -> None:
-        visibility.apply_department(self.session, org, department)
-
-    def viewer(self, user_id: str) -> visibility.Viewer:
-        return visibility.load_viewer(self.session, org, user_id)
-
-    def manages(self, viewer: visibility.Viewer, owner_id: str) -> bool:
-        return visibility.manages(self.session, org, viewer, owner_id)
-
-    def is_sales(self, user_id: str) -> bool:
-        """An active user with a sales role: one who works the pool."""
-        return self.session.execute(sa.select(_is_sales(user_id))).scalar_one()
-
-    def is_active(self, user_id: str) -> bool | None:
-        """True/False as teams last told us; None when teams has not told us about this user yet."""
-        return visibility.is_active_user(self.session, org, user_id)
-
-
-_NEVER = datetime.min.replace(tzinfo=UTC)
-
-
-class RepRepository:
-    """Reps' territories, expertise and capacity (teams' user events) and the round robin's memory."""
-
-    def __init__(self, session: sa.Connection) -> None:
-        self.session = session
-
-    def apply_profile(self, profile: RepProfile) -> None:
-        """Upsert from a user event; an older state than the one held is ignored."""
-        stmt = pg.insert(reps).values(user_id=profile.user_id, territories=list(profile.territories),
-                                      expertise=list(profile.expertise), capacity=profile.capacity,
-                                      update_time=profile.update_time)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[reps.c.user_id],
-            set_={"territories": stmt.excluded.territories, "expertise": stmt.excluded.expertise,
-                  "capacity": stmt.excluded.capacity, "update_time": stmt.excluded.update_time},
-            where=reps.c.update_time <= stmt.excluded.update_time)
-        self.session.execute(stmt)
-
-    def candidates(self, below_paths: tuple[str, ...] | None) -> list[Candidate]:
-        """Every sales user (active or not: the rules skip the inactive) with profile, open leads held and
-        last auto-assignment; only those in the departments under ``below_paths`` unless it is None.
-        Their rep rows are locked, so two auto-assignments take turns and the round robin stays fair."""
-        u, d = org.users, org.departments
-        # User ids are UUIDs (names.parse): casting the projection's side lets the owner index serve the count
-        # (the other way round, 1,000 reps over 1,000,000 leads took 8 s).
-        open_leads = (sa.select(sa.func.count()).select_from(leads)
-                      .where(leads.c.owner_id == sa.cast(u.c.user_id, _UUID), leads.c.state == OPEN)
-                      .scalar_subquery())
-        stmt = (sa.select(u.c.user_id, u.c.active, reps.c.territories, reps.c.expertise, reps.c.capacity,
-                          reps.c.last_assigned_time, reps.c.away, open_leads.label("open_leads"))
-                .select_from(u.outerjoin(reps, reps.c.user_id == u.c.user_id))
-                .where(u.c.roles.overlap(sa.literal(list(SALES_ROLES), pg.ARRAY(sa.Text))))
-                .order_by(u.c.user_id))
-        if below_paths is not None:
-            if not below_paths:
-                return []
-            stmt = stmt.join(d, d.c.id == u.c.department_id).where(
-                sa.or_(*(d.c.path.startswith(p, autoescape=True) for p in below_paths)))
-        # Lock the projection row (reps rows may not exist yet): auto-assignments take turns.
-        stmt = stmt.with_for_update(of=u)
-        return [Candidate(user_id=r.user_id, active=r.active, territories=tuple(r.territories or ()),
-                          expertise=tuple(r.expertise or ()), capacity=r.capacity or 0, open_leads=r.open_leads,
-                          last_assigned_time=r.last_assigned_time, away=bool(r.away))
-                for r in self.session.execute(stmt)]
-
-    def assigned_many(self, times: dict[str, datetime]) -> None:
-        """``assigned`` for many reps in one statement (an import's assignments)."""
-        if not times:
-            return
-        users = sa.func.unnest(sa.literal(list(times), pg.ARRAY(sa.Text)),
-                               sa.literal(list(times.values()), pg.ARRAY(sa.DateTime(timezone=True)))
-                               ).table_valued("user_id", "at").render_derived(name="given")
-        stmt = pg.insert(reps).from_select(["user_id", "update_time", "last_assigned_time"],
-                                           sa.select(users.c.user_id, sa.literal(_NEVER), users.c.at))
-        stmt = stmt.on_conflict_do_update(index_elements=[reps.c.user_id],
-                                          set_={"last_assigned_time": stmt.excluded.last_assigned_time})
-        self.session.execute(stmt)
-
-    def set_away(self, user_id: str, away: bool) -> None:
-        """Mark a rep away or back (a row for a rep teams has not described yet carries the oldest update
-        time, so teams' first event still applies)."""
-        stmt = pg.insert(reps).values(user_id=user_id, update_time=_NEVER, away=away)
-        stmt = stmt.on_conflict_do_update(index_elements=[reps.c.user_id], set_={"away": away})
-        self.session.execute(stmt)
-
-    def assigned(self, user_id: str, now: datetime) -> None:
-        """Remember the auto-assignment for the round robin (a row for a rep teams has not described here
-        yet carries the oldest update time, so teams' first event still applies)."""
-        stmt = pg.insert(reps).values(user_id=user_id, update_time=_NEVER, last_assigned_time=now)
-        stmt = stmt.on_conflict_do_update(index_elements=[reps.c.user_id], set_={"last_assigned_time": now})
-        self.session.execute(stmt)
-
-
-def _pool_of(row) -> PoolSettings:
-    return PoolSettings(claim_cap=row.claim_cap, return_reasons=tuple(row.return_reasons),
-                        recycle_after_days_without_follow_up=row.recycle_after_days_without_follow_up,
-                        recycle_after_days_unconverted=row.recycle_after_days_unconverted,
-                        reclaim_bar_days=row.reclaim_bar_days, dedupe_mode=row.dedupe_mode)
-
-
-def _scoring_of(row) -> ScoringSettings:
-    return ScoringSettings(
-        rules=tuple(ScoringRule(r["field"], tuple(r["values"]), r["points"]) for r in row.scoring_rules),
-        behaviour_points=dict(row.behaviour_points), mql_threshold=row.mql_threshold,
-        sql_threshold=row.sql_threshold, sql_requires=tuple(row.sql_requires), convert_requires=row.convert_requires,
-        customer_grades=tuple((g, m) for g, m in row.customer_grades), version=row.scoring_version)
-
-
-class PoolSettingsRepository:
-    """The company's settings (one row, ``company = 'default'``): the pool, de-duplication, scoring and
-    qualification, customer grades."""
-
-    def __init__(self, session: sa.Connection) -> None:
-        self.session = session
-
-    def _row(self, for_update: bool = False):
-        stmt = sa.select(pool_settings).where(pool_settings.c.company == "default")
-        return self.session.execute(stmt.with_for_update() if for_update else stmt).first()
-
-    def get(self) -> PoolSettings:
-        row = self._row()
-        return PoolSettings() if row is None else _pool_of(row)
-
-    def scoring(self) -> ScoringSettings:
-        row = self._row()
-        return ScoringSettings() if row is None else _scoring_of(row)
-
-    def get_all(self, for_update: bool = False) -> tuple[PoolSettings, ScoringSettings, int]:
-        """Both halves and the version (the settings' etag)."""
-        row = self._row(for_update)
-        if row is None:
-            return PoolSettings(), ScoringSettings(), 0
-        return _pool_of(row), _scoring_of(row), row.version
-
-    def save(self, pool: PoolSettings, scoring: ScoringSettings, expected_version: int) -> int:
-        """Write both halves if nobody did since ``expected_version`` was read; the new version."""
-        values = {"claim_cap": pool.claim_cap, "return_reasons": list(pool.return_reasons),
-                  "recycle_after_days_without_follow_up": pool.recycle_after_days_without_follow_up,
-                  "recycle_after_days_unconverted": pool.recycle_after_days_unconverted,
-                  "reclaim_bar_days": pool.reclaim_bar_days, "dedupe_mode": pool.dedupe_mode,
-                  "scoring_rules": [{"field": r.field, "values": list(r.values), "points": r.points}
-                                    for r in scoring.rules],
-                  "behaviour_points": dict(scoring.behaviour_points), "mql_threshold": scoring.mql_threshold,
-                  "sql_threshold": scoring.sql_threshold, "sql_requires": list(scoring.sql_requires),
-                  "convert_requires": scoring.convert_requires,
-                  "customer_grades": [list(g) for g in scoring.customer_grades],
-                  "scoring_version": scoring.version}
-        if expected_version == 0:
-            stmt = pg.insert(pool_settings).values(company="default", version=1, **values).on_conflict_do_nothing()
-            if self.session.execute(stmt).rowcount == 0:
-                raise Aborted("the settings were changed concurrently; re-read them and retry")
-            return 1
-        stmt = (sa.update(pool_settings)
-                .where(pool_settings.c.company == "default", pool_settings.c.version == expected_version)
-                .values(version=expected_version + 1, **values))
-        if self.session.execute(stmt).rowcount == 0:
-            raise Aborted("the settings were changed concurrently; re-read them and retry")
-        return expected_version + 1

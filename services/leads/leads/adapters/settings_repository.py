@@ -1,0 +1,78 @@
+"""The company's lead settings in PostgreSQL (one row): the pool, de-duplication, scoring, grades."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+from leads.adapters.orm import pool_settings
+from leads.domain.pool import PoolSettings
+from leads.domain.scoring import ScoringRule, ScoringSettings
+from shangji_kit.errors import Aborted
+
+
+def _pool_of(row) -> PoolSettings:
+    return PoolSettings(claim_cap=row.claim_cap, return_reasons=tuple(row.return_reasons),
+                        recycle_after_days_without_follow_up=row.recycle_after_days_without_follow_up,
+                        recycle_after_days_unconverted=row.recycle_after_days_unconverted,
+                        reclaim_bar_days=row.reclaim_bar_days, dedupe_mode=row.dedupe_mode)
+
+
+def _scoring_of(row) -> ScoringSettings:
+    return ScoringSettings(
+        rules=tuple(ScoringRule(r["field"], tuple(r["values"]), r["points"]) for r in row.scoring_rules),
+        behaviour_points=dict(row.behaviour_points), mql_threshold=row.mql_threshold,
+        sql_threshold=row.sql_threshold, sql_requires=tuple(row.sql_requires), convert_requires=row.convert_requires,
+        customer_grades=tuple((g, m) for g, m in row.customer_grades), version=row.scoring_version)
+
+
+class PoolSettingsRepository:
+    """The company's settings (one row, ``company = 'default'``): the pool, de-duplication, scoring and
+    qualification, customer grades."""
+
+    def __init__(self, session: sa.Connection) -> None:
+        self.session = session
+
+    def _row(self, for_update: bool = False):
+        stmt = sa.select(pool_settings).where(pool_settings.c.company == "default")
+        return self.session.execute(stmt.with_for_update() if for_update else stmt).first()
+
+    def get(self) -> PoolSettings:
+        row = self._row()
+        return PoolSettings() if row is None else _pool_of(row)
+
+    def scoring(self) -> ScoringSettings:
+        row = self._row()
+        return ScoringSettings() if row is None else _scoring_of(row)
+
+    def get_all(self, for_update: bool = False) -> tuple[PoolSettings, ScoringSettings, int]:
+        """Both halves and the version (the settings' etag)."""
+        row = self._row(for_update)
+        if row is None:
+            return PoolSettings(), ScoringSettings(), 0
+        return _pool_of(row), _scoring_of(row), row.version
+
+    def save(self, pool: PoolSettings, scoring: ScoringSettings, expected_version: int) -> int:
+        """Write both halves if nobody did since ``expected_version`` was read; the new version."""
+        values = {"claim_cap": pool.claim_cap, "return_reasons": list(pool.return_reasons),
+                  "recycle_after_days_without_follow_up": pool.recycle_after_days_without_follow_up,
+                  "recycle_after_days_unconverted": pool.recycle_after_days_unconverted,
+                  "reclaim_bar_days": pool.reclaim_bar_days, "dedupe_mode": pool.dedupe_mode,
+                  "scoring_rules": [{"field": r.field, "values": list(r.values), "points": r.points}
+                                    for r in scoring.rules],
+                  "behaviour_points": dict(scoring.behaviour_points), "mql_threshold": scoring.mql_threshold,
+                  "sql_threshold": scoring.sql_threshold, "sql_requires": list(scoring.sql_requires),
+                  "convert_requires": scoring.convert_requires,
+                  "customer_grades": [list(g) for g in scoring.customer_grades],
+                  "scoring_version": scoring.version}
+        if expected_version == 0:
+            stmt = pg.insert(pool_settings).values(company="default", version=1, **values).on_conflict_do_nothing()
+            if self.session.execute(stmt).rowcount == 0:
+                raise Aborted("the settings were changed concurrently; re-read them and retry")
+            return 1
+        stmt = (sa.update(pool_settings)
+                .where(pool_settings.c.company == "default", pool_settings.c.version == expected_version)
+                .values(version=expected_version + 1, **values))
+        if self.session.execute(stmt).rowcount == 0:
+            raise Aborted("the settings were changed concurrently; re-read them and retry")
+        return expected_version + 1

@@ -1,0 +1,38 @@
+"""The service layer's answers as the API's responses."""
+
+from __future__ import annotations
+
+from leads.adapters.protomap import contact_to_proto, customer_to_proto, lead_to_proto
+from leads.service_layer.capture import Captured, LeadPage
+from leads.service_layer.customers import CustomerView, Page
+from shangji.leads.v1 import leads_pb2
+
+
+def captured_to_proto(captured: Captured) -> leads_pb2.Lead:
+    """CreateLead's answer: the lead (only its name when merged into one the caller may not see) and
+    what de-duplication did."""
+    if captured.visible:
+        message = lead_to_proto(captured.lead)
+    else:
+        message = leads_pb2.Lead(name=captured.lead.name, id=captured.lead.id)
+    message.merged = captured.result == "MERGED"
+    return message
+
+
+def page_to_proto(page: LeadPage) -> leads_pb2.ListLeadsResponse:
+    return leads_pb2.ListLeadsResponse(leads=[lead_to_proto(lead) for lead in page.leads],
+                                       next_page_token=page.next_page_token)
+
+
+def customer_view_to_proto(view: CustomerView) -> leads_pb2.Customer:
+    return customer_to_proto(view.customer, view.chain)
+
+
+def customers_page(page: Page) -> leads_pb2.ListCustomersResponse:
+    return leads_pb2.ListCustomersResponse(customers=[customer_view_to_proto(v) for v in page.items],
+                                           next_page_token=page.next_page_token)
+
+
+def contacts_page(page: Page) -> leads_pb2.ListContactsResponse:
+    return leads_pb2.ListContactsResponse(contacts=[contact_to_proto(c) for c in page.items],
+                                          next_page_token=page.next_page_token)

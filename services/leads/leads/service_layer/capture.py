@@ -1,0 +1,187 @@
+"""Capture: a lead created by hand (CreateLead), de-duplicated, and reading leads (GetLead, ListLeads)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from leads.domain import dedupe, model, scoring
+from leads.service_layer.callers import caller_user_id, check_new_owner
+from leads.service_layer.unit_of_work import LeadsUnitOfWork
+from shangji_kit import names, paging
+from shangji_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+
+
+@dataclass(frozen=True)
+class CreateLead:
+    company: str
+    contact_name: str
+    phone: str = ""
+    email: str = ""
+    region: str = ""
+    source: str = ""
+    owner: str = ""
+    request_id: str = ""
+    industry: str = ""
+    # Unassigned, into the pool (``owner`` must then be empty).
+    to_pool: bool = False
+    contact_title: str = ""
+    company_size: str = ""
+    notes: str = ""
+    campaign: str = ""  # "campaigns/{id}", must exist
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Captured:
+    """CreateLead's outcome: ``result`` CREATED, FLAGGED (a new lead marked duplicate_of) or MERGED (into
+    ``lead``, an existing one; ``visible`` False when the caller may not see it: then only its name is told)."""
+
+    lead: model.Lead
+    result: str
+    visible: bool = True
+
+
+@dataclass(frozen=True)
+class LeadPage:
+    leads: list[model.Lead]
+    next_page_token: str
+
+
+def _incoming_record(lead: model.Lead) -> dict:
+    return {f: getattr(lead, f) for f in ("company", "contact_name", "phone", "email", "region", "source",
+                                          "industry")} | {"owner_id": lead.owner_id}
+
+
+def merge_row(merged: dedupe.LeadMerged, request_id: str | None) -> dict:
+    return {"id": str(uuid.uuid4()), "lead_id": merged.lead.id, "request_id": request_id or None,
+            "matched_on": merged.matched_on, "filled": list(merged.filled),
+            "incoming": _incoming_record(merged.incoming), "merged_by": merged.merged_by,
+            "create_time": merged.merge_time}
+
+
+def _earlier_capture(uow: LeadsUnitOfWork, request_id: str, caller_id: str) -> Captured | None:
+    earlier = uow.leads.get_by_request_id(request_id)
+    if earlier:
+        # A retry answers with the lead it made; someone who may not see that lead reused another's key
+        # and learns nothing of it.
+        if uow.leads.get_visible(earlier.id, uow.org.viewer(caller_id)) is None:
+            raise AlreadyExists("request_id was used for another caller's lead; choose a new one",
+                                metadata={"request_id": request_id})
+        return Captured(earlier, "FLAGGED" if earlier.duplicate_of else "CREATED")
+    merged_into = uow.leads.merged_lead_for(request_id)
+    if merged_into:
+        visible = uow.leads.get_visible(merged_into.id, uow.org.viewer(caller_id)) is not None
+        return Captured(merged_into, "MERGED", visible)
+    return None
+
+
+def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> Captured:
+    """Capture a lead, de-duplicated by the company's ``dedupe_mode``: a duplicate is merged into the
+    existing lead or created flagged for review."""
+    caller_id = caller_user_id(caller_id)
+    owner_id = caller_id
+    owner_violations: list[FieldViolation] = []
+    if cmd.to_pool:
+        owner_id = None
+        if cmd.owner:
+            owner_violations = [FieldViolation("lead.owner", "must be empty for a lead created into the pool")]
+    elif cmd.owner:
+        try:
+            owner_id = names.parse(cmd.owner, "users", "lead.owner")
+        except InvalidArgument as exc:
+            owner_violations = exc.violations
+    campaign_id = None
+    if cmd.campaign:
+        try:
+            campaign_id = names.parse(cmd.campaign, "campaigns", "lead.campaign")
+        except InvalidArgument as exc:
+            owner_violations = owner_violations + exc.violations
+    try:
+        flags = scoring.check_flags(list(cmd.flags), "lead.flags")
+    except InvalidArgument as exc:
+        owner_violations, flags = owner_violations + exc.violations, ()
+    try:
+        lead = model.new_lead(id=str(uuid.uuid4()), company=cmd.company, contact_name=cmd.contact_name,
+                              phone=cmd.phone, email=cmd.email, region=cmd.region, source=cmd.source,
+                              owner_id=owner_id, now=now, industry=cmd.industry, contact_title=cmd.contact_title,
+                              company_size=cmd.company_size, notes=cmd.notes, campaign_id=campaign_id, flags=flags)
+    except InvalidArgument as exc:
+        raise InvalidArgument(exc.violations + owner_violations) from None
+    if owner_violations:
+        raise InvalidArgument(owner_violations)
+    with uow:
+        if cmd.request_id:
+            earlier = _earlier_capture(uow, cmd.request_id, caller_id)
+            if earlier:
+                return earlier
+        if campaign_id is not None:
+            campaign_source(uow, lead, campaign_id)
+        if owner_id is not None and owner_id != caller_id:
+            # The caller as owner (named or not) needs no projection row: teams may not have told us yet.
+            check_new_owner(uow, caller_id, owner_id)
+        settings = uow.pool_settings.scoring()
+        keys = dedupe.keys_of(lead)
+        uow.leads.lock_keys(keys)
+        found = dedupe.find_duplicate(lead, uow.leads.duplicate_candidates([keys]))
+        if found and uow.pool_settings.get().dedupe_mode == dedupe.MERGE:
+            [existing] = uow.leads.get_many_for_update([found[0].id])
+            read_version = existing.version
+            dedupe.merge(existing, lead, found[1], caller_id, now)
+            merged = existing.events[-1]
+            # Filled fields (industry, source ...) may match scoring rules.
+            if scoring.rescore(existing, settings, now) and existing.version == read_version:
+                existing.version += 1
+                existing.update_time = now
+            if cmd.request_id and uow.leads.taken_request_ids([cmd.request_id]):
+                return _earlier_capture(uow, cmd.request_id, caller_id)
+            uow.leads.add_merges([merge_row(merged, cmd.request_id)])
+            if existing.version != read_version:
+                uow.leads.update(existing, read_version)
+            uow.publish(existing.events)
+            visible = uow.leads.get_visible(existing.id, uow.org.viewer(caller_id)) is not None
+            uow.commit()
+            return Captured(existing, "MERGED", visible)
+        if found:
+            dedupe.flag(lead, found[0], found[1])
+        scoring.rescore(lead, settings, now, new=True)
+        if uow.leads.add(lead, cmd.request_id) is None:
+            # A concurrent create with the same request id committed first; ours wrote nothing.
+            return _earlier_capture(uow, cmd.request_id, caller_id)
+        uow.publish(lead.events)
+        uow.commit()
+        return Captured(lead, "FLAGGED" if found else "CREATED")
+
+
+def campaign_source(uow: LeadsUnitOfWork, lead: model.Lead, campaign_id: str) -> None:
+    """A lead's campaign must exist; the lead's source channel is the campaign's when it has none."""
+    campaign = uow.campaigns.get(campaign_id)
+    if campaign is None:
+        raise InvalidArgument.field("lead.campaign", f"campaigns/{campaign_id} does not exist")
+    if not lead.source:
+        lead.source = campaign.channel
+
+
+def get_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork) -> model.Lead:
+    caller_id = caller_user_id(caller_id)
+    with uow:
+        lead = uow.leads.get_visible(lead_id, uow.org.viewer(caller_id))
+    # A lead the caller may not see gets the answer a missing id gets, so ids cannot be probed.
+    if lead is None:
+        raise NotFound(f"leads/{lead_id}")
+    return lead
+
+
+def list_leads(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOfWork,
+               in_pool: bool = False) -> LeadPage:
+    """The held leads the caller may see (or, ``in_pool``, the pool's), newest first, one page at a time."""
+    limit = paging.page_size(page_size)
+    after = paging.decode_token(page_token)
+    caller_id = caller_user_id(caller_id)
+    with uow:
+        # One row beyond the page tells whether another page exists, so the last page carries no token.
+        rows = uow.leads.list_visible(uow.org.viewer(caller_id), limit + 1, after, in_pool)
+    page = rows[:limit]
+    token = paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
+    return LeadPage(page, token)

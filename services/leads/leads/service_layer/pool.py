@@ -1,0 +1,184 @@
+"""The pool: claiming, returning, assigning (by hand or by the rules), follow-ups and recycling."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from leads.domain import model, pool, scoring
+from leads.service_layer.callers import caller_user_id
+from leads.service_layer.unit_of_work import LeadsUnitOfWork
+from shangji_kit import names
+from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+
+
+def _all_found(lead_ids: list[str], found: list[model.Lead]) -> list[model.Lead]:
+    """The leads in request order; NOT_FOUND for the first one missing (or hidden: the same answer)."""
+    by_id = {lead.id: lead for lead in found}
+    for lead_id in lead_ids:
+        if lead_id not in by_id:
+            raise NotFound(f"leads/{lead_id}")
+    return [by_id[lead_id] for lead_id in lead_ids]
+
+
+def _save(uow: LeadsUnitOfWork, lead: model.Lead, read_version: int) -> None:
+    uow.leads.update(lead, read_version)
+    uow.publish(lead.events)
+
+
+def claim_leads(lead_ids: list[str], caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> list[model.Lead]:
+    """The caller takes pool leads, all or none, within the company's cap of open leads per rep.
+
+    Leads are looked up whatever their owner, so one claimed a moment ago answers LEAD_HELD (saying
+    nothing about who holds it) rather than NOT_FOUND; a missing id is NOT_FOUND.
+    """
+    caller_id = caller_user_id(caller_id)
+    with uow:
+        if not uow.org.is_sales(caller_id):
+            raise PermissionDenied("only active sales users (sales_rep, sales_manager) may claim pool leads",
+                                   reason="NOT_A_SALES_USER")
+        uow.leads.lock_holder(caller_id)
+        leads = _all_found(lead_ids, uow.leads.get_many_for_update(lead_ids))
+        pool.check_claim(leads, caller_id, uow.leads.count_open_held(caller_id), uow.pool_settings.get(), now)
+        for lead in leads:
+            read_version = lead.version
+            pool.claim(lead, caller_id, now)
+            _save(uow, lead, read_version)
+        uow.commit()
+        return leads
+
+
+def _held_by_caller(uow: LeadsUnitOfWork, lead_id: str, caller_id: str, doing: str) -> model.Lead:
+    lead = uow.leads.get_visible(lead_id, uow.org.viewer(caller_id), for_update=True)
+    if lead is None:
+        raise NotFound(f"leads/{lead_id}")
+    if lead.owner_id != caller_id:
+        raise PermissionDenied(f"only the holder of {lead.name} may {doing}", metadata={"resource": lead.name})
+    return lead
+
+
+def return_lead(lead_id: str, reason: str, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> model.Lead:
+    """The holder puts a lead back in the pool with a reason from the company's list."""
+    caller_id = caller_user_id(caller_id)
+    with uow:
+        reason = pool.check_reason(reason, uow.pool_settings.get())
+        lead = _held_by_caller(uow, lead_id, caller_id, "return it")
+        read_version = lead.version
+        pool.return_to_pool(lead, reason, now)
+        _save(uow, lead, read_version)
+        uow.commit()
+        return lead
+
+
+def assign_leads(lead_ids: list[str], assignee: str, caller_id: str, uow: LeadsUnitOfWork,
+                 now: datetime) -> list[model.Lead]:
+    """A manager above the assignee, or sales ops / admin, gives leads they see (pool or held) to the
+    assignee, all or none. The claim cap does not apply: assigning by hand is a manager's decision."""
+    caller_id = caller_user_id(caller_id)
+    assignee_id = names.parse(assignee, "users", "assignee")
+    with uow:
+        active = uow.org.is_active(assignee_id)
+        if active is None:
+            raise InvalidArgument.field("assignee", f"{assignee} is not a user leads knows (yet)")
+        if not active:
+            raise FailedPrecondition(f"{assignee} is deactivated and cannot hold leads", reason="INACTIVE_USER",
+                                     metadata={"user": assignee})
+        viewer = uow.org.viewer(caller_id)
+        if not (viewer.sees_everything or uow.org.manages(viewer, assignee_id)):
+            raise PermissionDenied(f"only a manager above {assignee} or sales ops may assign them leads",
+                                   metadata={"user": assignee})
+        uow.leads.lock_holder(assignee_id)
+        leads = _all_found(lead_ids, uow.leads.get_many_for_update(lead_ids, viewer))
+        pool.check_assign(leads)
+        for lead in leads:
+            read_version = lead.version
+            if pool.assign(lead, assignee_id, caller_id, now):
+                _save(uow, lead, read_version)
+        uow.commit()
+        return leads
+
+
+def add_follow_up(lead_id: str, kind: str, note: str, caller_id: str, uow: LeadsUnitOfWork,
+                  now: datetime) -> pool.FollowUp:
+    """The holder records a call, visit, email or meeting; the first of a holding fixes its first-response time."""
+    caller_id = caller_user_id(caller_id)
+    note = pool.check_follow_up(kind, note)
+    with uow:
+        lead = _held_by_caller(uow, lead_id, caller_id, "record follow-ups on it")
+        follow_up = pool.FollowUp(id=str(uuid.uuid4()), lead_id=lead.id, kind=kind, note=note, author_id=caller_id,
+                                  create_time=now)
+        read_version = lead.version
+        pool.add_follow_up(lead, follow_up)
+        # Each follow-up counts as a behaviour (points per the settings' "follow_up").
+        lead.behaviour_counts = {**lead.behaviour_counts,
+                                 scoring.FOLLOW_UP: lead.behaviour_counts.get(scoring.FOLLOW_UP, 0) + 1}
+        scoring.rescore(lead, uow.pool_settings.scoring(), now)
+        uow.leads.add_follow_up(follow_up)
+        _save(uow, lead, read_version)
+        uow.commit()
+        return follow_up
+
+
+def auto_assign_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> model.Lead:
+    """Sales ops (among every rep) or a department head (among the reps below them) gives a pool lead to
+    the rep the assignment rules choose: territory, expertise, workload against capacity, round robin."""
+    caller_id = caller_user_id(caller_id)
+    with uow:
+        viewer = uow.org.viewer(caller_id)
+        if not (viewer.sees_everything or viewer.headed_paths):
+            raise PermissionDenied("only sales ops, admins and department heads may auto-assign leads")
+        lead = uow.leads.get_visible(lead_id, viewer, for_update=True)
+        if lead is None:
+            raise NotFound(f"leads/{lead_id}")
+        if lead.owner_id is not None:
+            raise FailedPrecondition(f"{lead.name} is already held, not in the pool", reason="LEAD_HELD",
+                                     metadata={"resources": lead.name})
+        candidates = uow.reps.candidates(None if viewer.sees_everything else viewer.headed_paths)
+        choice = pool.choose_assignee(lead, candidates)
+        if choice is None:
+            raise FailedPrecondition("no active sales rep with room for another lead", reason="NO_ELIGIBLE_REP",
+                                     metadata={"resource": lead.name})
+        read_version = lead.version
+        pool.auto_assign(lead, choice, caller_id, now)
+        uow.reps.assigned(choice.user_id, now)
+        _save(uow, lead, read_version)
+        uow.commit()
+        return lead
+
+
+def recycle(now: datetime, uow: LeadsUnitOfWork, batch_size: int = 500) -> dict[str, int]:
+    """Apply the recycle rules at ``now``: warn owners a day ahead (once per deadline), return overdue
+    leads to the pool with a reclaim bar. One transaction per batch; counts of what was done."""
+    done = {"WARNED": 0, "RECYCLED": 0}
+    while True:
+        with uow:
+            settings = uow.pool_settings.get()
+            batch = uow.leads.recycle_candidates(settings, now, batch_size)
+            acted = 0
+            for lead in batch:
+                read_version = lead.version
+                outcome = pool.apply_recycle_rules(lead, settings, now)
+                if outcome:
+                    _save(uow, lead, read_version)
+                    done[outcome] += 1
+                    acted += 1
+            uow.commit()
+        # A short batch is the last; one where nothing happened cannot make progress (never loop hot).
+        if len(batch) < batch_size or not acted:
+            return done
+def set_rep_away(user: str, away: bool, caller_id: str, uow: LeadsUnitOfWork) -> tuple[str, bool]:
+    """The rep themself, a manager above them, or sales ops / admin marks them away (assignment skips them)."""
+    caller_id = caller_user_id(caller_id)
+    user_id = names.parse(user, "users", "user")
+    with uow:
+        if uow.org.is_active(user_id) is None:
+            raise InvalidArgument.field("user", f"{user} is not a user leads knows (yet)")
+        viewer = uow.org.viewer(caller_id)
+        if not (user_id == caller_id or viewer.sees_everything or uow.org.manages(viewer, user_id)):
+            raise PermissionDenied(f"only {user} themself, a manager above them or sales ops may mark them away",
+                                   metadata={"user": user})
+        uow.reps.set_away(user_id, away)
+        uow.commit()
+        return user_id, away
+
+
