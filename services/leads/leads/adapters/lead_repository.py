@@ -181,6 +181,16 @@ class LeadRepository:
                                    .where(lead_merges.c.request_id == request_id)).first()
         return _to_lead(row) if row else None
 
+    def get(self, lead_id: str) -> Lead | None:
+        """The lead whoever may see it (for decisions about it, never for an answer)."""
+        row = self.session.execute(sa.select(leads).where(leads.c.id == lead_id)).first()
+        return _to_lead(row) if row else None
+
+    def visible_ids(self, lead_ids: list[str], viewer: visibility.Viewer) -> set[str]:
+        """Those of ``lead_ids`` the viewer may see."""
+        stmt = sa.select(leads.c.id).where(leads.c.id.in_(lead_ids), _visible(viewer))
+        return {str(r) for r in self.session.execute(stmt).scalars()}
+
     def get_visible(self, lead_id: str, viewer: visibility.Viewer, *, for_update: bool = False) -> Lead | None:
         """The lead when ``viewer`` may see it; None when it is missing or hidden (the same answer)."""
         stmt = sa.select(leads).where(leads.c.id == lead_id, _visible(viewer))

@@ -16,6 +16,14 @@ from shangji_kit import visibility
 _UUID = pg.UUID(as_uuid=False)
 
 
+# Departments whose path is a prefix of the user's department's path are at or above it; the longest is nearest.
+_MANAGER_OF = sa.text(
+    "SELECT d.head_id FROM org_users u JOIN org_departments own ON own.id = u.department_id "
+    "JOIN org_departments d ON starts_with(own.path, d.path) "
+    "JOIN org_users h ON h.user_id = d.head_id AND h.active "
+    "WHERE u.user_id = :user_id AND d.head_id <> :user_id ORDER BY length(d.path) DESC LIMIT 1")
+
+
 class OrgProjection:
     """teams' users and departments as leads knows them (``shangji_kit.visibility``)."""
 
@@ -37,6 +45,10 @@ class OrgProjection:
     def is_sales(self, user_id: str) -> bool:
         """An active user with a sales role: one who works the pool."""
         return self.session.execute(sa.select(sales_user_exists(user_id))).scalar_one()
+
+    def manager_of(self, user_id: str) -> str | None:
+        """The nearest active head of a department at or above ``user_id``'s (not the user themself)."""
+        return self.session.execute(_MANAGER_OF, {"user_id": user_id}).scalar()
 
     def is_active(self, user_id: str) -> bool | None:
         """True/False as teams last told us; None when teams has not told us about this user yet."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from leads.domain import model
-from shangji_kit.errors import InvalidArgument
+from shangji_kit.errors import FieldViolation, InvalidArgument
 
 REQUIRED = ("company", "contact_name")
 CONTACT = ("phone", "email")
@@ -62,6 +62,22 @@ def content_sha256(columns: list[str], rows: list[tuple[int, list[str]]]) -> str
     for number, values in rows:
         digest.update(b"\n" + json.dumps([number, values], ensure_ascii=False).encode())
     return digest.hexdigest()
+
+
+def check_row_numbers(rows: list[tuple[int, list[str]]], path: str = "rows") -> list[FieldViolation]:
+    """Each row number once and positive: a row's number is its identity (its idempotency key, the report's
+    rejections), so a repeated one would make two rows one."""
+    violations = []
+    first: dict[int, int] = {}
+    for i, (number, _) in enumerate(rows):
+        if number < 1:
+            violations.append(FieldViolation(f"{path}[{i}].row_number", f"must be at least 1, not {number}"))
+        elif number in first:
+            violations.append(FieldViolation(f"{path}[{i}].row_number",
+                                             f"row {number} again (first at {path}[{first[number]}])"))
+        else:
+            first[number] = i
+    return violations
 
 
 def row_request_id(content_hash: str, row_number: int) -> str:

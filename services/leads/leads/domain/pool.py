@@ -7,7 +7,7 @@ bumps the lead's version and records a domain event on ``lead.events`` for the o
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -130,13 +130,15 @@ def _names(leads: Sequence[Lead]) -> str:
 
 
 def check_claim(leads: Sequence[Lead], user_id: str, open_held: int, settings: PoolSettings,
-                now: datetime) -> None:
+                now: datetime, ask: Callable[[str], str] = lambda holder: "") -> None:
     """Every lead claimable by ``user_id``, who holds ``open_held`` open leads; else FAILED_PRECONDITION
-    naming the leads (nothing about who holds them)."""
+    naming the leads asked for and, for held ones, whom to ask (``ask(holder_id)``, in the same order),
+    nothing about who holds them."""
     held = [lead for lead in leads if lead.owner_id is not None]
     if held:
-        raise FailedPrecondition(f"already held, not in the pool: {_names(held)}", reason="LEAD_HELD",
-                                 metadata={"resources": _names(held)})
+        whom = ",".join(ask(lead.owner_id) for lead in held)
+        raise FailedPrecondition(f"already held, not in the pool: {_names(held)}; ask {whom}", reason="LEAD_HELD",
+                                 metadata={"resources": _names(held), "ask": whom})
     barred = [lead for lead in leads if lead.previous_owner_id == user_id and lead.reclaim_barred_until
               and now < lead.reclaim_barred_until]
     if barred:

@@ -39,8 +39,10 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
                                   request_id=request.request_id, industry=lead.industry, to_pool=request.to_pool,
                                   contact_title=lead.contact_title, company_size=lead.company_size, notes=lead.notes,
                                   campaign=lead.campaign, flags=tuple(lead.flags))
-        return responses.captured_to_proto(capture.create_lead(cmd, auth.principal().user_id, self.uow(),
-                                                                  self.clock()))
+        captured = capture.create_lead(cmd, auth.principal().user_id, self.uow(), self.clock())
+        if captured.ask:
+            context.set_trailing_metadata(responses.conflict_metadata(captured.ask))
+        return responses.captured_to_proto(captured)
 
     def GetLead(self, request, context):
         lead_id = names.parse(request.name, "leads")

@@ -6,17 +6,27 @@ from leads.adapters.protomap import contact_to_proto, customer_to_proto, lead_to
 from leads.service_layer.capture import Captured, LeadPage
 from leads.service_layer.customers import CustomerView, Page
 from shangji.leads.v1 import leads_pb2
+from shangji_kit import log
+from shangji_kit.rpc.interceptor import CORRELATION_HEADER
 
 
 def captured_to_proto(captured: Captured) -> leads_pb2.Lead:
-    """CreateLead's answer: the lead (only its name when merged into one the caller may not see) and
-    what de-duplication did."""
+    """CreateLead's answer: the lead and what de-duplication did. Merged into a lead the caller may not see:
+    only ``merged``; flagged as the duplicate of one: no ``duplicate_of`` (whom to ask goes in ``ask``)."""
     if captured.visible:
         message = lead_to_proto(captured.lead)
     else:
-        message = leads_pb2.Lead(name=captured.lead.name, id=captured.lead.id)
+        message = leads_pb2.Lead()
+    if captured.duplicate_hidden:
+        message.duplicate_of = ""
     message.merged = captured.result == "MERGED"
     return message
+
+
+def conflict_metadata(ask: str) -> tuple[tuple[str, str], ...]:
+    """Trailing metadata of an answer that met a record the caller may not see: whom to ask about it, beside
+    the correlation id the front put there (setting trailing metadata replaces it)."""
+    return ((CORRELATION_HEADER, log.correlation_id.get() or ""), ("ask", ask))
 
 
 def page_to_proto(page: LeadPage) -> leads_pb2.ListLeadsResponse:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from leads.domain import dedupe, model, scoring
 from leads.service_layer.callers import caller_user_id, check_new_owner
+from leads.service_layer.conflicts import hide_unseen_originals, who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import names, paging
 from shangji_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
@@ -36,11 +37,15 @@ class CreateLead:
 @dataclass(frozen=True)
 class Captured:
     """CreateLead's outcome: ``result`` CREATED, FLAGGED (a new lead marked duplicate_of) or MERGED (into
-    ``lead``, an existing one; ``visible`` False when the caller may not see it: then only its name is told)."""
+    ``lead``, an existing one). ``visible`` False: the caller may not see the lead merged into, so nothing of
+    it is told; ``duplicate_hidden``: nor the lead a flagged one duplicates. Then ``ask`` says whom to ask
+    about the conflict (``conflicts.who_to_ask``)."""
 
     lead: model.Lead
     result: str
     visible: bool = True
+    duplicate_hidden: bool = False
+    ask: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,12 +74,24 @@ def _earlier_capture(uow: LeadsUnitOfWork, request_id: str, caller_id: str) -> C
         if uow.leads.get_visible(earlier.id, uow.org.viewer(caller_id)) is None:
             raise AlreadyExists("request_id was used for another caller's lead; choose a new one",
                                 metadata={"request_id": request_id})
-        return Captured(earlier, "FLAGGED" if earlier.duplicate_of else "CREATED")
+        return _answer(uow, caller_id, earlier, "FLAGGED" if earlier.duplicate_of else "CREATED")
     merged_into = uow.leads.merged_lead_for(request_id)
     if merged_into:
-        visible = uow.leads.get_visible(merged_into.id, uow.org.viewer(caller_id)) is not None
-        return Captured(merged_into, "MERGED", visible)
+        return _answer(uow, caller_id, merged_into, "MERGED")
     return None
+
+
+def _answer(uow: LeadsUnitOfWork, caller_id: str, lead: model.Lead, result: str) -> Captured:
+    """The outcome as the caller may be told it: a lead merged into, or the original of a flagged one, that
+    they may not see is not named; whom to ask is."""
+    other_id = lead.id if result == "MERGED" else lead.duplicate_of
+    if other_id is None or uow.leads.get_visible(other_id, uow.org.viewer(caller_id)) is not None:
+        return Captured(lead, result)
+    other = uow.leads.get(other_id)
+    ask = who_to_ask(uow, other.owner_id if other else None)
+    if result == "MERGED":
+        return Captured(lead, result, visible=False, ask=ask)
+    return Captured(lead, result, duplicate_hidden=True, ask=ask)
 
 
 def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> Captured:
@@ -140,9 +157,9 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork, now: date
             if existing.version != read_version:
                 uow.leads.update(existing, read_version)
             uow.publish(existing.events)
-            visible = uow.leads.get_visible(existing.id, uow.org.viewer(caller_id)) is not None
+            answer = _answer(uow, caller_id, existing, "MERGED")
             uow.commit()
-            return Captured(existing, "MERGED", visible)
+            return answer
         if found:
             dedupe.flag(lead, found[0], found[1])
         scoring.rescore(lead, settings, now, new=True)
@@ -150,8 +167,9 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork, now: date
             # A concurrent create with the same request id committed first; ours wrote nothing.
             return _earlier_capture(uow, cmd.request_id, caller_id)
         uow.publish(lead.events)
+        answer = _answer(uow, caller_id, lead, "FLAGGED" if found else "CREATED")
         uow.commit()
-        return Captured(lead, "FLAGGED" if found else "CREATED")
+        return answer
 
 
 def campaign_source(uow: LeadsUnitOfWork, lead: model.Lead, campaign_id: str) -> None:
@@ -166,10 +184,12 @@ def campaign_source(uow: LeadsUnitOfWork, lead: model.Lead, campaign_id: str) ->
 def get_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork) -> model.Lead:
     caller_id = caller_user_id(caller_id)
     with uow:
-        lead = uow.leads.get_visible(lead_id, uow.org.viewer(caller_id))
-    # A lead the caller may not see gets the answer a missing id gets, so ids cannot be probed.
-    if lead is None:
-        raise NotFound(f"leads/{lead_id}")
+        viewer = uow.org.viewer(caller_id)
+        lead = uow.leads.get_visible(lead_id, viewer)
+        # A lead the caller may not see gets the answer a missing id gets, so ids cannot be probed.
+        if lead is None:
+            raise NotFound(f"leads/{lead_id}")
+        hide_unseen_originals(uow, caller_id, [lead], viewer)
     return lead
 
 
@@ -181,7 +201,9 @@ def list_leads(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOf
     caller_id = caller_user_id(caller_id)
     with uow:
         # One row beyond the page tells whether another page exists, so the last page carries no token.
-        rows = uow.leads.list_visible(uow.org.viewer(caller_id), limit + 1, after, in_pool)
-    page = rows[:limit]
+        viewer = uow.org.viewer(caller_id)
+        rows = uow.leads.list_visible(viewer, limit + 1, after, in_pool)
+        page = rows[:limit]
+        hide_unseen_originals(uow, caller_id, page, viewer)
     token = paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
     return LeadPage(page, token)

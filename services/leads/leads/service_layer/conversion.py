@@ -9,6 +9,7 @@ from datetime import datetime
 
 from leads.domain import customers, dedupe, model, scoring
 from leads.service_layer.callers import caller_user_id
+from leads.service_layer.conflicts import hide_unseen_originals
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import names
 from shangji_kit.errors import FailedPrecondition, NotFound, PermissionDenied
@@ -91,4 +92,5 @@ def convert_lead(cmd: ConvertLead, caller_id: str, uow: LeadsUnitOfWork, now: da
         uow.publish(events + lead.events)
         lead.events.clear()
         uow.commit()
+        hide_unseen_originals(uow, caller_id, [lead])
         return lead

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from leads.domain import customers
 from leads.service_layer.callers import caller_user_id, check_new_owner
+from leads.service_layer.conflicts import who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import fieldmask, names, paging
 from shangji_kit.errors import Aborted, AlreadyExists, NotFound, PermissionDenied
@@ -57,14 +58,22 @@ def _check_etag(resource, etag: str) -> None:
                       metadata={"resource": resource.name, "etag": resource.etag})
 
 
-def _refuse_taken_name(uow: LeadsUnitOfWork, customer: customers.Customer) -> None:
+def _refuse_taken_name(uow: LeadsUnitOfWork, customer: customers.Customer, viewer: Viewer) -> None:
     name_key, region_key = customer.keys
     uow.customers.lock_key(name_key, region_key)
-    other = uow.customers.name_taken(name_key, region_key, customer.id)
-    if other:
+    other_id = uow.customers.name_taken(name_key, region_key, customer.id)
+    if not other_id:
+        return
+    said = f"{customer.display_name!r} in region {customer.region!r}"
+    if uow.customers.get(other_id, viewer) is not None:
         # Saying which customer lets the rep ask for it instead of holding the same company twice unknowingly.
-        raise AlreadyExists(f"customers/{other} already is {customer.display_name!r} in region {customer.region!r}",
-                            reason="CUSTOMER_EXISTS", metadata={"resource": f"customers/{other}"})
+        raise AlreadyExists(f"customers/{other_id} already is {said}", reason="CUSTOMER_EXISTS",
+                            metadata={"resource": f"customers/{other_id}"})
+    # One the caller may not see is not named: whom to ask about it is.
+    other = uow.customers.get(other_id)
+    ask = who_to_ask(uow, other.owner_id if other else None)
+    raise AlreadyExists(f"a customer you may not see already is {said}; ask {ask}", reason="CUSTOMER_EXISTS",
+                        metadata={"ask": ask})
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,7 @@ def create_customer(cmd: CreateCustomer, caller_id: str, uow: LeadsUnitOfWork, n
                                           grades=_grades(uow), now=now)
         if owner_id != caller_id:
             check_new_owner(uow, caller_id, owner_id, "customer.owner")
-        _refuse_taken_name(uow, customer)
+        _refuse_taken_name(uow, customer, uow.org.viewer(caller_id))
         uow.customers.add(customer, cmd.request_id)
         uow.publish(customer.events)
         uow.commit()
@@ -128,7 +137,7 @@ def update_customer(cmd: UpdateCustomer, caller_id: str, uow: LeadsUnitOfWork, n
     with uow:
         changes: dict[str, str] = customers.clean_customer_fields(
             {k: v for k, v in cmd.values.items() if k in mask and k != "owner"}, _grades(uow))
-        customer, _ = _editable(uow, cmd.customer_id, caller_id)
+        customer, viewer = _editable(uow, cmd.customer_id, caller_id)
         _check_etag(customer, cmd.etag)
         if new_owner is not None:
             if new_owner != customer.owner_id:
@@ -139,7 +148,7 @@ def update_customer(cmd: UpdateCustomer, caller_id: str, uow: LeadsUnitOfWork, n
         chain = uow.customers.chain(customer.id)
         if changed:
             if {"display_name", "region"} & set(changed):
-                _refuse_taken_name(uow, customer)
+                _refuse_taken_name(uow, customer, viewer)
             uow.customers.update(customer, read_version)
             uow.publish([customers.CustomerUpdated(customer, chain, changed, caller_id)])
             uow.commit()

@@ -16,7 +16,7 @@ from leads.service_layer.callers import caller_user_id, check_new_owner
 from leads.service_layer.capture import merge_row
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import names
-from shangji_kit.errors import InvalidArgument, PermissionDenied
+from shangji_kit.errors import FieldViolation, InvalidArgument, PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,33 @@ def _import_owner(cmd: ImportLeads, caller_id: str | None) -> str | None:
     return caller_id
 
 
+def _checked(cmd: ImportLeads, caller_id: str | None) -> tuple[dict[str, int], str | None, str | None]:
+    """The column positions, the owner and the campaign id; every bad field of the header and every bad row
+    number at once (INVALID_ARGUMENT, nothing read or written)."""
+    violations: list[FieldViolation] = []
+    positions: dict[str, int] = {}
+    owner_id = campaign_id = None
+    try:
+        positions = importing.column_map(cmd.columns)
+    except InvalidArgument as exc:
+        violations += exc.violations
+    try:
+        owner_id = _import_owner(cmd, caller_id)
+    except InvalidArgument as exc:
+        violations += exc.violations
+    if cmd.auto_assign and not cmd.to_pool:
+        violations.append(FieldViolation("auto_assign", "only for an import into the pool"))
+    if cmd.campaign:
+        try:
+            campaign_id = names.parse(cmd.campaign, "campaigns", "campaign")
+        except InvalidArgument as exc:
+            violations += exc.violations
+    violations += importing.check_row_numbers(cmd.rows)
+    if violations:
+        raise InvalidArgument(violations)
+    return positions, owner_id, campaign_id
+
+
 def import_leads(cmd: ImportLeads, caller_id: str | None, uow: LeadsUnitOfWork, progress=None,
                  now: datetime | None = None) -> importing.ImportReport:
     """Import a table of leads in one transaction: each row validated like CreateLead, de-duplicated
@@ -57,12 +84,8 @@ def import_leads(cmd: ImportLeads, caller_id: str | None, uow: LeadsUnitOfWork, 
     import of the same content took skipped (their request ids). ``all_or_nothing``: any rejected row
     writes nothing. ``caller_id`` None: an operator's import (the CLI), trusted to name any owner.
     ``progress(stage, done, total)`` is called as rows are checked ("checking") and decided ("deciding")."""
-    positions = importing.column_map(cmd.columns)
     caller_id = caller_user_id(caller_id) if caller_id is not None else None
-    owner_id = _import_owner(cmd, caller_id)
-    if cmd.auto_assign and not cmd.to_pool:
-        raise InvalidArgument.field("auto_assign", "only for an import into the pool")
-    campaign_id = names.parse(cmd.campaign, "campaigns", "campaign") if cmd.campaign else None
+    positions, owner_id, campaign_id = _checked(cmd, caller_id)
     now = now or datetime.now(UTC)
     report = importing.ImportReport(content_sha256=importing.content_sha256(cmd.columns, cmd.rows))
     parsed: list[importing.Row] = []

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from leads.domain import model, pool, scoring
 from leads.service_layer.callers import caller_user_id
+from leads.service_layer.conflicts import hide_unseen_originals, who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import names
 from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -39,12 +40,14 @@ def claim_leads(lead_ids: list[str], caller_id: str, uow: LeadsUnitOfWork, now: 
                                    reason="NOT_A_SALES_USER")
         uow.leads.lock_holder(caller_id)
         leads = _all_found(lead_ids, uow.leads.get_many_for_update(lead_ids))
-        pool.check_claim(leads, caller_id, uow.leads.count_open_held(caller_id), uow.pool_settings.get(), now)
+        pool.check_claim(leads, caller_id, uow.leads.count_open_held(caller_id), uow.pool_settings.get(), now,
+                         ask=lambda holder: who_to_ask(uow, holder))
         for lead in leads:
             read_version = lead.version
             pool.claim(lead, caller_id, now)
             _save(uow, lead, read_version)
         uow.commit()
+        hide_unseen_originals(uow, caller_id, leads)
         return leads
 
 
@@ -67,6 +70,7 @@ def return_lead(lead_id: str, reason: str, caller_id: str, uow: LeadsUnitOfWork,
         pool.return_to_pool(lead, reason, now)
         _save(uow, lead, read_version)
         uow.commit()
+        hide_unseen_originals(uow, caller_id, [lead])
         return lead
 
 
@@ -95,6 +99,7 @@ def assign_leads(lead_ids: list[str], assignee: str, caller_id: str, uow: LeadsU
             if pool.assign(lead, assignee_id, caller_id, now):
                 _save(uow, lead, read_version)
         uow.commit()
+        hide_unseen_originals(uow, caller_id, leads)
         return leads
 
 
@@ -143,6 +148,7 @@ def auto_assign_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork, now: da
         uow.reps.assigned(choice.user_id, now)
         _save(uow, lead, read_version)
         uow.commit()
+        hide_unseen_originals(uow, caller_id, [lead])
         return lead
 
 

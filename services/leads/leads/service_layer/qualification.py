@@ -9,6 +9,7 @@ from datetime import datetime
 from leads.domain import model, scoring
 from leads.service_layer.callers import caller_user_id
 from leads.service_layer.capture import campaign_source
+from leads.service_layer.conflicts import hide_unseen_originals
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import fieldmask, names
 from shangji_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
@@ -93,6 +94,7 @@ def update_lead(cmd: UpdateLead, caller_id: str, uow: LeadsUnitOfWork, now: date
             lead.update_time = now
             _save(uow, lead, read_version)
             uow.commit()
+        hide_unseen_originals(uow, caller_id, [lead])
         return lead
 
 
@@ -116,6 +118,7 @@ def record_behaviour(cmd: RecordBehaviour, caller_id: str, uow: LeadsUnitOfWork,
                 lead = uow.leads.get_visible(earlier, uow.org.viewer(caller_id))
                 if lead is None or lead.id != cmd.lead_id:
                     raise InvalidArgument.field("request_id", "already used for another behaviour")
+                hide_unseen_originals(uow, caller_id, [lead])
                 return lead
         lead = _changeable_lead(uow, cmd.lead_id, caller_id)
         read_version = lead.version
@@ -127,6 +130,7 @@ def record_behaviour(cmd: RecordBehaviour, caller_id: str, uow: LeadsUnitOfWork,
         lead.update_time = now
         _save(uow, lead, read_version)
         uow.commit()
+        hide_unseen_originals(uow, caller_id, [lead])
         return lead
 
 

@@ -50,6 +50,14 @@ class LeadRepository(Protocol):
         """The lead a create with ``request_id`` was merged into, if it was."""
         ...
 
+    def get(self, lead_id: str) -> Lead | None:
+        """The lead whoever may see it (for decisions about it, never for an answer)."""
+        ...
+
+    def visible_ids(self, lead_ids: list[str], viewer: visibility.Viewer) -> set[str]:
+        """Those of ``lead_ids`` the viewer may see."""
+        ...
+
     def get_visible(self, lead_id: str, viewer: visibility.Viewer, *, for_update: bool = False) -> Lead | None:
         """The lead when ``viewer`` may see it; None when it is missing or hidden (the same answer)."""
         ...
@@ -117,6 +125,10 @@ class OrgProjection(Protocol):
 
     def is_sales(self, user_id: str) -> bool:
         """An active user with a sales role: one who works the pool."""
+        ...
+
+    def manager_of(self, user_id: str) -> str | None:
+        """The nearest active head of a department at or above ``user_id``'s (not the user themself)."""
         ...
 
     def is_active(self, user_id: str) -> bool | None:

@@ -13,8 +13,10 @@ TRANSFER_TIME = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 
 
 def create(leads) -> leads_pb2.Lead:
+    # A company and phone of its own, so no other test's lead makes it a flagged duplicate.
+    unique = uuid.uuid4().int
     return leads.CreateLead(leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(
-        company="华东精密机械有限公司", contact_name="王经理", phone="138 0013 8000")))
+        company=f"华东精密机械{unique % 10**6:06d}有限公司", contact_name="王经理", phone=f"138 {unique % 10**8:08d}")))
 
 
 @pytest.fixture

@@ -47,7 +47,11 @@ def caller(as_user):
 
 
 def create(leads, **kw) -> leads_pb2.Lead:
-    fields = {"company": "华东精密机械有限公司", "contact_name": "王经理", "phone": "138 0013 8000"}
+    # A company and phone of its own: a duplicate of another test's lead would be flagged, and whether its
+    # original is named then depends on who reads it (leads README, conflicts).
+    unique = uuid.uuid4().int
+    fields = {"company": f"华东精密机械{unique % 10**6:06d}有限公司", "contact_name": "王经理",
+              "phone": f"138 {unique % 10**8:08d}"}
     fields.update(kw)
     return leads.CreateLead(leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(**fields)))
 
