@@ -21,13 +21,7 @@ DOMAIN_FORBIDDEN_EXTERNAL = ("sqlalchemy", "grpc", "shangji.", "google.protobuf"
 
 ALLOWED: dict[str, set[str]] = {
     "teams": set(),
-    "leads": {
-        "cycle: leads.adapters.protomap <-> leads.service_layer.accounts <-> leads.service_layer.qualification"
-        " <-> leads.service_layer.services <-> leads.service_layer.unit_of_work",
-        "leads.adapters.protomap imports leads.service_layer.accounts",
-        "leads.adapters.protomap imports leads.service_layer.qualification",
-        "leads.adapters.protomap imports leads.service_layer.services",
-    },
+    "leads": set(),
     "opportunities": set(),
     "samples": {
         "cycle: samples.adapters.protomap <-> samples.service_layer.services <-> samples.service_layer.unit_of_work",

@@ -8,7 +8,7 @@ PostgreSQL delivers the wake-up only when the rows are visible, at no extra roun
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.dialects import postgresql as pg
 
 from shangji_kit import log
@@ -77,6 +78,19 @@ class Outbox:
         if self.encoder is None:
             raise TypeError(f"{self.service}'s outbox has no event encoder; pass one to its unit of work")
         return self.add(*self.encoder(event))
+
+    def copy_encoded(self, session: sa.Connection, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Many events already encoded as (type, subject, proto3 JSON text), written now by COPY in this
+        transaction, with the columns ``flush`` writes (an import's tens of thousands of events: building
+        and inserting them one message at a time was half of the import's time)."""
+        cid = log.correlation_id.get()
+        now = datetime.now(timezone.utc)
+        raw = session.connection.driver_connection
+        copy_sql = (f"COPY {self.table.name} (id, type, subject, dataschema, data, correlation_id, created_at) "
+                    "FROM STDIN")
+        with raw.cursor() as cur, cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
+            for event_type, subject, data in rows:
+                copy.write_row((str(uuid.uuid4()), event_type, subject, f"proto:{event_type}", data, cid, now))
 
     def flush(self, session: sa.Connection) -> int:
         if not self.pending:

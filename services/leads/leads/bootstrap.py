@@ -15,7 +15,7 @@ from shangji_kit.settings import Settings
 def uow_factory(settings: Settings | None = None) -> Callable[[], LeadsUnitOfWork]:
     settings = settings or Settings.for_service("leads")
     sessions = db.connection_factory(settings.database_url, pool_size=settings.grpc_threads)
-    return lambda: SqlLeadsUnitOfWork(sessions, event_encoder)
+    return lambda: SqlLeadsUnitOfWork(sessions, event_encoder.encode, event_encoder.outbox_rows)
 
 
 def clock() -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from psycopg.copy import QueuedLibpqWriter
@@ -22,7 +22,7 @@ from leads.domain import dedupe
 from leads.domain.model import OPEN, Lead
 from leads.domain.pool import SALES_ROLES, WARNING_AHEAD, FollowUp, PoolSettings
 from leads.domain.scoring import ScorePart
-from shangji_kit import log, visibility
+from shangji_kit import visibility
 from shangji_kit.errors import Aborted
 from shangji_kit.statements import insert_or_skip
 
@@ -158,17 +158,6 @@ class LeadRepository:
                 values["company_key"] = keys.company
                 values["region_key"] = keys.region
                 copy.write_row([values[c] for c in columns])
-
-    def copy_outbox(self, rows: list[tuple[str, str, str]]) -> None:
-        """Outbox rows (type, subject, proto3 JSON text) by COPY: the columns the kit's Outbox.flush writes,
-        a fresh UUID each, this request's correlation id."""
-        cid = log.correlation_id.get()
-        now = datetime.now(UTC)
-        raw = self.session.connection.driver_connection
-        copy_sql = "COPY outbox (id, type, subject, dataschema, data, correlation_id, created_at) FROM STDIN"
-        with raw.cursor() as cur, cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
-            for event_type, subject, data in rows:
-                copy.write_row((str(uuid.uuid4()), event_type, subject, f"proto:{event_type}", data, cid, now))
 
     def add_merges(self, merges: list[dict]) -> None:
         """Record many merges (``add_merge``'s columns as dicts); one executemany."""

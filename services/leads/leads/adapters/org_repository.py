@@ -11,7 +11,7 @@ from leads.adapters.lead_repository import sales_user_exists
 from leads.adapters.orm import leads, org, reps
 from leads.domain.model import OPEN
 from leads.domain.pool import SALES_ROLES, Candidate, RepProfile
-from shangji_kit import visibility
+from shangji_kit import org_projection
 
 _UUID = pg.UUID(as_uuid=False)
 
@@ -24,23 +24,8 @@ _MANAGER_OF = sa.text(
     "WHERE u.user_id = :user_id AND d.head_id <> :user_id ORDER BY length(d.path) DESC LIMIT 1")
 
 
-class OrgProjection:
-    """teams' users and departments as leads knows them (``shangji_kit.visibility``)."""
-
-    def __init__(self, session: sa.Connection) -> None:
-        self.session = session
-
-    def apply_user(self, user: visibility.OrgUser) -> None:
-        visibility.apply_user(self.session, org, user)
-
-    def apply_department(self, department: visibility.OrgDepartment) -> None:
-        visibility.apply_department(self.session, org, department)
-
-    def viewer(self, user_id: str) -> visibility.Viewer:
-        return visibility.load_viewer(self.session, org, user_id)
-
-    def manages(self, viewer: visibility.Viewer, owner_id: str) -> bool:
-        return visibility.manages(self.session, org, viewer, owner_id)
+class OrgProjection(org_projection.OrgProjection):
+    """The kit's projection repository, with what the pool and conflicts need."""
 
     def is_sales(self, user_id: str) -> bool:
         """An active user with a sales role: one who works the pool."""
@@ -50,9 +35,6 @@ class OrgProjection:
         """The nearest active head of a department at or above ``user_id``'s (not the user themself)."""
         return self.session.execute(_MANAGER_OF, {"user_id": user_id}).scalar()
 
-    def is_active(self, user_id: str) -> bool | None:
-        """True/False as teams last told us; None when teams has not told us about this user yet."""
-        return visibility.is_active_user(self.session, org, user_id)
 
 
 _NEVER = datetime.min.replace(tzinfo=UTC)

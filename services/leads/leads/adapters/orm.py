@@ -5,6 +5,7 @@ from sqlalchemy.dialects import postgresql as pg
 
 from shangji_kit.inbox import inbox_table
 from shangji_kit.outbox import outbox_table
+from shangji_kit.request_ids import request_ids_table
 from shangji_kit.visibility import org_tables
 
 metadata = sa.MetaData()
@@ -234,3 +235,5 @@ reps = sa.Table(
 org = org_tables(metadata)
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+# Command request ids per caller (shangji_kit.request_ids), made by migration 0006.
+idempotency_keys = request_ids_table(metadata)

@@ -10,7 +10,7 @@ from google.protobuf.message import Message
 from leads.domain import campaigns, model, pool
 from shangji.opportunities.v1 import events_pb2 as opp_events
 from shangji.teams.v1 import events_pb2 as teams_events
-from shangji_kit import names, org_events
+from shangji_kit import names
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
 
@@ -45,10 +45,6 @@ _USER_EVENTS = {t.DESCRIPTOR.full_name: t for t in (teams_events.UserCreated, te
                                                      teams_events.UserDeactivated)}
 
 
-# teams' organisation events: the kit reads them the same way for every service.
-user_from_event = org_events.user_from_event
-
-
 def rep_from_event(env: Envelope) -> pool.RepProfile:
     """The rep's territories, expertise and capacity from UserCreated or UserUpdated."""
     message_type = _USER_EVENTS.get(env.type)
@@ -60,9 +56,6 @@ def rep_from_event(env: Envelope) -> pool.RepProfile:
         territories=tuple(t.strip() for t in user.territories if t.strip()),
         expertise=tuple(e.strip() for e in user.expertise if e.strip()), capacity=max(user.capacity, 0),
         update_time=_update_time(user, "user.update_time"))
-
-
-department_from_event = org_events.department_from_event
 
 
 def hand_over_from_event(env: Envelope) -> model.HandOver:

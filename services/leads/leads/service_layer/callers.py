@@ -1,20 +1,10 @@
-"""Who is calling, and whether they may name someone else as an owner."""
+"""Whether a caller may name someone else as an owner (of a lead, a customer, an import)."""
 
 from __future__ import annotations
 
-import uuid
-
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import names
-from shangji_kit.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Unauthenticated
-
-
-def caller_user_id(caller_id: str) -> str:
-    # Owner ids are stored as UUIDs; a token whose subject is not one cannot own or see a lead.
-    try:
-        return str(uuid.UUID(caller_id))
-    except ValueError as exc:
-        raise Unauthenticated("the token's subject is not a user id", reason="INVALID_SUBJECT") from exc
+from shangji_kit.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 
 
 def check_new_owner(uow: LeadsUnitOfWork, caller_id: str, owner_id: str, field: str = "lead.owner") -> None:

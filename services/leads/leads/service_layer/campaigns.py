@@ -7,11 +7,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from leads.domain import campaigns
-from leads.service_layer.callers import caller_user_id
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
-from shangji_kit import fieldmask, names, paging
+from shangji_kit import caller, fieldmask, names, paging
 from shangji_kit.errors import Aborted, InvalidArgument, NotFound, PermissionDenied
-from shangji_kit.inbox import Delivery
+from shangji_kit.inbox import Delivery, idempotent
 
 
 def _marketing(uow: LeadsUnitOfWork, caller_id: str, doing: str) -> None:
@@ -22,7 +21,7 @@ def _marketing(uow: LeadsUnitOfWork, caller_id: str, doing: str) -> None:
 def create_campaign(values: dict[str, str], request_id: str, caller_id: str, uow: LeadsUnitOfWork,
                     now: datetime) -> campaigns.Campaign:
     """Sales ops / admin; anyone else is refused before their input is looked at."""
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     with uow:
         _marketing(uow, caller_id, "create campaigns")
         campaign = campaigns.new_campaign(id=str(uuid.uuid4()), values=values, now=now)
@@ -37,7 +36,7 @@ def create_campaign(values: dict[str, str], request_id: str, caller_id: str, uow
 
 
 def get_campaign(campaign_id: str, caller_id: str, uow: LeadsUnitOfWork) -> campaigns.Campaign:
-    caller_user_id(caller_id)
+    caller.user_id(caller_id)
     with uow:
         campaign = uow.campaigns.get(campaign_id)
     if campaign is None:
@@ -47,7 +46,7 @@ def get_campaign(campaign_id: str, caller_id: str, uow: LeadsUnitOfWork) -> camp
 
 def list_campaigns(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOfWork
                    ) -> tuple[list[campaigns.Campaign], str]:
-    caller_user_id(caller_id)
+    caller.user_id(caller_id)
     limit = paging.page_size(page_size)
     after = paging.decode_token(page_token)
     with uow:
@@ -59,7 +58,7 @@ def list_campaigns(caller_id: str, page_size: int, page_token: str, uow: LeadsUn
 def update_campaign(name: str, values: dict[str, str], update_mask: tuple[str, ...], etag: str, caller_id: str,
                     uow: LeadsUnitOfWork, now: datetime) -> campaigns.Campaign:
     """Sales ops / admin; anyone else is refused before their input (even ``campaign.name``) is looked at."""
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     with uow:
         _marketing(uow, caller_id, "change campaigns")
         campaign_id = names.parse(name, "campaigns", "campaign.name")
@@ -79,7 +78,7 @@ def update_campaign(name: str, values: dict[str, str], update_mask: tuple[str, .
 
 
 def source_report(caller_id: str, uow: LeadsUnitOfWork) -> tuple[list[campaigns.ReportRow], list[campaigns.ReportRow]]:
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     with uow:
         _marketing(uow, caller_id, "read the source report")
         by_source, by_campaign = uow.campaigns.tallies()
@@ -94,10 +93,11 @@ def record_outcome(outcome: campaigns.Outcome, delivery: Delivery, uow: LeadsUni
         amount = Decimal(outcome.amount or "0")
     except InvalidOperation:
         raise InvalidArgument.field("opportunity.amount", f"not a decimal: {outcome.amount!r}") from None
-    with uow:
-        if not uow.claim(delivery):
-            return False
-        uow.campaigns.record_outcome(outcome.opportunity, outcome.lead_id, outcome.won, amount, outcome.currency,
-                                     outcome.change_time)
-        uow.commit()
-        return True
+    return _record_outcome(delivery, uow, outcome, amount)
+
+
+@idempotent(skipped=False)
+def _record_outcome(uow: LeadsUnitOfWork, outcome: campaigns.Outcome, amount: Decimal) -> bool:
+    uow.campaigns.record_outcome(outcome.opportunity, outcome.lead_id, outcome.won, amount, outcome.currency,
+                                 outcome.change_time)
+    return True

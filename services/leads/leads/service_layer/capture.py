@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from leads.domain import dedupe, model, scoring
-from leads.service_layer.callers import caller_user_id, check_new_owner
+from leads.service_layer.callers import check_new_owner
 from leads.service_layer.conflicts import hide_unseen_originals, who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
-from shangji_kit import names, paging
+from shangji_kit import caller, names, paging
 from shangji_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
 
 
@@ -97,7 +97,7 @@ def _answer(uow: LeadsUnitOfWork, caller_id: str, lead: model.Lead, result: str)
 def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> Captured:
     """Capture a lead, de-duplicated by the company's ``dedupe_mode``: a duplicate is merged into the
     existing lead or created flagged for review."""
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     owner_id = caller_id
     owner_violations: list[FieldViolation] = []
     if cmd.to_pool:
@@ -182,7 +182,7 @@ def campaign_source(uow: LeadsUnitOfWork, lead: model.Lead, campaign_id: str) ->
 
 
 def get_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork) -> model.Lead:
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     with uow:
         viewer = uow.org.viewer(caller_id)
         lead = uow.leads.get_visible(lead_id, viewer)
@@ -198,7 +198,7 @@ def list_leads(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOf
     """The held leads the caller may see (or, ``in_pool``, the pool's), newest first, one page at a time."""
     limit = paging.page_size(page_size)
     after = paging.decode_token(page_token)
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     with uow:
         # One row beyond the page tells whether another page exists, so the last page carries no token.
         viewer = uow.org.viewer(caller_id)

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from leads.domain import customers, dedupe, model, scoring
-from leads.service_layer.callers import caller_user_id
 from leads.service_layer.conflicts import hide_unseen_originals
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
-from shangji_kit import names
+from shangji_kit import caller, names
 from shangji_kit.errors import FailedPrecondition, NotFound, PermissionDenied
 
 
@@ -31,7 +30,7 @@ def convert_lead(cmd: ConvertLead, caller_id: str, uow: LeadsUnitOfWork, now: da
     """One transaction: the lead closes as converted into a customer (the one named, the same company's in
     the region, or a new one), its contact joins the customer's decision chain, and LeadConverted carries the
     customer and the chain (opportunities registers a deal unless ``without_opportunity``)."""
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     customer_id = names.parse(cmd.customer, "customers", "customer") if cmd.customer else None
     with uow:
         viewer = uow.org.viewer(caller_id)

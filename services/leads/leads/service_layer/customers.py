@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from leads.domain import customers
-from leads.service_layer.callers import caller_user_id, check_new_owner
+from leads.service_layer.callers import check_new_owner
 from leads.service_layer.conflicts import who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
-from shangji_kit import fieldmask, names, paging
+from shangji_kit import caller, fieldmask, names, paging
 from shangji_kit.errors import Aborted, AlreadyExists, NotFound, PermissionDenied
 from shangji_kit.visibility import Viewer
 
@@ -84,7 +84,7 @@ class CreateCustomer:
 
 
 def create_customer(cmd: CreateCustomer, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> CustomerView:
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     owner_id = names.parse(cmd.owner, "users", "customer.owner") if cmd.owner else caller_id
     with uow:
         if cmd.request_id:
@@ -103,7 +103,7 @@ def create_customer(cmd: CreateCustomer, caller_id: str, uow: LeadsUnitOfWork, n
 
 
 def get_customer(customer_id: str, caller_id: str, uow: LeadsUnitOfWork) -> CustomerView:
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     with uow:
         customer = uow.customers.get(customer_id, uow.org.viewer(caller_id))
         if customer is None:
@@ -114,7 +114,7 @@ def get_customer(customer_id: str, caller_id: str, uow: LeadsUnitOfWork) -> Cust
 def list_customers(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOfWork) -> Page:
     limit = paging.page_size(page_size)
     after = paging.decode_token(page_token)
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     with uow:
         rows = uow.customers.list_visible(uow.org.viewer(caller_id), limit + 1, after)
         page = _page(rows, limit)
@@ -131,7 +131,7 @@ class UpdateCustomer:
 
 
 def update_customer(cmd: UpdateCustomer, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> CustomerView:
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     mask = fieldmask.check(cmd.update_mask, customers.CUSTOMER_FIELDS)
     new_owner = names.parse(cmd.values.get("owner", ""), "users", "customer.owner") if "owner" in mask else None
     with uow:
@@ -166,7 +166,7 @@ class CreateContact:
 
 def create_contact(cmd: CreateContact, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> customers.Contact:
     """A contact joins the customer's decision chain (CustomerDecisionChainChanged, revision + 1)."""
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     contact = customers.new_contact(id=str(uuid.uuid4()), customer_id=cmd.customer_id, values=cmd.values, now=now)
     with uow:
         if cmd.request_id:
@@ -184,7 +184,7 @@ def create_contact(cmd: CreateContact, caller_id: str, uow: LeadsUnitOfWork, now
 def list_contacts(customer_id: str, caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOfWork) -> Page:
     limit = paging.page_size(page_size)
     after = paging.decode_token(page_token)
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     with uow:
         if uow.customers.get(customer_id, uow.org.viewer(caller_id)) is None:
             raise NotFound(f"customers/{customer_id}")
@@ -201,7 +201,7 @@ class UpdateContact:
 
 def update_contact(cmd: UpdateContact, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> customers.Contact:
     """Edit a contact (role, attitude, satisfaction ...); a real change re-publishes the customer's chain."""
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     mask = fieldmask.check(cmd.update_mask, customers.CONTACT_FIELDS)
     changes = customers.clean_contact_fields({k: v for k, v in cmd.values.items() if k in mask})
     with uow:

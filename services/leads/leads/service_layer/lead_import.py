@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from leads.domain import dedupe, importing, model, pool, scoring
-from leads.service_layer.callers import caller_user_id, check_new_owner
+from leads.service_layer.callers import check_new_owner
 from leads.service_layer.capture import merge_row
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
-from shangji_kit import names
+from shangji_kit import caller, names
 from shangji_kit.errors import FieldViolation, InvalidArgument, PermissionDenied
 
 
@@ -84,7 +84,7 @@ def import_leads(cmd: ImportLeads, caller_id: str | None, uow: LeadsUnitOfWork, 
     import of the same content took skipped (their request ids). ``all_or_nothing``: any rejected row
     writes nothing. ``caller_id`` None: an operator's import (the CLI), trusted to name any owner.
     ``progress(stage, done, total)`` is called as rows are checked ("checking") and decided ("deciding")."""
-    caller_id = caller_user_id(caller_id) if caller_id is not None else None
+    caller_id = caller.user_id(caller_id) if caller_id is not None else None
     positions, owner_id, campaign_id = _checked(cmd, caller_id)
     now = now or datetime.now(UTC)
     report = importing.ImportReport(content_sha256=importing.content_sha256(cmd.columns, cmd.rows))

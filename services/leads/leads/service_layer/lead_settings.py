@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from leads.domain.settings import FIELDS, LeadSettings
-from leads.service_layer.callers import caller_user_id
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
-from shangji_kit import fieldmask
+from shangji_kit import caller, fieldmask
 from shangji_kit.errors import Aborted, InvalidArgument, PermissionDenied
 
 
 def get_settings(caller_id: str, uow: LeadsUnitOfWork) -> LeadSettings:
-    caller_user_id(caller_id)
+    caller.user_id(caller_id)
     with uow:
         return LeadSettings(*uow.pool_settings.get_all())
 
@@ -20,7 +19,7 @@ def update_settings(new: LeadSettings, update_mask: tuple[str, ...], etag: str, 
     """Sales ops / admin change the settings in the mask, all checked at once. A change that scores
     differently makes every open lead stale; the worker rescores them in batches (``rescore_stale``).
     Whoever else asks learns nothing of what the settings accept: the caller is checked first."""
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     with uow:
         if not uow.org.viewer(caller_id).sees_everything:
             raise PermissionDenied("only sales ops and admins may change the lead settings")

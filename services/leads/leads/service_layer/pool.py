@@ -6,10 +6,9 @@ import uuid
 from datetime import datetime
 
 from leads.domain import model, pool, scoring
-from leads.service_layer.callers import caller_user_id
 from leads.service_layer.conflicts import hide_unseen_originals, who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
-from shangji_kit import names
+from shangji_kit import caller, names
 from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 
@@ -33,7 +32,7 @@ def claim_leads(lead_ids: list[str], caller_id: str, uow: LeadsUnitOfWork, now: 
     Leads are looked up whatever their owner, so one claimed a moment ago answers LEAD_HELD (saying
     nothing about who holds it) rather than NOT_FOUND; a missing id is NOT_FOUND.
     """
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     with uow:
         if not uow.org.is_sales(caller_id):
             raise PermissionDenied("only active sales users (sales_rep, sales_manager) may claim pool leads",
@@ -62,7 +61,7 @@ def _held_by_caller(uow: LeadsUnitOfWork, lead_id: str, caller_id: str, doing: s
 
 def return_lead(lead_id: str, reason: str, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> model.Lead:
     """The holder puts a lead back in the pool with a reason from the company's list."""
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     with uow:
         reason = pool.check_reason(reason, uow.pool_settings.get())
         lead = _held_by_caller(uow, lead_id, caller_id, "return it")
@@ -78,7 +77,7 @@ def assign_leads(lead_ids: list[str], assignee: str, caller_id: str, uow: LeadsU
                  now: datetime) -> list[model.Lead]:
     """A manager above the assignee, or sales ops / admin, gives leads they see (pool or held) to the
     assignee, all or none. The claim cap does not apply: assigning by hand is a manager's decision."""
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     assignee_id = names.parse(assignee, "users", "assignee")
     with uow:
         active = uow.org.is_active(assignee_id)
@@ -106,7 +105,7 @@ def assign_leads(lead_ids: list[str], assignee: str, caller_id: str, uow: LeadsU
 def add_follow_up(lead_id: str, kind: str, note: str, caller_id: str, uow: LeadsUnitOfWork,
                   now: datetime) -> pool.FollowUp:
     """The holder records a call, visit, email or meeting; the first of a holding fixes its first-response time."""
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     note = pool.check_follow_up(kind, note)
     with uow:
         lead = _held_by_caller(uow, lead_id, caller_id, "record follow-ups on it")
@@ -127,7 +126,7 @@ def add_follow_up(lead_id: str, kind: str, note: str, caller_id: str, uow: Leads
 def auto_assign_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> model.Lead:
     """Sales ops (among every rep) or a department head (among the reps below them) gives a pool lead to
     the rep the assignment rules choose: territory, expertise, workload against capacity, round robin."""
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     with uow:
         viewer = uow.org.viewer(caller_id)
         if not (viewer.sees_everything or viewer.headed_paths):
@@ -174,7 +173,7 @@ def recycle(now: datetime, uow: LeadsUnitOfWork, batch_size: int = 500) -> dict[
             return done
 def set_rep_away(user: str, away: bool, caller_id: str, uow: LeadsUnitOfWork) -> tuple[str, bool]:
     """The rep themself, a manager above them, or sales ops / admin marks them away (assignment skips them)."""
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     user_id = names.parse(user, "users", "user")
     with uow:
         if uow.org.is_active(user_id) is None:

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from leads.domain import model, scoring
-from leads.service_layer.callers import caller_user_id
 from leads.service_layer.capture import campaign_source
 from leads.service_layer.conflicts import hide_unseen_originals
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
-from shangji_kit import fieldmask, names
+from shangji_kit import caller, fieldmask, names
 from shangji_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from shangji_kit.visibility import Viewer
 
@@ -50,7 +49,7 @@ class UpdateLead:
 
 def update_lead(cmd: UpdateLead, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> model.Lead:
     """Change qualifying details; the score and qualification follow (LeadQualificationChanged when it moves)."""
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     mask = fieldmask.check(cmd.update_mask, LEAD_FIELDS)
     changes: dict = {}
     violations: list[FieldViolation] = []
@@ -107,7 +106,7 @@ class RecordBehaviour:
 
 
 def record_behaviour(cmd: RecordBehaviour, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> model.Lead:
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     occur_time = cmd.occur_time or now
     with uow:
         settings = uow.pool_settings.scoring()
@@ -156,7 +155,7 @@ def rescore_stale(now: datetime, uow: LeadsUnitOfWork, batch_size: int = 500) ->
 
 
 def get_lead_score(lead_id: str, caller_id: str, uow: LeadsUnitOfWork) -> scoring.LeadScore:
-    caller_id = caller_user_id(caller_id)
+    caller_id = caller.user_id(caller_id)
     with uow:
         lead = uow.leads.get_visible(lead_id, uow.org.viewer(caller_id))
         if lead is None:

@@ -15,11 +15,12 @@ from leads.service_layer.repositories import (
     RepRepository,
     SettingsRepository,
 )
-from shangji_kit.inbox import Delivery
+from shangji_kit.abstract_uow import AbstractUnitOfWork
 
 
-class LeadsUnitOfWork(Protocol):
-    """``with uow: ...; uow.commit()``; leaving the block without commit rolls back (events too)."""
+class LeadsUnitOfWork(AbstractUnitOfWork, Protocol):
+    """The kit's unit of work (``with uow: ...; uow.commit()``, ``publish``, ``claim``, ``request_ids``) with
+    leads' repositories, one per aggregate."""
 
     leads: LeadRepository
     org: OrgProjection
@@ -27,18 +28,6 @@ class LeadsUnitOfWork(Protocol):
     reps: RepRepository
     customers: CustomerRepository
     campaigns: CampaignRepository
-
-    def __enter__(self) -> LeadsUnitOfWork: ...
-
-    def __exit__(self, *exc: object) -> None: ...
-
-    def commit(self) -> None: ...
-
-    def claim(self, delivery: Delivery) -> bool:
-        """True the first time this consumer sees this event (in this transaction)."""
-
-    def publish(self, events: list) -> None:
-        """Domain events to publish when this transaction commits; ``events`` is emptied."""
 
     def publish_bulk(self, events: list) -> None:
         """Many events at once (an import), written as ``publish``'s would be; ``events`` is emptied."""

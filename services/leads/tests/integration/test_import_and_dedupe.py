@@ -128,7 +128,7 @@ def test_a_merge_into_a_lead_the_caller_may_not_see_tells_nothing_of_it(as_user,
     _, holder = as_user()
     _, stranger = as_user()
     p = phone()
-    first = holder.CreateLead(leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(
+    holder.CreateLead(leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(
         company=f"Private {tag()}", contact_name="Li Lei", phone=p)))
     merged = stranger.CreateLead(leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(
         company="Anything", contact_name="X", phone=p)))

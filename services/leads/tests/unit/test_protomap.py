@@ -12,7 +12,7 @@ from leads.domain import model, pool
 from leads.entrypoints import inbound_events
 from shangji.teams.v1 import events_pb2 as teams_events
 from shangji.teams.v1 import teams_pb2
-from shangji_kit import envelope
+from shangji_kit import envelope, org_events
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
 from shangji_kit.visibility import OrgDepartment, OrgUser
@@ -49,12 +49,12 @@ def department(**kw) -> teams_pb2.Department:
 
 @pytest.mark.parametrize("kind", [teams_events.UserCreated, teams_events.UserUpdated])
 def test_a_user_event_is_the_users_whole_state(kind):
-    assert inbound_events.user_from_event(env_of(kind(user=user()))) == OrgUser(
+    assert org_events.user_from_event(env_of(kind(user=user()))) == OrgUser(
         user_id=USER, department_id=DEPT, roles=("sales_rep", "sales_ops"), active=True, update_time=T)
 
 
 def test_a_deactivation_is_inactive_and_a_user_may_have_no_department():
-    got = inbound_events.user_from_event(env_of(teams_events.UserDeactivated(user=user(department="", active=True))))
+    got = org_events.user_from_event(env_of(teams_events.UserDeactivated(user=user(department="", active=True))))
     assert (got.active, got.department_id) == (False, None)
 
 
@@ -62,14 +62,14 @@ def test_a_user_event_without_an_update_time_cannot_be_ordered_and_is_rejected()
     message = teams_events.UserCreated(user=user())
     message.user.ClearField("update_time")
     with pytest.raises(InvalidArgument) as exc:
-        inbound_events.user_from_event(env_of(message))
+        org_events.user_from_event(env_of(message))
     assert exc.value.violations[0].field == "user.update_time"
 
 
 def test_a_department_event_keeps_parent_path_and_head():
-    assert inbound_events.department_from_event(env_of(teams_events.DepartmentChanged(department=department()))) == \
+    assert org_events.department_from_event(env_of(teams_events.DepartmentChanged(department=department()))) == \
         OrgDepartment(id=DEPT, parent_id=ROOT, path=f"/{ROOT}/{DEPT}/", head_id=USER, update_time=T)
-    root = inbound_events.department_from_event(env_of(teams_events.DepartmentChanged(department=department(
+    root = org_events.department_from_event(env_of(teams_events.DepartmentChanged(department=department(
         name=f"departments/{ROOT}", id=ROOT, parent="", head="", path=f"/{ROOT}/"))))
     assert (root.parent_id, root.head_id, root.path) == (None, None, f"/{ROOT}/")
 
@@ -82,7 +82,7 @@ def test_a_department_event_keeps_parent_path_and_head():
 ])
 def test_a_malformed_department_is_rejected(fields, field):
     with pytest.raises(InvalidArgument) as exc:
-        inbound_events.department_from_event(env_of(teams_events.DepartmentChanged(department=department(**fields))))
+        org_events.department_from_event(env_of(teams_events.DepartmentChanged(department=department(**fields))))
     assert exc.value.violations[0].field == field
 
 
@@ -100,7 +100,7 @@ def test_an_event_of_another_type_is_rejected():
     wrong = Envelope(id=env.id, source=env.source, type="shangji.teams.v1.DepartmentChanged", subject="",
                      time=env.time, data=env.data, correlation_id=None)
     with pytest.raises(InvalidArgument) as exc:
-        inbound_events.user_from_event(wrong)
+        org_events.user_from_event(wrong)
     assert exc.value.violations[0].field == "type"
 
 
