@@ -43,18 +43,10 @@ class CustomerRepository:
                                    .with_for_update()).first()
         return _customer(row) if row else None
 
-    def add(self, customer: Customer, request_id: str | None) -> None:
+    def add(self, customer: Customer) -> None:
         name_key, region_key = customer.keys
         self.session.execute(sa.insert(customers).values(
-            **{c: getattr(customer, c) for c in _CUSTOMER}, name_key=name_key, region_key=region_key,
-            request_id=request_id or None))
-
-    def request_taken(self, request_id: str) -> bool:
-        return self.session.execute(sa.select(sa.exists().where(customers.c.request_id == request_id))).scalar_one()
-
-    def get_by_request_id(self, request_id: str) -> Customer | None:
-        row = self.session.execute(sa.select(customers).where(customers.c.request_id == request_id)).first()
-        return _customer(row) if row else None
+            **{c: getattr(customer, c) for c in _CUSTOMER}, name_key=name_key, region_key=region_key))
 
     def get(self, customer_id: str, viewer: visibility.Viewer | None = None, *, for_update: bool = False
             ) -> Customer | None:
@@ -100,13 +92,8 @@ class CustomerRepository:
 
     # --- contacts ---
 
-    def add_contact(self, contact: Contact, request_id: str | None = None) -> None:
-        self.session.execute(sa.insert(contacts).values(**{c: getattr(contact, c) for c in _CONTACT},
-                                                        request_id=request_id or None))
-
-    def contact_by_request_id(self, request_id: str) -> Contact | None:
-        row = self.session.execute(sa.select(contacts).where(contacts.c.request_id == request_id)).first()
-        return _contact(row) if row else None
+    def add_contact(self, contact: Contact) -> None:
+        self.session.execute(sa.insert(contacts).values(**{c: getattr(contact, c) for c in _CONTACT}))
 
     def get_contact(self, contact_id: str) -> Contact | None:
         row = self.session.execute(sa.select(contacts).where(contacts.c.id == contact_id)).first()

@@ -47,7 +47,7 @@ def _to_lead(row) -> Lead:
     return Lead(**values)
 
 
-_INSERT = insert_or_skip(leads, [*_COLUMNS, "request_id", "company_key", "region_key"], returning="id")
+_INSERT = insert_or_skip(leads, [*_COLUMNS, "request_id", "company_key", "region_key"], returning="id")  # prebuilt
 
 
 def _row(lead: Lead) -> dict:
@@ -89,11 +89,11 @@ class LeadRepository:
     def __init__(self, session: sa.Connection) -> None:
         self.session = session
 
-    def add(self, lead: Lead, request_id: str | None) -> Lead | None:
-        """Insert; None when the request id is already taken (nothing written)."""
+    def add(self, lead: Lead) -> None:
         values = _row(lead)
-        values["request_id"] = request_id or None
-        return lead if self.session.execute(_INSERT, values).first() else None
+        # Only an import's rows carry a request id here (``copy_in``); a create's is the caller's (request_ids).
+        values["request_id"] = None
+        self.session.execute(_INSERT, values)
 
     def lock_keys(self, keys: dedupe.Keys) -> None:
         """Serialise captures sharing a de-duplication key until commit, so two cannot both miss each other."""
@@ -164,12 +164,6 @@ class LeadRepository:
         if merges:
             self.session.execute(sa.insert(lead_merges), merges)
 
-    def merged_lead_for(self, request_id: str) -> Lead | None:
-        """The lead a create with ``request_id`` was merged into, if it was."""
-        row = self.session.execute(sa.select(leads).join(lead_merges, lead_merges.c.lead_id == leads.c.id)
-                                   .where(lead_merges.c.request_id == request_id)).first()
-        return _to_lead(row) if row else None
-
     def get(self, lead_id: str) -> Lead | None:
         """The lead whoever may see it (for decisions about it, never for an answer)."""
         row = self.session.execute(sa.select(leads).where(leads.c.id == lead_id)).first()
@@ -211,20 +205,10 @@ class LeadRepository:
             id=follow_up.id, lead_id=follow_up.lead_id, kind=follow_up.kind, note=follow_up.note,
             author_id=follow_up.author_id, create_time=follow_up.create_time))
 
-    def add_behaviour(self, *, lead_id: str, kind: str, occur_time: datetime, recorded_by: str, now: datetime,
-                      request_id: str | None) -> bool:
-        """Record a behaviour; False when its request id was already taken (nothing written)."""
-        stmt = (pg.insert(lead_behaviours)
-                .values(id=str(uuid.uuid4()), lead_id=lead_id, type=kind, occur_time=occur_time,
-                        recorded_by=recorded_by, request_id=request_id or None, create_time=now)
-                .on_conflict_do_nothing(index_elements=[lead_behaviours.c.request_id])
-                .returning(lead_behaviours.c.id))
-        return self.session.execute(stmt).first() is not None
-
-    def behaviour_lead(self, request_id: str) -> str | None:
-        """The lead a behaviour with this request id was recorded on."""
-        return self.session.execute(sa.select(lead_behaviours.c.lead_id)
-                                    .where(lead_behaviours.c.request_id == request_id)).scalar()
+    def add_behaviour(self, *, lead_id: str, kind: str, occur_time: datetime, recorded_by: str, now: datetime) -> None:
+        self.session.execute(sa.insert(lead_behaviours).values(
+            id=str(uuid.uuid4()), lead_id=lead_id, type=kind, occur_time=occur_time, recorded_by=recorded_by,
+            create_time=now))
 
     def stale_scores(self, version: int, limit: int) -> list[Lead]:
         """Open leads scored with settings older than ``version``, locked; rows another transaction holds are
@@ -267,10 +251,6 @@ class LeadRepository:
                                      sa.and_(leads.c.create_time == time, leads.c.id > last_id)))
         stmt = stmt.order_by(leads.c.create_time.desc(), leads.c.id).limit(limit)
         return [_to_lead(row) for row in self.session.execute(stmt)]
-
-    def get_by_request_id(self, request_id: str) -> Lead | None:
-        row = self.session.execute(sa.select(leads).where(leads.c.request_id == request_id)).first()
-        return _to_lead(row) if row else None
 
     def update(self, lead: Lead, expected_version: int) -> None:
         """Write the lead if nobody else did since it was read at ``expected_version``; ABORTED otherwise."""

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from leads.domain import dedupe, model, scoring
+from leads.service_layer import request_ids
 from leads.service_layer.callers import check_new_owner
 from leads.service_layer.conflicts import hide_unseen_originals, who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import caller, names, paging
-from shangji_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from shangji_kit.errors import FieldViolation, InvalidArgument, NotFound
 
 
 @dataclass(frozen=True)
@@ -66,19 +67,21 @@ def merge_row(merged: dedupe.LeadMerged, request_id: str | None) -> dict:
             "create_time": merged.merge_time}
 
 
-def _earlier_capture(uow: LeadsUnitOfWork, request_id: str, caller_id: str) -> Captured | None:
-    earlier = uow.leads.get_by_request_id(request_id)
-    if earlier:
-        # A retry answers with the lead it made; someone who may not see that lead reused another's key
-        # and learns nothing of it.
-        if uow.leads.get_visible(earlier.id, uow.org.viewer(caller_id)) is None:
-            raise AlreadyExists("request_id was used for another caller's lead; choose a new one",
-                                metadata={"request_id": request_id})
-        return _answer(uow, caller_id, earlier, "FLAGGED" if earlier.duplicate_of else "CREATED")
-    merged_into = uow.leads.merged_lead_for(request_id)
-    if merged_into:
-        return _answer(uow, caller_id, merged_into, "MERGED")
-    return None
+# What a CreateLead request id remembers (``uow.request_ids``, per caller): the lead it created (or flagged),
+# or the lead it was merged into.
+_MERGED = "merged:"
+
+
+def _resource(captured: model.Lead, result: str) -> str:
+    return (_MERGED if result == "MERGED" else "") + captured.name
+
+
+def _retry(uow: LeadsUnitOfWork, caller_id: str, resource: str) -> Captured:
+    """The first answer again, for a retry (the caller's own request id: nothing is written)."""
+    merged = resource.startswith(_MERGED)
+    lead = uow.leads.get(names.parse(resource.removeprefix(_MERGED), "leads"))
+    result = "MERGED" if merged else "FLAGGED" if lead.duplicate_of else "CREATED"
+    return _answer(uow, caller_id, lead, result)
 
 
 def _answer(uow: LeadsUnitOfWork, caller_id: str, lead: model.Lead, result: str) -> Captured:
@@ -129,10 +132,6 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork, now: date
     if owner_violations:
         raise InvalidArgument(owner_violations)
     with uow:
-        if cmd.request_id:
-            earlier = _earlier_capture(uow, cmd.request_id, caller_id)
-            if earlier:
-                return earlier
         if campaign_id is not None:
             campaign_source(uow, lead, campaign_id)
         if owner_id is not None and owner_id != caller_id:
@@ -144,6 +143,11 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork, now: date
         found = dedupe.find_duplicate(lead, uow.leads.duplicate_candidates([keys]))
         if found and uow.pool_settings.get().dedupe_mode == dedupe.MERGE:
             [existing] = uow.leads.get_many_for_update([found[0].id])
+            # The one idempotency check, once the outcome is known and before anything is written: a retry (or
+            # a concurrent twin, which waits here for the first to commit) gets the first answer.
+            earlier = request_ids.claim(uow, caller_id, "CreateLead", cmd.request_id, _resource(existing, "MERGED"))
+            if earlier is not None:
+                return _retry(uow, caller_id, earlier)
             read_version = existing.version
             dedupe.merge(existing, lead, found[1], caller_id, now)
             merged = existing.events[-1]
@@ -151,21 +155,20 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork, now: date
             if scoring.rescore(existing, settings, now) and existing.version == read_version:
                 existing.version += 1
                 existing.update_time = now
-            if cmd.request_id and uow.leads.taken_request_ids([cmd.request_id]):
-                return _earlier_capture(uow, cmd.request_id, caller_id)
-            uow.leads.add_merges([merge_row(merged, cmd.request_id)])
+            uow.leads.add_merges([merge_row(merged, None)])
             if existing.version != read_version:
                 uow.leads.update(existing, read_version)
             uow.publish(existing.events)
             answer = _answer(uow, caller_id, existing, "MERGED")
             uow.commit()
             return answer
+        earlier = request_ids.claim(uow, caller_id, "CreateLead", cmd.request_id, _resource(lead, "CREATED"))
+        if earlier is not None:
+            return _retry(uow, caller_id, earlier)
         if found:
             dedupe.flag(lead, found[0], found[1])
         scoring.rescore(lead, settings, now, new=True)
-        if uow.leads.add(lead, cmd.request_id) is None:
-            # A concurrent create with the same request id committed first; ours wrote nothing.
-            return _earlier_capture(uow, cmd.request_id, caller_id)
+        uow.leads.add(lead)
         uow.publish(lead.events)
         answer = _answer(uow, caller_id, lead, "FLAGGED" if found else "CREATED")
         uow.commit()

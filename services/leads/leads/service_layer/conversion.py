@@ -72,7 +72,7 @@ def convert_lead(cmd: ConvertLead, caller_id: str, uow: LeadsUnitOfWork, now: da
                     id=str(uuid.uuid4()), owner_id=lead.owner_id, grades=grades, now=now, lead_id=lead.id,
                     values={"display_name": lead.company, "region": lead.region, "industry": lead.industry,
                             "size": lead.company_size})
-                uow.customers.add(customer, None)
+                uow.customers.add(customer)
                 events.extend(customer.events)
                 customer.events.clear()
         chain = uow.customers.chain(customer.id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from leads.domain import customers
+from leads.service_layer import request_ids
 from leads.service_layer.callers import check_new_owner
 from leads.service_layer.conflicts import who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
@@ -87,16 +88,17 @@ def create_customer(cmd: CreateCustomer, caller_id: str, uow: LeadsUnitOfWork, n
     caller_id = caller.user_id(caller_id)
     owner_id = names.parse(cmd.owner, "users", "customer.owner") if cmd.owner else caller_id
     with uow:
-        if cmd.request_id:
-            earlier = uow.customers.get_by_request_id(cmd.request_id)
-            if earlier:
-                return CustomerView(earlier, uow.customers.chain(earlier.id))
         customer = customers.new_customer(id=str(uuid.uuid4()), values=cmd.values, owner_id=owner_id,
                                           grades=_grades(uow), now=now)
         if owner_id != caller_id:
             check_new_owner(uow, caller_id, owner_id, "customer.owner")
+        # The caller's own request id again (a retry, or a concurrent twin that waits here for the first to
+        # commit): the first customer, before its name counts as taken.
+        earlier = request_ids.claim(uow, caller_id, "CreateCustomer", cmd.request_id, customer.id)
+        if earlier is not None:
+            return CustomerView(uow.customers.get(earlier), uow.customers.chain(earlier))
         _refuse_taken_name(uow, customer, uow.org.viewer(caller_id))
-        uow.customers.add(customer, cmd.request_id)
+        uow.customers.add(customer)
         uow.publish(customer.events)
         uow.commit()
         return CustomerView(customer, ())
@@ -169,12 +171,12 @@ def create_contact(cmd: CreateContact, caller_id: str, uow: LeadsUnitOfWork, now
     caller_id = caller.user_id(caller_id)
     contact = customers.new_contact(id=str(uuid.uuid4()), customer_id=cmd.customer_id, values=cmd.values, now=now)
     with uow:
-        if cmd.request_id:
-            earlier = uow.customers.contact_by_request_id(cmd.request_id)
-            if earlier:
-                return earlier
         customer, _ = _editable(uow, cmd.customer_id, caller_id)
-        uow.customers.add_contact(contact, cmd.request_id)
+        # Under the customer's lock: a concurrent twin with this request id has committed by now.
+        earlier = request_ids.claim(uow, caller_id, "CreateContact", cmd.request_id, contact.id)
+        if earlier is not None:
+            return uow.customers.get_contact(earlier)
+        uow.customers.add_contact(contact)
         uow.publish([customers.chain_changed(customer, uow.customers.chain(customer.id), now)])
         uow.customers.save_chain_revision(customer)
         uow.commit()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from leads.domain import model, scoring
+from leads.service_layer import request_ids
 from leads.service_layer.capture import campaign_source
 from leads.service_layer.conflicts import hide_unseen_originals
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
@@ -111,20 +112,17 @@ def record_behaviour(cmd: RecordBehaviour, caller_id: str, uow: LeadsUnitOfWork,
     with uow:
         settings = uow.pool_settings.scoring()
         kind = scoring.check_behaviour(cmd.kind, occur_time, now, settings)
-        if cmd.request_id:
-            earlier = uow.leads.behaviour_lead(cmd.request_id)
-            if earlier is not None:
-                lead = uow.leads.get_visible(earlier, uow.org.viewer(caller_id))
-                if lead is None or lead.id != cmd.lead_id:
-                    raise InvalidArgument.field("request_id", "already used for another behaviour")
-                hide_unseen_originals(uow, caller_id, [lead])
-                return lead
         lead = _changeable_lead(uow, cmd.lead_id, caller_id)
+        # Under the lead's lock: a concurrent twin with this request id has committed by now.
+        earlier = request_ids.claim(uow, caller_id, "RecordLeadBehaviour", cmd.request_id, lead.id)
+        if earlier is not None:
+            if earlier != lead.id:
+                raise InvalidArgument.field("request_id", "already used for another behaviour")
+            hide_unseen_originals(uow, caller_id, [lead])
+            return lead
         read_version = lead.version
         scoring.record_behaviour(lead, kind, settings, now)
-        if not uow.leads.add_behaviour(lead_id=lead.id, kind=kind, occur_time=occur_time, recorded_by=caller_id,
-                                       now=now, request_id=cmd.request_id):
-            raise Aborted("a behaviour with this request_id was recorded concurrently; retry to read it")
+        uow.leads.add_behaviour(lead_id=lead.id, kind=kind, occur_time=occur_time, recorded_by=caller_id, now=now)
         lead.version += 1
         lead.update_time = now
         _save(uow, lead, read_version)

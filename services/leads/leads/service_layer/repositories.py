@@ -15,13 +15,11 @@ from leads.domain.customers import Contact, Customer
 from leads.domain.model import Lead
 from leads.domain.pool import Candidate, FollowUp, PoolSettings, RepProfile
 from leads.domain.scoring import ScoringSettings
-from shangji_kit import visibility
+from shangji_kit import request_ids, visibility
 
 
 class LeadRepository(Protocol):
-    def add(self, lead: Lead, request_id: str | None) -> Lead | None:
-        """Insert; None when the request id is already taken (nothing written)."""
-        ...
+    def add(self, lead: Lead) -> None: ...
 
     def lock_keys(self, keys: dedupe.Keys) -> None:
         """Serialise captures sharing a de-duplication key until commit, so two cannot both miss each other."""
@@ -44,10 +42,6 @@ class LeadRepository(Protocol):
 
     def add_merges(self, merges: list[dict]) -> None:
         """Record many merges (``add_merge``'s columns as dicts); one executemany."""
-        ...
-
-    def merged_lead_for(self, request_id: str) -> Lead | None:
-        """The lead a create with ``request_id`` was merged into, if it was."""
         ...
 
     def get(self, lead_id: str) -> Lead | None:
@@ -75,14 +69,8 @@ class LeadRepository(Protocol):
 
     def add_follow_up(self, follow_up: FollowUp) -> None: ...
 
-    def add_behaviour(self, *, lead_id: str, kind: str, occur_time: datetime, recorded_by: str, now: datetime,
-                      request_id: str | None) -> bool:
-        """Record a behaviour; False when its request id was already taken (nothing written)."""
-        ...
-
-    def behaviour_lead(self, request_id: str) -> str | None:
-        """The lead a behaviour with this request id was recorded on."""
-        ...
+    def add_behaviour(self, *, lead_id: str, kind: str, occur_time: datetime, recorded_by: str,
+                      now: datetime) -> None: ...
 
     def stale_scores(self, version: int, limit: int) -> list[Lead]:
         """Open leads scored with settings older than ``version``, locked; rows another transaction holds are
@@ -99,8 +87,6 @@ class LeadRepository(Protocol):
         """The held leads ``viewer`` may see (or, ``in_pool``, the pool's), newest first, in the order of the
         (create_time DESC, id) indexes."""
         ...
-
-    def get_by_request_id(self, request_id: str) -> Lead | None: ...
 
     def update(self, lead: Lead, expected_version: int) -> None:
         """Write the lead if nobody else did since it was read at ``expected_version``; ABORTED otherwise."""
@@ -187,11 +173,7 @@ class CustomerRepository(Protocol):
 
     def find_by_key(self, name_key: str, region_key: str) -> Customer | None: ...
 
-    def add(self, customer: Customer, request_id: str | None) -> None: ...
-
-    def request_taken(self, request_id: str) -> bool: ...
-
-    def get_by_request_id(self, request_id: str) -> Customer | None: ...
+    def add(self, customer: Customer) -> None: ...
 
     def get(self, customer_id: str, viewer: visibility.Viewer | None = None, *, for_update: bool = False
             ) -> Customer | None:
@@ -215,9 +197,7 @@ class CustomerRepository(Protocol):
         """Store the chain revision the domain advanced (the customer row is locked by the caller)."""
         ...
 
-    def add_contact(self, contact: Contact, request_id: str | None = None) -> None: ...
-
-    def contact_by_request_id(self, request_id: str) -> Contact | None: ...
+    def add_contact(self, contact: Contact) -> None: ...
 
     def get_contact(self, contact_id: str) -> Contact | None: ...
 
@@ -239,8 +219,6 @@ class CampaignRepository(Protocol):
         """Insert; False when the request id is already taken (nothing written)."""
         ...
 
-    def get_by_request_id(self, request_id: str) -> Campaign | None: ...
-
     def get(self, campaign_id: str, *, for_update: bool = False) -> Campaign | None: ...
 
     def exists(self, campaign_id: str) -> bool: ...
@@ -259,3 +237,9 @@ class CampaignRepository(Protocol):
         """Per source channel (lead.source) and per campaign: leads, MQL+, SQL, conversions, won by currency,
         cost by currency. One pass over leads each, grouped in SQL."""
         ...
+
+
+class RequestIdRepository(request_ids.RequestIds, Protocol):
+    """The kit's request ids per caller (``claim``, ``find``), and whether another caller used one."""
+
+    def used_by_another(self, key: request_ids.RequestKey | None) -> bool: ...
