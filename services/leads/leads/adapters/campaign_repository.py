@@ -26,16 +26,8 @@ class CampaignRepository:
     def __init__(self, session: sa.Connection) -> None:
         self.session = session
 
-    def add(self, campaign: Campaign, request_id: str | None) -> bool:
-        """Insert; False when the request id is already taken (nothing written)."""
-        values = {c: getattr(campaign, c) for c in _CAMPAIGN}
-        stmt = (pg.insert(campaigns).values(**values, request_id=request_id or None)
-                .on_conflict_do_nothing(index_elements=[campaigns.c.request_id]).returning(campaigns.c.id))
-        return self.session.execute(stmt).first() is not None
-
-    def get_by_request_id(self, request_id: str) -> Campaign | None:
-        row = self.session.execute(sa.select(campaigns).where(campaigns.c.request_id == request_id)).first()
-        return _campaign(row) if row else None
+    def add(self, campaign: Campaign) -> None:
+        self.session.execute(sa.insert(campaigns).values(**{c: getattr(campaign, c) for c in _CAMPAIGN}))
 
     def get(self, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
         stmt = sa.select(campaigns).where(campaigns.c.id == campaign_id)

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from leads.domain import campaigns
+from leads.service_layer import request_ids
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import caller, fieldmask, names, paging
 from shangji_kit.errors import Aborted, InvalidArgument, NotFound, PermissionDenied
@@ -25,12 +26,10 @@ def create_campaign(values: dict[str, str], request_id: str, caller_id: str, uow
     with uow:
         _marketing(uow, caller_id, "create campaigns")
         campaign = campaigns.new_campaign(id=str(uuid.uuid4()), values=values, now=now)
-        if request_id:
-            earlier = uow.campaigns.get_by_request_id(request_id)
-            if earlier:
-                return earlier
-        if not uow.campaigns.add(campaign, request_id):
-            return uow.campaigns.get_by_request_id(request_id)
+        earlier = request_ids.claim(uow, caller_id, "CreateCampaign", request_id, campaign.id)
+        if earlier is not None:
+            return uow.campaigns.get(earlier)
+        uow.campaigns.add(campaign)
         uow.commit()
         return campaign
 

@@ -215,9 +215,7 @@ class CustomerRepository(Protocol):
 
 
 class CampaignRepository(Protocol):
-    def add(self, campaign: Campaign, request_id: str | None) -> bool:
-        """Insert; False when the request id is already taken (nothing written)."""
-        ...
+    def add(self, campaign: Campaign) -> None: ...
 
     def get(self, campaign_id: str, *, for_update: bool = False) -> Campaign | None: ...
 

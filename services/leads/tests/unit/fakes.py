@@ -284,11 +284,8 @@ class FakeCampaigns(FakeRepository[str, Campaign]):
         super().__init__()
         self.outcomes: dict[str, tuple] = {}
 
-    def add(self, campaign: Campaign, request_id: str | None) -> bool:
-        return super().add(campaign)
-
-    def get_by_request_id(self, request_id: str) -> Campaign | None:
-        return None
+    def add(self, campaign: Campaign) -> None:
+        assert super().add(campaign)
 
     def get(self, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
         return super().get(campaign_id)

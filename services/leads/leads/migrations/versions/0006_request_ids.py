@@ -3,12 +3,13 @@
 Revision ID: 0006
 Revises: 0005
 
-CreateLead, CreateCustomer, CreateContact and RecordLeadBehaviour remember their request id per caller
-in ``idempotency_keys`` (``shangji_kit.request_ids``) instead of a column unique across callers, so one
-caller's request id tells another nothing. The request ids already stored are copied there under the
-caller that is known (the lead's owner or merger, the customer's owner, the contact's customer's owner,
-the behaviour's recorder), so a retry of a call made before the upgrade still answers with its first
-result. The old columns stay for the rows that have them; imports keep using theirs ("import:" ids).
+CreateLead, CreateCustomer, CreateContact, RecordLeadBehaviour and CreateCampaign remember their request
+id per caller in ``idempotency_keys`` (``shangji_kit.request_ids``) instead of a column unique across
+callers, so one caller's request id tells another nothing. The request ids already stored are copied
+there under the caller that is known (the lead's owner or merger, the customer's owner, the contact's
+customer's owner, the behaviour's recorder; campaigns never recorded who made them), so a retry of a
+call made before the upgrade still answers with its first result. The old columns stay for the rows
+that have them; imports keep using theirs ("import:" ids).
 """
 
 import sqlalchemy as sa
