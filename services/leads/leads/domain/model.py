@@ -65,12 +65,30 @@ class Lead:
         return str(self.version)
 
     def check_convertible(self, expected_etag: str = "") -> None:
+        self.check_open(expected_etag)
+
+    def check_open(self, expected_etag: str = "") -> None:
+        """Still open, and (when an etag is given) unchanged since the caller read it."""
         if expected_etag and expected_etag != self.etag:
             raise Aborted(f"{self.name} has changed (etag {self.etag}, not {expected_etag}); re-read it",
                           metadata={"resource": self.name, "etag": self.etag})
         if self.state != OPEN:
             raise FailedPrecondition(f"{self.name} is already converted", reason="LEAD_ALREADY_CONVERTED",
                                      metadata={"resource": self.name})
+
+    def new_version(self, now: datetime, since: int) -> None:
+        """The lead changed since it was read at version ``since``: one new version (etag) for the change,
+        however many steps made it."""
+        if self.version == since:
+            self.version += 1
+        self.update_time = now
+
+    def update_details(self, changes: dict) -> list[str]:
+        """Set the qualifying details in ``changes`` (``clean_details``'s); the names of those that changed."""
+        changed = [k for k, v in changes.items() if getattr(self, k) != v]
+        for k in changed:
+            setattr(self, k, changes[k])
+        return changed
 
     def convert(self, by_user_id: str, title: str, now: datetime, expected_etag: str = "", *,
                 customer_id: str | None = None, decision_chain: tuple = (), without_opportunity: bool = False) -> None:
@@ -117,6 +135,18 @@ class HandOver:
     from_owner_id: str
     to_owner_id: str
     transfer_time: datetime | None
+
+
+# The qualifying details UpdateLead may change, with their length limits (campaign and flags are checked apart).
+DETAIL_LIMITS = {"contact_title": 100, "company_size": 50, "industry": 100, "source": 100}
+
+
+def clean_details(values: dict, mask: set[str]) -> tuple[dict, list[FieldViolation]]:
+    """The masked details with whitespace folded, and every one too long."""
+    changes = {name: " ".join(values.get(name, "").split()) for name in DETAIL_LIMITS if name in mask}
+    violations = [FieldViolation(f"lead.{name}", f"at most {DETAIL_LIMITS[name]} characters")
+                  for name, value in changes.items() if len(value) > DETAIL_LIMITS[name]]
+    return changes, violations
 
 
 def _bounded(violations: list[FieldViolation], path: str, value: str, limit: int, *, required: bool) -> None:

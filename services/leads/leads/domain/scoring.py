@@ -191,6 +191,12 @@ def record_behaviour(lead: Lead, kind: str, settings: ScoringSettings, now: date
     rescore(lead, settings, now)
 
 
+def record_follow_up(lead: Lead, settings: ScoringSettings, now: datetime) -> None:
+    """Each follow-up counts as a behaviour (points per the settings' ``follow_up``)."""
+    lead.behaviour_counts = {**lead.behaviour_counts, FOLLOW_UP: lead.behaviour_counts.get(FOLLOW_UP, 0) + 1}
+    rescore(lead, settings, now)
+
+
 def is_qualified_for_conversion(lead: Lead, settings: ScoringSettings) -> bool:
     if not settings.convert_requires:
         return True

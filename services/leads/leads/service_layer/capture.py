@@ -152,9 +152,8 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork, now: date
             dedupe.merge(existing, lead, found[1], caller_id, now)
             merged = existing.events[-1]
             # Filled fields (industry, source ...) may match scoring rules.
-            if scoring.rescore(existing, settings, now) and existing.version == read_version:
-                existing.version += 1
-                existing.update_time = now
+            if scoring.rescore(existing, settings, now):
+                existing.new_version(now, since=read_version)
             uow.leads.add_merges([merge_row(merged, None)])
             if existing.version != read_version:
                 uow.leads.update(existing, read_version)

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from leads.domain import model, pool, scoring
+from leads.service_layer.callers import check_new_owner
 from leads.service_layer.conflicts import hide_unseen_originals, who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import caller, names
@@ -80,16 +81,8 @@ def assign_leads(lead_ids: list[str], assignee: str, caller_id: str, uow: LeadsU
     caller_id = caller.user_id(caller_id)
     assignee_id = names.parse(assignee, "users", "assignee")
     with uow:
-        active = uow.org.is_active(assignee_id)
-        if active is None:
-            raise InvalidArgument.field("assignee", f"{assignee} is not a user leads knows (yet)")
-        if not active:
-            raise FailedPrecondition(f"{assignee} is deactivated and cannot hold leads", reason="INACTIVE_USER",
-                                     metadata={"user": assignee})
+        check_new_owner(uow, caller_id, assignee_id, "assignee")
         viewer = uow.org.viewer(caller_id)
-        if not (viewer.sees_everything or uow.org.manages(viewer, assignee_id)):
-            raise PermissionDenied(f"only a manager above {assignee} or sales ops may assign them leads",
-                                   metadata={"user": assignee})
         uow.leads.lock_holder(assignee_id)
         leads = _all_found(lead_ids, uow.leads.get_many_for_update(lead_ids, viewer))
         pool.check_assign(leads)
@@ -113,10 +106,7 @@ def add_follow_up(lead_id: str, kind: str, note: str, caller_id: str, uow: Leads
                                   create_time=now)
         read_version = lead.version
         pool.add_follow_up(lead, follow_up)
-        # Each follow-up counts as a behaviour (points per the settings' "follow_up").
-        lead.behaviour_counts = {**lead.behaviour_counts,
-                                 scoring.FOLLOW_UP: lead.behaviour_counts.get(scoring.FOLLOW_UP, 0) + 1}
-        scoring.rescore(lead, uow.pool_settings.scoring(), now)
+        scoring.record_follow_up(lead, uow.pool_settings.scoring(), now)
         uow.leads.add_follow_up(follow_up)
         _save(uow, lead, read_version)
         uow.commit()

@@ -12,7 +12,7 @@ from leads.service_layer.capture import campaign_source
 from leads.service_layer.conflicts import hide_unseen_originals
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import caller, fieldmask, names
-from shangji_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from shangji_kit.errors import InvalidArgument, NotFound, PermissionDenied
 from shangji_kit.visibility import Viewer
 
 LEAD_FIELDS = ("contact_title", "company_size", "industry", "source", "campaign", "flags")
@@ -52,13 +52,7 @@ def update_lead(cmd: UpdateLead, caller_id: str, uow: LeadsUnitOfWork, now: date
     """Change qualifying details; the score and qualification follow (LeadQualificationChanged when it moves)."""
     caller_id = caller.user_id(caller_id)
     mask = fieldmask.check(cmd.update_mask, LEAD_FIELDS)
-    changes: dict = {}
-    violations: list[FieldViolation] = []
-    for name, limit in (("contact_title", 100), ("company_size", 50), ("industry", 100), ("source", 100)):
-        if name in mask:
-            changes[name] = " ".join(cmd.values.get(name, "").split())
-            if len(changes[name]) > limit:
-                violations.append(FieldViolation(f"lead.{name}", f"at most {limit} characters"))
+    changes, violations = model.clean_details(cmd.values, mask)
     campaign_id = None
     if "campaign" in mask and cmd.values.get("campaign"):
         try:
@@ -74,24 +68,16 @@ def update_lead(cmd: UpdateLead, caller_id: str, uow: LeadsUnitOfWork, now: date
         raise InvalidArgument(violations)
     with uow:
         lead = _changeable_lead(uow, cmd.lead_id, caller_id)
-        if cmd.etag and cmd.etag != lead.etag:
-            raise Aborted(f"{lead.name} has changed (etag {lead.etag}, not {cmd.etag}); re-read it",
-                          metadata={"resource": lead.name, "etag": lead.etag})
-        if lead.state != model.OPEN:
-            raise FailedPrecondition(f"{lead.name} is already converted", reason="LEAD_ALREADY_CONVERTED",
-                                     metadata={"resource": lead.name})
+        lead.check_open(cmd.etag)
         if "campaign" in mask:
             changes["campaign_id"] = campaign_id
             if campaign_id is not None:
                 campaign_source(uow, lead, campaign_id)
         read_version = lead.version
-        changed = [k for k, v in changes.items() if getattr(lead, k) != v]
-        for k in changed:
-            setattr(lead, k, changes[k])
+        changed = lead.update_details(changes)
         rescored = scoring.rescore(lead, uow.pool_settings.scoring(), now)
         if changed or rescored:
-            lead.version += 1
-            lead.update_time = now
+            lead.new_version(now, since=read_version)
             _save(uow, lead, read_version)
             uow.commit()
         hide_unseen_originals(uow, caller_id, [lead])
@@ -123,8 +109,7 @@ def record_behaviour(cmd: RecordBehaviour, caller_id: str, uow: LeadsUnitOfWork,
         read_version = lead.version
         scoring.record_behaviour(lead, kind, settings, now)
         uow.leads.add_behaviour(lead_id=lead.id, kind=kind, occur_time=occur_time, recorded_by=caller_id, now=now)
-        lead.version += 1
-        lead.update_time = now
+        lead.new_version(now, since=read_version)
         _save(uow, lead, read_version)
         uow.commit()
         hide_unseen_originals(uow, caller_id, [lead])
@@ -142,8 +127,7 @@ def rescore_stale(now: datetime, uow: LeadsUnitOfWork, batch_size: int = 500) ->
             for lead in batch:
                 read_version = lead.version
                 if scoring.rescore(lead, settings, now):
-                    lead.version += 1
-                    lead.update_time = now
+                    lead.new_version(now, since=read_version)
                     changed += 1
                 # Saved even when the score stands: it is no longer stale.
                 _save(uow, lead, read_version)

@@ -39,6 +39,26 @@ def with_trailers(caller, method: str, request):
     return answer, dict(call.trailing_metadata())
 
 
+def concurrently(n: int, call) -> list:
+    """``call()`` from ``n`` threads released together; each answer, or the status code it failed with."""
+    answers: list = []
+    start = threading.Barrier(n)
+
+    def run() -> None:
+        start.wait()
+        try:
+            answers.append(call())
+        except grpc.RpcError as exc:
+            answers.append(exc.code())
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
 def phone() -> str:
     return f"139{random.randrange(10**8):08d}"
 
@@ -84,21 +104,7 @@ def test_twenty_concurrent_create_contacts_with_one_request_id_make_one_contact_
     _, rep = as_user()
     customer = rep.CreateCustomer(customer_request(f"并发{uuid.uuid4().hex[:6]}"))
     request = contact_request(customer.name, str(uuid.uuid4()))
-    answers: list = []
-    start = threading.Barrier(20)
-
-    def create() -> None:
-        start.wait()
-        try:
-            answers.append(rep.CreateContact(request).name)
-        except grpc.RpcError as exc:
-            answers.append(exc.code())
-
-    threads = [threading.Thread(target=create) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = concurrently(20, lambda: rep.CreateContact(request).name)
     assert len(answers) == 20 and len(set(answers)) == 1 and str(answers[0]).startswith("contacts/"), answers
     assert query("SELECT count(*) FROM contacts WHERE customer_id = :c", c=customer.id)[0][0] == 1
 
@@ -106,21 +112,7 @@ def test_twenty_concurrent_create_contacts_with_one_request_id_make_one_contact_
 def test_concurrent_create_customer_retries_return_the_original(as_user, query):
     _, rep = as_user()
     request = customer_request(f"重试并发{uuid.uuid4().hex[:6]}", str(uuid.uuid4()))
-    answers: list = []
-    start = threading.Barrier(10)
-
-    def create() -> None:
-        start.wait()
-        try:
-            answers.append(rep.CreateCustomer(request).name)
-        except grpc.RpcError as exc:
-            answers.append(exc.code())
-
-    threads = [threading.Thread(target=create) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = concurrently(10, lambda: rep.CreateCustomer(request).name)
     assert len(set(answers)) == 1 and str(answers[0]).startswith("customers/"), answers
     assert query("SELECT count(*) FROM customers WHERE display_name = :n", n=request.customer.display_name)[0][0] == 1
 
