@@ -10,7 +10,7 @@ from google.protobuf.message import Message
 from leads.domain import campaigns, model, pool
 from shangji.opportunities.v1 import events_pb2 as opp_events
 from shangji.teams.v1 import events_pb2 as teams_events
-from shangji_kit import names
+from shangji_kit import names, org_events
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
 
@@ -31,7 +31,7 @@ def outcome_from_event(env: Envelope):
     change_time = (message.change_time.ToDatetime(tzinfo=UTC) if message.HasField("change_time")
                    else datetime.fromisoformat(env.time.replace("Z", "+00:00")))
     return campaigns.Outcome(opportunity=opp.name, lead_id=lead_id, won=won, amount=opp.amount or "0",
-                   currency=opp.currency, change_time=change_time)
+                             currency=opp.currency, change_time=change_time)
 
 
 def _update_time(message: Message, field: str):
@@ -41,16 +41,9 @@ def _update_time(message: Message, field: str):
     return message.update_time.ToDatetime(tzinfo=UTC)
 
 
-_USER_EVENTS = {t.DESCRIPTOR.full_name: t for t in (teams_events.UserCreated, teams_events.UserUpdated,
-                                                     teams_events.UserDeactivated)}
-
-
 def rep_from_event(env: Envelope) -> pool.RepProfile:
     """The rep's territories, expertise and capacity from UserCreated or UserUpdated."""
-    message_type = _USER_EVENTS.get(env.type)
-    if message_type is None:
-        raise InvalidArgument.field("type", f"not a teams user event: {env.type}")
-    user = env.payload(message_type).user
+    user = env.payload(org_events.user_event_type(env)).user
     return pool.RepProfile(
         user_id=names.parse(user.name, "users", "user.name"),
         territories=tuple(t.strip() for t in user.territories if t.strip()),
