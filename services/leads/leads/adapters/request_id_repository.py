@@ -13,9 +13,17 @@ _OTHER = (sa.select(sa.literal(True)).where(
     idempotency_keys.c.caller != sa.bindparam("caller")).limit(1))
 
 
+# The kit's statements, built once for the process rather than per unit of work (building them was CPU on
+# every call's hot path).
+_KIT = SqlRequestIds(None, idempotency_keys)
+
+
 class RequestIdRepository(SqlRequestIds):
     def __init__(self, session: sa.Connection) -> None:
-        super().__init__(session, idempotency_keys)
+        self.session = session
+        self.table = idempotency_keys
+        self._insert = _KIT._insert
+        self._select = _KIT._select
 
     def used_by_another(self, key: RequestKey | None) -> bool:
         """Whether another caller has used this request id for this operation."""
