@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from leads.domain import model, pool, scoring
+from leads.service_layer import lead_access
 from leads.service_layer.callers import check_new_owner
 from leads.service_layer.conflicts import hide_unseen_originals, who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
@@ -20,11 +21,6 @@ def _all_found(lead_ids: list[str], found: list[model.Lead]) -> list[model.Lead]
         if lead_id not in by_id:
             raise NotFound(f"leads/{lead_id}")
     return [by_id[lead_id] for lead_id in lead_ids]
-
-
-def _save(uow: LeadsUnitOfWork, lead: model.Lead, read_version: int) -> None:
-    uow.leads.update(lead, read_version)
-    uow.publish(lead.events)
 
 
 def claim_leads(lead_ids: list[str], caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> list[model.Lead]:
@@ -45,19 +41,10 @@ def claim_leads(lead_ids: list[str], caller_id: str, uow: LeadsUnitOfWork, now: 
         for lead in leads:
             read_version = lead.version
             pool.claim(lead, caller_id, now)
-            _save(uow, lead, read_version)
+            lead_access.save(uow, lead, read_version)
         uow.commit()
         hide_unseen_originals(uow, caller_id, leads)
         return leads
-
-
-def _held_by_caller(uow: LeadsUnitOfWork, lead_id: str, caller_id: str, doing: str) -> model.Lead:
-    lead = uow.leads.get_visible(lead_id, uow.org.viewer(caller_id), for_update=True)
-    if lead is None:
-        raise NotFound(f"leads/{lead_id}")
-    if lead.owner_id != caller_id:
-        raise PermissionDenied(f"only the holder of {lead.name} may {doing}", metadata={"resource": lead.name})
-    return lead
 
 
 def return_lead(lead_id: str, reason: str, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> model.Lead:
@@ -65,10 +52,10 @@ def return_lead(lead_id: str, reason: str, caller_id: str, uow: LeadsUnitOfWork,
     caller_id = caller.user_id(caller_id)
     with uow:
         reason = pool.check_reason(reason, uow.pool_settings.get())
-        lead = _held_by_caller(uow, lead_id, caller_id, "return it")
+        lead = lead_access.held_by_caller(uow, lead_id, caller_id, "return it")
         read_version = lead.version
         pool.return_to_pool(lead, reason, now)
-        _save(uow, lead, read_version)
+        lead_access.save(uow, lead, read_version)
         uow.commit()
         hide_unseen_originals(uow, caller_id, [lead])
         return lead
@@ -89,7 +76,7 @@ def assign_leads(lead_ids: list[str], assignee: str, caller_id: str, uow: LeadsU
         for lead in leads:
             read_version = lead.version
             if pool.assign(lead, assignee_id, caller_id, now):
-                _save(uow, lead, read_version)
+                lead_access.save(uow, lead, read_version)
         uow.commit()
         hide_unseen_originals(uow, caller_id, leads)
         return leads
@@ -101,14 +88,14 @@ def add_follow_up(lead_id: str, kind: str, note: str, caller_id: str, uow: Leads
     caller_id = caller.user_id(caller_id)
     note = pool.check_follow_up(kind, note)
     with uow:
-        lead = _held_by_caller(uow, lead_id, caller_id, "record follow-ups on it")
+        lead = lead_access.held_by_caller(uow, lead_id, caller_id, "record follow-ups on it")
         follow_up = pool.FollowUp(id=str(uuid.uuid4()), lead_id=lead.id, kind=kind, note=note, author_id=caller_id,
                                   create_time=now)
         read_version = lead.version
         pool.add_follow_up(lead, follow_up)
         scoring.record_follow_up(lead, uow.pool_settings.scoring(), now)
         uow.leads.add_follow_up(follow_up)
-        _save(uow, lead, read_version)
+        lead_access.save(uow, lead, read_version)
         uow.commit()
         return follow_up
 
@@ -135,7 +122,7 @@ def auto_assign_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork, now: da
         read_version = lead.version
         pool.auto_assign(lead, choice, caller_id, now)
         uow.reps.assigned(choice.user_id, now)
-        _save(uow, lead, read_version)
+        lead_access.save(uow, lead, read_version)
         uow.commit()
         hide_unseen_originals(uow, caller_id, [lead])
         return lead
@@ -154,7 +141,7 @@ def recycle(now: datetime, uow: LeadsUnitOfWork, batch_size: int = 500) -> dict[
                 read_version = lead.version
                 outcome = pool.apply_recycle_rules(lead, settings, now)
                 if outcome:
-                    _save(uow, lead, read_version)
+                    lead_access.save(uow, lead, read_version)
                     done[outcome] += 1
                     acted += 1
             uow.commit()

@@ -7,37 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from leads.domain import model, scoring
-from leads.service_layer import request_ids
+from leads.service_layer import lead_access, request_ids
 from leads.service_layer.capture import campaign_source
 from leads.service_layer.conflicts import hide_unseen_originals
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import caller, fieldmask, names
-from shangji_kit.errors import InvalidArgument, NotFound, PermissionDenied
-from shangji_kit.visibility import Viewer
+from shangji_kit.errors import InvalidArgument, NotFound
 
 LEAD_FIELDS = ("contact_title", "company_size", "industry", "source", "campaign", "flags")
-
-
-def _may_change(uow: LeadsUnitOfWork, viewer: Viewer, lead: model.Lead) -> bool:
-    """The holder, a manager above them, or sales ops / admin (who also keep the pool's leads)."""
-    return (viewer.sees_everything or lead.owner_id == viewer.user_id
-            or (lead.owner_id is not None and uow.org.manages(viewer, lead.owner_id)))
-
-
-def _changeable_lead(uow: LeadsUnitOfWork, lead_id: str, caller_id: str) -> model.Lead:
-    viewer = uow.org.viewer(caller_id)
-    lead = uow.leads.get_visible(lead_id, viewer, for_update=True)
-    if lead is None:
-        raise NotFound(f"leads/{lead_id}")
-    if not _may_change(uow, viewer, lead):
-        raise PermissionDenied(f"only the holder of {lead.name}, a manager above them or sales ops may change it",
-                               metadata={"resource": lead.name})
-    return lead
-
-
-def _save(uow: LeadsUnitOfWork, lead: model.Lead, read_version: int) -> None:
-    uow.leads.update(lead, read_version)
-    uow.publish(lead.events)
 
 
 @dataclass(frozen=True)
@@ -67,7 +44,7 @@ def update_lead(cmd: UpdateLead, caller_id: str, uow: LeadsUnitOfWork, now: date
     if violations:
         raise InvalidArgument(violations)
     with uow:
-        lead = _changeable_lead(uow, cmd.lead_id, caller_id)
+        lead = lead_access.changeable(uow, cmd.lead_id, caller_id)
         lead.check_open(cmd.etag)
         if "campaign" in mask:
             changes["campaign_id"] = campaign_id
@@ -78,7 +55,7 @@ def update_lead(cmd: UpdateLead, caller_id: str, uow: LeadsUnitOfWork, now: date
         rescored = scoring.rescore(lead, uow.pool_settings.scoring(), now)
         if changed or rescored:
             lead.new_version(now, since=read_version)
-            _save(uow, lead, read_version)
+            lead_access.save(uow, lead, read_version)
             uow.commit()
         hide_unseen_originals(uow, caller_id, [lead])
         return lead
@@ -98,7 +75,7 @@ def record_behaviour(cmd: RecordBehaviour, caller_id: str, uow: LeadsUnitOfWork,
     with uow:
         settings = uow.pool_settings.scoring()
         kind = scoring.check_behaviour(cmd.kind, occur_time, now, settings)
-        lead = _changeable_lead(uow, cmd.lead_id, caller_id)
+        lead = lead_access.changeable(uow, cmd.lead_id, caller_id)
         # Under the lead's lock: a concurrent twin with this request id has committed by now.
         earlier = request_ids.claim(uow, caller_id, "RecordLeadBehaviour", cmd.request_id, lead.id)
         if earlier is not None:
@@ -110,7 +87,7 @@ def record_behaviour(cmd: RecordBehaviour, caller_id: str, uow: LeadsUnitOfWork,
         scoring.record_behaviour(lead, kind, settings, now)
         uow.leads.add_behaviour(lead_id=lead.id, kind=kind, occur_time=occur_time, recorded_by=caller_id, now=now)
         lead.new_version(now, since=read_version)
-        _save(uow, lead, read_version)
+        lead_access.save(uow, lead, read_version)
         uow.commit()
         hide_unseen_originals(uow, caller_id, [lead])
         return lead
@@ -130,7 +107,7 @@ def rescore_stale(now: datetime, uow: LeadsUnitOfWork, batch_size: int = 500) ->
                     lead.new_version(now, since=read_version)
                     changed += 1
                 # Saved even when the score stands: it is no longer stale.
-                _save(uow, lead, read_version)
+                lead_access.save(uow, lead, read_version)
             uow.commit()
         if len(batch) < batch_size:
             return changed
