@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from leads.domain.model import OPEN, Lead
-from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
 
 UNQUALIFIED = "UNQUALIFIED"
 MQL = "MQL"
@@ -195,6 +195,26 @@ def record_follow_up(lead: Lead, settings: ScoringSettings, now: datetime) -> No
     """Each follow-up counts as a behaviour (points per the settings' ``follow_up``)."""
     lead.behaviour_counts = {**lead.behaviour_counts, FOLLOW_UP: lead.behaviour_counts.get(FOLLOW_UP, 0) + 1}
     rescore(lead, settings, now)
+
+
+def check_conversion_gate(lead: Lead, settings: ScoringSettings, now: datetime, *, force: bool,
+                          by_manager: bool) -> None:
+    """The settings' ``convert_requires``, judged by the rules in force (a lead the worker has not rescored
+    since they changed is rescored first): below it, FAILED_PRECONDITION unless ``force``, which only a
+    manager above the owner may use."""
+    if lead.scored_with < settings.version:
+        rescore(lead, settings, now)
+    if is_qualified_for_conversion(lead, settings):
+        return
+    if not force:
+        raise FailedPrecondition(
+            f"{lead.name} is {lead.qualification}; conversion needs {settings.convert_requires} "
+            "(a manager above the owner may force it)", reason="LEAD_NOT_QUALIFIED",
+            metadata={"resource": lead.name, "qualification": lead.qualification,
+                      "required": settings.convert_requires, "score": str(lead.score)})
+    if not by_manager:
+        raise PermissionDenied(f"only a manager above the owner of {lead.name} may force its conversion",
+                               reason="FORCE_NEEDS_MANAGER", metadata={"resource": lead.name})
 
 
 def is_qualified_for_conversion(lead: Lead, settings: ScoringSettings) -> bool:

@@ -11,7 +11,7 @@ from leads.domain import customers, dedupe, model, scoring
 from leads.service_layer.conflicts import hide_unseen_originals
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import caller, names
-from shangji_kit.errors import FailedPrecondition, NotFound, PermissionDenied
+from shangji_kit.errors import NotFound, PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -44,19 +44,7 @@ def convert_lead(cmd: ConvertLead, caller_id: str, uow: LeadsUnitOfWork, now: da
                                    metadata={"resource": lead.name})
         lead.check_convertible(cmd.etag)
         settings = uow.pool_settings.scoring()
-        if lead.scored_with < settings.version:
-            # The worker has not rescored it since the rules changed: judge it by the rules in force.
-            scoring.rescore(lead, settings, now)
-        if not scoring.is_qualified_for_conversion(lead, settings):
-            if not cmd.force:
-                raise FailedPrecondition(
-                    f"{lead.name} is {lead.qualification}; conversion needs {settings.convert_requires} "
-                    "(a manager above the owner may force it)", reason="LEAD_NOT_QUALIFIED",
-                    metadata={"resource": lead.name, "qualification": lead.qualification,
-                              "required": settings.convert_requires, "score": str(lead.score)})
-            if not manager:
-                raise PermissionDenied(f"only a manager above the owner of {lead.name} may force its conversion",
-                                       reason="FORCE_NEEDS_MANAGER", metadata={"resource": lead.name})
+        scoring.check_conversion_gate(lead, settings, now, force=cmd.force, by_manager=manager)
         events: list = []
         if customer_id is not None:
             customer = uow.customers.get(customer_id, viewer, for_update=True)

@@ -100,3 +100,23 @@ def test_report_rows_divide_only_where_one_currency_makes_sense():
     free = campaigns.report_row(campaigns.Tally("referral", "referral", leads=0, mql=0, sql=0, conversions=0,
                                                 won={}, cost={}))
     assert (free.cost, free.cost_per_lead, free.return_on_spend, free.won_amount) == ("", "", "", "0.00")
+
+
+def test_the_conversion_gate_rescores_a_stale_lead_and_lets_only_a_manager_force_it():
+    import dataclasses
+
+    from shangji_kit.errors import PermissionDenied
+
+    below = lead(industry="tea", contact_title="", source="")  # scores 0
+    gate = dataclasses.replace(SETTINGS, convert_requires="MQL")
+    with pytest.raises(FailedPrecondition) as exc:
+        scoring.check_conversion_gate(below, gate, NOW, force=False, by_manager=True)
+    assert exc.value.reason == "LEAD_NOT_QUALIFIED" and exc.value.metadata["required"] == "MQL"
+    with pytest.raises(PermissionDenied):
+        scoring.check_conversion_gate(below, gate, NOW, force=True, by_manager=False)
+    scoring.check_conversion_gate(below, gate, NOW, force=True, by_manager=True)
+    # Scored with version 1; rules in force (version 2) make it an MQL: judged by those, it converts.
+    stale = lead()
+    newer = dataclasses.replace(gate, version=2)
+    scoring.check_conversion_gate(stale, newer, NOW, force=False, by_manager=False)
+    assert stale.scored_with == 2
