@@ -12,7 +12,7 @@ from leads.service_layer.callers import check_new_owner
 from leads.service_layer.conflicts import who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import caller, fieldmask, names, paging
-from shangji_kit.errors import Aborted, AlreadyExists, NotFound, PermissionDenied
+from shangji_kit.errors import Aborted, AlreadyExists, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from shangji_kit.visibility import Viewer
 
 
@@ -86,10 +86,22 @@ class CreateCustomer:
 
 def create_customer(cmd: CreateCustomer, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> CustomerView:
     caller_id = caller.user_id(caller_id)
-    owner_id = names.parse(cmd.owner, "users", "customer.owner") if cmd.owner else caller_id
     with uow:
-        customer = customers.new_customer(id=str(uuid.uuid4()), values=cmd.values, owner_id=owner_id,
-                                          grades=_grades(uow), now=now)
+        # Every bad field at once: the owner's name and the customer's own.
+        violations: list[FieldViolation] = []
+        owner_id = caller_id
+        if cmd.owner:
+            try:
+                owner_id = names.parse(cmd.owner, "users", "customer.owner")
+            except InvalidArgument as exc:
+                violations += exc.violations
+        try:
+            customer = customers.new_customer(id=str(uuid.uuid4()), values=cmd.values, owner_id=owner_id,
+                                              grades=_grades(uow), now=now)
+        except InvalidArgument as exc:
+            violations = exc.violations + violations
+        if violations:
+            raise InvalidArgument(violations)
         if owner_id != caller_id:
             check_new_owner(uow, caller_id, owner_id, "customer.owner")
         # The caller's own request id again (a retry, or a concurrent twin that waits here for the first to
@@ -135,10 +147,22 @@ class UpdateCustomer:
 def update_customer(cmd: UpdateCustomer, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> CustomerView:
     caller_id = caller.user_id(caller_id)
     mask = fieldmask.check(cmd.update_mask, customers.CUSTOMER_FIELDS)
-    new_owner = names.parse(cmd.values.get("owner", ""), "users", "customer.owner") if "owner" in mask else None
     with uow:
-        changes: dict[str, str] = customers.clean_customer_fields(
-            {k: v for k, v in cmd.values.items() if k in mask and k != "owner"}, _grades(uow))
+        # Every bad field at once: the owner's name and the customer's own.
+        violations: list[FieldViolation] = []
+        new_owner = changes = None
+        try:
+            changes = customers.clean_customer_fields(
+                {k: v for k, v in cmd.values.items() if k in mask and k != "owner"}, _grades(uow))
+        except InvalidArgument as exc:
+            violations += exc.violations
+        if "owner" in mask:
+            try:
+                new_owner = names.parse(cmd.values.get("owner", ""), "users", "customer.owner")
+            except InvalidArgument as exc:
+                violations += exc.violations
+        if violations:
+            raise InvalidArgument(violations)
         customer, viewer = _editable(uow, cmd.customer_id, caller_id)
         _check_etag(customer, cmd.etag)
         if new_owner is not None:

@@ -223,3 +223,17 @@ def test_record_behaviour_names_a_bad_type_and_an_out_of_range_time_together(as_
             name=lead.name, type="dance", occur_time=Timestamp(seconds=seconds)), grpc.StatusCode.INVALID_ARGUMENT)
         assert details_of(error)["fields"] == ["type", "occur_time"], seconds
     assert written(query) == before
+
+
+def test_customer_calls_name_the_owner_and_the_customers_own_bad_fields_together(as_user, query):
+    _, rep = as_user()
+    before = written(query)
+    error = refused(rep.CreateCustomer, leads_pb2.CreateCustomerRequest(customer=leads_pb2.Customer(
+        display_name="", grade="Z", owner="people/1")), grpc.StatusCode.INVALID_ARGUMENT)
+    assert details_of(error)["fields"] == ["customer.display_name", "customer.grade", "customer.owner"]
+    created = rep.CreateCustomer(customer_request(f"改名{uuid.uuid4().hex[:6]}"))
+    error = refused(rep.UpdateCustomer, leads_pb2.UpdateCustomerRequest(
+        customer=leads_pb2.Customer(name=created.name, size="x" * 51, owner="nobody"),
+        update_mask=field_mask_pb2.FieldMask(paths=["size", "owner"])), grpc.StatusCode.INVALID_ARGUMENT)
+    assert details_of(error)["fields"] == ["customer.size", "customer.owner"]
+    assert written(query)[:3] == (before[0], before[1] + 1, before[2])
