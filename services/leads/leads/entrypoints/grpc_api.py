@@ -78,9 +78,8 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
         return protomap.assign_response(leads)
 
     def AutoAssignLead(self, request, context):
-        lead_id = names.parse(request.name, "leads")
-        return protomap.lead_to_proto(pool.auto_assign_lead(lead_id, auth.principal().user_id, self.uow(),
-                                                                  self.clock()))
+        return protomap.lead_to_proto(pool.auto_assign_lead(request.name, auth.principal().user_id, self.uow(),
+                                                            self.clock()))
 
     def AddFollowUp(self, request, context):
         lead_id = names.parse(request.name, "leads")

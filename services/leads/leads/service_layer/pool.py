@@ -100,14 +100,16 @@ def add_follow_up(lead_id: str, kind: str, note: str, caller_id: str, uow: Leads
         return follow_up
 
 
-def auto_assign_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> model.Lead:
-    """Sales ops (among every rep) or a department head (among the reps below them) gives a pool lead to
-    the rep the assignment rules choose: territory, expertise, workload against capacity, round robin."""
+def auto_assign_lead(name: str, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> model.Lead:
+    """Sales ops (among every rep) or a department head (among the reps below them) gives a pool lead
+    (``name``, "leads/{id}") to the rep the assignment rules choose: territory, expertise, workload against
+    capacity, round robin. Anyone else is refused before the name is read."""
     caller_id = caller.user_id(caller_id)
     with uow:
         viewer = uow.org.viewer(caller_id)
         if not (viewer.sees_everything or viewer.headed_paths):
             raise PermissionDenied("only sales ops, admins and department heads may auto-assign leads")
+        lead_id = names.parse(name, "leads")
         lead = uow.leads.get_visible(lead_id, viewer, for_update=True)
         if lead is None:
             raise NotFound(f"leads/{lead_id}")

@@ -174,6 +174,7 @@ def test_admin_only_calls_refuse_a_non_admin_before_reading_their_input(as_user,
         grpc.StatusCode.PERMISSION_DENIED)
     refused(rep.CreateCampaign, leads_pb2.CreateCampaignRequest(campaign=leads_pb2.Campaign(cost="lots")),
             grpc.StatusCode.PERMISSION_DENIED)
+    refused(rep.AutoAssignLead, leads_pb2.AutoAssignLeadRequest(name="not a lead"), grpc.StatusCode.PERMISSION_DENIED)
     refused(rep.UpdateCampaign, leads_pb2.UpdateCampaignRequest(
         campaign=leads_pb2.Campaign(name="not a name"), update_mask=field_mask_pb2.FieldMask(paths=["nonsense"])),
         grpc.StatusCode.PERMISSION_DENIED)

@@ -176,8 +176,8 @@ def test_auto_assignment_by_a_head_among_their_reps(uow, org):
     rep = org.user("sales_rep", department=department)
     lead = capture.create_lead(new(to_pool=True), head, uow, NOW).lead
     with pytest.raises(PermissionDenied):
-        pool.auto_assign_lead(lead.id, rep, uow, NOW)
-    assigned = pool.auto_assign_lead(lead.id, head, uow, NOW)
+        pool.auto_assign_lead("not a name", rep, uow, NOW)
+    assigned = pool.auto_assign_lead(lead.name, head, uow, NOW)
     assert assigned.owner_id in (head, rep) and types(uow)[-1] == "LeadAssigned"
 
 
