@@ -118,6 +118,7 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork, now: date
             campaign_id = names.parse(cmd.campaign, "campaigns", "lead.campaign")
         except InvalidArgument as exc:
             owner_violations = owner_violations + exc.violations
+    owner_violations = owner_violations + request_ids.check(cmd.request_id)
     try:
         flags = scoring.check_flags(list(cmd.flags), "lead.flags")
     except InvalidArgument as exc:

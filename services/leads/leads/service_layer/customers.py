@@ -88,7 +88,7 @@ def create_customer(cmd: CreateCustomer, caller_id: str, uow: LeadsUnitOfWork, n
     caller_id = caller.user_id(caller_id)
     with uow:
         # Every bad field at once: the owner's name and the customer's own.
-        violations: list[FieldViolation] = []
+        violations: list[FieldViolation] = request_ids.check(cmd.request_id)
         owner_id = caller_id
         if cmd.owner:
             try:

@@ -238,3 +238,17 @@ def test_customer_calls_name_the_owner_and_the_customers_own_bad_fields_together
         update_mask=field_mask_pb2.FieldMask(paths=["size", "owner"])), grpc.StatusCode.INVALID_ARGUMENT)
     assert details_of(error)["fields"] == ["customer.size", "customer.owner"]
     assert written(query)[:3] == (before[0], before[1] + 1, before[2])
+
+
+def test_an_over_long_request_id_is_named_with_the_other_bad_fields(as_user, query):
+    _, rep = as_user()
+    before = written(query)
+    error = refused(rep.CreateLead, leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(company="", contact_name="x",
+                                                                                    phone=phone()),
+                                                                request_id="r" * 10_000),
+                    grpc.StatusCode.INVALID_ARGUMENT)
+    assert sorted(details_of(error)["fields"]) == ["lead.company", "request_id"]
+    customer = rep.CreateCustomer(customer_request(f"长键{uuid.uuid4().hex[:6]}"))
+    error = refused(rep.CreateContact, contact_request(customer.name, "r" * 10_000), grpc.StatusCode.INVALID_ARGUMENT)
+    assert details_of(error)["fields"] == ["request_id"]
+    assert written(query)[0] == before[0] and written(query)[2] == before[2]
