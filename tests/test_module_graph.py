@@ -29,11 +29,7 @@ ALLOWED: dict[str, set[str]] = {
         "leads.adapters.protomap imports leads.service_layer.services",
     },
     "opportunities": set(),
-    "samples": {
-        "cycle: samples.adapters.protomap <-> samples.service_layer.services <-> samples.service_layer.unit_of_work",
-        "samples.adapters.opportunities imports samples.service_layer.services",
-        "samples.adapters.protomap imports samples.service_layer.services",
-    },
+    "samples": set(),
     "notify": {
         "notify.adapters.protomap imports notify.service_layer.services",
     },
