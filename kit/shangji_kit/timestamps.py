@@ -26,3 +26,12 @@ def to_datetime(value: Timestamp, field: str) -> datetime:
 def optional(message: Message, name: str, field: str | None = None) -> datetime | None:
     """``message.<name>`` as a datetime, None when unset; ``field`` names it in errors (default ``name``)."""
     return to_datetime(getattr(message, name), field or name) if message.HasField(name) else None
+
+
+def from_datetime(value: datetime | None) -> Timestamp | None:
+    """A datetime as a Timestamp for an outgoing message; None stays unset."""
+    if value is None:
+        return None
+    out = Timestamp()
+    out.FromDatetime(value)
+    return out
