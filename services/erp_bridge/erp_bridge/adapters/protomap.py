@@ -3,26 +3,16 @@ bootstrap gives the unit of work) and the API's answers. Inbound mapping is ``er
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from erp_bridge.domain import model
 from erp_bridge.domain.model import CustomerMapping, Job, ProductMapping
 from shangji.erp_bridge.v1 import erp_bridge_pb2, events_pb2
 from shangji_kit import names
+from shangji_kit.timestamps import from_datetime as _ts
 
 STATES = {model.PENDING: erp_bridge_pb2.Order.PENDING, model.CONFIRMED: erp_bridge_pb2.Order.CONFIRMED,
           model.DEAD_LETTER: erp_bridge_pb2.Order.DEAD_LETTER}
-
-
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 # --- events out ---------------------------------------------------------------------------------------

@@ -8,11 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from samples.domain import approval, model
 from shangji.samples.v1 import events_pb2 as events
 from shangji.samples.v1 import samples_pb2 as pb
+from shangji_kit.timestamps import from_datetime as _ts
 
 _STATES = {
     model.PENDING_APPROVAL: pb.SampleRequest.PENDING_APPROVAL, model.APPROVED: pb.SampleRequest.APPROVED,
@@ -24,14 +24,6 @@ KINDS = {pb.SampleRequest.STANDARD: model.STANDARD, pb.SampleRequest.POC: model.
 _OUTCOMES = {model.WAITING: pb.ApprovalStep.WAITING, model.STEP_APPROVED: pb.ApprovalStep.APPROVED,
              model.STEP_REJECTED: pb.ApprovalStep.REJECTED}
 _FEEDBACK_STATES = {model.OPEN: pb.Feedback.OPEN, model.CLOSED: pb.Feedback.CLOSED}
-
-
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 def _user(user_id: str) -> str:

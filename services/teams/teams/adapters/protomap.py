@@ -5,18 +5,12 @@
 from __future__ import annotations
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from shangji.teams.v1 import events_pb2, teams_pb2
 from shangji_kit import names
+from shangji_kit.timestamps import from_datetime as _ts
 from teams.domain import model
 from teams.domain import opportunity_teams as teams_model
-
-
-def _ts(value) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 def _name(collection: str, id: str | None) -> str:
