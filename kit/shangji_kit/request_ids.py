@@ -23,6 +23,7 @@ gets its own result.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -70,16 +71,24 @@ class RequestIds(Protocol):
         ``key`` is None); else the original's resource id (write nothing then)."""
 
 
+@functools.cache
+def _statements(table: sa.Table) -> tuple[sa.TextClause, sa.Select]:
+    """(insert, select) for ``table``, built once per process: a unit of work is made per call, and building
+    them each time was CPU on every call's hot path (0.3 ms, measured in leads)."""
+    insert = insert_or_skip(table, ["caller", "operation", "request_id", "resource_id", "create_time"],
+                            returning="resource_id")
+    t = table.c
+    select = sa.select(t.resource_id).where(t.caller == sa.bindparam("caller"),
+                                            t.operation == sa.bindparam("operation"),
+                                            t.request_id == sa.bindparam("request_id"))
+    return insert, select
+
+
 class SqlRequestIds:
     def __init__(self, session: sa.Connection, table: sa.Table) -> None:
         self.session = session
         self.table = table
-        self._insert = insert_or_skip(table, ["caller", "operation", "request_id", "resource_id", "create_time"],
-                                      returning="resource_id")
-        t = table.c
-        self._select = sa.select(t.resource_id).where(
-            t.caller == sa.bindparam("caller"), t.operation == sa.bindparam("operation"),
-            t.request_id == sa.bindparam("request_id"))
+        self._insert, self._select = _statements(table)
 
     def find(self, key: RequestKey | None) -> str | None:
         if key is None:
