@@ -125,6 +125,9 @@ def test_another_caller_reusing_a_request_id_gets_its_own_record(engine, uow):
     assert a != b
     assert count(engine, mine) == 1 and count(engine, theirs) == 1
     assert create_thing(uow(), theirs, request_id) == b
+    with uow() as unit:
+        assert unit.request_ids.used_by_another(RequestKey(mine, "CreateThing", request_id))
+        assert not unit.request_ids.used_by_another(RequestKey(mine, "CreateThing", "never-used"))
 
 
 def test_no_request_id_means_no_idempotency(engine, uow):
@@ -144,7 +147,9 @@ def test_the_fake_remembers_per_caller_and_forgets_what_was_rolled_back():
     assert ids.claim(key, "b") is None
     ids.commit()
     assert ids.claim(key, "c") == "b"
+    assert ids.used_by_another(RequestKey("u2", "CreateThing", "r1"))
     assert ids.claim(RequestKey("u2", "CreateThing", "r1"), "d") is None
+    assert not ids.used_by_another(RequestKey("u1", "OtherThing", "r1"))
 
 
 def test_the_statements_are_built_once_per_table():
