@@ -30,9 +30,12 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
+from shangji_kit.errors import InvalidArgument
 from shangji_kit.statements import insert_or_skip
 
 TABLE = "idempotency_keys"
+# A request id is a client's retry token (a UUID is 36 characters); the key is indexed.
+MAX_LENGTH = 100
 
 
 def request_ids_table(metadata: sa.MetaData) -> sa.Table:
@@ -56,8 +59,11 @@ class RequestKey:
     request_id: str
 
     @classmethod
-    def of(cls, caller: str, operation: str, request_id: str) -> RequestKey | None:
-        """None for an empty request id: the call is not idempotent."""
+    def of(cls, caller: str, operation: str, request_id: str, field: str = "request_id") -> RequestKey | None:
+        """None for an empty request id: the call is not idempotent. INVALID_ARGUMENT on ``field`` for one longer
+        than ``MAX_LENGTH`` (the key is indexed: a long one failed in the database)."""
+        if len(request_id) > MAX_LENGTH:
+            raise InvalidArgument.field(field, f"at most {MAX_LENGTH} characters (a UUID is fine)")
         return cls(caller, operation, request_id) if request_id else None
 
 

@@ -159,3 +159,13 @@ def test_the_statements_are_built_once_per_table():
     table = metadata.tables["idempotency_keys"]
     assert SqlRequestIds(None, table)._insert is SqlRequestIds(None, table)._insert
     assert Inbox(metadata.tables["inbox"])._insert is Inbox(metadata.tables["inbox"])._insert
+
+
+def test_a_request_id_longer_than_the_limit_is_invalid_argument_naming_it():
+    from shangji_kit.errors import InvalidArgument
+    from shangji_kit.request_ids import MAX_LENGTH
+
+    assert RequestKey.of("u1", "CreateThing", "x" * MAX_LENGTH) is not None
+    with pytest.raises(InvalidArgument) as exc:
+        RequestKey.of("u1", "CreateThing", "x" * (MAX_LENGTH + 1))
+    assert [v.field for v in exc.value.violations] == ["request_id"]

@@ -6,6 +6,7 @@ concurrent retries make one request, and another caller reusing the id gets a re
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from samples.service_layer import access
 from samples.service_layer.unit_of_work import SamplesUnitOfWork
 from shangji_kit import caller, paging
 from shangji_kit.clock import Clock, utc_now
-from shangji_kit.errors import FailedPrecondition
+from shangji_kit.errors import FailedPrecondition, InvalidArgument
 from shangji_kit.request_ids import RequestKey
 
 OPERATION = "CreateSampleRequest"
@@ -30,7 +31,10 @@ def create_sample_request(cmd: model.RequestInput, request_id: str, caller_id: s
     """A request waiting for its first approver; a retry with the same request_id returns the first result.
     INVALID_ARGUMENT names every bad field at once. Nothing is written on any error."""
     user_id = caller.user_id(caller_id)
-    key = RequestKey.of(user_id, OPERATION, request_id)
+    try:
+        key = RequestKey.of(user_id, OPERATION, request_id)
+    except InvalidArgument as exc:  # reported with every other bad field
+        key, cmd = None, dataclasses.replace(cmd, read_errors=(*cmd.read_errors, *exc.violations))
     now = clock()
     with uow:
         earlier = uow.request_ids.find(key)

@@ -100,3 +100,11 @@ def test_twenty_concurrent_calls_with_one_request_id_make_one_request_and_twenty
     assert len({a.name for a in answers}) == 1
     assert count("sample_requests") == 1
     assert outbox_types() == ["SampleRequestSubmitted", "SampleApprovalRequested"]
+
+
+def test_an_over_long_request_id_is_named_with_the_other_bad_fields(world):
+    with pytest.raises(grpc.RpcError) as exc:
+        world.create(None, ("PUMP", 1), request_id="x" * 10_000, recipient_name="")
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert sorted(violations(exc.value)) == ["request_id", "sample_request.recipient_name"]
+    assert count("sample_requests") == 0

@@ -61,6 +61,16 @@ def test_a_request_id_is_its_callers_alone(admin, as_user, user_message, db):
     assert admin.CreateUser(teams_pb2.CreateUserRequest(user=user_message(), request_id=request_id)) == first
 
 
+def test_an_over_long_request_id_is_invalid_argument_and_writes_nothing(admin, user_message, fails, db):
+    before = db.state()
+    failure = fails(admin.CreateUser, teams_pb2.CreateUserRequest(user=user_message(), request_id="x" * 10_000))
+    assert failure.code == INVALID and failure.fields == ["request_id"]
+    failure = fails(admin.CreateDepartment, teams_pb2.CreateDepartmentRequest(
+        department=teams_pb2.Department(display_name="华东"), request_id="x" * 10_000))
+    assert failure.code == INVALID and failure.fields == ["request_id"]
+    assert db.state() == before
+
+
 def test_concurrent_retries_with_one_request_id_make_one_user(admin, user_message, db):
     before = db.count("users")
     req = teams_pb2.CreateUserRequest(user=user_message(), request_id=str(uuid.uuid4()))
