@@ -39,11 +39,16 @@ class Delivery:
     event_type: str
 
 
+@functools.cache
+def _claim_statement(table: sa.Table) -> sa.TextClause:
+    # Built once per process: a unit of work (and its inbox) is made per call.
+    return insert_or_skip(table, ["consumer", "event_id", "event_type", "received_at"], returning="event_id")
+
+
 class Inbox:
     def __init__(self, table: sa.Table) -> None:
         self.table = table
-        self._insert = insert_or_skip(table, ["consumer", "event_id", "event_type", "received_at"],
-                                      returning="event_id")
+        self._insert = _claim_statement(table)
 
     def claim(self, session: sa.Connection, consumer: str, event_id: str, event_type: str) -> bool:
         """True the first time ``consumer`` sees ``event_id``; False for a redelivery.

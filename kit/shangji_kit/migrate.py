@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import psycopg
 import sqlalchemy as sa
 from alembic import command
@@ -12,6 +14,8 @@ from shangji_kit import settings
 from shangji_kit.db import libpq_dsn
 from shangji_kit.inbox import inbox_table
 from shangji_kit.outbox import NOTIFY_CHANNEL, outbox_table
+from shangji_kit.request_ids import request_ids_table
+from shangji_kit.visibility import org_tables
 
 
 def alembic_config(service: str, url: str) -> Config:
@@ -57,13 +61,18 @@ def run_env(target_metadata: sa.MetaData) -> None:
     engine.dispose()
 
 
+def _metadata(*tables: Callable[[sa.MetaData], object]) -> sa.MetaData:
+    """A MetaData holding the kit's tables built by ``tables`` (a migration creates or drops them as they are)."""
+    md = sa.MetaData()
+    for build in tables:
+        build(md)
+    return md
+
+
 def create_messaging_tables(bind: sa.Connection) -> None:
     """Outbox and inbox, as every service's first migration creates them, and the trigger that wakes
     the relay when outbox rows commit."""
-    md = sa.MetaData()
-    outbox_table(md)
-    inbox_table(md)
-    md.create_all(bind)
+    _metadata(outbox_table, inbox_table).create_all(bind)
     bind.execute(sa.text(f"""
         CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN PERFORM pg_notify('{NOTIFY_CHANNEL}', ''); RETURN NULL; END $$;
@@ -73,41 +82,22 @@ def create_messaging_tables(bind: sa.Connection) -> None:
 
 def drop_messaging_tables(bind: sa.Connection) -> None:
     bind.execute(sa.text("DROP TRIGGER IF EXISTS outbox_notify ON outbox; DROP FUNCTION IF EXISTS outbox_notify()"))
-    md = sa.MetaData()
-    outbox_table(md)
-    inbox_table(md)
-    md.drop_all(bind)
+    _metadata(outbox_table, inbox_table).drop_all(bind)
 
 
 def create_org_projection(bind: sa.Connection) -> None:
     """The visibility projection (``shangji_kit.visibility``) for a service that filters by it."""
-    from shangji_kit.visibility import org_tables
-
-    md = sa.MetaData()
-    org_tables(md)
-    md.create_all(bind)
+    _metadata(org_tables).create_all(bind)
 
 
 def drop_org_projection(bind: sa.Connection) -> None:
-    from shangji_kit.visibility import org_tables
-
-    md = sa.MetaData()
-    org_tables(md)
-    md.drop_all(bind)
+    _metadata(org_tables).drop_all(bind)
 
 
 def create_request_ids_table(bind: sa.Connection) -> None:
     """``idempotency_keys`` (``shangji_kit.request_ids``), from a service's own migration."""
-    from shangji_kit.request_ids import request_ids_table
-
-    md = sa.MetaData()
-    request_ids_table(md)
-    md.create_all(bind)
+    _metadata(request_ids_table).create_all(bind)
 
 
 def drop_request_ids_table(bind: sa.Connection) -> None:
-    from shangji_kit.request_ids import request_ids_table
-
-    md = sa.MetaData()
-    request_ids_table(md)
-    md.drop_all(bind)
+    _metadata(request_ids_table).drop_all(bind)

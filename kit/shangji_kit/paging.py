@@ -5,9 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from shangji_kit.errors import InvalidArgument
+
+T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -53,3 +57,18 @@ def decode_key_token(token: str) -> str | None:
     if not text.startswith("k|"):
         raise InvalidArgument.field("page_token", "not a page token returned by this API")
     return text[2:]
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list and the token of the next one ("" on the last page)."""
+
+    items: list[T]
+    next_page_token: str
+
+
+def keyset_page(rows: list[T], limit: int) -> Page[T]:
+    """``rows`` read with ``limit + 1`` in (create_time, id) order: the page, and a token when one more row exists."""
+    items = rows[:limit]
+    more = len(rows) > limit
+    return Page(items, encode_token(items[-1].create_time, items[-1].id) if more else "")

@@ -23,23 +23,28 @@ gets its own result.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 import sqlalchemy as sa
 
+from shangji_kit.errors import InvalidArgument
 from shangji_kit.statements import insert_or_skip
 
 TABLE = "idempotency_keys"
+# A request id is a client's retry token (a UUID is 36 characters); the key is indexed.
+MAX_LENGTH = 100
 
 
 def request_ids_table(metadata: sa.MetaData) -> sa.Table:
     return sa.Table(
         TABLE, metadata,
-        sa.Column("caller", sa.Text, primary_key=True),
+        # The key in this order: (operation, request_id) leads, so "used by another caller" is an index scan too.
         sa.Column("operation", sa.Text, primary_key=True),
         sa.Column("request_id", sa.Text, primary_key=True),
+        sa.Column("caller", sa.Text, primary_key=True),
         sa.Column("resource_id", sa.Text, nullable=False),
         sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
     )
@@ -54,8 +59,11 @@ class RequestKey:
     request_id: str
 
     @classmethod
-    def of(cls, caller: str, operation: str, request_id: str) -> RequestKey | None:
-        """None for an empty request id: the call is not idempotent."""
+    def of(cls, caller: str, operation: str, request_id: str, field: str = "request_id") -> RequestKey | None:
+        """None for an empty request id: the call is not idempotent. INVALID_ARGUMENT on ``field`` for one longer
+        than ``MAX_LENGTH`` (the key is indexed: a long one failed in the database)."""
+        if len(request_id) > MAX_LENGTH:
+            raise InvalidArgument.field(field, f"at most {MAX_LENGTH} characters (a UUID is fine)")
         return cls(caller, operation, request_id) if request_id else None
 
 
@@ -69,17 +77,32 @@ class RequestIds(Protocol):
         """Record ``key`` -> ``resource_id`` with this transaction. None when this call is the first (or
         ``key`` is None); else the original's resource id (write nothing then)."""
 
+    def used_by_another(self, key: RequestKey | None) -> bool:
+        """Whether another caller used this request id for this operation: for a service whose documented rule
+        is ALREADY_EXISTS then (saying nothing of what that caller made) rather than a record of the caller's own."""
+
+
+@functools.cache
+def _statements(table: sa.Table) -> tuple[sa.TextClause, sa.Select, sa.Select]:
+    """(insert, select, another caller's) for ``table``, built once per process: a unit of work is made per
+    call, and building them each time was CPU on every call's hot path (0.3 ms, measured in leads)."""
+    insert = insert_or_skip(table, ["caller", "operation", "request_id", "resource_id", "create_time"],
+                            returning="resource_id")
+    t = table.c
+    select = sa.select(t.resource_id).where(t.caller == sa.bindparam("caller"),
+                                            t.operation == sa.bindparam("operation"),
+                                            t.request_id == sa.bindparam("request_id"))
+    other = sa.select(sa.literal(True)).where(t.caller != sa.bindparam("caller"),
+                                              t.operation == sa.bindparam("operation"),
+                                              t.request_id == sa.bindparam("request_id")).limit(1)
+    return insert, select, other
+
 
 class SqlRequestIds:
     def __init__(self, session: sa.Connection, table: sa.Table) -> None:
         self.session = session
         self.table = table
-        self._insert = insert_or_skip(table, ["caller", "operation", "request_id", "resource_id", "create_time"],
-                                      returning="resource_id")
-        t = table.c
-        self._select = sa.select(t.resource_id).where(
-            t.caller == sa.bindparam("caller"), t.operation == sa.bindparam("operation"),
-            t.request_id == sa.bindparam("request_id"))
+        self._insert, self._select, self._other = _statements(table)
 
     def find(self, key: RequestKey | None) -> str | None:
         if key is None:
@@ -98,6 +121,12 @@ class SqlRequestIds:
             if original is not None:
                 return original
         raise RuntimeError(f"request id {key} neither inserted nor found")
+
+
+    def used_by_another(self, key: RequestKey | None) -> bool:
+        if key is None:
+            return False
+        return self.session.execute(self._other, _params(key)).first() is not None
 
 
 def _params(key: RequestKey) -> dict[str, str]:

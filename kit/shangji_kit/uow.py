@@ -32,7 +32,6 @@ class UnitOfWork(AbstractUnitOfWork):
         self._encoder = encoder
         self.session: sa.Connection | None = None
         self.outbox: Outbox | None = None
-        self._after_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._sessions()

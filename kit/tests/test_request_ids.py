@@ -70,9 +70,11 @@ def count(engine, owner: str) -> int:
 
 
 def waiting_on_locks(engine) -> int:
+    """Sessions of this database whose request-id insert waits on a lock (another transaction's key)."""
     with engine.connect() as conn:
-        return conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                    "AND wait_event_type = 'Lock'")).scalar()
+        return conn.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+            "AND query LIKE 'INSERT INTO \"idempotency_keys\"%'")).scalar()
 
 
 def test_concurrent_retries_with_one_request_id_make_one_record_and_all_answer_with_it(engine, uow):
@@ -93,8 +95,10 @@ def test_concurrent_retries_with_one_request_id_make_one_record_and_all_answer_w
 def _claimed_uncommitted(engine) -> bool:
     """The first call has inserted its key and holds its transaction open."""
     with engine.connect() as conn:
-        return conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                    "AND state = 'idle in transaction'")).scalar() >= 1
+        return conn.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
+            "WHERE a.datname = current_database() AND a.state = 'idle in transaction' "
+            "AND l.relation = 'idempotency_keys'::regclass AND l.mode = 'RowExclusiveLock'")).scalar() >= 1
 
 
 def test_when_the_first_call_fails_a_waiting_retry_becomes_the_first(engine, uow):
@@ -121,6 +125,9 @@ def test_another_caller_reusing_a_request_id_gets_its_own_record(engine, uow):
     assert a != b
     assert count(engine, mine) == 1 and count(engine, theirs) == 1
     assert create_thing(uow(), theirs, request_id) == b
+    with uow() as unit:
+        assert unit.request_ids.used_by_another(RequestKey(mine, "CreateThing", request_id))
+        assert not unit.request_ids.used_by_another(RequestKey(mine, "CreateThing", "never-used"))
 
 
 def test_no_request_id_means_no_idempotency(engine, uow):
@@ -140,4 +147,25 @@ def test_the_fake_remembers_per_caller_and_forgets_what_was_rolled_back():
     assert ids.claim(key, "b") is None
     ids.commit()
     assert ids.claim(key, "c") == "b"
+    assert ids.used_by_another(RequestKey("u2", "CreateThing", "r1"))
     assert ids.claim(RequestKey("u2", "CreateThing", "r1"), "d") is None
+    assert not ids.used_by_another(RequestKey("u1", "OtherThing", "r1"))
+
+
+def test_the_statements_are_built_once_per_table():
+    from shangji_kit.inbox import Inbox
+    from shangji_kit.request_ids import SqlRequestIds
+
+    table = metadata.tables["idempotency_keys"]
+    assert SqlRequestIds(None, table)._insert is SqlRequestIds(None, table)._insert
+    assert Inbox(metadata.tables["inbox"])._insert is Inbox(metadata.tables["inbox"])._insert
+
+
+def test_a_request_id_longer_than_the_limit_is_invalid_argument_naming_it():
+    from shangji_kit.errors import InvalidArgument
+    from shangji_kit.request_ids import MAX_LENGTH
+
+    assert RequestKey.of("u1", "CreateThing", "x" * MAX_LENGTH) is not None
+    with pytest.raises(InvalidArgument) as exc:
+        RequestKey.of("u1", "CreateThing", "x" * (MAX_LENGTH + 1))
+    assert [v.field for v in exc.value.violations] == ["request_id"]

@@ -118,6 +118,10 @@ class FakeRequestIds(FakeRepository[RequestKey, tuple[RequestKey, str]]):
             self.add((key, resource_id))
         return original
 
+    def used_by_another(self, key: RequestKey | None) -> bool:
+        return key is not None and any(k.operation == key.operation and k.request_id == key.request_id
+                                       and k.caller != key.caller for k, _ in self.rows())
+
 
 class FakeOrgProjection(Transactional):
     """``shangji_kit.org_projection.OrgProjection`` in memory, with the kit's visibility rules."""

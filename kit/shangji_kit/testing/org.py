@@ -17,7 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from shangji.teams.v1 import events_pb2 as teams_events
 from shangji.teams.v1 import teams_pb2
-from shangji_kit import envelope
+from shangji_kit import envelope, timestamps
 
 _clock = itertools.count()
 
@@ -28,9 +28,7 @@ def later() -> datetime:
 
 
 def ts(value: datetime) -> Timestamp:
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
+    return timestamps.from_datetime(value)
 
 
 def teams_event(message: Message, *, subject: str = "", event_id: str | None = None) -> dict:

@@ -1,23 +1,25 @@
-"""Wiring: the real unit-of-work factory, the ERP adapter and the retry policy for this process."""
+"""Wiring: the real unit-of-work factory (with the outbound event encoder), the ERP adapter and the retry
+policy for this process."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
 
+from erp_bridge.adapters import protomap
 from erp_bridge.adapters.tryton import TrytonErp
+from erp_bridge.adapters.unit_of_work import SqlErpBridgeUnitOfWork
 from erp_bridge.domain.model import RetryPolicy
-from erp_bridge.service_layer.unit_of_work import ErpBridgeUnitOfWork
 from shangji_kit import db
 from shangji_kit.settings import ErpSettings, Settings
 
 FAULT_EXIT_AFTER_CREATE = "exit_after_create"
 
 
-def uow_factory(settings: Settings | None = None) -> Callable[[], ErpBridgeUnitOfWork]:
+def uow_factory(settings: Settings | None = None) -> Callable[[], SqlErpBridgeUnitOfWork]:
     settings = settings or Settings.for_service("erp_bridge")
     sessions = db.connection_factory(settings.database_url, pool_size=settings.grpc_threads)
-    return lambda: ErpBridgeUnitOfWork(sessions)
+    return lambda: SqlErpBridgeUnitOfWork(sessions, protomap.event_to_proto)
 
 
 def erp(settings: ErpSettings | None = None) -> TrytonErp:

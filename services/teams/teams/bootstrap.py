@@ -1,4 +1,4 @@
-"""Wiring: the real unit-of-work factory for this process."""
+"""Wiring: the real unit-of-work factory (with the outbound event encoder) for this process."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 from shangji_kit import db
 from shangji_kit.settings import Settings
-from teams.service_layer.unit_of_work import TeamsUnitOfWork
+from teams.adapters import protomap
+from teams.adapters.unit_of_work import SqlTeamsUnitOfWork
 
 
-def uow_factory(settings: Settings | None = None) -> Callable[[], TeamsUnitOfWork]:
+def uow_factory(settings: Settings | None = None) -> Callable[[], SqlTeamsUnitOfWork]:
     settings = settings or Settings.for_service("teams")
     sessions = db.connection_factory(settings.database_url, pool_size=settings.grpc_threads)
-    return lambda: TeamsUnitOfWork(sessions)
+    return lambda: SqlTeamsUnitOfWork(sessions, protomap.event_to_proto)

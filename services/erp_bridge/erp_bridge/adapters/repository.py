@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql as pg
 
 from erp_bridge.adapters.orm import customer_mappings, jobs, org, product_mappings
 from erp_bridge.domain.model import CustomerMapping, Job, OrderLine, OrderRequest, ProductMapping
-from shangji_kit import visibility
+from shangji_kit.org_projection import OrgProjection
 
 
 def request_to_json(request: OrderRequest) -> dict:
@@ -165,15 +165,12 @@ class MappingRepository:
         return [CustomerMapping(r.customer, r.erp_party_code, r.derived, r.update_time) for r in rows]
 
 
-class OrgRepository:
-    """Teams' organisation, read only to decide who may call the API (``shangji_kit.visibility``)."""
+class OrgRepository(OrgProjection):
+    """Teams' organisation, read only to decide who may call the API (the kit's projection)."""
 
     def __init__(self, session: sa.Connection) -> None:
-        self.session = session
-
-    def apply_user(self, user: visibility.OrgUser) -> None:
-        visibility.apply_user(self.session, org, user)
+        super().__init__(session, org)
 
     def is_operator(self, user_id: str) -> bool:
         """sales ops or admin, and active."""
-        return visibility.load_viewer(self.session, org, user_id).sees_everything
+        return self.viewer(user_id).sees_everything

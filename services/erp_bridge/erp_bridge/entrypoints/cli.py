@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 
 from erp_bridge import bootstrap
-from erp_bridge.adapters import protomap
 from erp_bridge.domain.model import ErpRejected, ErpUnavailable
-from erp_bridge.service_layer import services
+from erp_bridge.service_layer import dead_letters, reconciliation
 from shangji_kit.errors import InvalidArgument
 
 
 def reconcile() -> int:
     try:
-        lines = services.reconcile(bootstrap.erp(), bootstrap.uow_factory()())
+        lines = reconciliation.reconcile(bootstrap.erp(), bootstrap.uow_factory()())
     except (ErpUnavailable, ErpRejected) as exc:
         print(f"cannot reach the ERP: {exc}", file=sys.stderr)
         return 2
@@ -38,11 +36,11 @@ def reconcile() -> int:
 
 def retry_dead_letters(names: list[str]) -> int:
     try:
-        ids = protomap.order_ids(names) or None
+        ids = dead_letters.order_ids(names) or None
     except InvalidArgument as exc:
         print(exc.message, file=sys.stderr)
         return 2
-    jobs = services.retry_dead_letters(ids, datetime.now(UTC), bootstrap.uow_factory()())
+    jobs = dead_letters.retry_dead_letters(ids, bootstrap.uow_factory()())
     for job in jobs:
         print(f"retrying {job.reference} (erpOrders/{job.id})")
     print(f"{len(jobs)} dead letters back in the queue")

@@ -1,24 +1,23 @@
-"""The erp_bridge gRPC front: mapping tables and the orders asked of the ERP. Translate, call the service
-layer, translate back."""
+"""The erp_bridge gRPC front: mapping tables and the orders asked of the ERP. Read the request, call the use
+case (which checks the operator before the input), answer."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 import grpc
 from google.protobuf import empty_pb2
 
 from erp_bridge import bootstrap
 from erp_bridge.adapters import protomap
-from erp_bridge.service_layer import services
+from erp_bridge.entrypoints import inbound
+from erp_bridge.service_layer import dead_letters, mappings, order_reads
 from shangji.erp_bridge.v1 import erp_bridge_pb2, erp_bridge_pb2_grpc
-from shangji_kit import auth, names
+from shangji_kit import auth
 from shangji_kit.rpc import server
 from shangji_kit.settings import Settings
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _caller() -> str:
+    return auth.principal().user_id
 
 
 class ErpBridgeApi(erp_bridge_pb2_grpc.ErpBridgeServiceServicer):
@@ -26,48 +25,44 @@ class ErpBridgeApi(erp_bridge_pb2_grpc.ErpBridgeServiceServicer):
         self.uow = uow_factory
 
     def UpsertProductMapping(self, request, context):
-        mapping = services.upsert_product_mapping(protomap.product_mapping_from_request(request, _now()),
-                                                  auth.principal().user_id, self.uow())
+        mapping = mappings.upsert_product_mapping(request.mapping.name, request.mapping.erp_product_code, _caller(),
+                                                  self.uow())
         return protomap.product_mapping_to_proto(mapping)
 
     def ListProductMappings(self, request, context):
-        page = services.list_product_mappings(request.page_size, request.page_token, auth.principal().user_id,
-                                              self.uow())
+        page = mappings.list_product_mappings(request.page_size, request.page_token, _caller(), self.uow())
         return erp_bridge_pb2.ListProductMappingsResponse(
             mappings=[protomap.product_mapping_to_proto(m) for m in page.items], next_page_token=page.next_page_token)
 
     def DeleteProductMapping(self, request, context):
-        services.delete_product_mapping(protomap.product_name(request.name), auth.principal().user_id, self.uow())
+        mappings.delete_product_mapping(request.name, _caller(), self.uow())
         return empty_pb2.Empty()
 
     def UpsertCustomerMapping(self, request, context):
-        mapping = services.upsert_customer_mapping(protomap.customer_mapping_from_request(request, _now()),
-                                                   auth.principal().user_id, self.uow())
+        mapping = mappings.upsert_customer_mapping(request.mapping.name, request.mapping.erp_party_code, _caller(),
+                                                   self.uow())
         return protomap.customer_mapping_to_proto(mapping)
 
     def ListCustomerMappings(self, request, context):
-        page = services.list_customer_mappings(request.page_size, request.page_token, auth.principal().user_id,
-                                               self.uow())
+        page = mappings.list_customer_mappings(request.page_size, request.page_token, _caller(), self.uow())
         return erp_bridge_pb2.ListCustomerMappingsResponse(
             mappings=[protomap.customer_mapping_to_proto(m) for m in page.items], next_page_token=page.next_page_token)
 
     def DeleteCustomerMapping(self, request, context):
-        services.delete_customer_mapping(protomap.customer_of(request.name, "name"), auth.principal().user_id,
-                                         self.uow())
+        mappings.delete_customer_mapping(request.name, _caller(), self.uow())
         return empty_pb2.Empty()
 
     def GetOrder(self, request, context):
-        job = services.get_order(names.parse(request.name, "erpOrders"), auth.principal().user_id, self.uow())
-        return protomap.order_to_proto(job)
+        return protomap.order_to_proto(order_reads.get_order(request.name, _caller(), self.uow()))
 
     def ListOrders(self, request, context):
-        page = services.list_orders(request.page_size, request.page_token, protomap.state_from_proto(request.state),
-                                    auth.principal().user_id, self.uow())
-        return protomap.orders_to_proto(page.items, page.next_page_token)
+        page = order_reads.list_orders(request.page_size, request.page_token, inbound.state_from_proto(request.state),
+                                       _caller(), self.uow())
+        return erp_bridge_pb2.ListOrdersResponse(orders=[protomap.order_to_proto(j) for j in page.items],
+                                                 next_page_token=page.next_page_token)
 
     def RetryDeadLetters(self, request, context):
-        ids = protomap.order_ids(list(request.names)) or None
-        jobs = services.retry_dead_letters_for(ids, auth.principal().user_id, _now(), self.uow())
+        jobs = dead_letters.retry_dead_letters_for(list(request.names), _caller(), self.uow())
         return erp_bridge_pb2.RetryDeadLettersResponse(orders=[protomap.order_to_proto(j) for j in jobs])
 
 

@@ -8,30 +8,22 @@ broker's retry queues.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from erp_bridge import bootstrap
-from erp_bridge.adapters import protomap
 from erp_bridge.domain.model import OrderRequest
-from erp_bridge.service_layer import services
+from erp_bridge.entrypoints import inbound
+from erp_bridge.service_layer import ordering
+from shangji_kit.clock import utc_now
 from shangji_kit.consumer import event_context, event_handler
 from shangji_kit.envelope import Envelope
-from shangji_kit.inbox import Delivery
+from shangji_kit.inbox import IdempotentUseCase
+from shangji_kit.org_handlers import OrgUserEvents
 from shangji_kit.settings import ErpSettings
 from shangji_kit.worker import OutboxRelayRunner, UnitOfWorkProvider
 
 _SCAN_SECONDS = ErpSettings.from_env().scan_seconds
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _delivery(consumer: str, env: Envelope) -> Delivery:
-    return Delivery(consumer=consumer, event_id=env.id, event_type=env.type)
 
 
 class ErpProvider(DependencyProvider):
@@ -47,46 +39,27 @@ class ErpProvider(DependencyProvider):
         return self
 
 
-class ErpBridgeWorker:
+class ErpBridgeWorker(OrgUserEvents):
     name = "erp_bridge"
     relay = OutboxRelayRunner("erp_bridge")
     uow = UnitOfWorkProvider(bootstrap.uow_factory)
     erp = ErpProvider()
 
-    def _order(self, request: OrderRequest, delivery: Delivery) -> None:
-        if services.record_order_request(request, delivery, _now(), self.uow()):
-            services.work_job(request.reference, self.erp.erp, self.erp.policy, _now, self.uow(),
+    def _order(self, record: IdempotentUseCase, env: Envelope, request: OrderRequest) -> None:
+        if record(env, self.uow(), request):
+            ordering.work_job(request.reference, self.erp.erp, self.erp.policy, utc_now, self.uow(),
                               after_create=self.erp.after_create)
 
     @event_handler("samples", "shangji.samples.v1.SampleRequestApproved")
     def on_sample_request_approved(self, body: dict) -> None:
         with event_context(body) as env:
-            self._order(protomap.request_from_sample_approved(env),
-                        _delivery(services.SAMPLE_APPROVED_CONSUMER, env))
+            self._order(ordering.record_sample_approved, env, inbound.request_from_sample_approved(env))
 
     @event_handler("opportunities", "shangji.opportunities.v1.OpportunityWon")
     def on_opportunity_won(self, body: dict) -> None:
         with event_context(body) as env:
-            self._order(protomap.request_from_opportunity_won(env), _delivery(services.OPPORTUNITY_WON_CONSUMER, env))
+            self._order(ordering.record_opportunity_won, env, inbound.request_from_opportunity_won(env))
 
     @timer(interval=_SCAN_SECONDS)
     def work_due_orders(self) -> None:
-        services.work_due(self.erp.erp, self.erp.policy, _now, self.uow, after_create=self.erp.after_create)
-
-    @event_handler("teams", "shangji.teams.v1.UserCreated")
-    def on_user_created(self, body: dict) -> None:
-        with event_context(body) as env:
-            services.record_user(protomap.user_from_event(env), _delivery(services.USER_CREATED_CONSUMER, env),
-                                 self.uow())
-
-    @event_handler("teams", "shangji.teams.v1.UserUpdated")
-    def on_user_updated(self, body: dict) -> None:
-        with event_context(body) as env:
-            services.record_user(protomap.user_from_event(env), _delivery(services.USER_UPDATED_CONSUMER, env),
-                                 self.uow())
-
-    @event_handler("teams", "shangji.teams.v1.UserDeactivated")
-    def on_user_deactivated(self, body: dict) -> None:
-        with event_context(body) as env:
-            services.record_user(protomap.user_from_event(env), _delivery(services.USER_DEACTIVATED_CONSUMER, env),
-                                 self.uow())
+        ordering.work_due(self.erp.erp, self.erp.policy, utc_now, self.uow, after_create=self.erp.after_create)

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 
 import grpc
 import pytest
-import sqlalchemy as sa
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -28,49 +27,25 @@ from shangji.opportunities.v1 import events_pb2 as opportunity_events
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji.samples.v1 import events_pb2 as sample_events
 from shangji.samples.v1 import samples_pb2
-from shangji.teams.v1 import events_pb2 as teams_events
-from shangji.teams.v1 import teams_pb2
 from shangji_kit import envelope
 from shangji_kit.publisher import EventPublisher
 from shangji_kit.rpc.client import Caller
 from shangji_kit.settings import Settings
+from shangji_kit.testing import org
 from shangji_kit.testing.processes import ServiceProcess, running_front
+from shangji_kit.testing.service_db import ServiceDb
 
 # The ERP products the kit's Tryton template holds, and our codes for them.
 OUR_PRODUCTS = {"SMP-A": "TRY-SAMPLE-A", "SMP-B": "TRY-SAMPLE-B", "GEAR-100": "TRY-GEARBOX-100"}
 
 
-def engine() -> sa.Engine:
-    return sa.create_engine(Settings.for_service("erp_bridge").database_url, poolclass=sa.pool.NullPool)
-
-
-def _scalar(sql: str, **params) -> object:
-    eng = engine()
-    with eng.connect() as conn:
-        value = conn.execute(sa.text(sql), params).scalar()
-    eng.dispose()
-    return value
-
-
-def _rows(sql: str, **params) -> list:
-    eng = engine()
-    with eng.connect() as conn:
-        rows = list(conn.execute(sa.text(sql), params))
-    eng.dispose()
-    return rows
-
-
-def _execute(sql: str, **params) -> None:
-    eng = engine()
-    with eng.begin() as conn:
-        conn.execute(sa.text(sql), params)
-    eng.dispose()
+DB = ServiceDb("erp_bridge")
 
 
 @pytest.fixture
 def db(clean_db):
     """``db.scalar(sql)``, ``db.rows(sql)``, ``db.execute(sql)`` on the erp_bridge database (emptied first)."""
-    return SimpleNamespace(scalar=_scalar, rows=_rows, execute=_execute)
+    return DB
 
 
 @pytest.fixture
@@ -185,9 +160,7 @@ def opportunity_won(*, deal_id: str | None = None, lines=(("GEAR-100", "2", "480
 
 
 def user_created(user_id: str, roles=("sales_ops",), active: bool = True) -> dict:
-    user = teams_pb2.User(name=f"users/{user_id}", id=user_id, display_name="运营", email="ops@example.com",
-                          active=active, roles=list(roles), update_time=_ts())
-    return event("teams", teams_events.UserCreated(user=user), subject=user.name)
+    return org.user_event(user_id, roles=roles, active=active)
 
 
 @pytest.fixture

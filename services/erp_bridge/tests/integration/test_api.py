@@ -109,3 +109,27 @@ def test_orders_are_listed_read_and_dead_letters_retried(as_user, operator, work
     with pytest.raises(grpc.RpcError) as exc:
         api.ListOrders(pb2.ListOrdersRequest(page_token="garbage!"))
     assert code_of(exc) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_caller_who_may_not_use_the_api_is_refused_before_the_input_is_read(as_user, worker, events, db):
+    """Issue 11: PERMISSION_DENIED, not INVALID_ARGUMENT, for bad input from someone who is not an operator."""
+    rep = str(uuid.uuid4())
+    worker.on_user_created(events.user_created(rep, roles=("sales_rep",)))
+    api = as_user(rep)
+    calls = [
+        lambda: api.UpsertProductMapping(pb2.UpsertProductMappingRequest(
+            mapping=pb2.ProductMapping(name="products/SMP-A", erp_product_code=""))),
+        lambda: api.UpsertCustomerMapping(pb2.UpsertCustomerMappingRequest(
+            mapping=pb2.CustomerMapping(name="customerMappings/not-an-id"))),
+        lambda: api.DeleteProductMapping(pb2.DeleteProductMappingRequest(name="nonsense")),
+        lambda: api.DeleteCustomerMapping(pb2.DeleteCustomerMappingRequest(name="nonsense")),
+        lambda: api.GetOrder(pb2.GetOrderRequest(name="nonsense")),
+        lambda: api.ListOrders(pb2.ListOrdersRequest(page_token="garbage!", state=99)),
+        lambda: api.ListProductMappings(pb2.ListProductMappingsRequest(page_token="garbage!")),
+        lambda: api.RetryDeadLetters(pb2.RetryDeadLettersRequest(names=["nonsense"])),
+    ]
+    for call in calls:
+        with pytest.raises(grpc.RpcError) as exc:
+            call()
+        assert code_of(exc) == grpc.StatusCode.PERMISSION_DENIED
+    assert db.scalar("SELECT count(*) FROM product_mappings") == 0

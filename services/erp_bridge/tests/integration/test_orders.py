@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from erp_bridge.domain.model import RetryPolicy
-from erp_bridge.service_layer import services
+from erp_bridge.service_layer import ordering
 
 # The session's first test that needs trytond builds its template when missing (20-180 s).
 pytestmark = pytest.mark.timeout(600)
@@ -70,18 +70,18 @@ def test_two_workers_on_one_reference_make_one_order(events, worker, mapped, db,
     """The job is recorded; two workers work it at once: the row lock lets one through, the other skips."""
     body = events.sample_approved()
     reference = body["data"]["request"]["name"]
-    from erp_bridge.adapters import protomap
+    from erp_bridge.entrypoints import inbound
     from shangji_kit.envelope import Envelope
     from shangji_kit.inbox import Delivery
 
-    request = protomap.request_from_sample_approved(Envelope.parse(body))
-    assert services.record_order_request(request, Delivery("test", body["id"], body["type"]), now(), uow_factory())
+    request = inbound.request_from_sample_approved(Envelope.parse(body))
+    assert ordering.record_order_request(Delivery("test", body["id"], body["type"]), uow_factory(), request, now)
     results = []
     barrier = threading.Barrier(2)
 
     def work():
         barrier.wait()
-        results.append(services.work_job(reference, erp, RetryPolicy(), now, uow_factory()))
+        results.append(ordering.work_job(reference, erp, RetryPolicy(), now, uow_factory()))
 
     threads = [threading.Thread(target=work) for _ in range(2)]
     for t in threads:
@@ -121,7 +121,7 @@ def test_a_dead_letter_retried_after_its_cause_is_fixed_is_confirmed(
     assert f"retrying {reference}" in done.stdout and "1 dead letters back in the queue" in done.stdout
     assert (job(db, reference).state, job(db, reference).attempts) == ("pending", 0)
 
-    assert services.work_due(erp, RetryPolicy(), now, uow_factory) == 1
+    assert ordering.work_due(erp, RetryPolicy(), now, uow_factory) == 1
     sale, = erp_view.sales(reference)
     assert job(db, reference).state == "confirmed" and sale["state"] in ("confirmed", "processing")
 

@@ -9,6 +9,7 @@ from google.protobuf import json_format
 
 from erp_bridge.adapters import protomap
 from erp_bridge.domain import model
+from erp_bridge.entrypoints import inbound
 from shangji.opportunities.v1 import events_pb2 as opportunity_events
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji.samples.v1 import events_pb2 as sample_events
@@ -29,7 +30,7 @@ def test_an_approved_sample_asks_for_a_free_order_charged_to_its_cost_centre():
     request = samples_pb2.SampleRequest(
         name="sampleRequests/r1", customer_company="华东精密", cost_centre="departments/d1", recipient_name="王工",
         address="上海", lines=[samples_pb2.SampleLine(product="SMP-A", quantity=3, unit_cost="12.50")])
-    order = protomap.request_from_sample_approved(wrap("samples", sample_events.SampleRequestApproved(request=request)))
+    order = inbound.request_from_sample_approved(wrap("samples", sample_events.SampleRequestApproved(request=request)))
     assert (order.reference, order.source_kind, order.cost_centre) == ("sampleRequests/r1", model.SAMPLE_REQUEST,
                                                                        "departments/d1")
     assert order.lines == (model.OrderLine("SMP-A", Decimal(3), Decimal(0)),)
@@ -41,7 +42,7 @@ def test_a_won_deal_asks_for_a_sale_of_its_quote_lines_in_its_currency():
     deal = opportunities_pb2.Opportunity(
         name="opportunities/o1", customer="customers/c1", customer_company="苏州齿轮", currency="USD",
         quote_lines=[opportunities_pb2.QuoteLine(product="GEAR-100", quantity="2", unit_price="4800.00")])
-    order = protomap.request_from_opportunity_won(wrap("opportunities", opportunity_events.OpportunityWon(
+    order = inbound.request_from_opportunity_won(wrap("opportunities", opportunity_events.OpportunityWon(
         opportunity=deal)))
     assert (order.reference, order.source_kind, order.currency, order.customer_key) == (
         "opportunities/o1", model.OPPORTUNITY, "USD", "customers/c1")
@@ -53,7 +54,7 @@ def test_a_malformed_price_names_the_line():
     deal = opportunities_pb2.Opportunity(
         name="opportunities/o1", quote_lines=[opportunities_pb2.QuoteLine(product="G", quantity="1", unit_price="x")])
     with pytest.raises(InvalidArgument) as exc:
-        protomap.request_from_opportunity_won(wrap("opportunities", opportunity_events.OpportunityWon(
+        inbound.request_from_opportunity_won(wrap("opportunities", opportunity_events.OpportunityWon(
             opportunity=deal)))
     assert exc.value.violations[0].field == "opportunity.quote_lines[0].unit_price"
 

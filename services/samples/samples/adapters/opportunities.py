@@ -4,12 +4,12 @@ decide what the caller may request samples for)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import grpc
 
-from samples.adapters import protomap
-from samples.service_layer.services import OpportunityFacts, OpportunityLookup
-from shangji.opportunities.v1 import opportunities_pb2_grpc
+from samples.domain.model import OpportunityFacts
+from shangji.opportunities.v1 import opportunities_pb2, opportunities_pb2_grpc
 from shangji_kit import settings
 from shangji_kit.errors import NotFound, Unauthenticated, Unavailable
 from shangji_kit.rpc.client import Caller, channel
@@ -29,15 +29,16 @@ def _channel(target: str) -> grpc.Channel:
 
 
 def lookup_for(token: str | None, correlation_id: str | None = None, target: str | None = None
-               ) -> OpportunityLookup:
+               ) -> Callable[[str], OpportunityFacts]:
     """A lookup calling GetOpportunity as the holder of ``token``."""
     stub = opportunities_pb2_grpc.OpportunitiesServiceStub(_channel(target or settings.grpc_target("opportunities")))
     caller = Caller(stub, token, deadline=DEADLINE_SECONDS)
 
     def lookup(opportunity_id: str) -> OpportunityFacts:
         try:
-            reply = caller.GetOpportunity(protomap.get_opportunity_request(opportunity_id),
-                                          correlation_id=correlation_id)
+            reply = caller.GetOpportunity(
+                opportunities_pb2.GetOpportunityRequest(name=f"opportunities/{opportunity_id}"),
+                correlation_id=correlation_id)
         except grpc.RpcError as exc:
             code = exc.code()
             if code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED,
@@ -47,6 +48,7 @@ def lookup_for(token: str | None, correlation_id: str | None = None, target: str
                 raise Unauthenticated("the opportunities service refused the caller's token") from exc
             raise Unavailable(f"the opportunities service did not answer ({code.name}); retry",
                               reason="OPPORTUNITIES_UNAVAILABLE") from exc
-        return protomap.opportunity_facts(reply)
+        return OpportunityFacts(customer_company=reply.customer_company, customer=reply.customer,
+                                stage_category=reply.stage_category)
 
     return lookup

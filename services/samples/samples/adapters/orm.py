@@ -5,12 +5,14 @@ from sqlalchemy.dialects import postgresql as pg
 
 from shangji_kit.inbox import inbox_table
 from shangji_kit.outbox import outbox_table
+from shangji_kit.request_ids import request_ids_table
 from shangji_kit.visibility import org_tables
 
 metadata = sa.MetaData()
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 org = org_tables(metadata)
+request_ids = request_ids_table(metadata)
 
 products = sa.Table(
     "products", metadata,
@@ -36,7 +38,6 @@ approval_policy = sa.Table(
 sample_requests = sa.Table(
     "sample_requests", metadata,
     sa.Column("id", pg.UUID(as_uuid=False), primary_key=True),
-    sa.Column("request_id", sa.Text, unique=True),
     sa.Column("opportunity_id", pg.UUID(as_uuid=False), nullable=False),
     sa.Column("customer_company", sa.Text, nullable=False),
     sa.Column("customer", sa.Text, nullable=False),

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql as pg
 from samples.adapters.orm import approval_policy, feedback, org, products, sample_requests
 from samples.domain import approval, model
 from shangji_kit import visibility
+from shangji_kit.org_projection import OrgProjection
 
 # --- catalogue and policy --------------------------------------------------------------------------
 
@@ -150,14 +151,9 @@ class RequestRepository:
     def __init__(self, session: sa.Connection) -> None:
         self.session = session
 
-    def id_for_request_id(self, request_id: str) -> str | None:
-        return self.session.execute(sa.select(sample_requests.c.id)
-                                    .where(sample_requests.c.request_id == request_id)).scalar()
-
-    def add(self, r: model.SampleRequest, request_id: str | None) -> bool:
-        """False when ``request_id`` is already taken (a concurrent retry won); nothing is written then."""
+    def add(self, r: model.SampleRequest) -> None:
         values = {
-            "id": r.id, "request_id": request_id or None, "opportunity_id": r.opportunity_id,
+            "id": r.id, "opportunity_id": r.opportunity_id,
             "customer_company": r.customer_company, "customer": r.customer, "requester_id": r.requester_id,
             "cost_centre_id": r.cost_centre_id, "kind": r.kind, "purpose": r.purpose,
             "recipient_name": r.recipient_name, "recipient_phone": r.recipient_phone, "address": r.address,
@@ -167,9 +163,7 @@ class RequestRepository:
             "attachments": [_attachment_dict(a) for a in r.attachments], "estimated_cost": r.estimated_cost,
             "currency": r.currency, "total_quantity": r.total_quantity, "create_time": r.create_time,
             **_row_values(r)}
-        stmt = pg.insert(sample_requests).values(**values).on_conflict_do_nothing(
-            index_elements=[sample_requests.c.request_id]).returning(sample_requests.c.id)
-        return self.session.execute(stmt).first() is not None
+        self.session.execute(sa.insert(sample_requests).values(**values))
 
     def _visible(self, viewer: visibility.Viewer) -> sa.ColumnElement[bool]:
         assigned = sa.select(feedback.c.request_id).where(feedback.c.assignee_id == viewer.user_id)
@@ -258,27 +252,12 @@ class FeedbackRepository:
 
 # --- teams' organisation ---------------------------------------------------------------------------
 
-class OrgRepository:
-    """Teams' organisation: visibility (the kit's rules) and the requester's department chain for approvers."""
+class OrgRepository(OrgProjection):
+    """Teams' organisation (the kit's projection and visibility rules) and the requester's department chain
+    for approvers."""
 
     def __init__(self, session: sa.Connection) -> None:
-        self.session = session
-
-    def apply_user(self, user: visibility.OrgUser) -> None:
-        visibility.apply_user(self.session, org, user)
-
-    def apply_department(self, department: visibility.OrgDepartment) -> None:
-        visibility.apply_department(self.session, org, department)
-
-    def viewer(self, user_id: str) -> visibility.Viewer:
-        return visibility.load_viewer(self.session, org, user_id)
-
-    def is_active(self, user_id: str) -> bool | None:
-        return visibility.is_active_user(self.session, org, user_id)
-
-    def department_of(self, user_id: str) -> str | None:
-        return self.session.execute(sa.select(org.users.c.department_id)
-                                    .where(org.users.c.user_id == user_id)).scalar()
+        super().__init__(session, org)
 
     def chain(self, department_id: str) -> list[approval.ChainDepartment]:
         """The department and those above it, own first, each with its head and its members."""

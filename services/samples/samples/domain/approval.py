@@ -50,6 +50,10 @@ class Policy:
     currency: str = DEFAULT_CURRENCY
 
 
+# Amounts are NUMERIC(18, 4): 14 digits before the point.
+MAX_DECIMAL = Decimal(10) ** 14
+
+
 def parse_decimal(text: str, field: str, *, places: int = 4) -> Decimal:
     try:
         value = Decimal(text.strip())
@@ -59,6 +63,8 @@ def parse_decimal(text: str, field: str, *, places: int = 4) -> Decimal:
         raise InvalidArgument.field(field, "must be a non-negative number")
     if -value.as_tuple().exponent > places:
         raise InvalidArgument.field(field, f"at most {places} decimal places")
+    if value >= MAX_DECIMAL:
+        raise InvalidArgument.field(field, f"must be below {MAX_DECIMAL:,.0f}")
     return value
 
 

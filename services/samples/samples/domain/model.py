@@ -355,14 +355,27 @@ class RequestInput:
     wanted_by_date: str
     lines: tuple[LineInput, ...]
     attachments: tuple[Attachment, ...] = ()
+    # Violations found while reading the request (a malformed opportunity name): reported with the rest.
+    read_errors: tuple[FieldViolation, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpportunityFacts:
+    """What a request copies from its opportunity, as the opportunities service told the caller."""
+
+    customer_company: str
+    customer: str
+    stage_category: str
 
 
 PREFIX = "sample_request"
+# NUMERIC(18, 4): 14 digits before the point.
+MAX_COST = Decimal(10) ** 14
+MAX_TOTAL_QUANTITY = 2**31 - 1
 
 
-def validate_input(cmd: RequestInput, today: date) -> date | None:
-    """Checks that need no catalogue: INVALID_ARGUMENT naming every bad field; the wanted-by date parsed."""
-    v: list[FieldViolation] = []
+def _input_violations(cmd: RequestInput, today: date) -> tuple[list[FieldViolation], date | None]:
+    v: list[FieldViolation] = list(cmd.read_errors)
     if cmd.kind not in (STANDARD, POC):
         v.append(FieldViolation(f"{PREFIX}.kind", "required: STANDARD or POC"))
     if not cmd.recipient_name.strip() or len(cmd.recipient_name) > SHORT_LIMIT:
@@ -389,19 +402,24 @@ def validate_input(cmd: RequestInput, today: date) -> date | None:
     for i, a in enumerate(cmd.attachments):
         if not a.uri.strip():
             v.append(FieldViolation(f"{PREFIX}.attachments[{i}].uri", "required"))
+    return v, wanted
+
+
+def validate_input(cmd: RequestInput, today: date) -> date | None:
+    """Checks that need no catalogue: INVALID_ARGUMENT naming every bad field; the wanted-by date parsed."""
+    v, wanted = _input_violations(cmd, today)
     if v:
         raise InvalidArgument(v)
     return wanted
 
 
-def price_lines(cmd: RequestInput, catalogue: dict[str, Product]) -> tuple[list[Line], Decimal, str, int]:
-    """The lines priced from the catalogue, the estimated cost, its currency and the total quantity.
-    INVALID_ARGUMENT ``sample_request.lines[i].product`` for an unknown or inactive product, or one priced in
-    another currency than the first line's."""
+def _priced(cmd: RequestInput, catalogue: dict[str, Product]) -> tuple[list[FieldViolation], list[Line], str]:
     v: list[FieldViolation] = []
     lines: list[Line] = []
     currency = ""
     for i, line in enumerate(cmd.lines):
+        if not line.product.strip():
+            continue  # named by the input checks
         product = catalogue.get(line.product.strip())
         at = f"{PREFIX}.lines[{i}].product"
         if product is None:
@@ -415,10 +433,52 @@ def price_lines(cmd: RequestInput, catalogue: dict[str, Product]) -> tuple[list[
             v.append(FieldViolation(at, f"priced in {product.currency}; this request's lines are in {currency}"))
             continue
         lines.append(Line(product.code, line.quantity, product.unit_cost, line.description.strip()))
+    return v, lines, currency
+
+
+def _totals(lines: list[Line]) -> tuple[list[FieldViolation], Decimal, int]:
+    cost = sum((ln.unit_cost * ln.quantity for ln in lines), Decimal(0))
+    total = sum(ln.quantity for ln in lines)
+    v = []
+    if cost >= MAX_COST:
+        v.append(FieldViolation(f"{PREFIX}.lines", f"the estimated cost must stay below {MAX_COST:,.0f}"))
+    if total > MAX_TOTAL_QUANTITY:
+        v.append(FieldViolation(f"{PREFIX}.lines", f"the total quantity must be at most {MAX_TOTAL_QUANTITY}"))
+    return v, cost, total
+
+
+def price_lines(cmd: RequestInput, catalogue: dict[str, Product]) -> tuple[list[Line], Decimal, str, int]:
+    """The lines priced from the catalogue, the estimated cost, its currency and the total quantity.
+    INVALID_ARGUMENT ``sample_request.lines[i].product`` for an unknown or inactive product, or one priced in
+    another currency than the first line's; ``sample_request.lines`` for a cost or quantity too large to keep."""
+    v, lines, currency = _priced(cmd, catalogue)
     if v:
         raise InvalidArgument(v)
-    cost = sum((ln.unit_cost * ln.quantity for ln in lines), Decimal(0))
-    return lines, cost, currency, sum(ln.quantity for ln in lines)
+    v, cost, total = _totals(lines)
+    if v:
+        raise InvalidArgument(v)
+    return lines, cost, currency, total
+
+
+@dataclass(frozen=True)
+class PricedRequest:
+    wanted_by: date | None
+    lines: list[Line]
+    estimated_cost: Decimal
+    currency: str
+    total_quantity: int
+
+
+def check_request(cmd: RequestInput, today: date, catalogue: dict[str, Product]) -> PricedRequest:
+    """The request checked and priced at once: INVALID_ARGUMENT naming every bad field, input and catalogue."""
+    v, wanted = _input_violations(cmd, today)
+    priced_v, lines, currency = _priced(cmd, catalogue)
+    v += priced_v
+    if not v:
+        v, cost, total = _totals(lines)
+    if v:
+        raise InvalidArgument(v)
+    return PricedRequest(wanted, lines, cost, currency, total)
 
 
 def submit(*, id: str, cmd: RequestInput, wanted_by: date | None, lines: list[Line], estimated_cost: Decimal,

@@ -20,7 +20,7 @@ import yaml
 
 from samples import bootstrap
 from samples.domain import approval
-from samples.service_layer import services
+from samples.service_layer import catalogue
 from shangji_kit.errors import FieldViolation, InvalidArgument
 
 
@@ -55,7 +55,7 @@ def load_tiers(path: str) -> int:
         return 2
     try:
         tiers, currency = tiers_from_yaml(data)
-        policy, _ = services.replace_policy(tiers, currency, bootstrap.uow_factory()())
+        policy, _ = catalogue.replace_policy(tiers, currency, bootstrap.uow_factory()())
     except InvalidArgument as exc:
         print(f"{path}: refused, nothing changed:", file=sys.stderr)
         for v in exc.violations:
@@ -66,7 +66,7 @@ def load_tiers(path: str) -> int:
 
 
 def show_tiers() -> int:
-    policy, update_time = services.get_policy(bootstrap.uow_factory()())
+    policy, update_time = catalogue.get_policy(bootstrap.uow_factory()())
     print(f"currency: {policy.currency}  # since {update_time.isoformat()}")
     print("tiers:")
     for t in policy.tiers:

@@ -1,4 +1,4 @@
-"""The samples gRPC front: translate, call the service layer, translate back."""
+"""The samples gRPC front: read the request (``inbound``), call the use case, answer (``protomap``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import grpc
 
 from samples import bootstrap
 from samples.adapters import opportunities, protomap
-from samples.service_layer import services
+from samples.entrypoints import inbound
+from samples.service_layer import catalogue, decisions, feedback, requests, shipping
+from shangji.samples.v1 import samples_pb2 as pb
 from shangji.samples.v1 import samples_pb2_grpc
 from shangji_kit import auth, log, names
 from shangji_kit.rpc import server
@@ -35,92 +37,96 @@ class SamplesApi(samples_pb2_grpc.SamplesServiceServicer):
 
     # catalogue and policy
     def CreateProduct(self, request, context):
-        return protomap.product_to_proto(services.create_product(protomap.product_input(request.product), _caller(),
-                                                                 self.uow()))
+        return protomap.product_to_proto(catalogue.create_product(inbound.product_input(request.product), _caller(),
+                                                                  self.uow()))
 
     def UpdateProduct(self, request, context):
-        product = services.update_product(protomap.product_input(request.product, from_name=True),
-                                          tuple(request.update_mask.paths), _caller(), self.uow())
+        product = catalogue.update_product(inbound.product_input(request.product, from_name=True),
+                                           tuple(request.update_mask.paths), _caller(), self.uow())
         return protomap.product_to_proto(product)
 
     def ListProducts(self, request, context):
-        return protomap.products_page_to_proto(services.list_products(
-            request.page_size, request.page_token, request.show_inactive, self.uow()))
+        page = catalogue.list_products(request.page_size, request.page_token, request.show_inactive, self.uow())
+        return pb.ListProductsResponse(products=[protomap.product_to_proto(p) for p in page.products],
+                                       next_page_token=page.next_page_token)
 
     def GetApprovalPolicy(self, request, context):
-        return protomap.policy_to_proto(*services.get_policy(self.uow()))
+        return protomap.policy_to_proto(*catalogue.get_policy(self.uow()))
 
     def UpdateApprovalPolicy(self, request, context):
-        return protomap.policy_to_proto(*services.replace_policy(
-            protomap.tier_inputs(request.policy), request.policy.currency, self.uow(), caller_id=_caller()))
+        return protomap.policy_to_proto(*catalogue.replace_policy(
+            inbound.tier_inputs(request.policy), request.policy.currency, self.uow(), caller_id=_caller()))
 
     # requests
     def CreateSampleRequest(self, request, context):
         lookup = opportunities.lookup_for(_bearer(context), log.correlation_id.get())
-        created = services.create_sample_request(protomap.request_input(request), request.request_id, _caller(),
+        created = requests.create_sample_request(inbound.request_input(request), request.request_id, _caller(),
                                                  lookup, self.uow())
         return protomap.request_to_proto(created)
 
     def GetSampleRequest(self, request, context):
-        return protomap.request_to_proto(services.get_sample_request(_request_id(request.name), _caller(),
+        return protomap.request_to_proto(requests.get_sample_request(_request_id(request.name), _caller(),
                                                                      self.uow()))
 
     def ListSampleRequests(self, request, context):
         opportunity_id = names.parse(request.opportunity, "opportunities", "opportunity") \
             if request.opportunity else None
-        return protomap.requests_page_to_proto(services.list_sample_requests(
-            _caller(), request.page_size, request.page_token, request.waiting_for_me, opportunity_id, self.uow()))
+        page = requests.list_sample_requests(_caller(), request.page_size, request.page_token,
+                                             request.waiting_for_me, opportunity_id, self.uow())
+        return pb.ListSampleRequestsResponse(sample_requests=[protomap.request_to_proto(r) for r in page.requests],
+                                             next_page_token=page.next_page_token)
 
     def ApproveSampleRequest(self, request, context):
-        return protomap.request_to_proto(services.approve(_request_id(request.name), request.comment, request.etag,
-                                                          _caller(), self.uow()))
-
-    def RejectSampleRequest(self, request, context):
-        return protomap.request_to_proto(services.reject(_request_id(request.name), request.comment, request.etag,
-                                                         _caller(), self.uow()))
-
-    def WithdrawSampleRequest(self, request, context):
-        return protomap.request_to_proto(services.withdraw(_request_id(request.name), request.reason, request.etag,
+        return protomap.request_to_proto(decisions.approve(_request_id(request.name), request.comment, request.etag,
                                                            _caller(), self.uow()))
 
+    def RejectSampleRequest(self, request, context):
+        return protomap.request_to_proto(decisions.reject(_request_id(request.name), request.comment, request.etag,
+                                                          _caller(), self.uow()))
+
+    def WithdrawSampleRequest(self, request, context):
+        return protomap.request_to_proto(decisions.withdraw(_request_id(request.name), request.reason, request.etag,
+                                                            _caller(), self.uow()))
+
     def RecordShipment(self, request, context):
-        return protomap.request_to_proto(services.record_shipment(
+        return protomap.request_to_proto(shipping.record_shipment(
             _request_id(request.name), request.courier, request.tracking_number,
-            protomap.time_or_none(request, "ship_time"), protomap.attachments(request.photos), request.etag,
+            inbound.time_or_none(request, "ship_time"), inbound.attachments(request.photos), request.etag,
             _caller(), self.uow()))
 
     def RecordDelivery(self, request, context):
-        return protomap.request_to_proto(services.record_delivery(
-            _request_id(request.name), protomap.time_or_none(request, "deliver_time"),
-            protomap.attachments(request.evidence), request.etag, _caller(), self.uow()))
+        return protomap.request_to_proto(shipping.record_delivery(
+            _request_id(request.name), inbound.time_or_none(request, "deliver_time"),
+            inbound.attachments(request.evidence), request.etag, _caller(), self.uow()))
 
     # feedback
     def RaiseFeedback(self, request, context):
         fb = request.feedback
-        raised = services.raise_feedback(
+        raised = feedback.raise_feedback(
             names.parse(request.parent, "sampleRequests", "parent"), fb.summary, fb.detail,
-            protomap.optional_user(fb.assignee, "feedback.assignee"), _caller(), self.uow())
+            inbound.optional_user(fb.assignee, "feedback.assignee"), _caller(), self.uow())
         return protomap.feedback_to_proto(raised)
 
     def UpdateFeedback(self, request, context):
         fb = request.feedback
-        request_id, feedback_id = protomap.parse_feedback_name(fb.name, "feedback.name")
+        request_id, feedback_id = inbound.parse_feedback_name(fb.name, "feedback.name")
         paths = tuple(request.update_mask.paths)
-        assignee = protomap.optional_user(fb.assignee, "feedback.assignee") if "assignee" in paths else None
-        updated = services.update_feedback(request_id, feedback_id, paths, fb.summary, fb.detail, assignee,
+        assignee = inbound.optional_user(fb.assignee, "feedback.assignee") if "assignee" in paths else None
+        updated = feedback.update_feedback(request_id, feedback_id, paths, fb.summary, fb.detail, assignee,
                                            request.etag, _caller(), self.uow())
         return protomap.feedback_to_proto(updated)
 
     def CloseFeedback(self, request, context):
-        request_id, feedback_id = protomap.parse_feedback_name(request.name)
-        closed = services.close_feedback(request_id, feedback_id, request.resolution, request.etag, _caller(),
+        request_id, feedback_id = inbound.parse_feedback_name(request.name)
+        closed = feedback.close_feedback(request_id, feedback_id, request.resolution, request.etag, _caller(),
                                          self.uow())
         return protomap.feedback_to_proto(closed)
 
     def ListFeedback(self, request, context):
-        page = services.list_feedback(names.parse(request.parent, "sampleRequests", "parent"), request.page_size,
+        page = feedback.list_feedback(names.parse(request.parent, "sampleRequests", "parent"), request.page_size,
                                       request.page_token, _caller(), self.uow())
-        return protomap.feedback_page_to_proto(page)
+        return pb.ListFeedbackResponse(feedback=[protomap.feedback_to_proto(f) for f in page.feedback],
+                                       next_page_token=page.next_page_token)
 
 
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:

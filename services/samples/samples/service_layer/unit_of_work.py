@@ -1,38 +1,80 @@
-"""The samples unit of work: one transaction over requests, feedback, the catalogue, the approval policy and
-teams' organisation, with its outbox and inbox."""
+"""What the samples use cases see of storage: one transaction over its repositories (one per aggregate),
+with the outbox (``add``), the inbox (``claim``) and request ids (``request_ids``). The SQL one is
+``samples.adapters.unit_of_work``; unit tests use fakes of the same shape."""
 
 from __future__ import annotations
 
-from samples.adapters import protomap
-from samples.adapters.orm import metadata
-from samples.adapters.repository import (
-    FeedbackRepository,
-    OrgRepository,
-    PolicyRepository,
-    ProductRepository,
-    RequestRepository,
-)
-from shangji_kit.uow import UnitOfWork
+from datetime import datetime
+from typing import Protocol
+
+from samples.domain import approval, model
+from shangji_kit import visibility
+from shangji_kit.abstract_uow import AbstractUnitOfWork
 
 
-class SamplesUnitOfWork(UnitOfWork):
+class RequestRepository(Protocol):
+    def add(self, r: model.SampleRequest) -> None: ...
+
+    def get(self, request_id: str, *, for_update: bool = False) -> model.SampleRequest | None: ...
+
+    def get_visible(self, request_id: str, viewer: visibility.Viewer, *, for_update: bool = False
+                    ) -> model.SampleRequest | None: ...
+
+    def waiting_for(self, user_id: str) -> list[str]: ...
+
+    def update(self, r: model.SampleRequest, expected_version: int) -> bool: ...
+
+    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None, *,
+                     waiting_for_me: bool, opportunity_id: str | None) -> list[model.SampleRequest]: ...
+
+
+class FeedbackRepository(Protocol):
+    def add(self, f: model.Feedback) -> None: ...
+
+    def get(self, request_id: str, feedback_id: str) -> model.Feedback | None: ...
+
+    def update(self, f: model.Feedback, expected_version: int) -> bool: ...
+
+    def list(self, request_id: str, limit: int, after: tuple[datetime, str] | None) -> list[model.Feedback]: ...
+
+
+class ProductRepository(Protocol):
+    def add(self, product: model.Product) -> bool: ...
+
+    def get(self, code: str, *, for_update: bool = False) -> model.Product | None: ...
+
+    def get_many(self, codes: set[str]) -> dict[str, model.Product]: ...
+
+    def update(self, product: model.Product) -> None: ...
+
+    def list(self, limit: int, after_code: str | None, show_inactive: bool) -> list[model.Product]: ...
+
+
+class PolicyRepository(Protocol):
+    def get(self) -> tuple[approval.Policy, datetime]: ...
+
+    def replace(self, policy: approval.Policy, now: datetime) -> None: ...
+
+
+class OrgRepository(Protocol):
+    """Teams' organisation (``shangji_kit.org_projection.OrgProjection``) and the approvers' chain."""
+
+    def apply_user(self, user: visibility.OrgUser) -> None: ...
+
+    def apply_department(self, department: visibility.OrgDepartment) -> None: ...
+
+    def viewer(self, user_id: str) -> visibility.Viewer: ...
+
+    def is_active(self, user_id: str) -> bool | None: ...
+
+    def department_of(self, user_id: str) -> str | None: ...
+
+    def chain(self, department_id: str) -> list[approval.ChainDepartment]: ...
+
+
+class SamplesUnitOfWork(AbstractUnitOfWork, Protocol):
     requests: RequestRepository
     feedback: FeedbackRepository
     products: ProductRepository
     policy: PolicyRepository
     org: OrgRepository
-
-    def __init__(self, sessions) -> None:
-        super().__init__("samples", sessions, metadata)
-
-    def _start(self, session) -> None:
-        self.requests = RequestRepository(session)
-        self.feedback = FeedbackRepository(session)
-        self.products = ProductRepository(session)
-        self.policy = PolicyRepository(session)
-        self.org = OrgRepository(session)
-
-    def publish(self, events: list) -> None:
-        for event in events:
-            self.outbox.add(*protomap.event_to_proto(event))
-        events.clear()

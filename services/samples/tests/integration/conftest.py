@@ -4,19 +4,15 @@ an organisation told to the worker as teams would tell it."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
 import pytest
-import sqlalchemy as sa
 from google.protobuf import json_format
-from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from nameko.testing.services import worker_factory
 
 from samples import bootstrap
@@ -26,35 +22,19 @@ from shangji.opportunities.v1 import opportunities_pb2 as opp_pb
 from shangji.opportunities.v1 import opportunities_pb2_grpc
 from shangji.samples.v1 import samples_pb2 as pb
 from shangji.samples.v1 import samples_pb2_grpc
-from shangji.teams.v1 import events_pb2 as teams_events
-from shangji.teams.v1 import teams_pb2
 from shangji_kit import envelope
 from shangji_kit.rpc.client import Caller
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
+from shangji_kit.testing.org import OrgBuilder, later, teams_event, ts  # noqa: F401 (tests import them here)
 from shangji_kit.testing.processes import ServiceProcess, free_port, running_front
+from shangji_kit.testing.service_db import ServiceDb
 
 DEFAULT_TIERS = Path(__file__).resolve().parents[2] / "tiers" / "default.yaml"
 
 
-def engine() -> sa.Engine:
-    return sa.create_engine(Settings.for_service("samples").database_url, poolclass=sa.pool.NullPool)
-
-
-def count(table: str, where: str = "true", **params) -> int:
-    eng = engine()
-    with eng.connect() as conn:
-        value = conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {where}"), params).scalar_one()
-    eng.dispose()
-    return value
-
-
-def outbox_types() -> list[str]:
-    eng = engine()
-    with eng.connect() as conn:
-        types = [r[0] for r in conn.execute(sa.text("SELECT type FROM outbox ORDER BY position"))]
-    eng.dispose()
-    return [t.rsplit(".", 1)[-1] for t in types]
+DB = ServiceDb("samples")
+engine, count, outbox_types = DB.engine, DB.count, DB.outbox_types
 
 
 @pytest.fixture
@@ -96,58 +76,8 @@ def channels(front, opportunities_front):
 
 # --- teams' events ---------------------------------------------------------------------------------
 
-def teams_event(message: Message, *, subject: str = "", event_id: str | None = None) -> dict:
-    full_name = message.DESCRIPTOR.full_name
-    return envelope.build(service="teams", id=event_id or str(uuid.uuid4()), type=full_name, subject=subject,
-                          time=datetime.now(UTC), dataschema=f"proto:{full_name}",
-                          data=json_format.MessageToDict(message), correlation_id=None)
-
-
-_clock = itertools.count()
-
-
-def later() -> datetime:
-    return datetime.now(UTC) + timedelta(microseconds=next(_clock))
-
-
-def ts(value: datetime) -> Timestamp:
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
-
-
-class Org:
-    """Teams' organisation told to the samples worker, one event per change."""
-
-    def __init__(self, worker) -> None:
-        self.worker = worker
-        self.paths: dict[str, str] = {}
-
-    def department(self, dept_id: str | None = None, *, parent: str | None = None, head: str | None = None) -> str:
-        dept_id = dept_id or str(uuid.uuid4())
-        path = f"{self.paths[parent] if parent else '/'}{dept_id}/"
-        self.paths[dept_id] = path
-        dept = teams_pb2.Department(name=f"departments/{dept_id}", id=dept_id, display_name=f"部门 {dept_id[:4]}",
-                                    parent=f"departments/{parent}" if parent else "",
-                                    head=f"users/{head}" if head else "", path=path, update_time=ts(later()))
-        self.worker.on_department_changed(teams_event(teams_events.DepartmentChanged(department=dept),
-                                                      subject=dept.name))
-        return dept_id
-
-    def user_event(self, user_id: str, *, department: str | None = None, roles=("sales_rep",), active: bool = True,
-                   kind: str = "UserCreated") -> dict:
-        user = teams_pb2.User(name=f"users/{user_id}", id=user_id, display_name=f"用户 {user_id[:4]}",
-                              email=f"{user_id[:8]}@example.com",
-                              department=f"departments/{department}" if department else "", active=active,
-                              roles=list(roles), update_time=ts(later()))
-        return teams_event(getattr(teams_events, kind)(user=user), subject=user.name)
-
-    def user(self, user_id: str | None = None, *, kind: str = "UserCreated", **kw) -> str:
-        user_id = user_id or str(uuid.uuid4())
-        handler = {"UserCreated": self.worker.on_user_created, "UserUpdated": self.worker.on_user_updated,
-                   "UserDeactivated": self.worker.on_user_deactivated}[kind]
-        handler(self.user_event(user_id, kind=kind, **kw))
-        return user_id
+class Org(OrgBuilder):
+    """Teams' organisation told to the samples worker, one event per change (the kit's builders)."""
 
 
 @dataclass

@@ -8,6 +8,7 @@ from google.protobuf import json_format
 
 from samples.adapters import protomap
 from samples.domain import model
+from samples.entrypoints import inbound
 from shangji.erp_bridge.v1 import events_pb2 as erp_events
 from shangji.samples.v1 import events_pb2 as events
 from shangji.samples.v1 import samples_pb2 as pb
@@ -68,15 +69,15 @@ def _env(message) -> envelope.Envelope:
 
 
 def test_erp_events_name_our_request_or_nothing():
-    ours = protomap.order_confirmed_from_event(_env(erp_events.ErpOrderConfirmed(
+    ours = inbound.order_confirmed_from_event(_env(erp_events.ErpOrderConfirmed(
         source_kind="sample_request", source=f"sampleRequests/{RID}", erp_order_number=" SO-1 ")))
     assert (ours.request_id, ours.order_number) == (RID, "SO-1")
-    deal = protomap.order_confirmed_from_event(_env(erp_events.ErpOrderConfirmed(
+    deal = inbound.order_confirmed_from_event(_env(erp_events.ErpOrderConfirmed(
         source_kind="opportunity", source=f"opportunities/{RID}", erp_order_number="SO-2")))
     assert deal.request_id is None
-    failed = protomap.order_dead_lettered_from_event(_env(erp_events.ErpOrderDeadLettered(
+    failed = inbound.order_dead_lettered_from_event(_env(erp_events.ErpOrderDeadLettered(
         source_kind="sample_request", source=f"sampleRequests/{RID}", attempts=8)))
     assert failed.error == "the ERP order failed after 8 attempts"
     with pytest.raises(InvalidArgument):
-        protomap.order_confirmed_from_event(_env(erp_events.ErpOrderConfirmed(
+        inbound.order_confirmed_from_event(_env(erp_events.ErpOrderConfirmed(
             source_kind="sample_request", source=f"sampleRequests/{RID}")))

@@ -5,6 +5,7 @@ from sqlalchemy.dialects import postgresql as pg
 
 from shangji_kit.inbox import inbox_table
 from shangji_kit.outbox import outbox_table
+from shangji_kit.request_ids import request_ids_table
 
 metadata = sa.MetaData()
 
@@ -28,7 +29,6 @@ users = sa.Table(
     _tags("expertise"),
     sa.Column("capacity", sa.Integer, nullable=False, server_default="0"),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
-    sa.Column("request_id", sa.Text, unique=True),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
     sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
@@ -51,7 +51,6 @@ departments = sa.Table(
     sa.Column("head_id", pg.UUID(as_uuid=False), sa.ForeignKey("users.id", name="departments_head")),
     # "/<root id>/.../<id>/": a subtree is every path with this prefix.
     sa.Column("path", sa.Text, nullable=False),
-    sa.Column("request_id", sa.Text, unique=True),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
     sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
@@ -121,3 +120,4 @@ team_templates = sa.Table(
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+request_ids = request_ids_table(metadata)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -13,6 +12,7 @@ from shangji_kit.statements import insert_or_skip
 from teams.adapters.orm import departments, opportunity_owners, placements, team_members, team_templates, users
 from teams.domain.model import Department, Placement, User
 from teams.domain.opportunity_teams import OpportunityTeam, TeamMember, TeamTemplate, TemplateMember
+from teams.domain.queries import UserFilter
 
 Keyset = tuple[datetime, str] | None
 
@@ -34,7 +34,7 @@ def _page(stmt: sa.Select, table: sa.Table, limit: int, after: Keyset) -> sa.Sel
 _USER_COLUMNS = ("id", "display_name", "email", "phone", "department_id", "manager_id", "roles", "function_tags",
                  "territories", "expertise", "capacity", "active", "version", "create_time", "update_time")
 _ARRAYS = ("roles", "function_tags", "territories", "expertise")
-_USER_INSERT = insert_or_skip(users, [*_USER_COLUMNS, "request_id"], returning="id")
+_USER_INSERT = insert_or_skip(users, list(_USER_COLUMNS), returning="id")
 
 
 def _to_user(row) -> User:
@@ -51,24 +51,13 @@ def _user_values(user: User) -> dict:
     return values
 
 
-@dataclass(frozen=True)
-class UserFilter:
-    department_path: str | None = None
-    role: str = ""
-    territory: str = ""
-    expertise: str = ""
-    include_inactive: bool = False
-
-
 class UserRepository:
     def __init__(self, session: sa.Connection) -> None:
         self.session = session
 
-    def add(self, user: User, request_id: str | None) -> User | None:
-        """Insert; None when the request id or the email is already taken (nothing written)."""
-        values = _user_values(user)
-        values["request_id"] = request_id or None
-        return user if self.session.execute(_USER_INSERT, values).first() else None
+    def add(self, user: User) -> User | None:
+        """Insert; None when the email is already taken (nothing written)."""
+        return user if self.session.execute(_USER_INSERT, _user_values(user)).first() else None
 
     def get(self, user_id: str, *, for_update: bool = False) -> User | None:
         stmt = sa.select(users).where(users.c.id == user_id)
@@ -83,10 +72,6 @@ class UserRepository:
         stmt = sa.select(users).where(users.c.id.in_(ids)).order_by(users.c.id)
         rows = self.session.execute(stmt.with_for_update(key_share=True) if for_update else stmt)
         return {u.id: u for u in map(_to_user, rows)}
-
-    def get_by_request_id(self, request_id: str) -> User | None:
-        row = self.session.execute(sa.select(users).where(users.c.request_id == request_id)).first()
-        return _to_user(row) if row else None
 
     def update(self, user: User, expected_version: int) -> None:
         """Write the user if nobody else did since it was read at ``expected_version``; ABORTED otherwise."""
@@ -151,7 +136,6 @@ class UserRepository:
 
 _DEPARTMENT_COLUMNS = ("id", "display_name", "parent_id", "head_id", "path", "version", "create_time",
                        "update_time")
-_DEPARTMENT_INSERT = insert_or_skip(departments, [*_DEPARTMENT_COLUMNS, "request_id"], returning="id")
 # Moves and creations under a parent change paths; one lock orders them, so neither reads a path the other
 # is rewriting (a child created under a department being moved, two moves making a cycle together).
 _TREE_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext('teams.department_tree'))")
@@ -169,19 +153,12 @@ class DepartmentRepository:
         """Hold the department tree's structure still until the transaction ends."""
         self.session.execute(_TREE_LOCK)
 
-    def add(self, department: Department, request_id: str | None) -> Department | None:
-        """Insert; None when the request id is already taken (nothing written)."""
-        values = {c: getattr(department, c) for c in _DEPARTMENT_COLUMNS}
-        values["request_id"] = request_id or None
-        return department if self.session.execute(_DEPARTMENT_INSERT, values).first() else None
+    def add(self, department: Department) -> None:
+        self.session.execute(sa.insert(departments).values({c: getattr(department, c) for c in _DEPARTMENT_COLUMNS}))
 
     def get(self, department_id: str, *, for_update: bool = False) -> Department | None:
         stmt = sa.select(departments).where(departments.c.id == department_id)
         row = self.session.execute(stmt.with_for_update(key_share=True) if for_update else stmt).first()
-        return _to_department(row) if row else None
-
-    def get_by_request_id(self, request_id: str) -> Department | None:
-        row = self.session.execute(sa.select(departments).where(departments.c.request_id == request_id)).first()
         return _to_department(row) if row else None
 
     def descendants(self, department: Department, *, for_update: bool = False) -> list[Department]:

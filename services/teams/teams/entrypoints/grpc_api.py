@@ -10,7 +10,8 @@ from shangji_kit.rpc import server
 from shangji_kit.settings import Settings
 from teams import bootstrap
 from teams.adapters import protomap
-from teams.service_layer import opportunity_teams, services
+from teams.entrypoints import inbound
+from teams.service_layer import departments, opportunity_teams, team_templates, users
 
 
 class TeamsApi(teams_pb2_grpc.TeamsServiceServicer):
@@ -20,49 +21,49 @@ class TeamsApi(teams_pb2_grpc.TeamsServiceServicer):
     # users
 
     def CreateUser(self, request, context):
-        user = services.create_user(protomap.create_user(request), auth.principal(), self.uow())
+        user = users.create_user(inbound.create_user(request), auth.principal(), self.uow())
         return protomap.user_to_proto(user)
 
     def GetUser(self, request, context):
         user_id = names.parse(request.name, "users")
-        return protomap.user_to_proto(services.get_user(user_id, auth.principal(), self.uow()))
+        return protomap.user_to_proto(users.get_user(user_id, auth.principal(), self.uow()))
 
     def ListUsers(self, request, context):
-        page = services.list_users(protomap.list_users(request), auth.principal(), self.uow())
+        page = users.list_users(inbound.list_users(request), auth.principal(), self.uow())
         return protomap.users_page_to_proto(page.items, page.next_page_token)
 
     def UpdateUser(self, request, context):
-        user = services.update_user(protomap.update_user(request), auth.principal(), self.uow())
+        user = users.update_user(inbound.update_user(request), auth.principal(), self.uow())
         return protomap.user_to_proto(user)
 
     def DeactivateUser(self, request, context):
-        user = services.deactivate_user(protomap.deactivate_user(request), auth.principal(), self.uow())
+        user = users.deactivate_user(inbound.deactivate_user(request), auth.principal(), self.uow())
         return protomap.user_to_proto(user)
 
     def TransferOwnership(self, request, context):
-        transfer_id = services.transfer_ownership(protomap.transfer_ownership(request), auth.principal(), self.uow())
+        transfer_id = users.transfer_ownership(inbound.transfer_ownership(request), auth.principal(), self.uow())
         return protomap.transfer_to_proto(transfer_id)
 
     # departments
 
     def CreateDepartment(self, request, context):
-        department = services.create_department(protomap.create_department(request), auth.principal(), self.uow())
+        department = departments.create_department(inbound.create_department(request), auth.principal(), self.uow())
         return protomap.department_to_proto(department)
 
     def GetDepartment(self, request, context):
         department_id = names.parse(request.name, "departments")
-        return protomap.department_to_proto(services.get_department(department_id, self.uow()))
+        return protomap.department_to_proto(departments.get_department(department_id, self.uow()))
 
     def ListDepartments(self, request, context):
-        page = services.list_departments(protomap.list_departments(request), self.uow())
+        page = departments.list_departments(inbound.list_departments(request), self.uow())
         return protomap.departments_page_to_proto(page.items, page.next_page_token)
 
     def UpdateDepartment(self, request, context):
-        department = services.update_department(protomap.update_department(request), auth.principal(), self.uow())
+        department = departments.update_department(inbound.update_department(request), auth.principal(), self.uow())
         return protomap.department_to_proto(department)
 
     def ListPlacementHistory(self, request, context):
-        return protomap.placements_to_proto(services.list_placement_history(request.name, self.uow()))
+        return protomap.placements_to_proto(departments.list_placement_history(request.name, self.uow()))
 
     # opportunity teams
 
@@ -71,26 +72,26 @@ class TeamsApi(teams_pb2_grpc.TeamsServiceServicer):
         return protomap.team_to_proto(view.team, view.users)
 
     def AddOpportunityTeamMember(self, request, context):
-        view = opportunity_teams.add_team_member(protomap.add_team_member(request), auth.principal(), self.uow())
+        view = opportunity_teams.add_team_member(inbound.add_team_member(request), auth.principal(), self.uow())
         return protomap.team_to_proto(view.team, view.users)
 
     def RemoveOpportunityTeamMember(self, request, context):
-        view = opportunity_teams.remove_team_member(protomap.remove_team_member(request), auth.principal(),
+        view = opportunity_teams.remove_team_member(inbound.remove_team_member(request), auth.principal(),
                                                     self.uow())
         return protomap.team_to_proto(view.team, view.users)
 
     def CreateTeamTemplate(self, request, context):
-        template = opportunity_teams.create_team_template(protomap.create_team_template(request), auth.principal(),
+        template = team_templates.create_team_template(inbound.create_team_template(request), auth.principal(),
                                                           self.uow())
         return protomap.template_to_proto(template)
 
     def ListTeamTemplates(self, request, context):
-        page = opportunity_teams.list_team_templates(request.page_size, request.page_token, auth.principal(),
+        page = team_templates.list_team_templates(request.page_size, request.page_token, auth.principal(),
                                                      self.uow())
         return protomap.templates_page_to_proto(page.items, page.next_page_token)
 
     def ApplyTeamTemplate(self, request, context):
-        view = opportunity_teams.apply_team_template(protomap.apply_team_template(request), auth.principal(),
+        view = opportunity_teams.apply_team_template(inbound.apply_team_template(request), auth.principal(),
                                                      self.uow())
         return protomap.team_to_proto(view.team, view.users)
 

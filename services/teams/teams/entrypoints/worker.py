@@ -5,8 +5,8 @@ from __future__ import annotations
 from shangji_kit.consumer import event_context, event_handler
 from shangji_kit.worker import OutboxRelayRunner, UnitOfWorkProvider
 from teams import bootstrap
-from teams.adapters import protomap
-from teams.service_layer import opportunity_teams
+from teams.entrypoints import inbound
+from teams.service_layer import opportunity_owners
 
 
 class TeamsWorker:
@@ -17,4 +17,4 @@ class TeamsWorker:
     @event_handler("opportunities", "shangji.opportunities.v1.OpportunityRegistered")
     def on_opportunity_registered(self, body: dict) -> None:
         with event_context(body) as env:
-            opportunity_teams.record_opportunity_owner(protomap.opportunity_owner_from_event(env), env.id, self.uow())
+            opportunity_owners.record_opportunity_owner(env, self.uow(), inbound.opportunity_owner_from_event(env))

@@ -1,25 +1,17 @@
-"""Teams use cases for opportunity teams and team templates, and the consumer that learns opportunity owners."""
+"""Opportunity teams: who works a deal beside its owner; read by who may see the deal, changed by who manages it."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-from shangji_kit import names, paging
+from shangji_kit import names
 from shangji_kit.auth import Principal
-from shangji_kit.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from shangji_kit.clock import Clock, utc_now
+from shangji_kit.errors import InvalidArgument, NotFound, PermissionDenied
 from teams.domain import access, commands, model
 from teams.domain import opportunity_teams as teams_model
-from teams.service_layer.authorization import load_caller, require_user_id
-from teams.service_layer.services import Page
-
-if TYPE_CHECKING:
-    from teams.service_layer.unit_of_work import TeamsUnitOfWork
-
-OPPORTUNITY_REGISTERED_CONSUMER = "teams.on_opportunity_registered"
-OPPORTUNITY_REGISTERED_TYPE = "shangji.opportunities.v1.OpportunityRegistered"
+from teams.service_layer.authorization import load_caller
+from teams.service_layer.unit_of_work import TeamsUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -59,18 +51,6 @@ def _view(uow: TeamsUnitOfWork, team: teams_model.OpportunityTeam, known: dict[s
     return TeamView(team, {**known, **uow.users.get_many(missing)})
 
 
-def record_opportunity_owner(cmd: commands.RecordOpportunityOwner, event_id: str, uow: TeamsUnitOfWork) -> bool:
-    """From OpportunityRegistered: remember who owns the opportunity; False when already handled."""
-    with uow:
-        if not uow.claim_event(OPPORTUNITY_REGISTERED_CONSUMER, event_id, OPPORTUNITY_REGISTERED_TYPE):
-            return False
-        recorded = uow.opportunity_teams.add_owner(cmd.opportunity_id, cmd.owner_id, datetime.now(UTC))
-        # Commit even when the owner was known (another event id for the same opportunity): the inbox
-        # row must stick so this delivery is not handled again.
-        uow.commit()
-        return recorded
-
-
 def get_opportunity_team(name: str, principal: Principal, uow: TeamsUnitOfWork) -> TeamView:
     opportunity_id = _opportunity_id(name, "name")
     with uow:
@@ -82,8 +62,9 @@ def get_opportunity_team(name: str, principal: Principal, uow: TeamsUnitOfWork) 
         return _view(uow, team, {})
 
 
-def add_team_member(cmd: commands.AddTeamMember, principal: Principal, uow: TeamsUnitOfWork) -> TeamView:
-    now = datetime.now(UTC)
+def add_team_member(cmd: commands.AddTeamMember, principal: Principal, uow: TeamsUnitOfWork,
+                    clock: Clock = utc_now) -> TeamView:
+    now = clock()
     opportunity_id = _opportunity_id(cmd.team, "team")
     with uow:
         caller = load_caller(principal, uow)
@@ -118,40 +99,10 @@ def remove_team_member(cmd: commands.RemoveTeamMember, principal: Principal, uow
         return view
 
 
-def create_team_template(cmd: commands.CreateTeamTemplate, principal: Principal,
-                         uow: TeamsUnitOfWork) -> teams_model.TeamTemplate:
-    owner_id = require_user_id(principal)
-    now = datetime.now(UTC)
-    display_name, for_role, violations = teams_model.check_template_input(cmd.display_name, cmd.for_role)
-    prefixes = [f"template.members[{i}]" for i in range(len(cmd.members))]
-    checked, more = teams_model.check_member_inputs(cmd.members, prefixes)
-    violations += more
-    if not cmd.members:
-        violations.append(FieldViolation("template.members", "at least one member is required"))
-    with uow:
-        users = uow.users.get_many(m.user_id for m in checked if m)
-        model.raise_if(violations + teams_model.check_member_users(checked, prefixes, users))
-        template = teams_model.new_template(id=str(uuid.uuid4()), owner_id=owner_id, display_name=display_name,
-                                            for_role=for_role, members=checked, users=users, now=now)
-        uow.templates.add(template)
-        uow.commit()
-        return template
-
-
-def list_team_templates(page_size: int, page_token: str, principal: Principal, uow: TeamsUnitOfWork) -> Page:
-    """The caller's own templates, oldest first."""
-    limit = paging.page_size(page_size)
-    after = paging.decode_token(page_token)
-    owner_id = require_user_id(principal)
-    with uow:
-        rows = uow.templates.list_owned(owner_id, limit + 1, after)
-    page = rows[:limit]
-    return Page(page, paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else "")
-
-
-def apply_team_template(cmd: commands.ApplyTeamTemplate, principal: Principal, uow: TeamsUnitOfWork) -> TeamView:
+def apply_team_template(cmd: commands.ApplyTeamTemplate, principal: Principal, uow: TeamsUnitOfWork,
+                        clock: Clock = utc_now) -> TeamView:
     """Add every member of one of the caller's templates not on the team yet: one event each, one transaction."""
-    now = datetime.now(UTC)
+    now = clock()
     opportunity_id = _opportunity_id(cmd.team, "team")
     template_id = names.parse(cmd.template, "teamTemplates", "template")
     with uow:

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import grpc
 import pytest
-import sqlalchemy as sa
 from google.protobuf import json_format
 from nameko.testing.services import worker_factory
 
@@ -19,6 +18,7 @@ from shangji_kit.rpc.client import Caller
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
 from shangji_kit.testing.processes import running_front
+from shangji_kit.testing.service_db import ServiceDb
 from teams import bootstrap
 from teams.entrypoints import grpc_api
 from teams.entrypoints.worker import TeamsWorker
@@ -57,24 +57,8 @@ def teams(as_user):
 
 # --- the database ----------------------------------------------------------------------------------
 
-def engine() -> sa.Engine:
-    return sa.create_engine(Settings.for_service("teams").database_url, poolclass=sa.pool.NullPool)
-
-
-def scalar(sql: str, **params) -> object:
-    eng = engine()
-    with eng.connect() as conn:
-        value = conn.execute(sa.text(sql), params).scalar()
-    eng.dispose()
-    return value
-
-
-def rows(sql: str, **params) -> list:
-    eng = engine()
-    with eng.connect() as conn:
-        found = conn.execute(sa.text(sql), params).all()
-    eng.dispose()
-    return found
+DB = ServiceDb("teams")
+scalar, rows = DB.scalar, DB.rows
 
 
 def count(table: str) -> int:

@@ -9,8 +9,8 @@ from shangji_kit.consumer import event_context
 from shangji_kit.errors import InvalidArgument
 from shangji_kit.settings import Settings
 from teams import bootstrap
-from teams.adapters import protomap
-from teams.service_layer import opportunity_teams
+from teams.entrypoints import inbound
+from teams.service_layer import opportunity_owners
 
 CONSUMER = "teams.on_opportunity_registered"
 
@@ -23,7 +23,7 @@ def uow(shangji_env):
 def consume(body: dict, uow) -> bool:
     """What the worker's handler does, called directly."""
     with event_context(body) as env:
-        return opportunity_teams.record_opportunity_owner(protomap.opportunity_owner_from_event(env), env.id, uow())
+        return opportunity_owners.record_opportunity_owner(env, uow(), inbound.opportunity_owner_from_event(env))
 
 
 def test_the_use_case_records_the_owner_once_however_often_the_event_comes(uow, db, opportunity_registered):

@@ -49,6 +49,49 @@ def test_retry_with_the_same_request_id_returns_the_first_user(admin, user_messa
     assert again == first and db.state() == before
 
 
+def test_a_request_id_is_its_callers_alone(admin, as_user, user_message, db):
+    """Issue 11: another admin reusing a request id gets the user they asked for, not the first admin's."""
+    request_id = str(uuid.uuid4())
+    before = db.count("users")
+    first = admin.CreateUser(teams_pb2.CreateUserRequest(user=user_message(), request_id=request_id))
+    other_admin = as_user(str(uuid.uuid4()), ["admin"])
+    theirs = other_admin.CreateUser(teams_pb2.CreateUserRequest(user=user_message(), request_id=request_id))
+    assert theirs.name != first.name and theirs.email != first.email
+    assert db.count("users") == before + 2
+    assert admin.CreateUser(teams_pb2.CreateUserRequest(user=user_message(), request_id=request_id)) == first
+
+
+def test_an_over_long_request_id_is_invalid_argument_and_writes_nothing(admin, user_message, fails, db):
+    before = db.state()
+    failure = fails(admin.CreateUser, teams_pb2.CreateUserRequest(user=user_message(), request_id="x" * 10_000))
+    assert failure.code == INVALID and failure.fields == ["request_id"]
+    failure = fails(admin.CreateDepartment, teams_pb2.CreateDepartmentRequest(
+        department=teams_pb2.Department(display_name="华东"), request_id="x" * 10_000))
+    assert failure.code == INVALID and failure.fields == ["request_id"]
+    assert db.state() == before
+
+
+def test_concurrent_retries_with_one_request_id_make_one_user(admin, user_message, db):
+    before = db.count("users")
+    req = teams_pb2.CreateUserRequest(user=user_message(), request_id=str(uuid.uuid4()))
+    barrier, answers = threading.Barrier(20), []
+
+    def call() -> None:
+        barrier.wait()
+        try:
+            answers.append(admin.CreateUser(req))
+        except grpc.RpcError as exc:
+            answers.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(isinstance(a, teams_pb2.User) for a in answers), [a for a in answers if isinstance(a, Exception)]
+    assert len({a.name for a in answers}) == 1 and db.count("users") == before + 1
+
+
 def test_every_bad_field_is_reported_at_once_and_nothing_is_written(admin, user_message, fails, db):
     before = db.state()
     failure = fails(admin.CreateUser, teams_pb2.CreateUserRequest(user=user_message(

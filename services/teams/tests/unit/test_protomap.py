@@ -14,6 +14,7 @@ from shangji_kit.errors import InvalidArgument
 from teams.adapters import protomap
 from teams.domain import model
 from teams.domain import opportunity_teams as ot
+from teams.entrypoints import inbound
 
 NOW = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
 
@@ -81,7 +82,7 @@ def _envelope(**opportunity) -> Envelope:
 
 def test_an_opportunity_registered_event_gives_the_owner():
     deal, owner = str(uuid.uuid4()), str(uuid.uuid4())
-    cmd = protomap.opportunity_owner_from_event(_envelope(name=f"opportunities/{deal}", owner=f"users/{owner}"))
+    cmd = inbound.opportunity_owner_from_event(_envelope(name=f"opportunities/{deal}", owner=f"users/{owner}"))
     assert (cmd.opportunity_id, cmd.owner_id) == (deal, owner)
     with pytest.raises(InvalidArgument):
-        protomap.opportunity_owner_from_event(_envelope(name=f"opportunities/{deal}", owner="someone"))
+        inbound.opportunity_owner_from_event(_envelope(name=f"opportunities/{deal}", owner="someone"))

@@ -1,0 +1,94 @@
+"""Asking for samples, and reading the requests one may see.
+
+A request id is remembered per caller (``shangji_kit.request_ids``): a retry returns the first result,
+concurrent retries make one request, and another caller reusing the id gets a request of their own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from samples.domain import approval, model
+from samples.service_layer import access
+from samples.service_layer.unit_of_work import SamplesUnitOfWork
+from shangji_kit import caller, paging
+from shangji_kit.clock import Clock, utc_now
+from shangji_kit.errors import FailedPrecondition, InvalidArgument
+from shangji_kit.request_ids import RequestKey
+
+OPERATION = "CreateSampleRequest"
+
+# Looks an opportunity up with the caller's own credentials: NotFound when they may not see it,
+# Unavailable when the opportunities service does not answer.
+OpportunityLookup = Callable[[str], model.OpportunityFacts]
+
+
+def create_sample_request(cmd: model.RequestInput, request_id: str, caller_id: str, lookup: OpportunityLookup,
+                          uow: SamplesUnitOfWork, clock: Clock = utc_now) -> model.SampleRequest:
+    """A request waiting for its first approver; a retry with the same request_id returns the first result.
+    INVALID_ARGUMENT names every bad field at once. Nothing is written on any error."""
+    user_id = caller.user_id(caller_id)
+    try:
+        key = RequestKey.of(user_id, OPERATION, request_id)
+    except InvalidArgument as exc:  # reported with every other bad field
+        key, cmd = None, dataclasses.replace(cmd, read_errors=(*cmd.read_errors, *exc.violations))
+    now = clock()
+    with uow:
+        earlier = uow.request_ids.find(key)
+        if earlier is not None:
+            return uow.requests.get(earlier)
+        catalogue = uow.products.get_many({ln.product.strip() for ln in cmd.lines if ln.product.strip()})
+    priced = model.check_request(cmd, now.date(), catalogue)
+    # Outside any transaction: a slow opportunities front must not hold a database connection.
+    opportunity = lookup(cmd.opportunity_id)
+    if opportunity.stage_category == "lost":
+        name = f"opportunities/{cmd.opportunity_id}"
+        raise FailedPrecondition(f"{name} is lost; no samples for it", reason="OPPORTUNITY_LOST",
+                                 metadata={"opportunity": name})
+    new_id = str(uuid.uuid4())
+    with uow:
+        earlier = uow.request_ids.claim(key, new_id)
+        if earlier is not None:  # a concurrent retry won: its request, nothing of ours written
+            return uow.requests.get(earlier)
+        department_id = uow.org.department_of(user_id)
+        if not department_id:
+            raise FailedPrecondition("you belong to no department, so there is no cost centre to charge",
+                                     reason="NO_COST_CENTRE")
+        policy, _ = uow.policy.get()
+        tiers = approval.tiers_needed(policy, priced.total_quantity, priced.estimated_cost, priced.currency)
+        approvers = approval.resolve_approvers(tiers, uow.org.chain(department_id), user_id)
+        request = model.submit(
+            id=new_id, cmd=cmd, wanted_by=priced.wanted_by, lines=priced.lines,
+            estimated_cost=priced.estimated_cost, currency=priced.currency, total_quantity=priced.total_quantity,
+            requester_id=user_id, cost_centre_id=department_id, customer_company=opportunity.customer_company,
+            customer=opportunity.customer, approvers=[(t.name, a) for t, a in approvers], now=now)
+        uow.requests.add(request)
+        uow.publish(request.events)
+        uow.commit()
+    return request
+
+
+def get_sample_request(request_id: str, caller_id: str, uow: SamplesUnitOfWork) -> model.SampleRequest:
+    """NOT_FOUND alike for a missing request and for one the caller may not see."""
+    with uow:
+        return access.visible(uow, request_id, caller_id)[0]
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    requests: list[model.SampleRequest]
+    next_page_token: str
+
+
+def list_sample_requests(caller_id: str, page_size: int, page_token: str, waiting_for_me: bool,
+                         opportunity_id: str | None, uow: SamplesUnitOfWork) -> RequestPage:
+    limit = paging.page_size(page_size)
+    after = paging.decode_token(page_token)
+    with uow:
+        rows = uow.requests.list_visible(access.viewer(uow, caller_id), limit + 1, after,
+                                         waiting_for_me=waiting_for_me, opportunity_id=opportunity_id)
+    page = rows[:limit]
+    return RequestPage(page, paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else "")
