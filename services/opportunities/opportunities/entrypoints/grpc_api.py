@@ -8,6 +8,7 @@ from google.protobuf import empty_pb2
 from opportunities import bootstrap
 from opportunities.adapters import to_proto as out
 from opportunities.entrypoints import from_request as inbound
+from opportunities.entrypoints import reports_api
 from opportunities.service_layer import assignment, lifecycle, pipelines, records, registration, tasks
 from shangji.opportunities.v1 import opportunities_pb2_grpc
 from shangji_kit import auth, caller, names
@@ -173,7 +174,7 @@ def _caller() -> str:
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:
     opportunities_pb2_grpc.add_OpportunitiesServiceServicer_to_server(
         OpportunitiesApi(bootstrap.uow_factory(settings)), grpc_server)
-    return ["shangji.opportunities.v1.OpportunitiesService"]
+    return ["shangji.opportunities.v1.OpportunitiesService", *reports_api.register(grpc_server, settings)]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,61 @@
+"""The tables reports keep (migration 0010): targets, weekly forecast snapshots and win reasons."""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+from opportunities.adapters.orm import metadata
+
+_UUID = pg.UUID(as_uuid=False)
+_TIME = sa.DateTime(timezone=True)
+
+# Quotas per rep ('user') or department per month, quarter or year; one per subject and period.
+targets = sa.Table(
+    "targets",
+    metadata,
+    sa.Column("id", _UUID, primary_key=True),
+    sa.Column("subject_kind", sa.Text, nullable=False),
+    sa.Column("subject_id", sa.Text, nullable=False),
+    sa.Column("period_type", sa.Text, nullable=False),
+    sa.Column("start_date", sa.Date, nullable=False),
+    sa.Column("end_date", sa.Date, nullable=False),
+    sa.Column("amount", sa.Numeric(18, 2), nullable=False),
+    # The department target a rep's share was split from.
+    sa.Column("split_from", _UUID),
+    sa.Column("set_by", _UUID, nullable=False),
+    sa.Column("update_time", _TIME, nullable=False),
+    sa.UniqueConstraint("subject_kind", "subject_id", "period_type", "start_date", name="targets_subject_period"),
+)
+
+# One row per week a snapshot was taken: claimed first, so the snapshot is taken once per week whatever the
+# number of workers or timer ticks.
+forecast_weeks = sa.Table(
+    "forecast_weeks",
+    metadata,
+    sa.Column("week_start", sa.Date, primary_key=True),
+    sa.Column("take_time", _TIME, nullable=False),
+)
+
+# The open pipeline of each week, per owner, pipeline and expected close month.
+forecast_snapshots = sa.Table(
+    "forecast_snapshots",
+    metadata,
+    sa.Column("week_start", sa.Date, primary_key=True),
+    sa.Column("owner_id", _UUID, primary_key=True),
+    sa.Column("pipeline_id", _UUID, primary_key=True),
+    sa.Column("close_month", sa.Date, primary_key=True),
+    sa.Column("open_count", sa.Integer, nullable=False),
+    sa.Column("pipeline_amount", sa.Numeric(20, 2), nullable=False),
+    sa.Column("weighted_amount", sa.Numeric(20, 2), nullable=False),
+    sa.Column("commit_amount", sa.Numeric(20, 2), nullable=False),
+    sa.Column("best_case_amount", sa.Numeric(20, 2), nullable=False),
+)
+
+# Why a deal was won, and whom it beat (WinOpportunity's reason and competitors_beaten); the latest win.
+win_reasons = sa.Table(
+    "win_reasons",
+    metadata,
+    sa.Column("opportunity_id", _UUID, primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("competitors_beaten", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("win_time", _TIME, nullable=False),
+)

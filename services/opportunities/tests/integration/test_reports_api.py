@@ -1,0 +1,400 @@
+"""Every report over a known set of deals across a department tree, through the gRPC front, as a department
+head, a rep, a team member and sales_ops; figures worked out by hand from the seed below. Times are UTC; the
+company's zone is Asia/Shanghai (+08:00), and two deals sit on the edges of November there: B1 registered at
+2026-10-31T17:00Z (1 November in Shanghai) and B3 at 2026-11-30T16:30Z (1 December in Shanghai).
+
+    Sales (head H)
+    ├── East (head E; members E, A, B)
+    └── West (head W; member C)
+    S: sales_ops, no department. T: no department, on C1's team.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from opportunities import bootstrap
+from opportunities.adapters.orm import opportunities, stage_history
+from opportunities.adapters.reports_tables import win_reasons
+from opportunities.domain.reporting import Period
+from opportunities.service_layer import reports
+from opportunities.service_layer.report_scope import Scope
+from shangji.opportunities.v1 import reports_pb2 as pb
+from shangji.opportunities.v1 import reports_pb2_grpc
+from shangji_kit.rpc.client import Caller
+from shangji_kit.settings import Settings
+from shangji_kit.testing import databases
+
+
+def t(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC) if "+" not in text else datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class Deal:
+    key: str
+    owner: str
+    stage: str
+    amount: str
+    created: str
+    history: tuple[tuple[str, str], ...]  # (stage, enter time); the last is the current stay
+    close: str | None = None
+    probability: int | None = None
+    win_date: str | None = None
+    lost_reason: str = ""
+    lost_competitor: str = ""
+    win_reason: str = ""
+    beaten: tuple[str, ...] = ()
+    product_lines: tuple[str, ...] = ()
+    source: str = ""
+    customer_key: str = ""
+    difficulty: str = "1"
+
+
+DEALS = (
+    Deal("A1", "A", "negotiation", "100000", "2026-11-02T02:00:00",
+         (("discover", "2026-11-02T02:00:00"), ("validate", "2026-11-05T02:00:00"),
+          ("negotiation", "2026-11-20T02:00:00")), close="2026-12-15"),
+    Deal("A2", "A", "discover", "20000", "2026-11-10T02:00:00", (("discover", "2026-11-10T02:00:00"),),
+         close="2027-01-10", probability=50),
+    Deal("A3", "A", "won", "50000", "2026-10-01T02:00:00",
+         (("discover", "2026-10-01T02:00:00"), ("proposal", "2026-11-03T02:00:00"), ("won", "2026-11-25T02:00:00")),
+         win_date="2026-11-25", win_reason="价格", beaten=("Acme",), product_lines=("ERP",), source="展会",
+         customer_key="k1", difficulty="1.5"),
+    Deal("B1", "B", "lost", "30000", "2026-10-31T17:00:00",
+         (("discover", "2026-10-31T17:00:00"), ("validate", "2026-11-08T02:00:00"), ("lost", "2026-11-15T02:00:00")),
+         lost_reason="预算不足", lost_competitor="Acme", product_lines=("ERP", "MES"), source="官网"),
+    Deal("B2", "B", "proposal", "40000", "2026-11-12T02:00:00",
+         (("discover", "2026-11-12T02:00:00"), ("proposal", "2026-11-18T02:00:00")), close="2026-12-20"),
+    Deal("B3", "B", "discover", "5000", "2026-11-30T16:30:00", (("discover", "2026-11-30T16:30:00"),),
+         close="2027-01-20"),
+    Deal("C1", "C", "validate", "60000", "2026-11-03T02:00:00",
+         (("discover", "2026-11-03T02:00:00"), ("validate", "2026-11-04T02:00:00")), close="2027-02-01"),
+    Deal("C2", "C", "won", "80000", "2026-11-08T02:00:00",
+         (("discover", "2026-11-08T02:00:00"), ("won", "2026-11-28T02:00:00")), win_date="2026-11-28",
+         product_lines=("MES",), customer_key="k2"),
+    Deal("H1", "H", "discover", "10000", "2026-09-01T02:00:00", (("discover", "2026-09-01T02:00:00"),),
+         close="2026-10-01"),
+    Deal("H2", "H", "won", "1000", "2026-05-01T02:00:00",
+         (("discover", "2026-05-01T02:00:00"), ("won", "2026-06-01T02:00:00")), win_date="2026-06-01",
+         product_lines=("ERP",), customer_key="k2"),
+)
+
+
+@dataclass
+class World:
+    users: dict[str, str] = field(default_factory=dict)  # letter -> user id
+    departments: dict[str, str] = field(default_factory=dict)  # Sales, East, West -> id
+    deals: dict[str, str] = field(default_factory=dict)  # key -> deal id
+    pipeline_id: str = ""
+
+    def user(self, letter: str) -> str:
+        return f"users/{self.users[letter]}"
+
+
+def seed(org, url: str) -> World:
+    w = World()
+    w.users = {letter: str(uuid.uuid4()) for letter in "HEWABCST"}
+    sales = org.department(parent=None, head=w.users["H"])
+    east = org.department(parent=sales, head=w.users["E"])
+    west = org.department(parent=sales, head=w.users["W"])
+    w.departments = {"Sales": sales, "East": east, "West": west}
+    where = {"H": sales, "E": east, "A": east, "B": east, "W": west, "C": west, "S": None, "T": None}
+    for letter, user_id in w.users.items():
+        org.user(user_id, department=where[letter], roles=("sales_ops",) if letter == "S" else ("sales_rep",))
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        w.pipeline_id, version = conn.execute(sa.text(
+            "SELECT p.id, p.version FROM pipelines p WHERE p.is_default")).one()
+        for d in DEALS:
+            deal_id = str(uuid.uuid4())
+            w.deals[d.key] = deal_id
+            owner = w.users[d.owner]
+            conn.execute(opportunities.insert().values(
+                id=deal_id, title=f"商机 {d.key}", customer_company=f"客户 {d.key}", owner_id=owner,
+                registrant_id=owner, pipeline_id=w.pipeline_id, pipeline_version=version, stage_key=d.stage,
+                version=1, create_time=t(d.created), update_time=t(d.history[-1][1]), amount=Decimal(d.amount),
+                currency="CNY", expected_close_date=date.fromisoformat(d.close) if d.close else None,
+                probability=d.probability, stage_enter_time=t(d.history[-1][1]),
+                win_date=date.fromisoformat(d.win_date) if d.win_date else None, lost_reason=d.lost_reason,
+                lost_competitor=d.lost_competitor, product_lines=list(d.product_lines), source=d.source,
+                customer_key=d.customer_key, difficulty=Decimal(d.difficulty)))
+            for i, (stage, enter) in enumerate(d.history):
+                leave = d.history[i + 1][1] if i + 1 < len(d.history) else None
+                conn.execute(stage_history.insert().values(opportunity_id=deal_id, stage_key=stage,
+                                                           enter_time=t(enter), exit_time=leave and t(leave)))
+            if d.win_date:
+                conn.execute(win_reasons.insert().values(opportunity_id=deal_id, reason=d.win_reason,
+                                                         competitors_beaten=list(d.beaten),
+                                                         win_time=t(d.history[-1][1])))
+    engine.dispose()
+    org.add_member(f"opportunities/{w.deals['C1']}", w.users["T"])
+    return w
+
+
+# --- fixtures ------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def world(shangji_env, org) -> World:
+    url = Settings.for_service("opportunities").database_url
+    databases.truncate_all(url, keep=databases.seeded_tables("opportunities"))
+    return seed(org, url)
+
+
+@pytest.fixture
+def report_as(front, token_for, world):
+    """``report_as(letter)``: the reports API called as that person of the world."""
+    channel = grpc.insecure_channel(f"127.0.0.1:{front.bound_port}")
+    stub = reports_pb2_grpc.OpportunityReportsServiceStub(channel)
+    yield lambda letter: Caller(stub, token_for(world.users[letter]))
+    channel.close()
+
+
+NOVEMBER = pb.ReportPeriod(start_date="2026-11-01", end_date="2026-11-30")
+WINTER = pb.ReportPeriod(start_date="2026-12-01", end_date="2027-03-31")
+
+
+def stages(report: pb.FunnelReport) -> dict[str, tuple]:
+    return {s.stage: (s.count, s.amount, s.entered, s.advanced, s.conversion_rate, s.average_days)
+            for s in report.stages}
+
+
+def bad_request(exc: grpc.RpcError) -> list[str]:
+    status = rpc_status.from_call(exc)
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            br = error_details_pb2.BadRequest()
+            detail.Unpack(br)
+            return [v.field for v in br.field_violations]
+    return []
+
+
+# --- funnel --------------------------------------------------------------------------------------------------
+
+def test_funnel_of_a_department_head_counts_their_tree_in_company_days(report_as):
+    report = report_as("E").GetFunnelReport(pb.GetFunnelReportRequest(period=NOVEMBER))
+    got = stages(report)
+    # Now: A2 + B3 in discover, A1 in negotiation, B2 in proposal, A3 won, B1 lost.
+    # Entered in November (Shanghai days): discover A1 A2 B1 B2 (B1 at 01:00 on the 1st; B3 is December),
+    # of which A1, B1, B2 went on; validate A1 B1 (B1 then lost: not onward); proposal A3 B2 (A3 won).
+    # Stays ended in November: discover 3 (A1), 33 (A3), 7.375 (B1), 6 (B2) days; validate 15 (A1), 7 (B1).
+    assert got["discover"] == (2, "25000.00", 4, 3, "0.7500", "12.34")
+    assert got["validate"] == (0, "0.00", 2, 1, "0.5000", "11.00")
+    assert got["proposal"] == (1, "40000.00", 2, 1, "0.5000", "22.00")
+    assert got["negotiation"] == (1, "100000.00", 1, 0, "0.0000", "")
+    assert got["won"] == (1, "50000.00", 1, 0, "0.0000", "")
+    assert got["lost"] == (1, "30000.00", 1, 0, "0.0000", "")
+    assert got["analyse"] == (0, "0.00", 0, 0, "", "")
+    assert [s.stage for s in report.stages][:2] == ["discover", "validate"]
+    # A3: registered 1 October (Shanghai), won 25 November: 55 days.
+    assert [(b.min_days, b.max_days, b.count) for b in report.sales_cycle] == [
+        (0, 30, 0), (31, 60, 1), (61, 90, 0), (91, 180, 0), (181, 0, 0)]
+    assert (report.won_count, report.average_cycle_days, report.median_cycle_days) == (1, "55.00", "55.00")
+
+
+def test_funnel_of_a_rep_a_team_member_and_sales_ops(report_as, world):
+    rep = stages(report_as("A").GetFunnelReport(pb.GetFunnelReportRequest(period=NOVEMBER)))
+    assert {k: v[:2] for k, v in rep.items() if v[0]} == {
+        "discover": (1, "20000.00"), "negotiation": (1, "100000.00"), "won": (1, "50000.00")}
+    member = stages(report_as("T").GetFunnelReport(pb.GetFunnelReportRequest(period=NOVEMBER)))
+    assert {k: v[:4] for k, v in member.items() if v[0] or v[2]} == {
+        "discover": (0, "0.00", 1, 1), "validate": (1, "60000.00", 1, 0)}
+    everyone = report_as("S").GetFunnelReport(pb.GetFunnelReportRequest(period=NOVEMBER))
+    assert sum(s.count for s in everyone.stages) == 10
+    assert stages(everyone)["won"][:2] == (3, "131000.00")
+    assert everyone.won_count == 2  # A3 and C2 in November; H2 in June
+    west = report_as("S").GetFunnelReport(pb.GetFunnelReportRequest(
+        period=NOVEMBER, scope=pb.ReportScope(department=f"departments/{world.departments['West']}")))
+    assert sum(s.count for s in west.stages) == 2
+    # A rep naming someone else's department sees nothing more than before: only what they may open.
+    nosy = report_as("A").GetFunnelReport(pb.GetFunnelReportRequest(
+        period=NOVEMBER, scope=pb.ReportScope(department=f"departments/{world.departments['West']}")))
+    assert sum(s.count for s in nosy.stages) == 0
+
+
+# --- forecast and targets ------------------------------------------------------------------------------------
+
+def test_forecast_by_month_against_the_departments_targets(report_as, world):
+    east = f"departments/{world.departments['East']}"
+    report_as("E").SetTarget(pb.SetTargetRequest(target=pb.Target(
+        subject=east, period_type=pb.Target.QUARTER, start_date="2026-10-01", amount="300000")))
+    report_as("S").SetTarget(pb.SetTargetRequest(target=pb.Target(
+        subject=east, period_type=pb.Target.MONTH, start_date="2027-01-01", amount="50000")))
+    report = report_as("E").GetForecastReport(pb.GetForecastReportRequest(
+        period=WINTER, scope=pb.ReportScope(department=east)))
+    rows = [(b.start_date, b.open_count, b.pipeline_amount, b.weighted_amount, b.commit_amount, b.best_case_amount,
+             b.target_amount) for b in report.buckets]
+    # December: A1 100000 at 80% (commit), B2 40000 at 60%. January: A2 20000 at its override 50%, B3 5000 at 5%.
+    assert rows == [
+        ("2026-12-01", 2, "140000.00", "104000.00", "100000.00", "140000.00", "100000.00"),
+        ("2027-01-01", 2, "25000.00", "10250.00", "0.00", "20000.00", "50000.00"),
+        ("2027-02-01", 0, "0.00", "0.00", "0.00", "0.00", ""),
+        ("2027-03-01", 0, "0.00", "0.00", "0.00", "0.00", "")]
+    assert (report.total.open_count, report.total.weighted_amount, report.total.target_amount) == (
+        4, "114250.00", "150000.00")
+    quarters = report_as("S").GetForecastReport(pb.GetForecastReportRequest(
+        period=WINTER, group_by=pb.QUARTER))
+    assert [(b.start_date, b.end_date, b.open_count, b.weighted_amount) for b in quarters.buckets] == [
+        ("2026-10-01", "2026-12-31", 3, "104500.00"),  # whole quarters: H1 (October, 10000 at 5%) too
+        ("2027-01-01", "2027-03-31", 3, "16250.00"),  # C1 60000 at 10% in February
+    ]
+    assert quarters.buckets[0].won_count == 2 and quarters.buckets[0].won_amount == "130000.00"
+    member = report_as("T").GetForecastReport(pb.GetForecastReportRequest(period=WINTER))
+    assert member.total.pipeline_amount == "60000.00"
+
+
+def test_targets_set_by_the_head_split_to_members_with_attainment(report_as, world):
+    east = f"departments/{world.departments['East']}"
+    target = report_as("E").SetTarget(pb.SetTargetRequest(target=pb.Target(
+        subject=east, period_type=pb.Target.QUARTER, start_date="2026-10-01", amount="300000")))
+    assert (target.end_date, target.won_amount, target.attainment) == ("2026-12-31", "50000.00", "0.1667")
+    again = report_as("E").SetTarget(pb.SetTargetRequest(target=pb.Target(
+        subject=east, period_type=pb.Target.QUARTER, start_date="2026-10-01", amount="300000.01")))
+    assert again.name == target.name and again.amount == "300000.01"
+    split = report_as("E").SplitTarget(pb.SplitTargetRequest(name=target.name))
+    members = sorted(world.users[x] for x in "ABE")
+    assert [(t.subject, t.amount, t.split_from) for t in split.targets] == [
+        (f"users/{members[0]}", "100000.01", target.name), (f"users/{members[1]}", "100000.00", target.name),
+        (f"users/{members[2]}", "100000.00", target.name)]
+    mine = report_as("A").ListTargets(pb.ListTargetsRequest(period=NOVEMBER))
+    assert [(t.subject, t.won_amount) for t in mine.targets] == [(world.user("A"), "50000.00")]
+    assert len(report_as("E").ListTargets(pb.ListTargetsRequest(period=NOVEMBER)).targets) == 4
+    assert len(report_as("W").ListTargets(pb.ListTargetsRequest(period=NOVEMBER)).targets) == 0
+    with pytest.raises(grpc.RpcError) as denied:
+        report_as("A").SetTarget(pb.SetTargetRequest(target=pb.Target(
+            subject=world.user("A"), period_type=pb.Target.MONTH, start_date="2026-11-01", amount="1")))
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as not_theirs:
+        report_as("E").SetTarget(pb.SetTargetRequest(target=pb.Target(
+            subject=world.user("C"), period_type=pb.Target.MONTH, start_date="2026-11-01", amount="1")))
+    assert not_theirs.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as hidden:
+        report_as("W").SplitTarget(pb.SplitTargetRequest(name=target.name))
+    assert hidden.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as uneven:
+        report_as("E").SplitTarget(pb.SplitTargetRequest(name=target.name, shares=[
+            pb.TargetShare(subject=world.user("A"), amount="100")]))
+    assert uneven.value.code() == grpc.StatusCode.INVALID_ARGUMENT and bad_request(uneven.value) == ["shares"]
+    with pytest.raises(grpc.RpcError) as outsider:
+        report_as("E").SplitTarget(pb.SplitTargetRequest(name=target.name, shares=[
+            pb.TargetShare(subject=world.user("C"), amount="300000.01")]))
+    assert bad_request(outsider.value) == ["shares[0].subject"]
+    # Nothing above changed the shares already set.
+    assert [t.amount for t in report_as("S").ListTargets(pb.ListTargetsRequest(
+        period=NOVEMBER, subject=world.user("A"))).targets] == ["100000.01" if members[0] == world.users["A"]
+                                                               else "100000.00"]
+
+
+# --- win / loss, lost deals, incentive ------------------------------------------------------------------------
+
+def test_win_loss_and_lost_deals(report_as, world):
+    report = report_as("E").GetWinLossReport(pb.GetWinLossReportRequest(period=NOVEMBER))
+    assert (report.won_count, report.won_amount, report.lost_count, report.lost_amount, report.win_rate) == (
+        1, "50000.00", 1, "30000.00", "0.5000")
+    assert {(c.key, c.won_count, c.lost_count) for c in report.reasons} == {("价格", 1, 0), ("预算不足", 0, 1)}
+    assert [(c.key, c.won_amount, c.lost_amount) for c in report.competitors] == [("Acme", "50000.00", "30000.00")]
+    assert [(c.key, c.lost_count) for c in report.lost_from_stage] == [("validate", 1)]
+    assert {(c.key, c.won_count, c.lost_count) for c in report.product_lines} == {("ERP", 1, 1), ("MES", 0, 1)}
+    assert {(c.key, c.won_count, c.lost_count) for c in report.sources} == {("展会", 1, 0), ("官网", 0, 1)}
+    lost = report_as("E").ListLostOpportunities(pb.ListLostOpportunitiesRequest(period=NOVEMBER))
+    assert [(x.opportunity, x.reason, x.competitor, x.lost_from_stage, x.amount) for x in lost.opportunities] == [
+        (f"opportunities/{world.deals['B1']}", "预算不足", "Acme", "validate", "30000.00")]
+    assert report_as("A").ListLostOpportunities(pb.ListLostOpportunitiesRequest(period=NOVEMBER)).opportunities == []
+    assert report_as("W").GetWinLossReport(pb.GetWinLossReportRequest(period=NOVEMBER)).won_count == 1  # C2
+
+
+def test_incentive_basis_flags_first_customers_and_products_of_the_company(report_as, world):
+    basis = report_as("S").GetIncentiveBasis(pb.GetIncentiveBasisRequest(period=NOVEMBER))
+    lines = {x.opportunity: (x.amount, x.difficulty, x.basis, x.new_customer, x.new_product) for x in basis.lines}
+    # H2 (won in June) already won customer k2 and product ERP.
+    assert lines == {f"opportunities/{world.deals['A3']}": ("50000.00", "1.5", "75000.00", True, False),
+                     f"opportunities/{world.deals['C2']}": ("80000.00", "1", "80000.00", False, True)}
+    totals = {t.owner: (t.won_amount, t.basis, t.new_customer_deals, t.new_product_deals) for t in basis.totals}
+    assert totals == {world.user("A"): ("50000.00", "75000.00", 1, 0), world.user("C"): ("80000.00", "80000.00", 0, 1)}
+    rep = report_as("A").GetIncentiveBasis(pb.GetIncentiveBasisRequest(period=NOVEMBER))
+    assert [x.opportunity for x in rep.lines] == [f"opportunities/{world.deals['A3']}"]
+
+
+# --- rep performance (now chosen: stalled and overdue depend on it) ------------------------------------------
+
+def test_rep_performance_per_month_and_missed_close_dates(world):
+    uow = bootstrap.uow_factory(Settings.for_service("opportunities"))
+    now = datetime(2026, 12, 4, 4, 0, tzinfo=UTC)
+    east = reports.rep_performance(Scope(), Period(date(2026, 11, 1), date(2026, 11, 30)), "month",
+                                   world.users["E"], uow(), now=now)
+    rows = {r.owner_id: (r.start, r.registered, r.advanced, r.won_count, r.won, r.lost_count) for r in east.rows}
+    assert rows == {world.users["A"]: (date(2026, 11, 1), 2, 3, 1, Decimal("50000.00"), 0),
+                    world.users["B"]: (date(2026, 11, 1), 2, 2, 0, Decimal(0), 1)}
+    # On 4 December: A2 sits in discover since 10 November (max 14 days); nobody in East is overdue.
+    assert east.missed == [(world.users["A"], 0, 1)]
+    everyone = reports.rep_performance(Scope(), Period(date(2026, 11, 1), date(2026, 11, 30)), "week",
+                                       world.users["S"], uow(), now=now)
+    assert everyone.missed[0] == (world.users["H"], 1, 1)
+    assert {m[0] for m in everyone.missed} == {world.users[x] for x in "HAC"}
+    weeks = sorted((r.start, r.registered, r.advanced, r.lost_count) for r in everyone.rows
+                   if r.owner_id == world.users["B"])
+    # B1 registered on Sunday 1 November (Shanghai), moved on the 8th, lost on the 15th; B2 on the 12th and 18th.
+    assert weeks == [(date(2026, 10, 26), 1, 0, 0), (date(2026, 11, 2), 0, 1, 0), (date(2026, 11, 9), 1, 0, 1),
+                     (date(2026, 11, 16), 0, 1, 0)]
+
+
+# --- forecast snapshots ---------------------------------------------------------------------------------------
+
+def test_weekly_snapshot_is_taken_once_and_read_within_visibility(report_as, world):
+    uow = bootstrap.uow_factory(Settings.for_service("opportunities"))
+    now = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # Monday in Shanghai
+    assert reports.take_forecast_snapshot(now, uow()) is True
+    assert reports.take_forecast_snapshot(now.replace(hour=9), uow()) is False
+    got = report_as("E").ListForecastSnapshots(pb.ListForecastSnapshotsRequest(period=WINTER)).snapshots
+    assert [(s.week_start, s.close_month, s.weighted_amount, s.won_amount, s.error_amount) for s in got] == [
+        ("2026-12-07", "2026-12-01", "104000.00", "0.00", "104000.00"),
+        ("2026-12-07", "2027-01-01", "10250.00", "0.00", "10250.00")]
+    assert len(report_as("S").ListForecastSnapshots(pb.ListForecastSnapshotsRequest(period=WINTER)).snapshots) == 3
+    assert report_as("T").ListForecastSnapshots(pb.ListForecastSnapshotsRequest(period=WINTER)).snapshots == []
+
+
+# --- bad input ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, request_, field", [
+    ("GetFunnelReport", pb.GetFunnelReportRequest(period=pb.ReportPeriod(start_date="2026-11-30",
+                                                                          end_date="2026-11-01")), "period.end_date"),
+    ("GetFunnelReport", pb.GetFunnelReportRequest(period=pb.ReportPeriod(start_date="2026-13-01",
+                                                                          end_date="2026-12-01")), "period.start_date"),
+    ("GetFunnelReport", pb.GetFunnelReportRequest(), "period.start_date"),
+    ("GetForecastReport", pb.GetForecastReportRequest(period=NOVEMBER, group_by=pb.WEEK), "group_by"),
+    ("GetForecastReport", pb.GetForecastReportRequest(period=NOVEMBER, group_by=9), "group_by"),
+    ("GetRepPerformanceReport", pb.GetRepPerformanceReportRequest(period=NOVEMBER, group_by=pb.QUARTER), "group_by"),
+    ("GetWinLossReport", pb.GetWinLossReportRequest(period=NOVEMBER, scope=pb.ReportScope(owner="people/1")),
+     "scope.owner"),
+    ("SetTarget", pb.SetTargetRequest(target=pb.Target(subject="teams/1", period_type=pb.Target.MONTH,
+                                                       start_date="2026-11-01", amount="1")), "target.subject"),
+    ("SetTarget", pb.SetTargetRequest(target=pb.Target(subject="users/" + str(uuid.uuid4()),
+                                                       period_type=pb.Target.MONTH, start_date="2026-11-02",
+                                                       amount="1")), "target.start_date"),
+    ("SetTarget", pb.SetTargetRequest(target=pb.Target(subject="users/" + str(uuid.uuid4()),
+                                                       start_date="2026-11-01", amount="-1")), "target.period_type"),
+    ("ListLostOpportunities", pb.ListLostOpportunitiesRequest(period=NOVEMBER, page_token="nope"), "page_token"),
+])
+def test_bad_input_is_invalid_argument_naming_the_field(report_as, call, request_, field, scalar):
+    before = scalar("SELECT count(*) FROM targets")
+    with pytest.raises(grpc.RpcError) as exc:
+        getattr(report_as("S"), call)(request_)
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in bad_request(exc.value)
+    assert scalar("SELECT count(*) FROM targets") == before
+
+
+def test_unknown_department_in_scope_is_not_found(report_as):
+    with pytest.raises(grpc.RpcError) as exc:
+        report_as("S").GetFunnelReport(pb.GetFunnelReportRequest(
+            period=NOVEMBER, scope=pb.ReportScope(department=f"departments/{uuid.uuid4()}")))
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND
