@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import grpc
 
-from opportunities import bootstrap
-from opportunities.adapters import reports_protomap as pm
+from opportunities.adapters import reports_queries
 from opportunities.domain import reporting
+from opportunities.entrypoints import reports_protos as pm
 from opportunities.service_layer import reports, targets
 from shangji.opportunities.v1 import reports_pb2_grpc
 from shangji_kit import auth, names
@@ -72,5 +72,5 @@ class OpportunityReportsApi(reports_pb2_grpc.OpportunityReportsServiceServicer):
 
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:
     reports_pb2_grpc.add_OpportunityReportsServiceServicer_to_server(
-        OpportunityReportsApi(bootstrap.uow_factory(settings)), grpc_server)
+        OpportunityReportsApi(reports_queries.uow_factory(settings)), grpc_server)
     return [SERVICE]

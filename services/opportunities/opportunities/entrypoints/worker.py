@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from nameko.timer import timer
 
 from opportunities import bootstrap
+from opportunities.adapters import reports_queries
 from opportunities.entrypoints import from_event
-from opportunities.service_layer import alerts, projection, records, registration
+from opportunities.service_layer import alerts, projection, records, registration, reports
 from shangji_kit.consumer import event_context, event_handler
 from shangji_kit.org_handlers import OrgDepartmentEvents, OrgUserEvents
 from shangji_kit.worker import OutboxRelayRunner, UnitOfWorkProvider
@@ -28,6 +29,11 @@ class OpportunitiesWorker(OrgUserEvents, OrgDepartmentEvents):
     def scan_alerts(self) -> None:
         """Every five minutes: close dates approaching or passed, stalled deals (each alert once)."""
         alerts.scan_alerts(datetime.now(UTC), self.uow())
+
+    @timer(interval=3600)
+    def take_forecast_snapshot(self) -> None:
+        """Hourly; the first tick of each company week keeps that week's forecast (reports, once per week)."""
+        reports.take_forecast_snapshot(datetime.now(UTC), reports_queries.uow_factory()())
 
     @event_handler("leads", "shangji.leads.v1.LeadConverted")
     def on_lead_converted(self, body: dict) -> None:

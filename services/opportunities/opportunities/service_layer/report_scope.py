@@ -1,21 +1,27 @@
-"""Who a report is for and what it covers: the caller's viewer and the scope, as WHERE clauses on deals.
+"""Who a report is for and what it covers.
 
-Every report reads through ``Reading.where``: the deals the caller may open (the same ``visible`` clause as
-Get and List), narrowed by the scope's department tree, owner and pipeline.
+A report use case opens a ``ReportsUnitOfWork`` (the adapter gives it: ``adapters.reports_queries``), loads the
+caller's viewer and asks the store for the deals of a scope; the store's deal set always applies the viewer's
+visibility first, so no figure includes a deal the caller may not open.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-import sqlalchemy as sa
+from shangji_kit import names, visibility
+from shangji_kit.errors import PermissionDenied
 
-from opportunities.adapters import reports_queries as q
-from opportunities.adapters.repository import visible
-from opportunities.service_layer.services import caller_user_id, viewer_of
-from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
-from shangji_kit import company_time, names, visibility
-from shangji_kit.errors import NotFound, PermissionDenied
+
+class ReportsUnitOfWork(Protocol):
+    """One read (or targets write) transaction; ``__enter__`` gives the store (``ReportStore``)."""
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
 
 
 @dataclass(frozen=True)
@@ -41,44 +47,17 @@ def parse_scope(department: str, owner: str, pipeline: str, field: str = "scope"
         pipeline_id=names.parse(pipeline, "pipelines", f"{field}.pipeline") if pipeline else None)
 
 
-@dataclass(frozen=True)
-class Reading:
-    conn: sa.Connection
-    viewer: visibility.Viewer
-    where: list
-    tz: str
+def caller_viewer(store: Any, caller_id: str) -> visibility.Viewer:
+    """The caller's viewer; PERMISSION_DENIED (NOT_A_USER) for a token whose subject is not a user id."""
+    try:
+        user_id = str(uuid.UUID(caller_id))
+    except (ValueError, TypeError):
+        raise PermissionDenied("the caller is not a user", reason="NOT_A_USER") from None
+    return store.viewer(user_id)
 
 
-def caller_viewer(uow: OpportunitiesUnitOfWork, caller_id: str) -> visibility.Viewer:
-    user_id = caller_user_id(caller_id)
-    if user_id is None:
-        raise PermissionDenied("the caller is not a user", reason="NOT_A_USER")
-    viewer, _ = viewer_of(uow, user_id)
-    return viewer
-
-
-def scope_clauses(conn: sa.Connection, scope: Scope, owner_col: sa.ColumnElement,
-                  pipeline_col: sa.ColumnElement | None) -> list:
-    """The scope as WHERE clauses on a table's owner (and pipeline) column; NOT_FOUND for an unknown name."""
-    where: list = []
-    if scope.department_id:
-        path = q.department_path(conn, scope.department_id)
-        if path is None:
-            raise NotFound(f"departments/{scope.department_id}")
-        where.append(owner_col.in_(q.owners_in_department(path)))
-    if scope.owner_id:
-        if not q.known_user(conn, scope.owner_id):
-            raise NotFound(f"users/{scope.owner_id}")
-        where.append(owner_col == scope.owner_id)
-    if scope.pipeline_id and pipeline_col is not None:
-        if not q.pipeline_exists(conn, scope.pipeline_id):
-            raise NotFound(f"pipelines/{scope.pipeline_id}")
-        where.append(pipeline_col == scope.pipeline_id)
-    return where
-
-
-def reading(uow: OpportunitiesUnitOfWork, caller_id: str, scope: Scope) -> Reading:
-    """Inside ``with uow``: the caller's viewer and the deals' WHERE clauses for ``scope``."""
-    viewer = caller_viewer(uow, caller_id)
-    where = [visible(viewer), *scope_clauses(uow.session, scope, q.o.c.owner_id, q.o.c.pipeline_id)]
-    return Reading(uow.session, viewer, where, company_time.zone().key)
+def scoped_deals(store: Any, caller_id: str, scope: Scope, *, teams: bool = True) -> tuple[visibility.Viewer, Any]:
+    """The caller's viewer and the deals of ``scope`` they may open (a ``DealSet``)."""
+    viewer = caller_viewer(store, caller_id)
+    narrowing = store.narrowing(scope.department_id, scope.owner_id, scope.pipeline_id)
+    return viewer, store.deals(viewer, narrowing, teams=teams)

@@ -9,15 +9,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
-from opportunities.adapters import reports_queries as q
-from opportunities.adapters.reports_tables import forecast_snapshots as snapshot_table
 from opportunities.domain import reporting
 from opportunities.domain.reporting import Period
 from opportunities.service_layer import targets
-from opportunities.service_layer.report_scope import Scope, caller_viewer, reading, scope_clauses
-from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
-from shangji_kit import company_time, paging, visibility
+from opportunities.service_layer.report_scope import ReportsUnitOfWork, Scope, scoped_deals
+from shangji_kit import company_time, paging
 from shangji_kit.errors import InvalidArgument, NotFound
 
 GRANULARITIES = {"": reporting.MONTH, "MONTH": reporting.MONTH, "QUARTER": reporting.QUARTER,
@@ -58,21 +56,21 @@ class Funnel:
     cycle: reporting.SalesCycle
 
 
-def funnel(scope: Scope, period: Period, caller_id: str, uow: OpportunitiesUnitOfWork) -> Funnel:
-    with uow:
-        r = reading(uow, caller_id, scope)
-        pipeline_id = scope.pipeline_id or q.default_pipeline(r.conn)
+def funnel(scope: Scope, period: Period, caller_id: str, uow: ReportsUnitOfWork) -> Funnel:
+    start, end = _instants(period)
+    with uow as store:
+        _, deals = scoped_deals(store, caller_id, scope)
+        pipeline_id = scope.pipeline_id or store.default_pipeline()
         if pipeline_id is None:
             raise NotFound("pipelines/default")
-        where = r.where if scope.pipeline_id else [*r.where, q.o.c.pipeline_id == pipeline_id]
-        start, end = _instants(period)
-        now_in = q.stage_totals(r.conn, where)
-        flow = q.stage_flow(r.conn, where, start, end)
-        durations = q.stage_durations(r.conn, where, start, end)
-        cycle = reporting.sales_cycle(q.cycle_days(r.conn, where, period.start, period.end, r.tz))
+        deals = deals.in_pipeline(pipeline_id)
+        now_in = deals.stage_totals()
+        flow = deals.stage_flow(start, end)
+        durations = deals.stage_durations(start, end)
+        cycle = reporting.sales_cycle(deals.cycle_days(period.start, period.end))
         stages = [FunnelStage(st.key, st.display_name, st.category, *now_in.get(st.key, (0, Decimal(0))),
                               *flow.get(st.key, (0, 0)), durations.get(st.key))
-                  for st in q.latest_stages(r.conn, pipeline_id)]
+                  for st in store.latest_stages(pipeline_id)]
     return Funnel(pipeline_id, stages, cycle)
 
 
@@ -108,15 +106,15 @@ class Forecast:
     total: ForecastBucket
 
 
-def forecast(scope: Scope, period: Period, group_by: str, caller_id: str, uow: OpportunitiesUnitOfWork
+def forecast(scope: Scope, period: Period, group_by: str, caller_id: str, uow: ReportsUnitOfWork
              ) -> Forecast:
     buckets = reporting.buckets(period, group_by)
     first, last = buckets[0].start, buckets[-1].end
-    with uow:
-        r = reading(uow, caller_id, scope)
-        open_rows = {row.start: row for row in q.open_forecast(r.conn, r.where, first, last, group_by)}
-        won = q.won_by_period(r.conn, r.where, first, last, group_by)
-        goals = targets.targets_of(r, scope.target_subject, first, last)
+    with uow as store:
+        viewer, deals = scoped_deals(store, caller_id, scope)
+        open_rows = {row.start: row for row in deals.open_forecast(first, last, group_by)}
+        won = deals.won_by_period(first, last, group_by)
+        goals = targets.targets_of(store, viewer, scope.target_subject, first, last)
     out = []
     for b in buckets:
         row = open_rows.get(b.start)
@@ -135,12 +133,12 @@ def forecast(scope: Scope, period: Period, group_by: str, caller_id: str, uow: O
 
 # --- forecast snapshots ------------------------------------------------------------------------------------------
 
-def take_forecast_snapshot(now: datetime, uow: OpportunitiesUnitOfWork) -> bool:
+def take_forecast_snapshot(now: datetime, uow: ReportsUnitOfWork) -> bool:
     """This company week's snapshot of every owner's open pipeline by close month; once per week."""
     week = company_time.week_start(company_time.today(now))
-    with uow:
-        taken = q.take_snapshot(uow.session, week, now)
-        uow.commit()
+    with uow as store:
+        taken = store.take_snapshot(week, now)
+        store.commit()
     return taken
 
 
@@ -155,21 +153,17 @@ class Snapshot:
     won: Decimal
 
 
-def forecast_snapshots(scope: Scope, period: Period, caller_id: str, uow: OpportunitiesUnitOfWork
+def forecast_snapshots(scope: Scope, period: Period, caller_id: str, uow: ReportsUnitOfWork
                        ) -> list[Snapshot]:
     """Snapshots are kept per owner, so they and the won amounts beside them are read by the owner rules alone
     (a team member's view of other owners' deals is not in a snapshot)."""
     first = reporting.period_start(period.start, reporting.MONTH)
-    with uow:
-        viewer = caller_viewer(uow, caller_id)
-        conn = uow.session
-        snap_where = [visibility.visible_clause(viewer, q.org, snapshot_table.c.owner_id),
-                      *scope_clauses(conn, scope, snapshot_table.c.owner_id, snapshot_table.c.pipeline_id)]
-        deal_where = [visibility.visible_clause(viewer, q.org, q.o.c.owner_id),
-                      *scope_clauses(conn, scope, q.o.c.owner_id, q.o.c.pipeline_id)]
-        rows = q.snapshots(conn, snap_where, first, period.end)
-        won = q.won_by_period(conn, deal_where, first, reporting.buckets(period, reporting.MONTH)[-1].end,
-                              reporting.MONTH)
+    last = reporting.buckets(period, reporting.MONTH)[-1].end
+    with uow as store:
+        viewer, deals = scoped_deals(store, caller_id, scope, teams=False)
+        narrowing = store.narrowing(scope.department_id, scope.owner_id, scope.pipeline_id)
+        rows = store.snapshots(viewer, narrowing, first, last)
+        won = deals.won_by_period(first, last, reporting.MONTH)
     return [Snapshot(r.week_start, r.close_month, r.pipeline, r.weighted, r.commit, r.best_case,
                      won.get(r.close_month, (0, Decimal(0)))[1]) for r in rows]
 
@@ -183,7 +177,7 @@ class Tally:
     lost_count: int = 0
     lost: Decimal = Decimal(0)
 
-    def count(self, deal: q.ClosedDeal) -> None:
+    def count(self, deal: Any) -> None:
         if deal.won:
             self.won_count, self.won = self.won_count + 1, self.won + deal.amount
         else:
@@ -200,7 +194,7 @@ class WinLoss:
     sources: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
 
 
-def tally_win_loss(deals: list[q.ClosedDeal]) -> WinLoss:
+def tally_win_loss(deals: list[Any]) -> WinLoss:
     """Counts and amounts per reason, competitor, stage lost from, product line and source. A deal with two
     product lines or competitors counts under each."""
     out = WinLoss()
@@ -217,28 +211,28 @@ def tally_win_loss(deals: list[q.ClosedDeal]) -> WinLoss:
     return out
 
 
-def win_loss(scope: Scope, period: Period, caller_id: str, uow: OpportunitiesUnitOfWork) -> WinLoss:
+def win_loss(scope: Scope, period: Period, caller_id: str, uow: ReportsUnitOfWork) -> WinLoss:
     start, end = _instants(period)
-    with uow:
-        r = reading(uow, caller_id, scope)
-        deals = q.closed_deals(r.conn, r.where, period.start, period.end, start, end)
-    return tally_win_loss(deals)
+    with uow as store:
+        _, deals = scoped_deals(store, caller_id, scope)
+        closed = deals.closed_deals(period.start, period.end, start, end)
+    return tally_win_loss(closed)
 
 
 @dataclass(frozen=True)
 class LostPage:
-    deals: list[q.ClosedDeal]
+    deals: list[Any]  # ClosedDeal rows: id, title, owner_id, amount, reason, competitors, lost_from_stage, close_time
     next_page_token: str
 
 
 def lost_opportunities(scope: Scope, period: Period, page_size: int, page_token: str, caller_id: str,
-                       uow: OpportunitiesUnitOfWork) -> LostPage:
+                       uow: ReportsUnitOfWork) -> LostPage:
     limit = paging.page_size(page_size)
     after = paging.decode_token(page_token)
     start, end = _instants(period)
-    with uow:
-        r = reading(uow, caller_id, scope)
-        rows = q.lost_page(r.conn, r.where, start, end, limit + 1, after)
+    with uow as store:
+        _, deals = scoped_deals(store, caller_id, scope)
+        rows = deals.lost_page(start, end, limit + 1, after)
     page = rows[:limit]
     token = paging.encode_token(page[-1].close_time, page[-1].id) if len(rows) > limit else ""
     return LostPage(page, token)
@@ -263,16 +257,16 @@ class RepPerformance:
     missed: list[tuple[str, int, int]]
 
 
-def rep_performance(scope: Scope, period: Period, group_by: str, caller_id: str, uow: OpportunitiesUnitOfWork,
+def rep_performance(scope: Scope, period: Period, group_by: str, caller_id: str, uow: ReportsUnitOfWork,
                     now: datetime | None = None) -> RepPerformance:
     now = now or datetime.now(UTC)
     start, end = _instants(period)
-    with uow:
-        r = reading(uow, caller_id, scope)
-        registered = q.registered_by_owner(r.conn, r.where, start, end, group_by, r.tz)
-        advanced = q.advanced_by_owner(r.conn, r.where, start, end, group_by, r.tz)
-        closed = q.closed_by_owner(r.conn, r.where, period.start, period.end, start, end, group_by, r.tz)
-        missed = q.missed_close_dates(r.conn, r.where, company_time.today(now), now)
+    with uow as store:
+        _, deals = scoped_deals(store, caller_id, scope)
+        registered = deals.registered_by_owner(start, end, group_by)
+        advanced = deals.advanced_by_owner(start, end, group_by)
+        closed = deals.closed_by_owner(period.start, period.end, start, end, group_by)
+        missed = deals.missed_close_dates(company_time.today(now), now)
     keys = sorted({k for k in (*registered, *advanced, *closed) if k[0] is not None})
     rows = [RepPeriod(owner, b, registered.get((owner, b), 0), advanced.get((owner, b), 0),
                       *closed.get((owner, b), (0, Decimal(0), 0))) for owner, b in keys]
@@ -283,7 +277,7 @@ def rep_performance(scope: Scope, period: Period, group_by: str, caller_id: str,
 
 @dataclass(frozen=True)
 class IncentiveLine:
-    row: q.IncentiveRow
+    row: Any  # IncentiveRow: id, owner_id, win_date, amount, currency, difficulty, new_customer, new_product
     basis: Decimal
 
 
@@ -296,11 +290,11 @@ class IncentiveTotal:
     new_product_deals: int
 
 
-def incentive_basis(scope: Scope, period: Period, caller_id: str, uow: OpportunitiesUnitOfWork
+def incentive_basis(scope: Scope, period: Period, caller_id: str, uow: ReportsUnitOfWork
                     ) -> tuple[list[IncentiveLine], list[IncentiveTotal]]:
-    with uow:
-        r = reading(uow, caller_id, scope)
-        rows = q.incentive_rows(r.conn, r.where, period.start, period.end)
+    with uow as store:
+        _, deals = scoped_deals(store, caller_id, scope)
+        rows = deals.incentive_rows(period.start, period.end)
     lines = [IncentiveLine(row, (row.amount * row.difficulty).quantize(reporting.CENT)) for row in rows]
     per_owner: dict[str, list[IncentiveLine]] = defaultdict(list)
     for line in lines:

@@ -9,13 +9,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
-from opportunities.adapters import reports_queries as q
-from opportunities.adapters.repository import visible as deals_visible_to
 from opportunities.domain import reporting
 from opportunities.domain.reporting import Period
-from opportunities.service_layer.report_scope import Reading, caller_viewer
-from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
+from opportunities.service_layer.report_scope import ReportsUnitOfWork, Scope, caller_viewer
 from shangji_kit import visibility
 from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
@@ -31,22 +29,31 @@ class SetTarget:
 
 
 @dataclass(frozen=True)
+class TargetRow:
+    """A target as stored (the store's rows have these attributes)."""
+
+    id: str
+    subject_kind: str
+    subject_id: str
+    period_type: str
+    start_date: date
+    end_date: date
+    amount: Decimal
+    split_from: str | None
+    set_by: str
+    update_time: datetime
+
+
+@dataclass(frozen=True)
 class TargetView:
-    target: q.TargetRow
+    target: Any  # TargetRow
     won: Decimal
 
 
-def _subject_path(uow: OpportunitiesUnitOfWork, subject: Subject, field: str) -> str:
+def _subject_path(store: Any, subject: Subject, field: str) -> str:
     """The department path a subject sits at (a person's department's); INVALID_ARGUMENT when unknown here."""
     kind, subject_id = subject
-    conn = uow.session
-    if kind == "department":
-        path = q.department_path(conn, subject_id)
-    else:
-        department = q.user_department(conn, subject_id)
-        path = "" if department is None else (q.department_path(conn, department) or "")
-        if not q.known_user(conn, subject_id):
-            path = None
+    path = store.subject_path(kind, subject_id)
     if path is None:
         raise InvalidArgument.field(field, f"{kind}s/{subject_id} is not a {kind} teams told us about")
     return path
@@ -65,89 +72,83 @@ def _deny(subject: Subject) -> PermissionDenied:
                             reason="NOT_A_TARGET_SETTER")
 
 
-def _subject_where(uow: OpportunitiesUnitOfWork, subject: Subject) -> list:
-    if subject[0] == "user":
-        return [q.o.c.owner_id == subject[1]]
-    path = q.department_path(uow.session, subject[1])
-    return [q.o.c.owner_id.in_(q.owners_in_department(path or "/nowhere/"))]
+def _view(store: Any, viewer: visibility.Viewer, row: Any) -> TargetView:
+    """The target with what its subject won in its period, counting only deals the viewer may open."""
+    scope = Scope(owner_id=row.subject_id) if row.subject_kind == "user" else Scope(department_id=row.subject_id)
+    narrowing = store.narrowing(scope.department_id, scope.owner_id, None)
+    return TargetView(row, store.deals(viewer, narrowing).won_amount(row.start_date, row.end_date))
 
 
-def _view(uow: OpportunitiesUnitOfWork, viewer: visibility.Viewer, row: q.TargetRow) -> TargetView:
-    where = [deals_visible_to(viewer), *_subject_where(uow, (row.subject_kind, row.subject_id))]
-    return TargetView(row, q.won_amount(uow.session, where, row.start_date, row.end_date))
-
-
-def set_target(cmd: SetTarget, caller_id: str, uow: OpportunitiesUnitOfWork) -> TargetView:
+def set_target(cmd: SetTarget, caller_id: str, uow: ReportsUnitOfWork) -> TargetView:
     period = reporting.target_period(cmd.period_type, cmd.start)
-    with uow:
-        viewer = caller_viewer(uow, caller_id)
-        path = _subject_path(uow, cmd.subject, "target.subject")
+    with uow as store:
+        viewer = caller_viewer(store, caller_id)
+        path = _subject_path(store, cmd.subject, "target.subject")
         if not _may_set(viewer, cmd.subject, path):
             raise _deny(cmd.subject)
-        row = q.upsert_target(uow.session, q.TargetRow(
+        row = store.upsert_target(TargetRow(
             str(uuid.uuid4()), cmd.subject[0], cmd.subject[1], cmd.period_type, period.start, period.end, cmd.amount,
             None, viewer.user_id, datetime.now(UTC)))
-        view = _view(uow, viewer, row)
-        uow.commit()
+        view = _view(store, viewer, row)
+        store.commit()
     return view
 
 
-def list_targets(period: Period, subject: Subject | None, caller_id: str, uow: OpportunitiesUnitOfWork
+def list_targets(period: Period, subject: Subject | None, caller_id: str, uow: ReportsUnitOfWork
                  ) -> list[TargetView]:
-    with uow:
-        viewer = caller_viewer(uow, caller_id)
-        rows = q.list_targets(uow.session, q.targets_visible_to(viewer), period.start, period.end, subject)
-        return [_view(uow, viewer, row) for row in rows]
+    with uow as store:
+        viewer = caller_viewer(store, caller_id)
+        return [_view(store, viewer, row) for row in store.list_targets(viewer, period.start, period.end, subject)]
 
 
-def split_target(target_id: str, shares: list[tuple[str, Decimal]], caller_id: str, uow: OpportunitiesUnitOfWork
+def split_target(target_id: str, shares: list[tuple[str, Decimal]], caller_id: str, uow: ReportsUnitOfWork
                  ) -> list[TargetView]:
     """The department target's amount as targets of its members for the same period (replacing theirs)."""
     now = datetime.now(UTC)
-    with uow:
-        viewer = caller_viewer(uow, caller_id)
-        target = q.get_target(uow.session, target_id, q.targets_visible_to(viewer))
+    with uow as store:
+        viewer = caller_viewer(store, caller_id)
+        target = store.get_target(target_id, viewer)
         if target is None:
             raise NotFound(f"targets/{target_id}")
         subject = (target.subject_kind, target.subject_id)
         if target.subject_kind != "department":
             raise FailedPrecondition(f"targets/{target_id} is a rep's target; only a department's is split",
                                      reason="NOT_A_DEPARTMENT_TARGET", violations=[("TARGET", "a rep's target")])
-        path = _subject_path(uow, subject, "name")
+        path = _subject_path(store, subject, "name")
         if not _may_set(viewer, subject, path):
             raise _deny(subject)
         if shares:
             for i, (user_id, _) in enumerate(shares):
-                member_path = _subject_path(uow, ("user", user_id), f"shares[{i}].subject")
+                member_path = _subject_path(store, ("user", user_id), f"shares[{i}].subject")
                 if not member_path.startswith(path):
                     raise InvalidArgument.field(f"shares[{i}].subject",
                                                 f"users/{user_id} is not in departments/{target.subject_id}")
             reporting.check_shares(target.amount, shares)
         else:
-            members = q.active_members(uow.session, target.subject_id)
+            members = store.active_members(target.subject_id)
             if not members:
                 raise FailedPrecondition(f"departments/{target.subject_id} has no active members to split to",
                                          reason="NO_MEMBERS", violations=[("MEMBERS", "no active members")])
             shares = reporting.split_evenly(target.amount, members)
-        rows = [q.upsert_target(uow.session, q.TargetRow(
+        rows = [store.upsert_target(TargetRow(
             str(uuid.uuid4()), "user", user_id, target.period_type, target.start_date, target.end_date, amount,
             target.id, viewer.user_id, now)) for user_id, amount in shares]
-        views = [_view(uow, viewer, row) for row in rows]
-        uow.commit()
+        views = [_view(store, viewer, row) for row in rows]
+        store.commit()
     return views
 
 
 # --- targets beside a forecast --------------------------------------------------------------------------------------
 
-def targets_of(r: Reading, subject: Subject | None, first: date, last: date) -> list[q.TargetRow] | None:
+def targets_of(store: Any, viewer: visibility.Viewer, subject: Subject | None, first: date, last: date
+               ) -> list[Any] | None:
     """The subject's targets overlapping [first, last] that the caller may see; None when there is no subject."""
     if subject is None:
         return None
-    visible = q.targets_visible_to(r.viewer)
-    return q.list_targets(r.conn, visible, first, last, subject)
+    return store.list_targets(viewer, first, last, subject)
 
 
-def target_for(goals: list[q.TargetRow], bucket: Period) -> Decimal | None:
+def target_for(goals: list[Any], bucket: Period) -> Decimal | None:
     """The target for ``bucket``: per month, the month's target, else a third of the quarter's, else a twelfth of
     the year's (the most specific one set wins, so a month and its quarter are not counted twice)."""
     if not goals:

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from opportunities import bootstrap
+from opportunities.adapters import reports_queries
 from opportunities.adapters.orm import opportunities, stage_history
 from opportunities.adapters.reports_tables import win_reasons
 from opportunities.domain.reporting import Period
@@ -327,7 +327,7 @@ def test_incentive_basis_flags_first_customers_and_products_of_the_company(repor
 # --- rep performance (now chosen: stalled and overdue depend on it) ------------------------------------------
 
 def test_rep_performance_per_month_and_missed_close_dates(world):
-    uow = bootstrap.uow_factory(Settings.for_service("opportunities"))
+    uow = reports_queries.uow_factory(Settings.for_service("opportunities"))
     now = datetime(2026, 12, 4, 4, 0, tzinfo=UTC)
     east = reports.rep_performance(Scope(), Period(date(2026, 11, 1), date(2026, 11, 30)), "month",
                                    world.users["E"], uow(), now=now)
@@ -350,7 +350,7 @@ def test_rep_performance_per_month_and_missed_close_dates(world):
 # --- forecast snapshots ---------------------------------------------------------------------------------------
 
 def test_weekly_snapshot_is_taken_once_and_read_within_visibility(report_as, world):
-    uow = bootstrap.uow_factory(Settings.for_service("opportunities"))
+    uow = reports_queries.uow_factory(Settings.for_service("opportunities"))
     now = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # Monday in Shanghai
     assert reports.take_forecast_snapshot(now, uow()) is True
     assert reports.take_forecast_snapshot(now.replace(hour=9), uow()) is False
@@ -398,3 +398,13 @@ def test_unknown_department_in_scope_is_not_found(report_as):
         report_as("S").GetFunnelReport(pb.GetFunnelReportRequest(
             period=NOVEMBER, scope=pb.ReportScope(department=f"departments/{uuid.uuid4()}")))
     assert exc.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_the_workers_timer_keeps_this_weeks_snapshot_once(worker, world, scalar):
+    worker.take_forecast_snapshot()
+    worker.take_forecast_snapshot()
+    assert scalar("SELECT count(*) FROM forecast_weeks") == 1
+    # Open, dated, owned deals: A1 B2 (December), A2 B3 (January), C1 (February), H1 (October), one row per
+    # owner and month.
+    assert scalar("SELECT count(*) FROM forecast_snapshots") == 6
+    assert scalar("SELECT sum(pipeline_amount) FROM forecast_snapshots") == Decimal("235000.00")

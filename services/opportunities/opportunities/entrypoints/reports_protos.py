@@ -1,4 +1,5 @@
-"""Reports: requests in, report messages out (the only reports module that imports reports_pb2)."""
+"""Reports on the wire: requests to scopes, periods and commands; report results to messages (the only reports
+module that imports reports_pb2)."""
 
 from __future__ import annotations
 
