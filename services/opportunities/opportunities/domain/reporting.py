@@ -151,6 +151,29 @@ def sales_cycle(days: Sequence[int]) -> SalesCycle:
         median_days=Decimal(str(median(days))) if days else None)
 
 
+# --- win reasons -----------------------------------------------------------------------------------------
+
+REASON_MAX = 200
+COMPETITORS_MAX = 20
+
+
+def win_reason(reason: str, competitors: Sequence[str]) -> tuple[str, list[str]]:
+    """WinOpportunity's reason and competitors beaten, trimmed; blanks and repeats dropped."""
+    reason = reason.strip()
+    if len(reason) > REASON_MAX:
+        raise InvalidArgument.field("reason", f"at most {REASON_MAX} characters")
+    beaten: list[str] = []
+    for i, name in enumerate(competitors):
+        name = name.strip()
+        if len(name) > REASON_MAX:
+            raise InvalidArgument.field(f"competitors_beaten[{i}]", f"at most {REASON_MAX} characters")
+        if name and name not in beaten:
+            beaten.append(name)
+    if len(beaten) > COMPETITORS_MAX:
+        raise InvalidArgument.field("competitors_beaten", f"at most {COMPETITORS_MAX} competitors")
+    return reason, beaten
+
+
 # --- targets ---------------------------------------------------------------------------------------------
 
 TARGET_PERIODS = (MONTH, QUARTER, YEAR)

@@ -67,7 +67,8 @@ def advance_from_request(request: opportunities_pb2.AdvanceStageRequest) -> life
 
 def win_from_request(request: opportunities_pb2.WinOpportunityRequest) -> lifecycle.WinOpportunity:
     return lifecycle.WinOpportunity(opportunity_id=_deal_id(request), etag=request.etag, amount=request.amount,
-                                   win_date=request.win_date)
+                                   win_date=request.win_date, reason=request.reason,
+                                   competitors_beaten=tuple(request.competitors_beaten))
 
 
 def lose_from_request(request: opportunities_pb2.LoseOpportunityRequest) -> lifecycle.LoseOpportunity:

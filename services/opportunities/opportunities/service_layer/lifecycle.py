@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from opportunities.domain import model
+from opportunities.adapters.reports_queries import record_win_reason
+from opportunities.domain import model, reporting
 from opportunities.service_layer.alerts import raise_big_deal
 from opportunities.service_layer.deals import (
     Clock,
@@ -124,6 +125,8 @@ class WinOpportunity:
     etag: str = ""
     amount: str = ""
     win_date: str = ""
+    reason: str = ""
+    competitors_beaten: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,8 +172,13 @@ def win_opportunity(cmd: WinOpportunity, caller_id: str, uow: OpportunitiesUnitO
                     clock: Clock = utc_now) -> model.Opportunity:
     amount = model.parse_amount(cmd.amount, "amount")
     win_date = model.parse_date(cmd.win_date, "win_date")
-    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock,
-                         lambda o, p, user_id, now: o.win(p, amount, win_date or now.date(), now.date(), user_id, now))
+    reason, beaten = reporting.win_reason(cmd.reason, cmd.competitors_beaten)
+
+    def act(o: model.Opportunity, p: model.Pipeline, user_id: str, now: datetime) -> None:
+        o.win(p, amount, win_date or now.date(), now.date(), user_id, now)
+        record_win_reason(uow.session, o.id, reason, beaten, now)  # reports' win_reasons (migration 0010)
+
+    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock, act)
 
 
 def lose_opportunity(cmd: LoseOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork, *,

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import grpc
 import pytest
 import sqlalchemy as sa
+from google.protobuf.field_mask_pb2 import FieldMask
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -28,6 +29,7 @@ from opportunities.adapters.reports_tables import win_reasons
 from opportunities.domain.reporting import Period
 from opportunities.service_layer import reports
 from opportunities.service_layer.report_scope import Scope
+from shangji.opportunities.v1 import opportunities_pb2 as opb
 from shangji.opportunities.v1 import reports_pb2 as pb
 from shangji.opportunities.v1 import reports_pb2_grpc
 from shangji_kit.rpc.client import Caller
@@ -408,3 +410,34 @@ def test_the_workers_timer_keeps_this_weeks_snapshot_once(worker, world, scalar)
     # owner and month.
     assert scalar("SELECT count(*) FROM forecast_snapshots") == 6
     assert scalar("SELECT sum(pipeline_amount) FROM forecast_snapshots") == Decimal("235000.00")
+
+
+def test_a_win_keeps_its_reason_and_the_competitors_beaten_for_the_win_loss_report(as_user, register, front,
+                                                                                   token_for, scalar):
+    owner = str(uuid.uuid4())
+    caller, name = as_user(owner), register(owner)
+    close = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    deal = caller.UpdateOpportunity(opb.UpdateOpportunityRequest(
+        opportunity=opb.Opportunity(name=name, expected_close_date=close, amount="1000.00", currency="CNY",
+                                    product_lines=["ERP"], checklist=[
+                                        "need_confirmed", "budget_confirmed", "requirements_documented",
+                                        "solution_presented", "decision_maker_met", "competition_analysed",
+                                        "quote_sent", "contract_reviewed"]),
+        update_mask=FieldMask(paths=["expected_close_date", "amount", "currency", "product_lines", "checklist"])))
+    for _ in range(7):
+        deal = caller.AdvanceStage(opb.AdvanceStageRequest(name=name, etag=deal.etag))
+    with pytest.raises(grpc.RpcError) as too_long:
+        caller.WinOpportunity(opb.WinOpportunityRequest(name=name, etag=deal.etag, reason="长" * 201))
+    assert bad_request(too_long.value) == ["reason"]
+    assert scalar("SELECT stage_key FROM opportunities WHERE id = :id", id=name.split("/")[1]) == "negotiation"
+    caller.WinOpportunity(opb.WinOpportunityRequest(name=name, etag=deal.etag, reason=" 服务好 ",
+                                                    competitors_beaten=["Acme", " Acme", "", "Globex"]))
+    channel = grpc.insecure_channel(f"127.0.0.1:{front.bound_port}")
+    reports_caller = Caller(reports_pb2_grpc.OpportunityReportsServiceStub(channel), token_for(owner))
+    today = datetime.now(UTC).date()
+    period = pb.ReportPeriod(start_date=(today - timedelta(days=1)).isoformat(),
+                             end_date=(today + timedelta(days=1)).isoformat())
+    report = reports_caller.GetWinLossReport(pb.GetWinLossReportRequest(period=period))
+    channel.close()
+    assert [(r.key, r.won_count, r.won_amount) for r in report.reasons] == [("服务好", 1, "1000.00")]
+    assert sorted(c.key for c in report.competitors) == ["Acme", "Globex"]
