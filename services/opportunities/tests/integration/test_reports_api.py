@@ -27,6 +27,7 @@ from opportunities.adapters import reports_queries
 from opportunities.adapters.orm import opportunities, stage_history
 from opportunities.adapters.reports_tables import win_reasons
 from opportunities.domain.reporting import Period
+from opportunities.entrypoints import reports_cli
 from opportunities.service_layer import reports
 from opportunities.service_layer.report_scope import Scope
 from shangji.opportunities.v1 import opportunities_pb2 as opb
@@ -441,3 +442,28 @@ def test_a_win_keeps_its_reason_and_the_competitors_beaten_for_the_win_loss_repo
     channel.close()
     assert [(r.key, r.won_count, r.won_amount) for r in report.reasons] == [("服务好", 1, "1000.00")]
     assert sorted(c.key for c in report.competitors) == ["Acme", "Globex"]
+
+
+def test_the_cli_draws_the_funnel_and_the_forecast_the_caller_may_see(front, token_for, world, capsys):
+    target = f"127.0.0.1:{front.bound_port}"
+    token = token_for(world.users["E"])
+    assert reports_cli.main(["funnel", "--start", "2026-11-01", "--end", "2026-11-30", "--target", target,
+                             "--token", token]) == 0
+    funnel = capsys.readouterr().out.splitlines()
+    discover = next(line for line in funnel if "(discover)" in line)
+    negotiation = next(line for line in funnel if "(negotiation)" in line)
+    # Two deals in discover, one in negotiation: the longest bar and half of it.
+    assert discover.count("█") == 40 and negotiation.count("█") == 20
+    assert "25000.00" in discover and "75%" in discover and "12.34" in discover
+    assert "sales cycle of 1 deals won" in funnel[-6] and funnel[-4].split() == ["31-60", "█" * 40, "1"]
+    assert reports_cli.main(["forecast", "--start", "2026-12-01", "--end", "2027-01-31", "--target", target,
+                             "--token", token]) == 0
+    forecast = capsys.readouterr().out.splitlines()
+    december = next(line for line in forecast if line.startswith("2026-12"))
+    # Weighted 104000 of which commit 100000, against the largest figure (best case 140000).
+    assert december.count("▓") == 29 and december.count("█") == 1
+    assert december.split()[2:6] == ["104000.00", "100000.00", "140000.00", "0.00"]
+    assert forecast[-1].split()[:2] == ["total", "114250.00"]
+    assert reports_cli.main(["funnel", "--start", "2026-11-30", "--end", "2026-11-01", "--target", target,
+                             "--token", token]) == 1
+    assert "INVALID_ARGUMENT" in capsys.readouterr().err

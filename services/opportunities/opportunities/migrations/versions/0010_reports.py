@@ -60,20 +60,30 @@ def upgrade() -> None:
         sa.Column("competitors_beaten", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
         sa.Column("win_time", _TIME, nullable=False),
     )
-    # The reports group a pipeline's deals by stage and read amounts and dates without the row's other columns.
-    op.create_index("opportunities_report_stage", "opportunities", ["pipeline_id", "stage_key", "owner_id"],
-                    postgresql_include=["amount", "probability", "pipeline_version", "expected_close_date"])
-    op.create_index("opportunities_win_date", "opportunities", ["win_date"],
-                    postgresql_where=sa.text("win_date IS NOT NULL"))
-    op.create_index("stage_history_enter_time", "stage_history", ["enter_time"])
+    # Covering, partial indexes the reports aggregate from without reading the deals' rows (index-only scans
+    # once vacuumed): owner_id and id are there for the visibility rule (owner, department tree, team).
+    active = sa.text("registration_state = 'active'")
+    op.create_index("opportunities_report_stage", "opportunities", ["pipeline_id", "stage_key"],
+                    postgresql_include=["owner_id", "id", "amount"], postgresql_where=active)
+    op.create_index("opportunities_report_close", "opportunities", ["expected_close_date"],
+                    postgresql_include=["owner_id", "id", "amount", "probability", "pipeline_id", "pipeline_version",
+                                        "stage_key"],
+                    postgresql_where=sa.text("registration_state = 'active' AND expected_close_date IS NOT NULL"))
+    op.create_index("opportunities_report_win", "opportunities", ["win_date"],
+                    postgresql_include=["owner_id", "id", "amount", "pipeline_id", "pipeline_version", "stage_key",
+                                        "create_time"],
+                    postgresql_where=sa.text("registration_state = 'active' AND win_date IS NOT NULL"))
+    op.create_index("stage_history_enter_time", "stage_history", ["enter_time"],
+                    postgresql_include=["opportunity_id", "stage_key", "id"])
     op.create_index("stage_history_exit_time", "stage_history", ["exit_time"],
+                    postgresql_include=["opportunity_id", "stage_key", "enter_time"],
                     postgresql_where=sa.text("exit_time IS NOT NULL"))
-
 
 def downgrade() -> None:
     op.drop_index("stage_history_exit_time", "stage_history")
     op.drop_index("stage_history_enter_time", "stage_history")
-    op.drop_index("opportunities_win_date", "opportunities")
+    op.drop_index("opportunities_report_win", "opportunities")
+    op.drop_index("opportunities_report_close", "opportunities")
     op.drop_index("opportunities_report_stage", "opportunities")
     op.drop_table("win_reasons")
     op.drop_table("forecast_snapshots")
