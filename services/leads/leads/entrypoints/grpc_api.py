@@ -9,7 +9,7 @@ import grpc
 
 from leads import bootstrap
 from leads.adapters import protomap
-from leads.entrypoints import requests, responses
+from leads.entrypoints import reports_api, requests, responses
 from leads.service_layer import (
     campaigns,
     capture,
@@ -208,7 +208,7 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
 
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:
     leads_pb2_grpc.add_LeadsServiceServicer_to_server(LeadsApi(bootstrap.uow_factory(settings)), grpc_server)
-    return ["shangji.leads.v1.LeadsService"]
+    return ["shangji.leads.v1.LeadsService", *reports_api.register(grpc_server, settings)]
 
 
 if __name__ == "__main__":
