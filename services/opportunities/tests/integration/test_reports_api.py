@@ -20,8 +20,6 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from google.protobuf.field_mask_pb2 import FieldMask
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from opportunities.adapters import reports_queries
 from opportunities.adapters.orm import opportunities, stage_history
@@ -34,6 +32,7 @@ from shangji.opportunities.v1 import opportunities_pb2 as opb
 from shangji.opportunities.v1 import reports_pb2 as pb
 from shangji.opportunities.v1 import reports_pb2_grpc
 from shangji_kit.rpc.client import Caller
+from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
 from shangji_kit.testing import databases
 
@@ -172,13 +171,7 @@ def stages(report: pb.FunnelReport) -> dict[str, tuple]:
 
 
 def bad_request(exc: grpc.RpcError) -> list[str]:
-    status = rpc_status.from_call(exc)
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            br = error_details_pb2.BadRequest()
-            detail.Unpack(br)
-            return [v.field for v in br.field_violations]
-    return []
+    return details_of(exc)["fields"]
 
 
 # --- funnel --------------------------------------------------------------------------------------------------
