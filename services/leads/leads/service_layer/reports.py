@@ -3,13 +3,11 @@ counting only leads the caller may open (``adapters.reports_queries`` applies th
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from shangji_kit import company_time
-from shangji_kit.errors import PermissionDenied
+from shangji_kit import caller, company_time
 from shangji_kit.periods import Period
 
 
@@ -33,10 +31,7 @@ class RepActivity:
 
 def rep_activity(period: Period, granularity: str, department_id: str | None, owner_id: str | None,
                  caller_id: str, uow: ReportsUnitOfWork) -> list[RepActivity]:
-    try:
-        user_id = str(uuid.UUID(caller_id))
-    except (ValueError, TypeError):
-        raise PermissionDenied("the caller is not a user", reason="NOT_A_USER") from None
+    user_id = caller.user_id(caller_id)
     start, end = company_time.day_range(period.start, period.end)
     with uow as store:
         where = store.scope(store.viewer(user_id), department_id, owner_id)

@@ -1,15 +1,11 @@
-"""The reports' SQL: aggregates over the deals a viewer may see, narrowed by a report's scope.
-
-``ReportsUnitOfWork`` opens one transaction and hands out a ``ReportStore``; ``ReportStore.deals(viewer, scope)``
-is the only way to a ``DealSet``, whose WHERE clause always starts with the kit's visibility rule for that viewer
-(``shangji_kit.visibility.visible_clause``: owner, team, department tree, sales_ops). The module-level functions
-take that clause list; none decides who may see what.
+"""The reports' SQL: aggregates over deals, stage history, targets and snapshots. Each function takes the
+connection and the WHERE clauses on ``opportunities`` that ``reports_store`` built (visibility first, then the
+scope); none decides who may see what.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -22,13 +18,10 @@ from opportunities.adapters.orm import (
     pipeline_stages,
     pipeline_versions,
     stage_history,
-    team_members,
 )
 from opportunities.adapters.reports_tables import forecast_snapshots, forecast_weeks, targets, win_reasons
 from opportunities.domain.reporting import BEST_CASE_PROBABILITY, COMMIT_PROBABILITY
-from shangji_kit import company_time, db, visibility
-from shangji_kit.errors import NotFound
-from shangji_kit.settings import Settings
+from shangji_kit import visibility
 
 o = opportunities
 s = pipeline_stages
@@ -461,189 +454,3 @@ def incentive_rows(conn: sa.Connection, where: list, first: date, last: date) ->
             .where(s.c.category == "won", o.c.win_date >= first, o.c.win_date <= last, ACTIVE, *where)
             .order_by(o.c.owner_id, o.c.win_date, o.c.id))
     return [IncentiveRow(*row) for row in conn.execute(stmt)]
-
-
-# --- the store the report use cases read through -----------------------------------------------------------------
-
-def deals_visible_to(viewer: visibility.Viewer, *, teams: bool = True) -> sa.ColumnElement[bool]:
-    """The deals ``viewer`` may open (without the assignment queue: reports count active registrations only).
-    ``teams=False`` keeps the owner rules alone, for figures kept per owner (forecast snapshots)."""
-    team_ids = sa.select(team_members.c.opportunity_id).where(team_members.c.user_id == viewer.user_id)
-    return visibility.visible_clause(viewer, org, o.c.owner_id, team_ids=team_ids if teams else None,
-                                     id_col=o.c.id if teams else None)
-
-
-@dataclass(frozen=True)
-class Narrowing:
-    """A scope resolved against the projection: the owners' subquery and the pipeline."""
-
-    owners_path: str | None = None
-    owner_id: str | None = None
-    pipeline_id: str | None = None
-
-    def clauses(self, owner_col: sa.ColumnElement, pipeline_col: sa.ColumnElement) -> list:
-        where: list = []
-        if self.owners_path is not None:
-            where.append(owner_col.in_(owners_in_department(self.owners_path)))
-        if self.owner_id is not None:
-            where.append(owner_col == self.owner_id)
-        if self.pipeline_id is not None:
-            where.append(pipeline_col == self.pipeline_id)
-        return where
-
-
-@dataclass(frozen=True)
-class DealSet:
-    """The deals a report reads: visible to its viewer and inside its scope."""
-
-    conn: sa.Connection
-    where: tuple
-    tz: str
-
-    def in_pipeline(self, pipeline_id: str) -> DealSet:
-        return replace(self, where=(*self.where, o.c.pipeline_id == pipeline_id))
-
-    def stage_totals(self) -> dict[str, tuple[int, Decimal]]:
-        return stage_totals(self.conn, list(self.where))
-
-    def stage_flow(self, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
-        return stage_flow(self.conn, list(self.where), start, end)
-
-    def stage_durations(self, start: datetime, end: datetime) -> dict[str, Decimal]:
-        return stage_durations(self.conn, list(self.where), start, end)
-
-    def cycle_days(self, first: date, last: date) -> list[int]:
-        return cycle_days(self.conn, list(self.where), first, last, self.tz)
-
-    def open_forecast(self, first: date, last: date, granularity: str) -> list[ForecastRow]:
-        return open_forecast(self.conn, list(self.where), first, last, granularity)
-
-    def won_by_period(self, first: date, last: date, granularity: str) -> dict[date, tuple[int, Decimal]]:
-        return won_by_period(self.conn, list(self.where), first, last, granularity)
-
-    def won_amount(self, first: date, last: date) -> Decimal:
-        return won_amount(self.conn, list(self.where), first, last)
-
-    def closed_deals(self, first: date, last: date, start: datetime, end: datetime) -> list[ClosedDeal]:
-        return closed_deals(self.conn, list(self.where), first, last, start, end)
-
-    def lost_page(self, start: datetime, end: datetime, limit: int, after: tuple[datetime, str] | None
-                  ) -> list[ClosedDeal]:
-        return lost_page(self.conn, list(self.where), start, end, limit, after)
-
-    def registered_by_owner(self, start: datetime, end: datetime, granularity: str) -> dict[tuple[str, date], int]:
-        return registered_by_owner(self.conn, list(self.where), start, end, granularity, self.tz)
-
-    def advanced_by_owner(self, start: datetime, end: datetime, granularity: str) -> dict[tuple[str, date], int]:
-        return advanced_by_owner(self.conn, list(self.where), start, end, granularity, self.tz)
-
-    def closed_by_owner(self, first: date, last: date, start: datetime, end: datetime, granularity: str
-                        ) -> dict[tuple[str, date], tuple[int, Decimal, int]]:
-        return closed_by_owner(self.conn, list(self.where), first, last, start, end, granularity, self.tz)
-
-    def missed_close_dates(self, today: date, now: datetime) -> list[tuple[str, int, int]]:
-        return missed_close_dates(self.conn, list(self.where), today, now)
-
-    def incentive_rows(self, first: date, last: date) -> list[IncentiveRow]:
-        return incentive_rows(self.conn, list(self.where), first, last)
-
-
-class ReportStore:
-    """Everything the report use cases read or write, on one connection (one transaction)."""
-
-    def __init__(self, conn: sa.Connection) -> None:
-        self.conn = conn
-        self.tz = company_time.zone().key
-
-    def viewer(self, user_id: str) -> visibility.Viewer:
-        return visibility.load_viewer(self.conn, org, user_id)
-
-    def narrowing(self, department_id: str | None, owner_id: str | None, pipeline_id: str | None) -> Narrowing:
-        """A scope's names resolved; NOT_FOUND for a department, person or pipeline this service does not know."""
-        path = None
-        if department_id:
-            path = department_path(self.conn, department_id)
-            if path is None:
-                raise NotFound(f"departments/{department_id}")
-        if owner_id and not known_user(self.conn, owner_id):
-            raise NotFound(f"users/{owner_id}")
-        if pipeline_id and not pipeline_exists(self.conn, pipeline_id):
-            raise NotFound(f"pipelines/{pipeline_id}")
-        return Narrowing(path, owner_id or None, pipeline_id or None)
-
-    def deals(self, viewer: visibility.Viewer, narrowing: Narrowing, *, teams: bool = True) -> DealSet:
-        where = (deals_visible_to(viewer, teams=teams), *narrowing.clauses(o.c.owner_id, o.c.pipeline_id))
-        return DealSet(self.conn, where, self.tz)
-
-    def default_pipeline(self) -> str | None:
-        return default_pipeline(self.conn)
-
-    def latest_stages(self, pipeline_id: str) -> list[StageRow]:
-        return latest_stages(self.conn, pipeline_id)
-
-    # forecast snapshots
-    def take_snapshot(self, week_start: date, now: datetime) -> bool:
-        return take_snapshot(self.conn, week_start, now)
-
-    def snapshots(self, viewer: visibility.Viewer, narrowing: Narrowing, first: date, last: date
-                  ) -> list[SnapshotRow]:
-        f = forecast_snapshots
-        where = [visibility.visible_clause(viewer, org, f.c.owner_id), *narrowing.clauses(f.c.owner_id,
-                                                                                          f.c.pipeline_id)]
-        return snapshots(self.conn, where, first, last)
-
-    # targets
-    def subject_path(self, kind: str, subject_id: str) -> str | None:
-        """Where a target's subject sits: a department's path, a person's department's path ("" without one);
-        None when teams has not told us about it."""
-        if kind == "department":
-            return department_path(self.conn, subject_id)
-        if not known_user(self.conn, subject_id):
-            return None
-        department = user_department(self.conn, subject_id)
-        return "" if department is None else (department_path(self.conn, department) or "")
-
-    def upsert_target(self, row: TargetRow) -> TargetRow:
-        return upsert_target(self.conn, row)
-
-    def get_target(self, target_id: str, viewer: visibility.Viewer) -> TargetRow | None:
-        return get_target(self.conn, target_id, targets_visible_to(viewer))
-
-    def list_targets(self, viewer: visibility.Viewer, first: date, last: date, subject: tuple[str, str] | None
-                     ) -> list[TargetRow]:
-        return list_targets(self.conn, targets_visible_to(viewer), first, last, subject)
-
-    def active_members(self, department_id: str) -> list[str]:
-        return active_members(self.conn, department_id)
-
-    def record_win_reason(self, opportunity_id: str, reason: str, competitors: list[str], now: datetime) -> None:
-        record_win_reason(self.conn, opportunity_id, reason, competitors, now)
-
-    def commit(self) -> None:
-        self.conn.commit()
-
-
-class ReportsUnitOfWork:
-    """``with uow as store: ...; store.commit()``. Leaving without commit rolls back."""
-
-    def __init__(self, sessions: Callable[[], sa.Connection]) -> None:
-        self._sessions = sessions
-        self._conn: sa.Connection | None = None
-
-    def __enter__(self) -> ReportStore:
-        self._conn = self._sessions()
-        return ReportStore(self._conn)
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            self._conn.rollback()
-        finally:
-            self._conn.close()
-            self._conn = None
-
-
-def uow_factory(settings: Settings | None = None) -> Callable[[], ReportsUnitOfWork]:
-    """Report units of work on the service's database (the process's one engine for it)."""
-    settings = settings or Settings.for_service("opportunities")
-    sessions = db.connection_factory(settings.database_url, pool_size=settings.grpc_threads)
-    return lambda: ReportsUnitOfWork(sessions)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from opportunities.adapters import reports_queries
+from opportunities.adapters import reports_store
 from opportunities.domain import reporting
 from opportunities.entrypoints import reports_protos as pm
 from opportunities.service_layer import reports, targets
@@ -72,5 +72,5 @@ class OpportunityReportsApi(reports_pb2_grpc.OpportunityReportsServiceServicer):
 
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:
     reports_pb2_grpc.add_OpportunityReportsServiceServicer_to_server(
-        OpportunityReportsApi(reports_queries.uow_factory(settings)), grpc_server)
+        OpportunityReportsApi(reports_store.uow_factory(settings)), grpc_server)
     return [SERVICE]

@@ -84,7 +84,7 @@ def forecast_chart(report: pb.ForecastReport) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None, out=sys.stdout) -> int:
+def main(argv: list[str] | None = None, out=None) -> int:
     parser = argparse.ArgumentParser(prog="reports_cli", description=__doc__.split("\n")[0])
     parser.add_argument("report", choices=("funnel", "forecast"))
     parser.add_argument("--start", required=True)
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None, out=sys.stdout) -> int:
         except grpc.RpcError as exc:
             print(f"{exc.code().name}: {exc.details()}", file=sys.stderr)
             return 1
-    print(text, file=out)
+    print(text, file=out or sys.stdout)
     return 0
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from nameko.timer import timer
 
 from opportunities import bootstrap
-from opportunities.adapters import reports_queries
+from opportunities.adapters import reports_store
 from opportunities.entrypoints import from_event
 from opportunities.service_layer import alerts, projection, records, registration, reports
 from shangji_kit.consumer import event_context, event_handler
@@ -33,7 +33,7 @@ class OpportunitiesWorker(OrgUserEvents, OrgDepartmentEvents):
     @timer(interval=3600)
     def take_forecast_snapshot(self) -> None:
         """Hourly; the first tick of each company week keeps that week's forecast (reports, once per week)."""
-        reports.take_forecast_snapshot(datetime.now(UTC), reports_queries.uow_factory()())
+        reports.take_forecast_snapshot(datetime.now(UTC), reports_store.uow_factory()())
 
     @event_handler("leads", "shangji.leads.v1.LeadConverted")
     def on_lead_converted(self, body: dict) -> None:

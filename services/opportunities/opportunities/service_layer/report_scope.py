@@ -1,18 +1,16 @@
 """Who a report is for and what it covers.
 
-A report use case opens a ``ReportsUnitOfWork`` (the adapter gives it: ``adapters.reports_queries``), loads the
+A report use case opens a ``ReportsUnitOfWork`` (the adapter gives it: ``adapters.reports_store``), loads the
 caller's viewer and asks the store for the deals of a scope; the store's deal set always applies the viewer's
 visibility first, so no figure includes a deal the caller may not open.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shangji_kit import names, visibility
-from shangji_kit.errors import PermissionDenied
+from shangji_kit import caller, names, visibility
 
 
 class ReportsUnitOfWork(Protocol):
@@ -48,12 +46,8 @@ def parse_scope(department: str, owner: str, pipeline: str, field: str = "scope"
 
 
 def caller_viewer(store: Any, caller_id: str) -> visibility.Viewer:
-    """The caller's viewer; PERMISSION_DENIED (NOT_A_USER) for a token whose subject is not a user id."""
-    try:
-        user_id = str(uuid.UUID(caller_id))
-    except (ValueError, TypeError):
-        raise PermissionDenied("the caller is not a user", reason="NOT_A_USER") from None
-    return store.viewer(user_id)
+    """The caller's viewer; UNAUTHENTICATED for a token whose subject is not a user id (the kit's rule)."""
+    return store.viewer(caller.user_id(caller_id))
 
 
 def scoped_deals(store: Any, caller_id: str, scope: Scope, *, teams: bool = True) -> tuple[visibility.Viewer, Any]:
