@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 
-from leads.adapters.orm import follow_ups, leads, org
+from leads.adapters.orm import campaigns, follow_ups, leads, opportunity_outcomes, org
+from leads.adapters.reports_tables import lead_touches
 from shangji_kit import company_time, db, visibility
 from shangji_kit.errors import NotFound
 from shangji_kit.settings import Settings
@@ -79,6 +81,28 @@ class ReportStore:
                        answered < end, *where)
                 .group_by(leads.c.owner_id, bucket))
         return {(owner, b): (n, float(avg)) for owner, b, n, avg in self.conn.execute(stmt)}
+
+    def won_outcomes(self, where: list, start: datetime, end: datetime) -> list[tuple[str, Decimal]]:
+        """(lead id, amount) of the deals from leads ``where`` keeps that are won, their win heard in [start, end)."""
+        oc = opportunity_outcomes
+        stmt = (sa.select(oc.c.lead_id, oc.c.amount).select_from(oc.join(leads, leads.c.id == oc.c.lead_id))
+                .where(oc.c.won, oc.c.change_time >= start, oc.c.change_time < end, *where)
+                .order_by(oc.c.change_time, oc.c.opportunity))
+        return [(lead_id, amount) for lead_id, amount in self.conn.execute(stmt)]
+
+    def touches(self, lead_ids: list[str]) -> dict[str, list[str]]:
+        """Each lead's campaign touches, oldest first."""
+        t = lead_touches
+        stmt = (sa.select(t.c.lead_id, t.c.campaign_id).where(t.c.lead_id.in_(lead_ids))
+                .order_by(t.c.lead_id, t.c.touch_time, t.c.id))
+        out: dict[str, list[str]] = {}
+        for lead_id, campaign_id in self.conn.execute(stmt):
+            out.setdefault(lead_id, []).append(campaign_id)
+        return out
+
+    def campaign_names(self, campaign_ids: list[str]) -> dict[str, str]:
+        stmt = sa.select(campaigns.c.id, campaigns.c.display_name).where(campaigns.c.id.in_(campaign_ids))
+        return dict(self.conn.execute(stmt).all())
 
 
 class ReportsUnitOfWork:

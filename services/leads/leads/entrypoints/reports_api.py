@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import grpc
 
 from leads.adapters import reports_queries
+from leads.domain import attribution
 from leads.service_layer import reports
 from shangji.leads.v1 import reports_pb2 as pb
 from shangji.leads.v1 import reports_pb2_grpc
@@ -17,6 +18,14 @@ from shangji_kit.settings import Settings
 SERVICE = "shangji.leads.v1.LeadReportsService"
 _GROUP_BY = {pb.LEAD_REPORT_GRANULARITY_UNSPECIFIED: periods.MONTH, pb.LEAD_REPORT_GRANULARITY_MONTH: periods.MONTH,
              pb.LEAD_REPORT_GRANULARITY_WEEK: periods.WEEK}
+
+
+_MODELS = {pb.FIRST_TOUCH: attribution.FIRST_TOUCH, pb.LAST_TOUCH: attribution.LAST_TOUCH,
+           pb.U_SHAPED: attribution.U_SHAPED}
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def _seconds(value: float | None) -> str:
@@ -39,6 +48,18 @@ class LeadReportsApi(reports_pb2_grpc.LeadReportsServiceServicer):
             owner=names.format("users", r.owner_id), start_date=r.start.isoformat(), new_leads=r.new_leads,
             follow_ups=r.follow_ups, first_responses=r.first_responses,
             average_first_response_seconds=_seconds(r.average_first_response_seconds)) for r in rows])
+
+
+    def GetAttributionReport(self, request, context):
+        period = periods.parse_period(request.period.start_date, request.period.end_date)
+        if request.model not in _MODELS:
+            raise InvalidArgument.field("model", "required: FIRST_TOUCH, LAST_TOUCH or U_SHAPED")
+        report = reports.attribution(period, _MODELS[request.model], auth.principal().user_id, self.uow())
+        return pb.AttributionReport(
+            model=request.model, unattributed_amount=_money(report.unattributed), won_amount=_money(report.won),
+            rows=[pb.AttributionRow(campaign=names.format("campaigns", campaign_id), display_name=name, deals=deals,
+                                    attributed_amount=_money(amount))
+                  for campaign_id, name, deals, amount in report.rows])
 
 
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:

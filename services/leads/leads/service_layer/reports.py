@@ -1,12 +1,16 @@
-"""Leads reports: each rep's activity per company week or month (new leads, follow-ups, first-response time),
-counting only leads the caller may open (``adapters.reports_queries`` applies the kit's visibility rule)."""
+"""Leads reports: each rep's activity per company week or month (new leads, follow-ups, first-response time), and
+won amounts attributed to campaigns over every touch; counting only leads the caller may open
+(``adapters.reports_queries`` applies the kit's visibility rule)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any, Protocol
 
+from leads.domain import attribution as attribution_rules
 from shangji_kit import caller, company_time
 from shangji_kit.periods import Period
 
@@ -41,3 +45,33 @@ def rep_activity(period: Period, granularity: str, department_id: str | None, ow
     keys = sorted({*created, *followed, *answered})
     return [RepActivity(owner, b, created.get((owner, b), 0), followed.get((owner, b), 0),
                         *answered.get((owner, b), (0, None))) for owner, b in keys]
+
+
+@dataclass(frozen=True)
+class Attribution:
+    model: str
+    rows: list[tuple[str, str, int, Decimal]]  # campaign id, display name, deals, attributed amount
+    unattributed: Decimal
+    won: Decimal
+
+
+def attribution(period: Period, model: str, caller_id: str, uow: ReportsUnitOfWork) -> Attribution:
+    """Won amounts of the caller's visible converted leads, spread over each lead's campaign touches."""
+    user_id = caller.user_id(caller_id)
+    start, end = company_time.day_range(period.start, period.end)
+    with uow as store:
+        won = store.won_outcomes(store.scope(store.viewer(user_id), None, None), start, end)
+        touches = store.touches(sorted({lead_id for lead_id, _ in won}))
+        amounts: dict[str, Decimal] = defaultdict(Decimal)
+        deals: dict[str, int] = defaultdict(int)
+        unattributed = Decimal(0)
+        for lead_id, amount in won:
+            shares = attribution_rules.spread(amount, touches.get(lead_id, []), model)
+            if not shares:
+                unattributed += amount
+            for campaign_id, share in shares.items():
+                amounts[campaign_id] += share
+                deals[campaign_id] += 1
+        names = store.campaign_names(sorted(amounts))
+    rows = sorted(((c, names.get(c, ""), deals[c], a) for c, a in amounts.items()), key=lambda r: (-r[3], r[0]))
+    return Attribution(model, rows, unattributed, sum((a for _, a in won), Decimal(0)))

@@ -9,10 +9,15 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 import sqlalchemy as sa
+from google.protobuf import field_mask_pb2, json_format
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from leads.adapters.orm import follow_ups, leads
+from shangji.leads.v1 import leads_pb2, reports_pb2_grpc
 from shangji.leads.v1 import reports_pb2 as pb
-from shangji.leads.v1 import reports_pb2_grpc
+from shangji.opportunities.v1 import events_pb2 as opp_events
+from shangji.opportunities.v1 import opportunities_pb2
+from shangji_kit import envelope
 from shangji_kit.rpc.client import Caller
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
@@ -106,3 +111,61 @@ def test_bad_input_is_invalid_argument_naming_the_field(report_as, request_, fie
         report_as("S").GetRepActivityReport(request_)
     assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field in details_of(exc.value)["fields"]
+
+
+# --- attribution --------------------------------------------------------------------------------------------
+
+def won(worker, lead_name: str, amount: str) -> None:
+    """OpportunityWon for a deal of ``lead_name``, handed to the worker's handler as opportunities publishes it."""
+    now = datetime.now(UTC)
+    ts = Timestamp()
+    ts.FromDatetime(now)
+    opportunity = f"opportunities/{uuid.uuid4()}"
+    message = opp_events.OpportunityWon(opportunity=opportunities_pb2.Opportunity(
+        name=opportunity, lead=lead_name, amount=amount, currency="CNY", title="deal"), change_time=ts)
+    name = message.DESCRIPTOR.full_name
+    worker.on_opportunity_won(envelope.build(
+        service="opportunities", id=str(uuid.uuid4()), type=name, subject=opportunity, time=now,
+        dataschema=f"proto:{name}", data=json_format.MessageToDict(message), correlation_id=None))
+
+
+def test_won_amounts_are_spread_over_every_campaign_touch_by_the_chosen_model(as_user, ops, worker, channel,
+                                                                                token_for):
+    campaigns = [ops[1].CreateCampaign(leads_pb2.CreateCampaignRequest(campaign=leads_pb2.Campaign(
+        display_name=f"活动 {i}", channel=f"展会-{uuid.uuid4().hex[:6]}"))).name for i in range(3)]
+    rep_id, rep = as_user()
+
+    def lead(campaign: str = "") -> leads_pb2.Lead:
+        return rep.CreateLead(leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(
+            company=f"客户{uuid.uuid4().hex[:6]}", contact_name="赵", email=f"{uuid.uuid4().hex[:8]}@x.cn",
+            campaign=campaign)))
+
+    three = lead(campaigns[0])  # touches: 0, then 1, then 2 (UpdateLead)
+    for campaign in campaigns[1:]:
+        rep.UpdateLead(leads_pb2.UpdateLeadRequest(lead=leads_pb2.Lead(name=three.name, campaign=campaign),
+                                                   update_mask=field_mask_pb2.FieldMask(paths=["campaign"])))
+    one, none = lead(campaigns[1]), lead()
+    for x in (three, one, none):
+        rep.ConvertLead(leads_pb2.ConvertLeadRequest(name=x.name))
+    won(worker, three.name, "1000.00")
+    won(worker, one.name, "500.00")
+    won(worker, none.name, "300.00")
+    today = datetime.now(UTC).date()
+    period = pb.LeadReportPeriod(start_date=(today - timedelta(days=1)).isoformat(),
+                                 end_date=(today + timedelta(days=1)).isoformat())
+    stub = reports_pb2_grpc.LeadReportsServiceStub(channel)
+
+    def report(user_id: str, model) -> tuple:
+        r = Caller(stub, token_for(user_id)).GetAttributionReport(pb.GetAttributionReportRequest(
+            period=period, model=model))
+        return ({x.campaign: (x.deals, x.attributed_amount) for x in r.rows}, r.unattributed_amount, r.won_amount)
+
+    c0, c1, c2 = campaigns
+    assert report(rep_id, pb.FIRST_TOUCH) == ({c0: (1, "1000.00"), c1: (1, "500.00")}, "300.00", "1800.00")
+    assert report(rep_id, pb.LAST_TOUCH) == ({c2: (1, "1000.00"), c1: (1, "500.00")}, "300.00", "1800.00")
+    everyone = report(ops[0], pb.U_SHAPED)[0]  # sales_ops: other tests' campaigns may be there too
+    assert {c: everyone[c] for c in campaigns} == {c0: (1, "400.00"), c1: (2, "700.00"), c2: (1, "400.00")}
+    assert report(str(uuid.uuid4()), pb.U_SHAPED) == ({}, "0.00", "0.00")  # someone who sees none of them
+    with pytest.raises(grpc.RpcError) as exc:
+        Caller(stub, token_for(rep_id)).GetAttributionReport(pb.GetAttributionReportRequest(period=period))
+    assert details_of(exc.value)["fields"] == ["model"]
