@@ -1,5 +1,5 @@
 """THE property of reports: for random organisations, deals and teams in the real database, every person's
-funnel, forecast and win/loss totals equal the sums a pure-Python oracle makes over exactly the deals the
+funnel, forecast, incentive and win/loss totals equal the sums a pure-Python oracle makes over exactly the deals the
 visibility rules let that person open. A total that included one hidden deal (or missed one allowed) fails.
 
 The rules (ARCHITECTURE.md section 6): own deals; deals whose team one is on; deals owned by someone at or below
@@ -133,7 +133,8 @@ def load(world: World, org, url: str) -> list[str]:
             {"id": ids[i], "title": f"商机 {i}", "customer_company": f"客户 {i}", "owner_id": people[d.owner],
              "registrant_id": people[d.owner], "pipeline_id": pipeline_id, "pipeline_version": 1,
              "stage_key": STAGES[d.stage][0], "version": 1, "create_time": created, "update_time": created,
-             "amount": Decimal(d.amount), "probability": d.override, "stage_enter_time": created,
+             "amount": Decimal(d.amount), "probability": d.override,
+             "stage_enter_time": datetime.combine(month_date(d.month), datetime.min.time(), UTC),
              "expected_close_date": month_date(d.month) if STAGES[d.stage][1] == "open" else None,
              "win_date": month_date(d.month) if STAGES[d.stage][1] == "won" else None}
             for i, d in enumerate(world.deals)])
@@ -180,3 +181,9 @@ def test_every_persons_report_totals_are_the_sums_over_the_deals_they_may_open(w
 
         lines, totals = reports.incentive_basis(Scope(), PERIOD, user_id, uow())
         assert sorted(x.row.amount for x in lines) == sorted(Decimal(d.amount) for d in won)
+
+        lost = [d for d in seen if STAGES[d.stage][1] == "lost" and d.month < 3]
+        tally = reports.win_loss(Scope(), PERIOD, user_id, uow()).total
+        assert (tally.won_count, tally.won, tally.lost_count, tally.lost) == (
+            len(won), sum((Decimal(d.amount) for d in won), Decimal(0)),
+            len(lost), sum((Decimal(d.amount) for d in lost), Decimal(0)))
