@@ -454,3 +454,38 @@ def incentive_rows(conn: sa.Connection, where: list, first: date, last: date) ->
             .where(s.c.category == "won", o.c.win_date >= first, o.c.win_date <= last, ACTIVE, *where)
             .order_by(o.c.owner_id, o.c.win_date, o.c.id))
     return [IncentiveRow(*row) for row in conn.execute(stmt)]
+
+
+# --- source value ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SourceRow:
+    source: str
+    registered: int
+    won_count: int
+    won: Decimal
+    lost_count: int
+    won_from_leads: int
+    won_from_leads_amount: Decimal
+    won_direct: int
+    won_direct_amount: Decimal
+
+
+def source_value(conn: sa.Connection, where: list, first: date, last: date, start: datetime, end: datetime
+                 ) -> list[SourceRow]:
+    """Per source: deals registered in [start, end), won in [first, last], lost in [start, end)."""
+    registered = sa.and_(o.c.create_time >= start, o.c.create_time < end)
+    won = sa.and_(s.c.category == "won", o.c.win_date >= first, o.c.win_date <= last)
+    lost = sa.and_(s.c.category == "lost", o.c.stage_enter_time >= start, o.c.stage_enter_time < end)
+    from_lead = o.c.lead_id.is_not(None)
+
+    def amount(condition: sa.ColumnElement[bool]) -> sa.ColumnElement:
+        return sa.func.coalesce(sa.func.sum(_amount).filter(condition), _ZERO)
+
+    stmt = (sa.select(o.c.source, sa.func.count().filter(registered), sa.func.count().filter(won), amount(won),
+                      sa.func.count().filter(lost), sa.func.count().filter(sa.and_(won, from_lead)),
+                      amount(sa.and_(won, from_lead)), sa.func.count().filter(sa.and_(won, ~from_lead)),
+                      amount(sa.and_(won, ~from_lead)))
+            .select_from(o.join(s, _stage_join))
+            .where(sa.or_(registered, won, lost), ACTIVE, *where).group_by(o.c.source))
+    return [SourceRow(*row) for row in conn.execute(stmt)]

@@ -20,6 +20,7 @@ from opportunities.adapters.reports_queries import (
     ForecastRow,
     IncentiveRow,
     SnapshotRow,
+    SourceRow,
     StageRow,
     TargetRow,
     active_members,
@@ -42,6 +43,7 @@ from opportunities.adapters.reports_queries import (
     record_win_reason,
     registered_by_owner,
     snapshots,
+    source_value,
     stage_durations,
     stage_flow,
     stage_totals,
@@ -136,6 +138,9 @@ class DealSet:
 
     def missed_close_dates(self, today: date, now: datetime) -> list[tuple[str, int, int]]:
         return missed_close_dates(self.conn, list(self.where), today, now)
+
+    def source_value(self, first: date, last: date, start: datetime, end: datetime) -> list[SourceRow]:
+        return source_value(self.conn, list(self.where), first, last, start, end)
 
     def incentive_rows(self, first: date, last: date) -> list[IncentiveRow]:
         return incentive_rows(self.conn, list(self.where), first, last)

@@ -60,6 +60,10 @@ class OpportunityReportsApi(reports_pb2_grpc.OpportunityReportsServiceServicer):
             pm.scope_from(request), pm.period_from(request), request.page_size, request.page_token, _caller(),
             self.uow()))
 
+    def GetSourceValueReport(self, request, context):
+        return pm.source_value_to_proto(reports.source_value(pm.scope_from(request), pm.period_from(request),
+                                                             _caller(), self.uow()))
+
     def GetRepPerformanceReport(self, request, context):
         scope, period = pm.scope_from(request), pm.period_from(request)
         group_by = pm.group_by_from(request, _PERFORMANCE)

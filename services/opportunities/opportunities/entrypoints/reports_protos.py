@@ -156,6 +156,14 @@ def lost_to_proto(page: reports.LostPage) -> pb.ListLostOpportunitiesResponse:
     return out
 
 
+def source_value_to_proto(rows: list) -> pb.SourceValueReport:
+    return pb.SourceValueReport(rows=[pb.SourceValueRow(
+        source=r.source, registered=r.registered, won_count=r.won_count, won_amount=money(r.won),
+        lost_count=r.lost_count, win_rate=rate(r.won_count, r.won_count + r.lost_count),
+        won_from_leads=r.won_from_leads, won_from_leads_amount=money(r.won_from_leads_amount),
+        won_direct=r.won_direct, won_direct_amount=money(r.won_direct_amount)) for r in rows])
+
+
 def performance_to_proto(p: reports.RepPerformance) -> pb.RepPerformanceReport:
     return pb.RepPerformanceReport(
         rows=[pb.RepPerformanceRow(owner=names.format("users", r.owner_id), start_date=r.start.isoformat(),

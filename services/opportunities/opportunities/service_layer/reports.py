@@ -238,6 +238,17 @@ def lost_opportunities(scope: Scope, period: Period, page_size: int, page_token:
     return LostPage(page, token)
 
 
+# --- source value ------------------------------------------------------------------------------------------------
+
+def source_value(scope: Scope, period: Period, caller_id: str, uow: ReportsUnitOfWork) -> list[Any]:
+    """Per source (SourceRow: registered, won, lost, won from leads and direct), largest won amount first."""
+    start, end = _instants(period)
+    with uow as store:
+        _, deals = scoped_deals(store, caller_id, scope)
+        rows = deals.source_value(period.start, period.end, start, end)
+    return sorted(rows, key=lambda r: (-r.won, r.source))
+
+
 # --- rep performance ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

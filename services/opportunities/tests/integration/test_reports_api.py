@@ -60,6 +60,7 @@ class Deal:
     source: str = ""
     customer_key: str = ""
     difficulty: str = "1"
+    from_lead: bool = False
 
 
 DEALS = (
@@ -71,7 +72,7 @@ DEALS = (
     Deal("A3", "A", "won", "50000", "2026-10-01T02:00:00",
          (("discover", "2026-10-01T02:00:00"), ("proposal", "2026-11-03T02:00:00"), ("won", "2026-11-25T02:00:00")),
          win_date="2026-11-25", win_reason="价格", beaten=("Acme",), product_lines=("ERP",), source="展会",
-         customer_key="k1", difficulty="1.5"),
+         customer_key="k1", difficulty="1.5", from_lead=True),
     Deal("B1", "B", "lost", "30000", "2026-10-31T17:00:00",
          (("discover", "2026-10-31T17:00:00"), ("validate", "2026-11-08T02:00:00"), ("lost", "2026-11-15T02:00:00")),
          lost_reason="预算不足", lost_competitor="Acme", product_lines=("ERP", "MES"), source="官网"),
@@ -83,7 +84,7 @@ DEALS = (
          (("discover", "2026-11-03T02:00:00"), ("validate", "2026-11-04T02:00:00")), close="2027-02-01"),
     Deal("C2", "C", "won", "80000", "2026-11-08T02:00:00",
          (("discover", "2026-11-08T02:00:00"), ("won", "2026-11-28T02:00:00")), win_date="2026-11-28",
-         product_lines=("MES",), customer_key="k2"),
+         product_lines=("MES",), customer_key="k2", source="官网"),
     Deal("H1", "H", "discover", "10000", "2026-09-01T02:00:00", (("discover", "2026-09-01T02:00:00"),),
          close="2026-10-01"),
     Deal("H2", "H", "won", "1000", "2026-05-01T02:00:00",
@@ -129,7 +130,8 @@ def seed(org, url: str) -> World:
                 probability=d.probability, stage_enter_time=t(d.history[-1][1]),
                 win_date=date.fromisoformat(d.win_date) if d.win_date else None, lost_reason=d.lost_reason,
                 lost_competitor=d.lost_competitor, product_lines=list(d.product_lines), source=d.source,
-                customer_key=d.customer_key, difficulty=Decimal(d.difficulty)))
+                customer_key=d.customer_key, difficulty=Decimal(d.difficulty),
+                lead_id=str(uuid.uuid4()) if d.from_lead else None))
             for i, (stage, enter) in enumerate(d.history):
                 leave = d.history[i + 1][1] if i + 1 < len(d.history) else None
                 conn.execute(stage_history.insert().values(opportunity_id=deal_id, stage_key=stage,
@@ -318,6 +320,22 @@ def test_incentive_basis_flags_first_customers_and_products_of_the_company(repor
     assert totals == {world.user("A"): ("50000.00", "75000.00", 1, 0), world.user("C"): ("80000.00", "80000.00", 0, 1)}
     rep = report_as("A").GetIncentiveBasis(pb.GetIncentiveBasisRequest(period=NOVEMBER))
     assert [x.opportunity for x in rep.lines] == [f"opportunities/{world.deals['A3']}"]
+
+
+def test_source_value_counts_converted_and_direct_deals_by_source(report_as):
+    def rows(letter: str) -> list[tuple]:
+        report = report_as(letter).GetSourceValueReport(pb.GetSourceValueReportRequest(period=NOVEMBER))
+        return [(r.source, r.registered, r.won_count, r.won_amount, r.lost_count, r.win_rate, r.won_from_leads,
+                 r.won_direct, r.won_direct_amount) for r in report.rows]
+
+    # C2 (官网) was registered directly and won; A3 (展会) came from a lead; B1 (官网) was lost; A1 A2 B2 C1 have no
+    # source; B3 is December's.
+    assert rows("S") == [("官网", 2, 1, "80000.00", 1, "0.5000", 0, 1, "80000.00"),
+                         ("展会", 0, 1, "50000.00", 0, "1.0000", 1, 0, "0.00"),
+                         ("", 4, 0, "0.00", 0, "", 0, 0, "0.00")]
+    assert rows("E") == [("展会", 0, 1, "50000.00", 0, "1.0000", 1, 0, "0.00"),
+                         ("", 3, 0, "0.00", 0, "", 0, 0, "0.00"),
+                         ("官网", 1, 0, "0.00", 1, "0.0000", 0, 0, "0.00")]
 
 
 # --- rep performance (now chosen: stalled and overdue depend on it) ------------------------------------------
