@@ -29,6 +29,7 @@ from opportunities.adapters.orm import (
     samples_seen,
     stage_history,
 )
+from opportunities.adapters.reports_tables import win_reasons
 from opportunities.domain import work
 from opportunities.domain.decision_chain import DECISION_MAKER, DealContact
 from opportunities.domain.model import OPEN, Collections, Opportunity, StageStay
@@ -318,3 +319,13 @@ class DealRepository:
             checklist_completions.c.opportunity_id == opportunity_id).order_by(checklist_completions.c.complete_time,
                                                                                checklist_completions.c.item))
         return [(r.item, r.user_id, r.complete_time) for r in rows]
+
+    # win reasons (reports, migration 0010)
+    def record_win_reason(self, opportunity_id: str, reason: str, competitors_beaten: list[str], time: datetime
+                          ) -> None:
+        w = win_reasons
+        stmt = pg.insert(w).values(opportunity_id=opportunity_id, reason=reason,
+                                   competitors_beaten=competitors_beaten, win_time=time)
+        self.session.execute(stmt.on_conflict_do_update(index_elements=[w.c.opportunity_id], set_={
+            "reason": stmt.excluded.reason, "competitors_beaten": stmt.excluded.competitors_beaten,
+            "win_time": stmt.excluded.win_time}))

@@ -348,16 +348,6 @@ def lost_page(conn: sa.Connection, where: list, start: datetime, end: datetime, 
     return [_closed(row) for row in conn.execute(stmt)]
 
 
-def record_win_reason(conn: sa.Connection, opportunity_id: str, reason: str, competitors: list[str],
-                      now: datetime) -> None:
-    w = win_reasons
-    stmt = pg.insert(w).values(opportunity_id=opportunity_id, reason=reason, competitors_beaten=competitors,
-                               win_time=now)
-    conn.execute(stmt.on_conflict_do_update(index_elements=[w.c.opportunity_id], set_={
-        "reason": stmt.excluded.reason, "competitors_beaten": stmt.excluded.competitors_beaten,
-        "win_time": stmt.excluded.win_time}))
-
-
 # --- rep performance -------------------------------------------------------------------------------------------
 
 def registered_by_owner(conn: sa.Connection, where: list, start: datetime, end: datetime, granularity: str,

@@ -40,7 +40,6 @@ from opportunities.adapters.reports_queries import (
     open_forecast,
     owners_in_department,
     pipeline_exists,
-    record_win_reason,
     registered_by_owner,
     snapshots,
     source_value,
@@ -213,9 +212,6 @@ class ReportStore:
 
     def active_members(self, department_id: str) -> list[str]:
         return active_members(self.conn, department_id)
-
-    def record_win_reason(self, opportunity_id: str, reason: str, competitors: list[str], now: datetime) -> None:
-        record_win_reason(self.conn, opportunity_id, reason, competitors, now)
 
     def commit(self) -> None:
         self.conn.commit()

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from opportunities.adapters.reports_queries import record_win_reason
 from opportunities.domain import model, reporting
 from opportunities.service_layer.alerts import raise_big_deal
 from opportunities.service_layer.deals import (
@@ -176,7 +175,7 @@ def win_opportunity(cmd: WinOpportunity, caller_id: str, uow: OpportunitiesUnitO
 
     def act(o: model.Opportunity, p: model.Pipeline, user_id: str, now: datetime) -> None:
         o.win(p, amount, win_date or now.date(), now.date(), user_id, now)
-        record_win_reason(uow.session, o.id, reason, beaten, now)  # reports' win_reasons (migration 0010)
+        uow.deals.record_win_reason(o.id, reason, beaten, now)
 
     return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock, act)
 

@@ -99,6 +99,11 @@ class Deals(Protocol):
 
     def checklist_completions(self, opportunity_id: str) -> list[tuple[str, str, datetime]]: ...
 
+    def record_win_reason(self, opportunity_id: str, reason: str, competitors_beaten: list[str], time: datetime
+                          ) -> None:
+        """Why the deal was won and whom it beat, for the win/loss report; a later win of the same deal replaces
+        them."""
+
 
 
 class Pipelines(Protocol):

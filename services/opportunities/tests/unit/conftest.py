@@ -73,7 +73,7 @@ class FakeDeals(_State):
     """Deals with their stays and collections; visibility as ``deal_rows.visible`` says, over the fake org."""
 
     _fields = ("deals", "stays_of", "contacts_of", "requirements_of", "documents_of", "activities_of", "samples",
-               "completions")
+               "completions", "win_reasons")
 
     def __init__(self, org: FakeOrgProjection, teams: FakeTeams) -> None:
         self.org, self.teams = org, teams
@@ -85,6 +85,7 @@ class FakeDeals(_State):
         self.activities_of: dict[str, list[work.Activity]] = {}
         self.samples: set[tuple[str, str, str]] = set()
         self.completions: dict[tuple[str, str], tuple[str, datetime]] = {}
+        self.win_reasons: dict[str, tuple[str, list[str], datetime]] = {}
 
     @staticmethod
     def _stored(o: Opportunity) -> Opportunity:
@@ -247,6 +248,10 @@ class FakeDeals(_State):
     def checklist_completions(self, opportunity_id: str) -> list[tuple[str, str, datetime]]:
         return sorted(((item, who, when) for (o, item), (who, when) in self.completions.items()
                        if o == opportunity_id), key=lambda c: (c[2], c[0]))
+
+    def record_win_reason(self, opportunity_id: str, reason: str, competitors_beaten: list[str], time: datetime
+                          ) -> None:
+        self.win_reasons[opportunity_id] = (reason, list(competitors_beaten), time)
 
 
 class FakePipelines(_State):

@@ -93,3 +93,18 @@ def test_a_lost_reason_off_the_list_is_refused(uow, deal, clock):
                                    clock=clock)
     assert exc.value.violations[0].field == "reason"
     assert uow.deals.get(deal.id).stage_key == "discover"
+
+
+def test_a_win_keeps_its_reason_and_competitors_beaten_and_a_refused_win_keeps_none(uow, deal, clock):
+    uow.deals.add_contacts([DealContact(id="c1", opportunity_id=deal.id, display_name="张总",
+                                        buying_role="decision_maker")])
+    lifecycle.update_opportunity(lifecycle.UpdateOpportunity(deal.id, title="", update_mask=("amount",),
+                                                             amount="1000"), deal.owner_id, uow, clock=clock)
+    advance(uow, deal, deal.owner_id, clock)
+    with pytest.raises(Aborted):
+        lifecycle.win_opportunity(lifecycle.WinOpportunity(deal.id, etag="1", reason="价格"), deal.owner_id, uow,
+                                  clock=clock)
+    assert uow.deals.win_reasons == {}
+    lifecycle.win_opportunity(lifecycle.WinOpportunity(deal.id, reason=" 价格 ", competitors_beaten=(
+        "Acme", " Acme", "", "Globex")), deal.owner_id, uow, clock=clock)
+    assert uow.deals.win_reasons[deal.id] == ("价格", ["Acme", "Globex"], clock())

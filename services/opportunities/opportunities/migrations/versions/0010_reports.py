@@ -1,7 +1,7 @@
 """reports: targets (quotas), weekly forecast snapshots, win reasons, and the indexes the reports read by
 
 Revision ID: 0010
-Revises: 0008 (the lead re-chains it onto 0009 at merge)
+Revises: 0009
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
@@ -78,6 +78,7 @@ def upgrade() -> None:
     op.create_index("stage_history_exit_time", "stage_history", ["exit_time"],
                     postgresql_include=["opportunity_id", "stage_key", "enter_time"],
                     postgresql_where=sa.text("exit_time IS NOT NULL"))
+
 
 def downgrade() -> None:
     op.drop_index("stage_history_exit_time", "stage_history")
