@@ -197,7 +197,7 @@ def main() -> None:
     args = parser.parse_args()
 
     setup = prepare(args.opportunities, args.users)
-    from opportunities.adapters import reports_store
+    from opportunities import bootstrap
     from opportunities.domain.reporting import Period
     from opportunities.service_layer import reports
     from opportunities.service_layer.report_scope import Scope
@@ -206,7 +206,7 @@ def main() -> None:
     print(f"bench reports: {setup['users']} users, {setup['departments']} departments in {LEVELS} levels, "
           f"{args.opportunities} deals, {setup['history']} stage stays (loaded with COPY and analysed in "
           f"{setup['load_seconds']:.1f} s)")
-    uow = reports_store.uow_factory(settings.Settings.for_service("opportunities"))
+    uow = bootstrap.reports_uow_factory(settings.Settings.for_service("opportunities"))
     today = company_time.today(datetime.now(UTC))
     funnel_period = Period(today - timedelta(days=29), today)
     forecast_period = Period(company_time.month_start(today),

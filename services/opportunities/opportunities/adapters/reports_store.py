@@ -54,9 +54,8 @@ from opportunities.adapters.reports_queries import (
     won_by_period,
 )
 from opportunities.adapters.reports_tables import forecast_snapshots
-from shangji_kit import company_time, db, visibility
+from shangji_kit import company_time, visibility
 from shangji_kit.errors import NotFound
-from shangji_kit.settings import Settings
 
 
 def deals_visible_to(viewer: visibility.Viewer, *, teams: bool = True) -> sa.ColumnElement[bool]:
@@ -235,9 +234,3 @@ class ReportsUnitOfWork:
             self._conn.close()
             self._conn = None
 
-
-def uow_factory(settings: Settings | None = None) -> Callable[[], ReportsUnitOfWork]:
-    """Report units of work on the service's database (the process's one engine for it)."""
-    settings = settings or Settings.for_service("opportunities")
-    sessions = db.connection_factory(settings.database_url, pool_size=settings.grpc_threads)
-    return lambda: ReportsUnitOfWork(sessions)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from opportunities.adapters import reports_store
+from opportunities import bootstrap
 from opportunities.domain import reporting
 from opportunities.entrypoints import reports_protos as pm
 from opportunities.service_layer import reports, targets
@@ -76,5 +76,5 @@ class OpportunityReportsApi(reports_pb2_grpc.OpportunityReportsServiceServicer):
 
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:
     reports_pb2_grpc.add_OpportunityReportsServiceServicer_to_server(
-        OpportunityReportsApi(reports_store.uow_factory(settings)), grpc_server)
+        OpportunityReportsApi(bootstrap.reports_uow_factory(settings)), grpc_server)
     return [SERVICE]

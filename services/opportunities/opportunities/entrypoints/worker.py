@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from nameko.timer import timer
 
 from opportunities import bootstrap
-from opportunities.adapters import reports_store
 from opportunities.entrypoints import from_event
 from opportunities.service_layer import alerts, projection, records, registration, reports
 from shangji_kit.consumer import event_context, event_handler
@@ -24,6 +23,7 @@ class OpportunitiesWorker(OrgUserEvents, OrgDepartmentEvents):
     name = "opportunities"
     relay = OutboxRelayRunner("opportunities")
     uow = UnitOfWorkProvider(bootstrap.uow_factory)
+    reports_uow = UnitOfWorkProvider(bootstrap.reports_uow_factory)
 
     @timer(interval=300)
     def scan_alerts(self) -> None:
@@ -33,7 +33,7 @@ class OpportunitiesWorker(OrgUserEvents, OrgDepartmentEvents):
     @timer(interval=3600)
     def take_forecast_snapshot(self) -> None:
         """Hourly; the first tick of each company week keeps that week's forecast (reports, once per week)."""
-        reports.take_forecast_snapshot(datetime.now(UTC), reports_store.uow_factory()())
+        reports.take_forecast_snapshot(datetime.now(UTC), self.reports_uow())
 
     @event_handler("leads", "shangji.leads.v1.LeadConverted")
     def on_lead_converted(self, body: dict) -> None:

@@ -33,7 +33,9 @@ def engine() -> sa.Engine:
 @pytest.fixture
 def worker(shangji_env):
     """The nameko worker's handlers, wired to the session's real database."""
-    return worker_factory(OpportunitiesWorker, uow=bootstrap.uow_factory(Settings.for_service("opportunities")))
+    settings = Settings.for_service("opportunities")
+    return worker_factory(OpportunitiesWorker, uow=bootstrap.uow_factory(settings),
+                          reports_uow=bootstrap.reports_uow_factory(settings))
 
 
 def _scalar(sql: str, **params) -> object:

@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from google.protobuf.field_mask_pb2 import FieldMask
 
-from opportunities.adapters import reports_store
+from opportunities import bootstrap
 from opportunities.adapters.orm import opportunities, stage_history
 from opportunities.adapters.reports_tables import win_reasons
 from opportunities.domain.reporting import Period
@@ -341,7 +341,7 @@ def test_source_value_counts_converted_and_direct_deals_by_source(report_as):
 # --- rep performance (now chosen: stalled and overdue depend on it) ------------------------------------------
 
 def test_rep_performance_per_month_and_missed_close_dates(world):
-    uow = reports_store.uow_factory(Settings.for_service("opportunities"))
+    uow = bootstrap.reports_uow_factory(Settings.for_service("opportunities"))
     now = datetime(2026, 12, 4, 4, 0, tzinfo=UTC)
     east = reports.rep_performance(Scope(), Period(date(2026, 11, 1), date(2026, 11, 30)), "month",
                                    world.users["E"], uow(), now=now)
@@ -364,7 +364,7 @@ def test_rep_performance_per_month_and_missed_close_dates(world):
 # --- forecast snapshots ---------------------------------------------------------------------------------------
 
 def test_weekly_snapshot_is_taken_once_and_read_within_visibility(report_as, world):
-    uow = reports_store.uow_factory(Settings.for_service("opportunities"))
+    uow = bootstrap.reports_uow_factory(Settings.for_service("opportunities"))
     now = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # Monday in Shanghai
     assert reports.take_forecast_snapshot(now, uow()) is True
     assert reports.take_forecast_snapshot(now.replace(hour=9), uow()) is False

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opportunities.adapters import reports_store
+from opportunities import bootstrap
 from opportunities.adapters.orm import opportunities
 from opportunities.domain.reporting import Period
 from opportunities.service_layer import reports
@@ -147,7 +147,7 @@ def load(world: World, org, url: str) -> list[str]:
 @pytest.fixture
 def database(shangji_env):
     settings_ = Settings.for_service("opportunities")
-    return settings_.database_url, reports_store.uow_factory(settings_)
+    return settings_.database_url, bootstrap.reports_uow_factory(settings_)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
