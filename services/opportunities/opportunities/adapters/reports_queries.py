@@ -20,7 +20,7 @@ from opportunities.adapters.orm import (
     stage_history,
 )
 from opportunities.adapters.reports_tables import forecast_snapshots, forecast_weeks, targets, win_reasons
-from opportunities.domain.reporting import BEST_CASE_PROBABILITY, COMMIT_PROBABILITY
+from opportunities.domain.reporting import BEST_CASE_PROBABILITY, COMMIT_PROBABILITY, TargetRow
 from shangji_kit import visibility
 
 o = opportunities
@@ -211,24 +211,10 @@ def snapshots(conn: sa.Connection, where: list, first: date, last: date) -> list
 
 # --- targets ---------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class TargetRow:
-    id: str
-    subject_kind: str
-    subject_id: str
-    period_type: str
-    start_date: date
-    end_date: date
-    amount: Decimal
-    split_from: str | None
-    set_by: str
-    update_time: datetime
-
-
 _TARGET_COLUMNS = [targets.c[n] for n in TargetRow.__dataclass_fields__]
 
 
-def upsert_target(conn: sa.Connection, row) -> TargetRow:
+def upsert_target(conn: sa.Connection, row: TargetRow) -> TargetRow:
     """Insert, or replace the amount of the subject's target for that period (its id stays)."""
     t = targets
     stmt = pg.insert(t).values(**{n: getattr(row, n) for n in TargetRow.__dataclass_fields__})

@@ -22,7 +22,6 @@ from opportunities.adapters.reports_queries import (
     SnapshotRow,
     SourceRow,
     StageRow,
-    TargetRow,
     active_members,
     advanced_by_owner,
     closed_by_owner,
@@ -54,6 +53,7 @@ from opportunities.adapters.reports_queries import (
     won_by_period,
 )
 from opportunities.adapters.reports_tables import forecast_snapshots
+from opportunities.domain.reporting import TargetRow
 from shangji_kit import company_time, visibility
 from shangji_kit.errors import NotFound
 

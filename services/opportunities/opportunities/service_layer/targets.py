@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from opportunities.domain import reporting
-from opportunities.domain.reporting import Period
+from opportunities.domain.reporting import Period, TargetRow
 from opportunities.service_layer.report_scope import ReportsUnitOfWork, Scope, caller_viewer
 from shangji_kit import visibility
 from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -29,24 +29,8 @@ class SetTarget:
 
 
 @dataclass(frozen=True)
-class TargetRow:
-    """A target as stored (the store's rows have these attributes)."""
-
-    id: str
-    subject_kind: str
-    subject_id: str
-    period_type: str
-    start_date: date
-    end_date: date
-    amount: Decimal
-    split_from: str | None
-    set_by: str
-    update_time: datetime
-
-
-@dataclass(frozen=True)
 class TargetView:
-    target: Any  # TargetRow
+    target: TargetRow
     won: Decimal
 
 
@@ -72,7 +56,7 @@ def _deny(subject: Subject) -> PermissionDenied:
                             reason="NOT_A_TARGET_SETTER")
 
 
-def _view(store: Any, viewer: visibility.Viewer, row: Any) -> TargetView:
+def _view(store: Any, viewer: visibility.Viewer, row: TargetRow) -> TargetView:
     """The target with what its subject won in its period, counting only deals the viewer may open."""
     scope = Scope(owner_id=row.subject_id) if row.subject_kind == "user" else Scope(department_id=row.subject_id)
     narrowing = store.narrowing(scope.department_id, scope.owner_id, None)
@@ -141,14 +125,14 @@ def split_target(target_id: str, shares: list[tuple[str, Decimal]], caller_id: s
 # --- targets beside a forecast --------------------------------------------------------------------------------------
 
 def targets_of(store: Any, viewer: visibility.Viewer, subject: Subject | None, first: date, last: date
-               ) -> list[Any] | None:
+               ) -> list[TargetRow] | None:
     """The subject's targets overlapping [first, last] that the caller may see; None when there is no subject."""
     if subject is None:
         return None
     return store.list_targets(viewer, first, last, subject)
 
 
-def target_for(goals: list[Any], bucket: Period) -> Decimal | None:
+def target_for(goals: list[TargetRow], bucket: Period) -> Decimal | None:
     """The target for ``bucket``: per month, the month's target, else a third of the quarter's, else a twelfth of
     the year's (the most specific one set wins, so a month and its quarter are not counted twice)."""
     if not goals:

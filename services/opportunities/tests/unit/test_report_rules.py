@@ -3,9 +3,8 @@
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from opportunities.domain.reporting import Period
+from opportunities.domain.reporting import Period, TargetRow
 from opportunities.service_layer import reports, targets
-from opportunities.service_layer.targets import TargetRow
 from shangji_kit.visibility import Viewer
 
 HEAD = Viewer(user_id="h", sees_everything=False, headed_paths=("/root/east/",))
