@@ -5,7 +5,6 @@ scope); none decides who may see what.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -20,7 +19,16 @@ from opportunities.adapters.orm import (
     stage_history,
 )
 from opportunities.adapters.reports_tables import forecast_snapshots, forecast_weeks, targets, win_reasons
-from opportunities.domain.reporting import BEST_CASE_PROBABILITY, COMMIT_PROBABILITY, TargetRow
+from opportunities.domain.report_rows import (
+    ClosedDeal,
+    ForecastRow,
+    IncentiveRow,
+    SnapshotRow,
+    SourceRow,
+    StageRow,
+    TargetRow,
+)
+from opportunities.domain.reporting import BEST_CASE_PROBABILITY, COMMIT_PROBABILITY
 from shangji_kit import visibility
 
 o = opportunities
@@ -68,13 +76,6 @@ def pipeline_exists(conn: sa.Connection, pipeline_id: str) -> bool:
 
 
 # --- funnel --------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class StageRow:
-    key: str
-    display_name: str
-    category: str
-    position: int
 
 
 def latest_stages(conn: sa.Connection, pipeline_id: str) -> list[StageRow]:
@@ -127,15 +128,6 @@ def cycle_days(conn: sa.Connection, where: list, first: date, last: date, tz: st
 
 # --- forecast --------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ForecastRow:
-    start: date
-    open_count: int
-    pipeline: Decimal
-    weighted: Decimal
-    commit: Decimal
-    best_case: Decimal
-
 
 def _truncated(column: sa.ColumnElement, granularity: str) -> sa.ColumnElement:
     return sa.cast(sa.func.date_trunc(granularity, column), sa.Date)
@@ -186,16 +178,6 @@ def take_snapshot(conn: sa.Connection, week_start: date, now: datetime) -> bool:
         [f.c.week_start, f.c.owner_id, f.c.pipeline_id, f.c.close_month, f.c.open_count, f.c.pipeline_amount,
          f.c.weighted_amount, f.c.commit_amount, f.c.best_case_amount], rows))
     return True
-
-
-@dataclass(frozen=True)
-class SnapshotRow:
-    week_start: date
-    close_month: date
-    pipeline: Decimal
-    weighted: Decimal
-    commit: Decimal
-    best_case: Decimal
 
 
 def snapshots(conn: sa.Connection, where: list, first: date, last: date) -> list[SnapshotRow]:
@@ -268,21 +250,6 @@ def won_amount(conn: sa.Connection, where: list, first: date, last: date) -> Dec
 
 
 # --- win / loss ------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ClosedDeal:
-    id: str
-    won: bool
-    title: str
-    customer_company: str
-    owner_id: str
-    amount: Decimal
-    reason: str
-    competitors: tuple[str, ...]
-    product_lines: tuple[str, ...]
-    source: str
-    lost_from_stage: str
-    close_time: datetime
 
 
 def _lost_from() -> sa.ScalarSelect:
@@ -397,17 +364,6 @@ def missed_close_dates(conn: sa.Connection, where: list, today: date, now: datet
 
 # --- incentive basis -------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class IncentiveRow:
-    id: str
-    owner_id: str
-    win_date: date
-    amount: Decimal
-    currency: str
-    difficulty: Decimal
-    new_customer: bool
-    new_product: bool
-
 
 def incentive_rows(conn: sa.Connection, where: list, first: date, last: date) -> list[IncentiveRow]:
     """Deals won in [first, last] with the bonus flags, read against every deal won before (visible or not:
@@ -433,18 +389,6 @@ def incentive_rows(conn: sa.Connection, where: list, first: date, last: date) ->
 
 
 # --- source value ----------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class SourceRow:
-    source: str
-    registered: int
-    won_count: int
-    won: Decimal
-    lost_count: int
-    won_from_leads: int
-    won_from_leads_amount: Decimal
-    won_direct: int
-    won_direct_amount: Decimal
 
 
 def source_value(conn: sa.Connection, where: list, first: date, last: date, start: datetime, end: datetime

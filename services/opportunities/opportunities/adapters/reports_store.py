@@ -16,12 +16,6 @@ import sqlalchemy as sa
 from opportunities.adapters.orm import opportunities as o
 from opportunities.adapters.orm import org, team_members
 from opportunities.adapters.reports_queries import (
-    ClosedDeal,
-    ForecastRow,
-    IncentiveRow,
-    SnapshotRow,
-    SourceRow,
-    StageRow,
     active_members,
     advanced_by_owner,
     closed_by_owner,
@@ -53,7 +47,15 @@ from opportunities.adapters.reports_queries import (
     won_by_period,
 )
 from opportunities.adapters.reports_tables import forecast_snapshots
-from opportunities.domain.reporting import TargetRow
+from opportunities.domain.report_rows import (
+    ClosedDeal,
+    ForecastRow,
+    IncentiveRow,
+    SnapshotRow,
+    SourceRow,
+    StageRow,
+    TargetRow,
+)
 from shangji_kit import company_time, visibility
 from shangji_kit.errors import NotFound
 

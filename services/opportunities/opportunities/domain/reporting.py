@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from statistics import median
 
@@ -122,22 +122,6 @@ def win_reason(reason: str, competitors: Sequence[str]) -> tuple[str, list[str]]
 # --- targets ---------------------------------------------------------------------------------------------
 
 TARGET_PERIODS = (MONTH, QUARTER, YEAR)
-
-
-@dataclass(frozen=True)
-class TargetRow:
-    """A target as stored: a person's or a department's amount for one month, quarter or year."""
-
-    id: str
-    subject_kind: str
-    subject_id: str
-    period_type: str
-    start_date: date
-    end_date: date
-    amount: Decimal
-    split_from: str | None
-    set_by: str
-    update_time: datetime
 
 
 def target_period(period_type: str, start: date, field: str = "target.start_date") -> Period:

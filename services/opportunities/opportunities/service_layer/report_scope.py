@@ -1,6 +1,6 @@
 """Who a report is for and what it covers.
 
-A report use case opens a ``ReportsUnitOfWork`` (the adapter gives it: ``adapters.reports_store``), loads the
+A report use case opens a ``ReportsUnitOfWork`` (``report_repositories``; ``bootstrap`` gives the real one), loads the
 caller's viewer and asks the store for the deals of a scope; the store's deal set always applies the viewer's
 visibility first, so no figure includes a deal the caller may not open.
 """
@@ -8,18 +8,9 @@ visibility first, so no figure includes a deal the caller may not open.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
 
+from opportunities.service_layer.report_repositories import DealSet, ReportStore
 from shangji_kit import caller, names, visibility
-
-
-class ReportsUnitOfWork(Protocol):
-    """One read (or targets write) transaction; ``__enter__`` gives the store (``ReportStore``)."""
-
-    def __enter__(self) -> Any: ...
-
-    def __exit__(self, *exc: object) -> None: ...
-
 
 
 @dataclass(frozen=True)
@@ -45,12 +36,13 @@ def parse_scope(department: str, owner: str, pipeline: str, field: str = "scope"
         pipeline_id=names.parse(pipeline, "pipelines", f"{field}.pipeline") if pipeline else None)
 
 
-def caller_viewer(store: Any, caller_id: str) -> visibility.Viewer:
+def caller_viewer(store: ReportStore, caller_id: str) -> visibility.Viewer:
     """The caller's viewer; UNAUTHENTICATED for a token whose subject is not a user id (the kit's rule)."""
     return store.viewer(caller.user_id(caller_id))
 
 
-def scoped_deals(store: Any, caller_id: str, scope: Scope, *, teams: bool = True) -> tuple[visibility.Viewer, Any]:
+def scoped_deals(store: ReportStore, caller_id: str, scope: Scope, *, teams: bool = True
+                 ) -> tuple[visibility.Viewer, DealSet]:
     """The caller's viewer and the deals of ``scope`` they may open (a ``DealSet``)."""
     viewer = caller_viewer(store, caller_id)
     narrowing = store.narrowing(scope.department_id, scope.owner_id, scope.pipeline_id)

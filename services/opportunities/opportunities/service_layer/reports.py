@@ -9,12 +9,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
 from opportunities.domain import reporting
+from opportunities.domain.report_rows import ClosedDeal, IncentiveRow, SourceRow
 from opportunities.domain.reporting import Period
 from opportunities.service_layer import targets
-from opportunities.service_layer.report_scope import ReportsUnitOfWork, Scope, scoped_deals
+from opportunities.service_layer.report_repositories import ReportsUnitOfWork
+from opportunities.service_layer.report_scope import Scope, scoped_deals
 from shangji_kit import company_time, paging
 from shangji_kit.errors import InvalidArgument, NotFound
 
@@ -177,7 +178,7 @@ class Tally:
     lost_count: int = 0
     lost: Decimal = Decimal(0)
 
-    def count(self, deal: Any) -> None:
+    def count(self, deal: ClosedDeal) -> None:
         if deal.won:
             self.won_count, self.won = self.won_count + 1, self.won + deal.amount
         else:
@@ -194,7 +195,7 @@ class WinLoss:
     sources: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
 
 
-def tally_win_loss(deals: list[Any]) -> WinLoss:
+def tally_win_loss(deals: list[ClosedDeal]) -> WinLoss:
     """Counts and amounts per reason, competitor, stage lost from, product line and source. A deal with two
     product lines or competitors counts under each."""
     out = WinLoss()
@@ -221,7 +222,7 @@ def win_loss(scope: Scope, period: Period, caller_id: str, uow: ReportsUnitOfWor
 
 @dataclass(frozen=True)
 class LostPage:
-    deals: list[Any]  # ClosedDeal rows: id, title, owner_id, amount, reason, competitors, lost_from_stage, close_time
+    deals: list[ClosedDeal]
     next_page_token: str
 
 
@@ -240,7 +241,7 @@ def lost_opportunities(scope: Scope, period: Period, page_size: int, page_token:
 
 # --- source value ------------------------------------------------------------------------------------------------
 
-def source_value(scope: Scope, period: Period, caller_id: str, uow: ReportsUnitOfWork) -> list[Any]:
+def source_value(scope: Scope, period: Period, caller_id: str, uow: ReportsUnitOfWork) -> list[SourceRow]:
     """Per source (SourceRow: registered, won, lost, won from leads and direct), largest won amount first."""
     start, end = _instants(period)
     with uow as store:
@@ -288,7 +289,7 @@ def rep_performance(scope: Scope, period: Period, group_by: str, caller_id: str,
 
 @dataclass(frozen=True)
 class IncentiveLine:
-    row: Any  # IncentiveRow: id, owner_id, win_date, amount, currency, difficulty, new_customer, new_product
+    row: IncentiveRow
     basis: Decimal
 
 

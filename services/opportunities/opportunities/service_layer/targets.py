@@ -9,11 +9,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
 from opportunities.domain import reporting
-from opportunities.domain.reporting import Period, TargetRow
-from opportunities.service_layer.report_scope import ReportsUnitOfWork, Scope, caller_viewer
+from opportunities.domain.report_rows import TargetRow
+from opportunities.domain.reporting import Period
+from opportunities.service_layer.report_repositories import ReportStore, ReportsUnitOfWork
+from opportunities.service_layer.report_scope import Scope, caller_viewer
 from shangji_kit import visibility
 from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
@@ -34,7 +35,7 @@ class TargetView:
     won: Decimal
 
 
-def _subject_path(store: Any, subject: Subject, field: str) -> str:
+def _subject_path(store: ReportStore, subject: Subject, field: str) -> str:
     """The department path a subject sits at (a person's department's); INVALID_ARGUMENT when unknown here."""
     kind, subject_id = subject
     path = store.subject_path(kind, subject_id)
@@ -56,7 +57,7 @@ def _deny(subject: Subject) -> PermissionDenied:
                             reason="NOT_A_TARGET_SETTER")
 
 
-def _view(store: Any, viewer: visibility.Viewer, row: TargetRow) -> TargetView:
+def _view(store: ReportStore, viewer: visibility.Viewer, row: TargetRow) -> TargetView:
     """The target with what its subject won in its period, counting only deals the viewer may open."""
     scope = Scope(owner_id=row.subject_id) if row.subject_kind == "user" else Scope(department_id=row.subject_id)
     narrowing = store.narrowing(scope.department_id, scope.owner_id, None)
@@ -124,7 +125,7 @@ def split_target(target_id: str, shares: list[tuple[str, Decimal]], caller_id: s
 
 # --- targets beside a forecast --------------------------------------------------------------------------------------
 
-def targets_of(store: Any, viewer: visibility.Viewer, subject: Subject | None, first: date, last: date
+def targets_of(store: ReportStore, viewer: visibility.Viewer, subject: Subject | None, first: date, last: date
                ) -> list[TargetRow] | None:
     """The subject's targets overlapping [first, last] that the caller may see; None when there is no subject."""
     if subject is None:

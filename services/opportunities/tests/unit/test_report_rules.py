@@ -3,7 +3,8 @@
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from opportunities.domain.reporting import Period, TargetRow
+from opportunities.domain.report_rows import TargetRow
+from opportunities.domain.reporting import Period
 from opportunities.service_layer import reports, targets
 from shangji_kit.visibility import Viewer
 
