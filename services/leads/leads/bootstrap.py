@@ -1,4 +1,5 @@
-"""Wiring: the real unit-of-work factory (with its event encoder) and the clock for this process."""
+"""Wiring: the real unit-of-work factories (the leads' one with its event encoder, the reports') and the clock for
+this process."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from leads.adapters import event_encoder
+from leads.adapters.reports_queries import ReportsUnitOfWork
 from leads.adapters.unit_of_work import SqlLeadsUnitOfWork
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import db
@@ -16,6 +18,13 @@ def uow_factory(settings: Settings | None = None) -> Callable[[], LeadsUnitOfWor
     settings = settings or Settings.for_service("leads")
     sessions = db.connection_factory(settings.database_url, pool_size=settings.grpc_threads)
     return lambda: SqlLeadsUnitOfWork(sessions, event_encoder.encode, event_encoder.outbox_rows)
+
+
+def reports_uow_factory(settings: Settings | None = None) -> Callable[[], ReportsUnitOfWork]:
+    """Report units of work on the same database (the process's one engine for it)."""
+    settings = settings or Settings.for_service("leads")
+    sessions = db.connection_factory(settings.database_url, pool_size=settings.grpc_threads)
+    return lambda: ReportsUnitOfWork(sessions)
 
 
 def clock() -> datetime:

@@ -15,9 +15,8 @@ import sqlalchemy as sa
 
 from leads.adapters.orm import campaigns, follow_ups, leads, opportunity_outcomes, org
 from leads.adapters.reports_tables import lead_touches
-from shangji_kit import company_time, db, visibility
+from shangji_kit import company_time, visibility
 from shangji_kit.errors import NotFound
-from shangji_kit.settings import Settings
 
 
 def _bucket(column: sa.ColumnElement, tz: str, granularity: str) -> sa.ColumnElement:
@@ -123,8 +122,3 @@ class ReportsUnitOfWork:
             self._conn.close()
             self._conn = None
 
-
-def uow_factory(settings: Settings | None = None) -> Callable[[], ReportsUnitOfWork]:
-    settings = settings or Settings.for_service("leads")
-    sessions = db.connection_factory(settings.database_url, pool_size=settings.grpc_threads)
-    return lambda: ReportsUnitOfWork(sessions)

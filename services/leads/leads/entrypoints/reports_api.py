@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import grpc
 
-from leads.adapters import reports_queries
+from leads import bootstrap
 from leads.domain import attribution
 from leads.service_layer import reports
 from shangji.leads.v1 import reports_pb2 as pb
@@ -64,5 +64,5 @@ class LeadReportsApi(reports_pb2_grpc.LeadReportsServiceServicer):
 
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:
     reports_pb2_grpc.add_LeadReportsServiceServicer_to_server(
-        LeadReportsApi(reports_queries.uow_factory(settings)), grpc_server)
+        LeadReportsApi(bootstrap.reports_uow_factory(settings)), grpc_server)
     return [SERVICE]

@@ -1,24 +1,57 @@
 """Leads reports: each rep's activity per company week or month (new leads, follow-ups, first-response time), and
 won amounts attributed to campaigns over every touch; counting only leads the caller may open
-(``adapters.reports_queries`` applies the kit's visibility rule)."""
+(the store's ``scope`` starts from the kit's visibility rule; ``adapters.reports_queries`` is the PostgreSQL one,
+``bootstrap.reports_uow_factory`` wires it)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
 from leads.domain import attribution as attribution_rules
-from shangji_kit import caller, company_time
+from shangji_kit import caller, company_time, visibility
 from shangji_kit.periods import Period
 
 
-class ReportsUnitOfWork(Protocol):
-    """A read transaction; ``__enter__`` gives the store (``ReportStore``)."""
+class Where(Protocol):
+    """The leads a report counts (visible to its viewer, inside its scope), as the store built them; opaque here."""
 
-    def __enter__(self) -> Any: ...
+
+class ReportStore(Protocol):
+    """What the report use cases read, in one transaction."""
+
+    def viewer(self, user_id: str) -> visibility.Viewer: ...
+
+    def scope(self, viewer: visibility.Viewer, department_id: str | None, owner_id: str | None) -> Where:
+        """The leads ``viewer`` may open, owned in the department tree or by the person; NOT_FOUND for an unknown
+        name."""
+
+    def new_leads(self, where: Where, start: datetime, end: datetime, granularity: str
+                  ) -> dict[tuple[str, date], int]: ...
+
+    def follow_ups(self, where: Where, start: datetime, end: datetime, granularity: str
+                   ) -> dict[tuple[str, date], int]: ...
+
+    def first_responses(self, where: Where, start: datetime, end: datetime, granularity: str
+                        ) -> dict[tuple[str, date], tuple[int, float]]:
+        """(holder, bucket) -> (holdings first answered, mean first-response seconds)."""
+
+    def won_outcomes(self, where: Where, start: datetime, end: datetime) -> list[tuple[str, Decimal]]:
+        """(lead id, amount) of the won deals from those leads, their win heard in [start, end)."""
+
+    def touches(self, lead_ids: list[str]) -> dict[str, list[str]]:
+        """Each lead's campaign touches, oldest first."""
+
+    def campaign_names(self, campaign_ids: list[str]) -> dict[str, str]: ...
+
+
+class ReportsUnitOfWork(Protocol):
+    """A read transaction; ``__enter__`` gives the store."""
+
+    def __enter__(self) -> ReportStore: ...
 
     def __exit__(self, *exc: object) -> None: ...
 

@@ -1,7 +1,7 @@
 """reports: every campaign touch on a lead (lead_touches), kept by a trigger on leads.campaign_id
 
 Revision ID: 0007
-Revises: 0005 (the lead re-chains it onto 0006 at merge)
+Revises: 0006
 
 A lead's campaign is set by CreateLead, UpdateLead, the import and a merge; the trigger records each value it
 takes (insert, or a change of campaign_id) with the write's update_time, whatever path wrote it, in the same
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
