@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from google.protobuf import json_format
 
-from notify.entrypoints import inbound as protomap
 from notify.domain import model
+from notify.entrypoints import inbound as protomap
 from shangji.leads.v1 import events_pb2 as leads_events
 from shangji.leads.v1 import leads_pb2
 from shangji.opportunities.v1 import events_pb2 as opp_events
