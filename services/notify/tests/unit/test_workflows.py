@@ -39,7 +39,8 @@ def org(uow: FakeUnitOfWork) -> FakeUnitOfWork:
         o = uow.organisation
         o.apply_department(OrgDepartment(DIVISION, None, f"/{DIVISION}/", BIGHEAD, T0))
         o.apply_department(OrgDepartment(TEAM, DIVISION, f"/{DIVISION}/{TEAM}/", HEAD, T0))
-        for user, dept, roles in ((OWNER, TEAM, ()), (HEAD, TEAM, ()), (BIGHEAD, DIVISION, ()), (OPS, None, ("sales_ops",))):
+        people = ((OWNER, TEAM, ()), (HEAD, TEAM, ()), (BIGHEAD, DIVISION, ()), (OPS, None, ("sales_ops",)))
+        for user, dept, roles in people:
             o.apply_user(OrgUser(user, dept, roles, True, T0), f"{user[:4]}@example.com", user[:4])
         uow.commit()
     return uow
