@@ -1,52 +1,39 @@
-"""In-memory notify unit of work, repositories, a hand-moved clock and a recording channel: the use cases run
-on them in unit tests without PostgreSQL or RabbitMQ.
+"""notify's unit of work in memory, on the kit's fakes (``shangji_kit.testing.fakes``), with a clock moved by
+hand and a channel that records what it was given: the use cases run on them without PostgreSQL or RabbitMQ.
 
-They keep the rules storage enforces (one notice per source and recipient, one delivery per event,
-recipient and channel, an inbox claim per consumer and event) and commit or discard like a transaction.
+The repositories keep the rules storage enforces: one notice per source and recipient, one delivery per
+(event, recipient, channel), one reminder per (type, subject, recipient, due time).
 """
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from notify.domain.delivery import DEAD, PENDING, SENT, Delivery
 from notify.domain.model import Notification
 from notify.domain.preferences import DepartmentRobot, Preferences
 from notify.domain.reminders import Reminder
-from notify.service_layer.unit_of_work import NotifyUnitOfWork
-from shangji_kit.inbox import Delivery as EventDelivery
-from shangji_kit.visibility import OrgDepartment, OrgUser
+from shangji_kit.testing.fakes import FakeOrgProjection, FakeRepository, FakeUnitOfWork
 
 
-@dataclass
-class Store:
-    """What the fake database holds."""
-
-    notifications: dict[str, tuple[Notification, str]] = field(default_factory=dict)
-    deliveries: dict[str, Delivery] = field(default_factory=dict)
-    preferences: dict[str, Preferences] = field(default_factory=dict)
-    robots: dict[str, DepartmentRobot] = field(default_factory=dict)
-    users: dict[str, OrgUser] = field(default_factory=dict)
-    emails: dict[str, str] = field(default_factory=dict)
-    departments: dict[str, OrgDepartment] = field(default_factory=dict)
-    reminders: dict[str, tuple[Reminder, str]] = field(default_factory=dict)
-    inbox: set[tuple[str, str]] = field(default_factory=set)
+@dataclass(frozen=True)
+class _Stored:
+    notice: Notification
+    source: str
 
 
-class FakeNotifications:
-    def __init__(self, s: Store) -> None:
-        self.s = s
+class InMemoryNotifications(FakeRepository[str, _Stored]):
+    def __init__(self) -> None:
+        super().__init__(key=lambda r: r.notice.id)
 
-    def add(self, n: Notification, source: str) -> bool:
-        if any(src == source and m.recipient_id == n.recipient_id for m, src in self.s.notifications.values()):
+    def add(self, n: Notification, source: str) -> bool:  # type: ignore[override]
+        if any(r.source == source and r.notice.recipient_id == n.recipient_id for r in self._rows.values()):
             return False
-        self.s.notifications[n.id] = (copy.copy(n), source)
-        return True
+        return super().add(_Stored(n, source))
 
     def _mine(self, recipient_id: str) -> list[Notification]:
-        return [copy.copy(n) for n, _ in self.s.notifications.values() if n.recipient_id == recipient_id]
+        return [r.notice for r in self.rows() if r.notice.recipient_id == recipient_id]
 
     def list_received(self, recipient_id, limit, after, unread_only):
         rows = sorted(self._mine(recipient_id), key=lambda n: (-n.create_time.timestamp(), n.id))
@@ -60,22 +47,21 @@ class FakeNotifications:
     def count_unread(self, recipient_id):
         return sum(not n.read for n in self._mine(recipient_id))
 
-    def get_for_update(self, notification_id):
-        found = self.s.notifications.get(notification_id)
-        return copy.copy(found[0]) if found else None
+    def get_for_update(self, notification_id):  # noqa: D102 - a row lock has no meaning in memory
+        found = super().get(notification_id)
+        return found.notice if found else None
 
-    get = get_for_update
+    def get(self, notification_id):  # type: ignore[override]
+        return self.get_for_update(notification_id)
 
     def save_read(self, n):
-        self.s.notifications[n.id] = (copy.copy(n), self.s.notifications[n.id][1])
+        super().save(_Stored(n, self._rows[n.id].source))
 
     def mark_all_read(self, recipient_id, now):
-        marked = 0
-        for key, (n, src) in list(self.s.notifications.items()):
-            if n.recipient_id == recipient_id and not n.read:
-                self.s.notifications[key] = (replace(n, read=True, read_time=now), src)
-                marked += 1
-        return marked
+        unread = [n for n in self._mine(recipient_id) if not n.read]
+        for n in unread:
+            self.save_read(replace(n, read=True, read_time=now))
+        return len(unread)
 
     def newer_than(self, recipient_id, after, limit):
         rows = sorted(self._mine(recipient_id), key=lambda n: (n.create_time, n.id))
@@ -83,40 +69,33 @@ class FakeNotifications:
             return rows[-1:]
         return [n for n in rows if (n.create_time, n.id) > after][:limit]
 
+    def of(self, recipient_id: str) -> list[Notification]:
+        return [r.notice for r in self.committed() if r.notice.recipient_id == recipient_id]
 
-class FakeDeliveries:
-    def __init__(self, s: Store) -> None:
-        self.s = s
 
+class InMemoryDeliveries(FakeRepository[str, Delivery]):
     def add(self, d: Delivery) -> bool:
         key = (d.source_event_id, d.recipient, d.channel)
-        if any((x.source_event_id, x.recipient, x.channel) == key for x in self.s.deliveries.values()):
+        if any((x.source_event_id, x.recipient, x.channel) == key for x in self._rows.values()):
             return False
-        self.s.deliveries[d.id] = copy.copy(d)
-        return True
+        return super().add(d)
 
     def claim_due(self, channel, now, limit, lease_until):
-        due = sorted((d for d in self.s.deliveries.values()
-                      if d.channel == channel and d.state == PENDING and d.next_attempt_time <= now),
-                     key=lambda d: d.next_attempt_time)[:limit]
+        due = sorted((d for d in self.rows() if d.channel == channel and d.state == PENDING
+                      and d.next_attempt_time <= now), key=lambda d: d.next_attempt_time)[:limit]
         for d in due:
-            d.next_attempt_time = lease_until
-        return sorted((copy.copy(d) for d in due), key=lambda d: (d.create_time, d.id))
-
-    def save(self, d):
-        self.s.deliveries[d.id] = copy.copy(d)
+            self.save(replace(d, next_attempt_time=lease_until))
+        return sorted(due, key=lambda d: (d.create_time, d.id))
 
     def sent_times(self, endpoint_key, since):
-        return sorted(d.sent_time for d in self.s.deliveries.values()
+        return sorted(d.sent_time for d in self.rows()
                       if d.endpoint_key == endpoint_key and d.state == SENT and d.sent_time > since)
 
     def get_for_update(self, delivery_id):
-        d = self.s.deliveries.get(delivery_id)
-        return copy.copy(d) if d else None
+        return self.get(delivery_id)
 
     def list_dead(self, limit, after, channel):
-        rows = sorted((copy.copy(d) for d in self.s.deliveries.values()
-                       if d.state == DEAD and (not channel or d.channel == channel)),
+        rows = sorted((d for d in self.rows() if d.state == DEAD and (not channel or d.channel == channel)),
                       key=lambda d: (-d.create_time.timestamp(), d.id))
         if after is not None:
             t, i = after
@@ -124,164 +103,144 @@ class FakeDeliveries:
         return rows[:limit]
 
 
-class FakePreferences:
-    def __init__(self, s: Store) -> None:
-        self.s = s
+class InMemoryPreferences(FakeRepository[str, Preferences]):
+    def __init__(self) -> None:
+        super().__init__(key=lambda p: p.user_id)
 
-    def get(self, user_id):
-        return self.s.preferences.get(user_id)
-
-    def save(self, prefs, now):
+    def save(self, prefs: Preferences, now: datetime | None = None) -> Preferences:  # type: ignore[override]
         saved = replace(prefs, etag=prefs.etag + 1)
-        self.s.preferences[prefs.user_id] = saved
+        super().save(saved)
         return saved
 
 
-class FakeRobots:
-    def __init__(self, s: Store) -> None:
-        self.s = s
-
-    def add(self, robot):
-        self.s.robots[robot.id] = robot
-
+class InMemoryRobots(FakeRepository[str, DepartmentRobot]):
     def list(self, department_id):
-        return [r for r in self.s.robots.values() if r.department_id == department_id]
+        return [r for r in self.rows() if r.department_id == department_id]
 
-    def get(self, department_id, robot_id):
-        r = self.s.robots.get(robot_id)
+    def get(self, department_id, robot_id=None):  # type: ignore[override]
+        r = super().get(robot_id)
         return r if r is not None and r.department_id == department_id else None
 
     def delete(self, department_id, robot_id):
         if self.get(department_id, robot_id) is None:
             return False
-        del self.s.robots[robot_id]
+        self.remove(robot_id)
         return True
 
 
-class FakeOrganisation:
-    def __init__(self, s: Store) -> None:
-        self.s = s
+class InMemoryOrganisation(FakeOrgProjection):
+    """The kit's fake projection and what notify asks of it."""
 
-    def apply_user(self, user: OrgUser, email: str, display_name: str) -> None:
-        old = self.s.users.get(user.user_id)
-        if old is None or old.update_time <= user.update_time:
-            self.s.users[user.user_id] = user
-            self.s.emails[user.user_id] = email
+    def __init__(self) -> None:
+        super().__init__()
+        self.contacts: FakeRepository[str, tuple[str, str]] = FakeRepository(key=lambda c: c[0])
 
-    def apply_department(self, d: OrgDepartment) -> None:
-        old = self.s.departments.get(d.id)
-        if old is None or old.update_time <= d.update_time:
-            self.s.departments[d.id] = d
+    def begin(self) -> None:
+        super().begin()
+        self.contacts.begin()
 
-    def department_of(self, user_id):
-        u = self.s.users.get(user_id)
-        return u.department_id if u else None
+    def commit(self) -> None:
+        super().commit()
+        self.contacts.commit()
+
+    def rollback(self) -> None:
+        super().rollback()
+        self.contacts.rollback()
+
+    def save_contact(self, user_id, email, display_name, update_time):
+        self.contacts.save((user_id, email))
+
+    def _path_ids(self, department_id: str | None) -> list[str]:
+        d = self.departments.get(department_id or "")
+        return [p for p in d.path.strip("/").split("/") if p] if d else []
 
     def heads_above(self, user_id):
-        dept = self.s.departments.get(self.department_of(user_id) or "")
-        if dept is None:
-            return []
-        for dept_id in reversed([p for p in dept.path.strip("/").split("/") if p]):
-            d = self.s.departments.get(dept_id)
-            head = d.head_id if d else None
-            if head and head != user_id and self.s.users.get(head) and self.s.users[head].active:
+        for dept_id in reversed(self._path_ids(self.department_of(user_id))):
+            head = self.departments.get(dept_id).head_id
+            if head and head != user_id and self.is_active(head):
                 return [head]
         return []
 
     def holders_of(self, role):
-        return sorted(u.user_id for u in self.s.users.values() if u.active and role in u.roles)
+        return sorted(u.user_id for u in self.users.rows() if u.active and role in u.roles)
 
     def email_of(self, user_id):
-        return self.s.emails.get(user_id, "")
+        found = self.contacts.get(user_id)
+        return found[1] if found else ""
 
     def roles_of(self, user_id):
-        u = self.s.users.get(user_id)
+        u = self.users.get(user_id)
         return u.roles if u and u.active else ()
 
     def manages_department(self, user_id, department_id):
-        d = self.s.departments.get(department_id)
-        if d is None:
-            return False
-        ids = [p for p in d.path.strip("/").split("/") if p]
-        return any(self.s.departments.get(i) and self.s.departments[i].head_id == user_id for i in ids)
+        return any(self.departments.get(i).head_id == user_id for i in self._path_ids(department_id))
 
 
-class FakeReminders:
-    def __init__(self, s: Store) -> None:
-        self.s = s
+@dataclass(frozen=True)
+class _Planned:
+    reminder: Reminder
+    state: str = "PENDING"
 
-    def add(self, r: Reminder) -> bool:
+
+class InMemoryReminders(FakeRepository[str, _Planned]):
+    def __init__(self) -> None:
+        super().__init__(key=lambda p: p.reminder.id)
+
+    def add(self, r: Reminder) -> bool:  # type: ignore[override]
         key = (r.notice_type, r.subject, r.recipient_id, r.due_time)
-        if any((x.notice_type, x.subject, x.recipient_id, x.due_time) == key for x, _ in self.s.reminders.values()):
+        if any((p.reminder.notice_type, p.reminder.subject, p.reminder.recipient_id, p.reminder.due_time) == key
+               for p in self._rows.values()):
             return False
-        self.s.reminders[r.id] = (r, "PENDING")
-        return True
+        return super().add(_Planned(r))
 
     def cancel(self, subject, notice_types):
-        n = 0
-        for key, (r, state) in list(self.s.reminders.items()):
-            if r.subject == subject and r.notice_type in notice_types and state == "PENDING":
-                self.s.reminders[key] = (r, "CANCELLED")
-                n += 1
-        return n
+        hit = [p for p in self.rows() if p.reminder.subject == subject and p.reminder.notice_type in notice_types
+               and p.state == "PENDING"]
+        for p in hit:
+            self.save(replace(p, state="CANCELLED"))
+        return len(hit)
 
     def claim_due(self, now, limit):
-        return sorted((r for r, state in self.s.reminders.values() if state == "PENDING" and r.due_time <= now),
+        return sorted((p.reminder for p in self.rows() if p.state == "PENDING" and p.reminder.due_time <= now),
                       key=lambda r: r.due_time)[:limit]
 
     def fired(self, reminder_id):
-        self.s.reminders[reminder_id] = (self.s.reminders[reminder_id][0], "FIRED")
+        self.save(replace(super().get(reminder_id), state="FIRED"))
 
-    def state(self, subject: str) -> list[tuple[str, str]]:
-        return sorted((r.notice_type, s) for r, s in self.s.reminders.values() if r.subject == subject)
+    def states(self, subject: str) -> list[tuple[str, str]]:
+        return sorted((p.reminder.notice_type, p.state) for p in self.committed() if p.reminder.subject == subject)
 
 
-class FakeUnitOfWork(NotifyUnitOfWork):
-    """Commits by swapping in the working copy; leaving without commit discards it."""
+class InMemoryNotifyUnitOfWork(FakeUnitOfWork):
+    """Besides the kit's fake: notify's repositories, and ``woken`` (recipients told after each commit)."""
 
-    def __init__(self, store: Store | None = None) -> None:
-        self.store = store or Store()
-        self.commits = 0
+    def __init__(self) -> None:
+        super().__init__()
+        self.notifications = InMemoryNotifications()
+        self.deliveries = InMemoryDeliveries()
+        self.preferences = InMemoryPreferences()
+        self.robots = InMemoryRobots()
+        self.org = InMemoryOrganisation()
+        self.reminders = InMemoryReminders()
         self.woken: list[str] = []
-        self._pending_wakes: list[str] = []
+        self._wakes: list[str] = []
 
-    def __enter__(self) -> FakeUnitOfWork:
-        self._work = copy.deepcopy(self.store)
-        self._pending_wakes = []
-        self.notifications = FakeNotifications(self._work)
-        self.deliveries = FakeDeliveries(self._work)
-        self.preferences = FakePreferences(self._work)
-        self.robots = FakeRobots(self._work)
-        self.organisation = FakeOrganisation(self._work)
-        self.reminders = FakeReminders(self._work)
+    def __enter__(self) -> InMemoryNotifyUnitOfWork:
+        super().__enter__()
+        self._wakes = []
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._work = None
-
-    def claim(self, delivery: EventDelivery) -> bool:
-        key = (delivery.consumer, delivery.event_id)
-        if key in self._work.inbox:
-            return False
-        self._work.inbox.add(key)
-        return True
-
     def commit(self) -> None:
-        self.store.__dict__.update(copy.deepcopy(self._work).__dict__)
-        self.woken += self._pending_wakes
-        self._pending_wakes = []
-        self.commits += 1
+        super().commit()
+        self.woken += self._wakes
+        self._wakes = []
 
     def wake(self, recipient_id: str) -> None:
-        self._pending_wakes.append(recipient_id)
+        self._wakes.append(recipient_id)
 
-    # what the tests read after the fact
     def deliveries_of(self, channel: str | None = None) -> list[Delivery]:
-        return sorted((d for d in self.store.deliveries.values() if channel is None or d.channel == channel),
+        return sorted((d for d in self.deliveries.committed() if channel is None or d.channel == channel),
                       key=lambda d: (d.create_time, d.recipient))
-
-    def notices_of(self, user_id: str) -> list[Notification]:
-        return [n for n, _ in self.store.notifications.values() if n.recipient_id == user_id]
 
 
 @dataclass
@@ -293,19 +252,17 @@ class Clock:
     def __call__(self) -> datetime:
         return self.now
 
-    def advance(self, **delta) -> datetime:
-        from datetime import timedelta
-
+    def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
 
 
 class RecordingSender:
-    """A channel that takes everything, or fails the way it is told."""
+    """A channel that takes everything, or fails the way it is told (``failures``, first one first)."""
 
     def __init__(self) -> None:
         self.sent: list[tuple] = []
-        self.failures: list = []
+        self.failures: list[Exception] = []
 
     def send(self, endpoint, message) -> None:
         if self.failures:

@@ -11,14 +11,15 @@ from notify.adapters.repositories.notifications import NotificationRepository
 from notify.adapters.repositories.organisation import OrganisationRepository
 from notify.adapters.repositories.preferences import PreferencesRepository, RobotRepository
 from notify.adapters.repositories.reminders import ReminderRepository
-from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from shangji_kit.uow import UnitOfWork
 
 WAKE_CHANNEL = "notify_notices"
 _WAKE = sa.text("SELECT pg_notify(:channel, :recipient)")
 
 
-class SqlNotifyUnitOfWork(UnitOfWork, NotifyUnitOfWork):
+class SqlNotifyUnitOfWork(UnitOfWork):
+    """A ``service_layer.unit_of_work.NotifyUnitOfWork`` by shape (the adapter imports no service layer)."""
+
     def __init__(self, sessions) -> None:
         super().__init__("notify", sessions, metadata)
 
@@ -27,7 +28,7 @@ class SqlNotifyUnitOfWork(UnitOfWork, NotifyUnitOfWork):
         self.deliveries = DeliveryRepository(session)
         self.preferences = PreferencesRepository(session)
         self.robots = RobotRepository(session)
-        self.organisation = OrganisationRepository(session)
+        self.org = OrganisationRepository(session)
         self.reminders = ReminderRepository(session)
         self._woken: set[str] = set()
 

@@ -14,6 +14,7 @@ from notify.entrypoints.streams import StreamHub
 from notify.service_layer import delivery, preferences, preview, reading, robots
 from shangji.notify.v1 import notify_pb2, notify_pb2_grpc
 from shangji_kit import auth, names
+from shangji_kit.caller import user_id
 from shangji_kit.rpc import server
 from shangji_kit.settings import NotifySettings, Settings
 
@@ -56,7 +57,7 @@ class NotifyApi(notify_pb2_grpc.NotifyServiceServicer):
             after = (latest[0].create_time, latest[0].id) if latest else (self.clock() - STREAM_OVERLAP, _ZERO_ID)
         sent: deque[str] = deque(maxlen=500)
         sent_ids: set[str] = set()
-        with self.hub.open(reading.user_id(caller) or caller) as wake:
+        with self.hub.open(user_id(caller)) as wake:
             context.add_callback(wake.set)
             cursor = after
             while context.is_active():

@@ -20,12 +20,14 @@ from shangji_kit import org_events
 from shangji_kit.consumer import event_context, event_handler
 from shangji_kit.envelope import Envelope
 from shangji_kit.inbox import Delivery
+from shangji_kit.org_handlers import OrgDepartmentEvents, OrgUserEvents
+from shangji_kit.visibility import OrgUser
 from shangji_kit.worker import OutboxRelayRunner, UnitOfWorkProvider
 
 _RULES = bootstrap.rules()
 
 
-class NotifyWorker:
+class NotifyWorker(OrgUserEvents, OrgDepartmentEvents):
     name = "notify"
     relay = OutboxRelayRunner("notify")
     uow = UnitOfWorkProvider(bootstrap.uow_factory)
@@ -33,8 +35,8 @@ class NotifyWorker:
 
     def _apply(self, body: dict, method: str, read: Callable[[Envelope], EventEffects]) -> None:
         with event_context(body) as env:
-            notices.handle_event(read(env), Delivery(f"notify.{method}", env.id, env.type), self.uow(), _RULES,
-                                 bootstrap.clock())
+            notices.handle_event(Delivery(f"notify.{method}", env.id, env.type), self.uow(), read(env), env.id,
+                                 _RULES, bootstrap.clock())
 
     def _notify(self, body: dict, method: str, read) -> None:
         self._apply(body, method, lambda env: EventEffects([read(env)]))
@@ -144,28 +146,7 @@ class NotifyWorker:
     def on_sample_feedback_raised(self, body: dict) -> None:
         self._notify(body, "on_sample_feedback_raised", inbound.sample_feedback_from_event)
 
-    # --- teams' organisation: managers, role holders, email addresses --------------------------------
-    def _user(self, body: dict, method: str) -> None:
-        with event_context(body) as env:
-            user = org_events.user_from_event(env)
-            raw = env.payload(org_events.user_event_type(env)).user
-            organisation.apply_user(user, raw.email, raw.display_name, Delivery(f"notify.{method}", env.id, env.type),
-                                    self.uow())
-
-    @event_handler("teams", "shangji.teams.v1.UserCreated")
-    def on_user_created(self, body: dict) -> None:
-        self._user(body, "on_user_created")
-
-    @event_handler("teams", "shangji.teams.v1.UserUpdated")
-    def on_user_updated(self, body: dict) -> None:
-        self._user(body, "on_user_updated")
-
-    @event_handler("teams", "shangji.teams.v1.UserDeactivated")
-    def on_user_deactivated(self, body: dict) -> None:
-        self._user(body, "on_user_deactivated")
-
-    @event_handler("teams", "shangji.teams.v1.DepartmentChanged")
-    def on_department_changed(self, body: dict) -> None:
-        with event_context(body) as env:
-            organisation.apply_department(org_events.department_from_event(env),
-                                          Delivery("notify.on_department_changed", env.id, env.type), self.uow())
+    # --- teams' organisation: managers and role holders (the kit's mixins), and email addresses ----------
+    def record_org_user(self, delivery: Delivery, env: Envelope, user: OrgUser) -> None:
+        raw = env.payload(org_events.user_event_type(env)).user
+        organisation.record_user(delivery, self.uow(), user, raw.email, raw.display_name)

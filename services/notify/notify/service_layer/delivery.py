@@ -21,7 +21,7 @@ from notify.domain.delivery import Delivery
 from notify.domain.preferences import Preferences
 from notify.domain.templates import link_to
 from notify.service_layer.context import Rules
-from notify.service_layer.reading import user_id
+from shangji_kit.caller import user_id
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from shangji_kit import paging
 from shangji_kit.errors import NotFound, PermissionDenied
@@ -107,7 +107,7 @@ def _endpoint(d: Delivery, uow: NotifyUnitOfWork) -> Endpoint | None:
     recipient = parts[1]
     prefs = uow.preferences.get(recipient) or Preferences(recipient)
     if d.channel == channels.EMAIL:
-        address = prefs.email or uow.organisation.email_of(recipient)
+        address = prefs.email or uow.org.email_of(recipient)
         return Endpoint(channels.EMAIL, address) if address else None
     robot = prefs.robot(d.channel)
     return robot.endpoint() if robot is not None else None
@@ -118,7 +118,7 @@ def _operator(uow: NotifyUnitOfWork, caller_id: str | None) -> None:
     if caller_id is None:
         return
     me = user_id(caller_id)
-    if me is None or not set(uow.organisation.roles_of(me)) & OPERATOR_ROLES:
+    if not set(uow.org.roles_of(me)) & OPERATOR_ROLES:
         raise PermissionDenied("only sales_ops or admin may see and resend dead deliveries",
                                reason="NOT_OPERATOR")
 

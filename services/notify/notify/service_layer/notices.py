@@ -17,6 +17,7 @@ from notify.domain.reminders import Reminder
 from notify.service_layer.context import Rules
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from shangji_kit.inbox import Delivery as EventDelivery
+from shangji_kit.inbox import idempotent
 
 
 @dataclass(frozen=True)
@@ -47,36 +48,34 @@ class EventEffects:
     stops: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
 
-def handle_event(effects: EventEffects, event: EventDelivery, uow: NotifyUnitOfWork, rules: Rules,
+@idempotent(skipped=[])
+def handle_event(uow: NotifyUnitOfWork, effects: EventEffects, source_id: str, rules: Rules,
                  now: datetime) -> list[model.Notification]:
-    """Apply one event's effects once; [] (and nothing changes) when this consumer already handled it."""
-    with uow:
-        if not uow.claim(event):
-            return []
-        created: list[model.Notification] = []
-        for request in effects.notices:
-            created += store_notices(uow, request, event.event_id, rules, now)
-        for subject, kinds in effects.stops:
-            uow.reminders.cancel(subject, kinds)
-        for reminder in effects.reminders:
-            uow.reminders.add(reminder)
-        uow.commit()
-        return created
+    """Apply one event's effects, called ``handle_event(delivery, uow, effects, source_id, rules, now)``:
+    once per (consumer, event); a redelivery returns [] and changes nothing."""
+    created: list[model.Notification] = []
+    for request in effects.notices:
+        created += store_notices(uow, request, source_id, rules, now)
+    for subject, kinds in effects.stops:
+        uow.reminders.cancel(subject, kinds)
+    for reminder in effects.reminders:
+        uow.reminders.add(reminder)
+    return created
 
 
 def notify(request: NoticeRequest, event: EventDelivery, uow: NotifyUnitOfWork, rules: Rules,
            now: datetime) -> list[model.Notification]:
     """One event's notices (the common case of ``handle_event``)."""
-    return handle_event(EventEffects(notices=[request]), event, uow, rules, now)
+    return handle_event(event, uow, EventEffects(notices=[request]), event.event_id, rules, now)
 
 
 def recipients_of(uow: NotifyUnitOfWork, request: NoticeRequest) -> list[str]:
     found = [r for r in request.recipients if r]
     for user in request.managers_of:
-        found += uow.organisation.heads_above(user)
+        found += uow.org.heads_above(user)
     if request.role_holders and (not request.roles_as_fallback or not found):
         for role in request.role_holders:
-            found += uow.organisation.holders_of(role)
+            found += uow.org.holders_of(role)
     return list(dict.fromkeys(found))
 
 
@@ -106,7 +105,7 @@ def store_notices(uow: NotifyUnitOfWork, request: NoticeRequest, source_id: str,
 def _team_copies(uow: NotifyUnitOfWork, request: NoticeRequest, source_id: str, primary: str,
                  now: datetime) -> None:
     """The primary recipient's department robots that take this notice type get a copy (in Chinese)."""
-    department = uow.organisation.department_of(primary)
+    department = uow.org.department_of(primary)
     if department is None:
         return
     for robot in uow.robots.list(department):

@@ -1,22 +1,17 @@
-"""The organisation projection workflow: teams' user and department events kept in notify's copy
-(who heads what, who holds which role, where to email), each event once."""
+"""The organisation projection workflow: teams' user events kept in the kit's projection plus each user's
+email address and name (where notify sends mail), once per event."""
 
 from __future__ import annotations
 
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
-from shangji_kit.inbox import Delivery as EventDelivery
-from shangji_kit.visibility import OrgDepartment, OrgUser
+from shangji_kit.inbox import idempotent
+from shangji_kit.visibility import OrgUser
 
 
-def apply_user(user: OrgUser, email: str, display_name: str, event: EventDelivery, uow: NotifyUnitOfWork) -> None:
-    with uow:
-        if uow.claim(event):
-            uow.organisation.apply_user(user, email, display_name)
-            uow.commit()
-
-
-def apply_department(department: OrgDepartment, event: EventDelivery, uow: NotifyUnitOfWork) -> None:
-    with uow:
-        if uow.claim(event):
-            uow.organisation.apply_department(department)
-            uow.commit()
+@idempotent(skipped=False)
+def record_user(uow: NotifyUnitOfWork, user: OrgUser, email: str, display_name: str) -> bool:
+    """Called ``record_user(delivery, uow, user, email, display_name)``; False for a redelivery. An older
+    state than the one held is ignored (by update time)."""
+    uow.org.apply_user(user)
+    uow.org.save_contact(user.user_id, email, display_name, user.update_time)
+    return True

@@ -8,7 +8,7 @@ from datetime import datetime
 from notify.domain import preferences as prefs_rules
 from notify.domain.preferences import Preferences
 from notify.service_layer.context import Rules
-from notify.service_layer.reading import user_id
+from shangji_kit.caller import user_id
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from shangji_kit.errors import Aborted, NotFound
 
@@ -18,7 +18,7 @@ UPDATABLE = ("locale", "email", "rules", "quiet_start", "quiet_end", "digest_tim
 def _own(caller_id: str, target_user_id: str) -> str:
     me = user_id(caller_id)
     # Someone else's preferences are answered like missing ones.
-    if me is None or me != target_user_id:
+    if me != target_user_id:
         raise NotFound(f"users/{target_user_id}/notificationPreferences")
     return me
 

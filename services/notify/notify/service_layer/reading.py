@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from notify.domain import model
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from shangji_kit import paging
+from shangji_kit.caller import user_id
 from shangji_kit.errors import NotFound
 
 
@@ -19,22 +19,12 @@ class NotificationPage:
     unread_count: int
 
 
-def user_id(caller_id: str) -> str | None:
-    """The caller as a teams user id, or None when the token's subject is not one (it then receives nothing)."""
-    try:
-        return str(uuid.UUID(caller_id))
-    except (ValueError, TypeError):
-        return None
-
-
 def list_notifications(caller_id: str, page_size: int, page_token: str, unread_only: bool,
                        uow: NotifyUnitOfWork) -> NotificationPage:
     """The caller's notifications, newest first, with the count of all their unread ones."""
     limit = paging.page_size(page_size)
     after = paging.decode_token(page_token)
     recipient_id = user_id(caller_id)
-    if recipient_id is None:
-        return NotificationPage([], "", 0)
     with uow:
         # One row beyond the page tells whether another page exists, so the last page carries no token.
         rows = uow.notifications.list_received(recipient_id, limit + 1, after, unread_only)
@@ -60,8 +50,6 @@ def mark_notification_read(notification_id: str, caller_id: str, uow: NotifyUnit
 def mark_all_read(caller_id: str, uow: NotifyUnitOfWork, now: datetime) -> int:
     """Marks every unread notice of the caller read; how many it marked."""
     recipient_id = user_id(caller_id)
-    if recipient_id is None:
-        return 0
     with uow:
         marked = uow.notifications.mark_all_read(recipient_id, now)
         uow.commit()
@@ -70,8 +58,6 @@ def mark_all_read(caller_id: str, uow: NotifyUnitOfWork, now: datetime) -> int:
 
 def unread_count(caller_id: str, uow: NotifyUnitOfWork) -> int:
     recipient_id = user_id(caller_id)
-    if recipient_id is None:
-        return 0
     with uow:
         return uow.notifications.count_unread(recipient_id)
 
@@ -92,7 +78,5 @@ def newer_notices(caller_id: str, after: tuple[datetime, str] | None, uow: Notif
     """The caller's notices after ``after`` (create time, id), oldest first; the latest one when ``after`` is None
     is not sent (a fresh stream starts from now)."""
     recipient_id = user_id(caller_id)
-    if recipient_id is None:
-        return []
     with uow:
         return uow.notifications.newer_than(recipient_id, after, limit)

@@ -10,7 +10,7 @@ from datetime import datetime
 from notify.domain import preferences as prefs_rules
 from notify.domain.preferences import DepartmentRobot
 from notify.service_layer.context import Rules
-from notify.service_layer.reading import user_id
+from shangji_kit.caller import user_id
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from shangji_kit.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 
@@ -19,9 +19,7 @@ ADMIN_ROLES = frozenset({"sales_ops", "admin"})
 
 def _may_manage(uow: NotifyUnitOfWork, caller_id: str, department_id: str) -> bool:
     me = user_id(caller_id)
-    if me is None:
-        return False
-    return bool(set(uow.organisation.roles_of(me)) & ADMIN_ROLES) or uow.organisation.manages_department(
+    return bool(set(uow.org.roles_of(me)) & ADMIN_ROLES) or uow.org.manages_department(
         me, department_id)
 
 

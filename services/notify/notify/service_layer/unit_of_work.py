@@ -4,7 +4,6 @@ tests' fake in memory."""
 
 from __future__ import annotations
 
-import abc
 from datetime import datetime
 from typing import Protocol
 
@@ -12,7 +11,7 @@ from notify.domain.delivery import Delivery
 from notify.domain.model import Notification
 from notify.domain.preferences import DepartmentRobot, Preferences
 from notify.domain.reminders import Reminder
-from shangji_kit.inbox import Delivery as EventDelivery
+from shangji_kit.abstract_uow import AbstractUnitOfWork
 from shangji_kit.visibility import OrgDepartment, OrgUser
 
 
@@ -50,14 +49,17 @@ class Robots(Protocol):
 
 
 class Organisation(Protocol):
+    """The kit's organisation projection (``shangji_kit.org_projection``) and what notify asks of it."""
+
+    def apply_user(self, user: OrgUser) -> None: ...
+    def apply_department(self, department: OrgDepartment) -> None: ...
+    def save_contact(self, user_id: str, email: str, display_name: str, update_time: datetime) -> None: ...
     def department_of(self, user_id: str) -> str | None: ...
     def heads_above(self, user_id: str) -> list[str]: ...
     def holders_of(self, role: str) -> list[str]: ...
     def email_of(self, user_id: str) -> str: ...
     def roles_of(self, user_id: str) -> tuple[str, ...]: ...
     def manages_department(self, user_id: str, department_id: str) -> bool: ...
-    def apply_user(self, user: OrgUser, email: str, display_name: str) -> None: ...
-    def apply_department(self, department: OrgDepartment) -> None: ...
 
 
 class Reminders(Protocol):
@@ -67,29 +69,15 @@ class Reminders(Protocol):
     def fired(self, reminder_id: str) -> None: ...
 
 
-class NotifyUnitOfWork(abc.ABC):
-    """``with uow: ...; uow.commit()``; leaving the block without commit rolls back."""
+class NotifyUnitOfWork(AbstractUnitOfWork, Protocol):
+    """The kit's unit of work with notify's repositories, and a signal to connected in-app clients."""
 
     notifications: Notifications
     deliveries: Deliveries
     preferences: PreferencesRepository
     robots: Robots
-    organisation: Organisation
+    org: Organisation
     reminders: Reminders
 
-    @abc.abstractmethod
-    def __enter__(self) -> NotifyUnitOfWork: ...
-
-    @abc.abstractmethod
-    def __exit__(self, *exc: object) -> None: ...
-
-    @abc.abstractmethod
-    def claim(self, delivery: EventDelivery) -> bool:
-        """True the first time this consumer sees this event (same transaction as its effect)."""
-
-    @abc.abstractmethod
-    def commit(self) -> None: ...
-
-    @abc.abstractmethod
     def wake(self, recipient_id: str) -> None:
         """Tell connected in-app clients of ``recipient_id`` that a notice arrived, once this commits."""

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from notify import templates
-from notify.adapters.in_memory import Clock, FakeUnitOfWork, RecordingSender
+from notify.adapters.in_memory import Clock, RecordingSender
+from notify.adapters.in_memory import InMemoryNotifyUnitOfWork as FakeUnitOfWork
 from notify.domain import channels
 from notify.domain.channels import DeliveryFailed
 from notify.domain.delivery import DEAD, PENDING, SENT, RetryPolicy
@@ -36,12 +37,13 @@ FACTS = {"title": "智能仓储", "customer_company": "华东精密", "stage_dis
 def org(uow: FakeUnitOfWork) -> FakeUnitOfWork:
     """OWNER in TEAM (head HEAD) under DIVISION (head BIGHEAD); OPS holds sales_ops."""
     with uow:
-        o = uow.organisation
+        o = uow.org
         o.apply_department(OrgDepartment(DIVISION, None, f"/{DIVISION}/", BIGHEAD, T0))
         o.apply_department(OrgDepartment(TEAM, DIVISION, f"/{DIVISION}/{TEAM}/", HEAD, T0))
         people = ((OWNER, TEAM, ()), (HEAD, TEAM, ()), (BIGHEAD, DIVISION, ()), (OPS, None, ("sales_ops",)))
         for user, dept, roles in people:
-            o.apply_user(OrgUser(user, dept, roles, True, T0), f"{user[:4]}@example.com", user[:4])
+            o.apply_user(OrgUser(user, dept, roles, True, T0))
+            o.save_contact(user, f"{user[:4]}@example.com", user[:4], T0)
         uow.commit()
     return uow
 
@@ -70,13 +72,13 @@ def test_an_event_makes_the_notice_and_the_deliveries_the_preferences_ask_for_on
     [email] = uow.deliveries_of()
     assert (email.channel, email.recipient, email.state, email.next_attempt_time) == (
         channels.EMAIL, f"users/{OWNER}", PENDING, T0)
-    assert registered(uow) == [] and len(uow.deliveries_of()) == 1 and len(uow.notices_of(OWNER)) == 1
+    assert registered(uow) == [] and len(uow.deliveries_of()) == 1 and len(uow.notifications.of(OWNER)) == 1
 
 
 def test_a_notice_type_without_a_rule_stays_in_the_inbox():
     uow = org(FakeUnitOfWork())
     registered(uow)
-    assert len(uow.notices_of(OWNER)) == 1 and uow.deliveries_of() == []
+    assert len(uow.notifications.of(OWNER)) == 1 and uow.deliveries_of() == []
 
 
 def test_the_notice_is_worded_in_the_recipients_locale():
@@ -94,7 +96,7 @@ def test_quiet_hours_hold_external_deliveries_until_they_end_in_the_company_zone
     registered(uow, now=late)
     [d] = uow.deliveries_of()
     assert d.next_attempt_time == datetime(2026, 12, 8, 0, 0, tzinfo=UTC)  # 08:00 the next day in Shanghai
-    assert len(uow.notices_of(OWNER)) == 1  # the inbox is not held back
+    assert len(uow.notifications.of(OWNER)) == 1  # the inbox is not held back
 
 
 def test_a_digest_rule_waits_for_the_digest_time_and_sends_one_message_for_all():
@@ -130,14 +132,14 @@ def test_managers_are_resolved_from_the_organisation_and_roles_only_as_a_fallbac
     request = NoticeRequest("registration_arbitration_requested", [], DEAL, FACTS, managers_of=(OWNER,),
                             role_holders=("sales_ops",), roles_as_fallback=True)
     notices.notify(request, event(1), uow, RULES, T0)
-    assert [n.recipient_id for n in uow.notices_of(HEAD)] == [HEAD] and uow.notices_of(OPS) == []
+    assert [n.recipient_id for n in uow.notifications.of(HEAD)] == [HEAD] and uow.notifications.of(OPS) == []
     # the head's own manager is the next head up; nobody known at all falls back to the role
     notices.notify(NoticeRequest("stalled_escalation", [], DEAL, FACTS, managers_of=(HEAD,)), event(2), uow, RULES, T0)
-    assert len(uow.notices_of(BIGHEAD)) == 1
+    assert len(uow.notifications.of(BIGHEAD)) == 1
     nobody = NoticeRequest("registration_arbitration_requested", [], DEAL, FACTS, managers_of=(STRANGER,),
                            role_holders=("sales_ops",), roles_as_fallback=True)
     notices.notify(nobody, event(3), uow, RULES, T0)
-    assert len(uow.notices_of(OPS)) == 1
+    assert len(uow.notifications.of(OPS)) == 1
 
 
 # --- delivery ----------------------------------------------------------------------------------------
@@ -220,7 +222,7 @@ def test_bad_preferences_are_invalid_argument_naming_the_field_and_change_nothin
     with pytest.raises(InvalidArgument) as exc:
         update(uow, p)
     assert field in [v.field for v in exc.value.violations]
-    assert uow.commits == 0
+    assert uow.committed == 0
 
 
 def test_someone_elses_preferences_are_not_found_and_a_stale_etag_is_aborted():
@@ -256,19 +258,18 @@ def test_reminders_fire_when_due_once_and_stop_when_something_is_recorded():
     uow = org(FakeUnitOfWork())
     cadence = r.follow_ups(ids=["a", "b", "c"], subject=DEAL, recipient_id=OWNER, title="智能仓储", start=T0,
                            days=(1, 3, 7), tz=TZ)
-    notices.handle_event(EventEffects(reminders=cadence), event(1), uow, RULES, T0)
+    notices.handle_event(event(1), uow, EventEffects(reminders=cadence), "e1", RULES, T0)
     clock = Clock(T0)
     assert reminders.fire_due(uow, RULES, clock()) == 0
     clock.now = datetime(2026, 12, 8, 1, 0, tzinfo=UTC)  # 09:00 on day 1 in Shanghai
     assert reminders.fire_due(uow, RULES, clock()) == 1
     assert reminders.fire_due(uow, RULES, clock()) == 0
-    [n] = uow.notices_of(OWNER)
+    [n] = uow.notifications.of(OWNER)
     assert n.title == "请跟进：智能仓储" and "1 天" in n.body
-    notices.handle_event(EventEffects(stops=[(DEAL, (r.FOLLOW_UP,))]), event(2), uow, RULES, clock())
+    notices.handle_event(event(2), uow, EventEffects(stops=[(DEAL, (r.FOLLOW_UP,))]), "e2", RULES, clock())
     clock.advance(days=10)
     assert reminders.fire_due(uow, RULES, clock()) == 0
-    with uow:
-        assert uow.reminders.state(DEAL) == [(r.FOLLOW_UP, "CANCELLED"), (r.FOLLOW_UP, "CANCELLED"),
+    assert uow.reminders.states(DEAL) == [(r.FOLLOW_UP, "CANCELLED"), (r.FOLLOW_UP, "CANCELLED"),
                                              (r.FOLLOW_UP, "FIRED")]
 
 
@@ -278,9 +279,9 @@ def test_a_stalled_escalation_goes_to_the_owners_head_when_due():
     uow = org(FakeUnitOfWork())
     esc = r.stalled_escalation(id="s", deal=DEAL, owner_id=OWNER, facts={**FACTS, "owner": f"users/{OWNER}"},
                                now=T0, delay=timedelta(hours=48))
-    notices.handle_event(EventEffects(reminders=[esc]), event(1), uow, RULES, T0)
+    notices.handle_event(event(1), uow, EventEffects(reminders=[esc]), "e1", RULES, T0)
     reminders.fire_due(uow, RULES, T0 + timedelta(hours=47))
-    assert uow.notices_of(HEAD) == []
+    assert uow.notifications.of(HEAD) == []
     reminders.fire_due(uow, RULES, T0 + timedelta(hours=48))
-    [n] = uow.notices_of(HEAD)
-    assert n.title == "下属商机停滞未处理：智能仓储" and uow.notices_of(OWNER) == []
+    [n] = uow.notifications.of(HEAD)
+    assert n.title == "下属商机停滞未处理：智能仓储" and uow.notifications.of(OWNER) == []

@@ -1,36 +1,30 @@
-"""notify's copy of teams' organisation: the kit's visibility projection plus each user's email."""
+"""notify's copy of teams' organisation: the kit's projection, each user's email, and who manages whom."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
+from datetime import datetime
+
 from notify.adapters.orm import contacts, org
-from shangji_kit import visibility
-from shangji_kit.visibility import OrgDepartment, OrgUser
+from shangji_kit.org_projection import OrgProjection
 
 
-class OrganisationRepository:
+class OrganisationRepository(OrgProjection):
     def __init__(self, session: sa.Connection) -> None:
-        self.session = session
+        super().__init__(session, org)
 
-    def apply_user(self, user: OrgUser, email: str, display_name: str) -> None:
-        visibility.apply_user(self.session, org, user)
-        stmt = pg.insert(contacts).values(user_id=user.user_id, email=email, display_name=display_name,
-                                          update_time=user.update_time)
+    def save_contact(self, user_id: str, email: str, display_name: str, update_time: datetime) -> None:
+        """Where to email the user; an older state than the one held is ignored."""
+        stmt = pg.insert(contacts).values(user_id=user_id, email=email, display_name=display_name,
+                                          update_time=update_time)
         stmt = stmt.on_conflict_do_update(
             index_elements=[contacts.c.user_id],
             set_={"email": stmt.excluded.email, "display_name": stmt.excluded.display_name,
                   "update_time": stmt.excluded.update_time},
             where=contacts.c.update_time <= stmt.excluded.update_time)
         self.session.execute(stmt)
-
-    def apply_department(self, department: OrgDepartment) -> None:
-        visibility.apply_department(self.session, org, department)
-
-    def department_of(self, user_id: str) -> str | None:
-        return self.session.execute(sa.select(org.users.c.department_id)
-                                    .where(org.users.c.user_id == user_id)).scalar_one_or_none()
 
     def heads_above(self, user_id: str) -> list[str]:
         """The user's manager: the active head of their department, or for its head the nearest active head
