@@ -21,9 +21,9 @@ from notify.domain.delivery import Delivery
 from notify.domain.preferences import Preferences
 from notify.domain.templates import link_to
 from notify.service_layer.context import Rules
-from shangji_kit.caller import user_id
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 from shangji_kit import paging
+from shangji_kit.caller import user_id
 from shangji_kit.errors import NotFound, PermissionDenied
 
 LEASE = timedelta(minutes=2)

@@ -8,8 +8,8 @@ from datetime import datetime
 from notify.domain import preferences as prefs_rules
 from notify.domain.preferences import Preferences
 from notify.service_layer.context import Rules
-from shangji_kit.caller import user_id
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
+from shangji_kit.caller import user_id
 from shangji_kit.errors import Aborted, NotFound
 
 UPDATABLE = ("locale", "email", "rules", "quiet_start", "quiet_end", "digest_time", "robots")

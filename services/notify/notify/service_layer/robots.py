@@ -10,8 +10,8 @@ from datetime import datetime
 from notify.domain import preferences as prefs_rules
 from notify.domain.preferences import DepartmentRobot
 from notify.service_layer.context import Rules
-from shangji_kit.caller import user_id
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
+from shangji_kit.caller import user_id
 from shangji_kit.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 
 ADMIN_ROLES = frozenset({"sales_ops", "admin"})

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
-
-from datetime import datetime
 
 from notify.adapters.orm import contacts, org
 from shangji_kit.org_projection import OrgProjection
