@@ -224,7 +224,8 @@ class RobotServers:
             ts = payload.get("timestamp", "0")
             expected = base64.b64encode(hmac.new(f"{ts}\n{secret}".encode(), b"", hashlib.sha256).digest()).decode()
             if abs(int(ts) - _time.time()) > 3600 or payload.get("sign") != expected:
-                return self._refuse(robot, 200, {"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"})
+                return self._refuse(robot, 200, {"code": 19021, "msg": "sign match fail or timestamp is not within "
+                                                                       "one hour from current time"})
             post = payload.get("content", {}).get("post", {}).get("zh_cn", {})
             if payload.get("msg_type") != "post" or not post.get("title") or not post.get("content"):
                 return self._refuse(robot, 200, {"code": 9499, "msg": "Bad Request"})

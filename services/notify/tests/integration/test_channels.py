@@ -52,8 +52,8 @@ def deliver(uow_factory, rules, clock):
 
 
 def states(scalar, user: str) -> list[tuple]:
-    rows = scalar("SELECT coalesce(json_agg(json_build_array(channel, state, attempts, last_error) ORDER BY create_time),"
-                  " '[]') FROM deliveries WHERE recipient = :r", r=f"users/{user}")
+    rows = scalar("SELECT coalesce(json_agg(json_build_array(channel, state, attempts, last_error)"
+                  " ORDER BY create_time), '[]') FROM deliveries WHERE recipient = :r", r=f"users/{user}")
     return [tuple(r) for r in rows]
 
 
@@ -68,7 +68,8 @@ def test_wecom_gets_markdown_once_even_when_the_event_comes_again(prefer, regist
     assert deliver(channels.WECOM) == 1
     assert deliver(channels.WECOM) == 0
     [message] = robots.messages("wecom:k1")
-    assert message["msgtype"] == "markdown" and message["markdown"]["content"].startswith("**新商机已登记：智能仓储系统二期**")
+    assert message["msgtype"] == "markdown"
+    assert message["markdown"]["content"].startswith("**新商机已登记：智能仓储系统二期**")
     assert states(scalar, me) == [("WECOM", "SENT", 1, "")]
 
 
