@@ -323,3 +323,11 @@ def rules():
 @pytest.fixture
 def uow_factory(shangji_env):
     return bootstrap.uow_factory(Settings.for_service("notify"))
+
+
+@pytest.fixture
+def org(worker):
+    """teams' organisation told to the worker (the kit's builder): ``org.department(head=...)``, ``org.user(...)``."""
+    from shangji_kit.testing.org import OrgBuilder
+
+    return OrgBuilder(worker)
