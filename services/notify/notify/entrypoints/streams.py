@@ -9,7 +9,8 @@ Waking: the unit of work runs ``pg_notify('notify_notices', <recipient id>)`` in
 stores a notice, which PostgreSQL delivers on commit only. One listener thread per process holds one
 LISTEN connection and wakes the streams of that recipient; each stream then reads what is new from
 the database. A stream also re-reads every ``poll_seconds`` (a lost LISTEN connection, reconnecting,
-delays a notice by that much and never loses it). We chose LISTEN/NOTIFY over a short poll alone
+delays a notice by that much and never loses it); with no stream open the listener ends and holds no
+connection. We chose LISTEN/NOTIFY over a short poll alone
 because a poll per stream per second is a query per connected client per second, most finding nothing.
 """
 
@@ -46,9 +47,9 @@ class StreamHub:
             raise Unavailable("too many open notification streams; retry later", reason="TOO_MANY_STREAMS")
         wake = threading.Event()
         try:
-            self._start_listener()
             with self._lock:
                 self._waiting.setdefault(user_id, set()).add(wake)
+            self._start_listener()
             yield wake
         finally:
             with self._lock:
@@ -60,7 +61,7 @@ class StreamHub:
 
     def _start_listener(self) -> None:
         with self._lock:
-            if self._listener is None:
+            if self._listener is None or not self._listener.is_alive():
                 self._listener = threading.Thread(target=self._listen, name="notify-stream-listener", daemon=True)
                 self._listener.start()
 
@@ -69,15 +70,24 @@ class StreamHub:
             for event in self._waiting.get(user_id, ()):
                 event.set()
 
+    def _idle(self) -> bool:
+        """No stream open: the listener ends (the next stream starts it again), holding no connection."""
+        with self._lock:
+            if self._waiting:
+                return False
+            self._listener = None
+            return True
+
     def _listen(self) -> None:
-        while True:
+        while not self._idle():
             try:
                 with psycopg.connect(self.dsn, autocommit=True) as conn:
                     conn.execute(f"LISTEN {WAKE_CHANNEL}")
                     self.listening.set()
-                    while True:
-                        for note in conn.notifies(timeout=5.0):
+                    while not self._idle():
+                        for note in conn.notifies(timeout=2.0):
                             self._wake(note.payload)
+                return
             except Exception:  # the streams keep polling; reconnect without a hot loop
                 self.listening.clear()
                 _log.exception("notification stream listener lost its connection; reconnecting")
