@@ -85,7 +85,7 @@ def test_each_event_reads_into_its_template_which_words_it_fully(kind):
     assert title and body and "{" not in title + body
 
 
-# Notice types of the reminders, escalations and arbiters, read in test_right_person.py.
+# Notice types of the reminders, escalations and arbiters: tests/integration/test_right_person.py makes each.
 RIGHT_PERSON = {"unassigned_deal", "follow_up_reminder", "close_date_overdue_escalation", "stalled_escalation",
                 "registration_arbitration_requested", "lead_created_for_you", "task_due", "task_overdue"}
 
