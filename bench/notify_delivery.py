@@ -189,7 +189,7 @@ def main() -> None:
     raw_s = raw_consume(amqp, bodies)
     raw_cpu = meter.stop()
 
-    env = dict(os.environ, SHANGJI_NOTIFY_POLL_SECONDS="0.05", SHANGJI_ENVIRONMENT="development")
+    env = dict(os.environ, SHANGJI_ENVIRONMENT="development")
     worker = ServiceProcess("notify", "worker", env, log_dir).start()
     engine = sa.create_engine(settings.database_url("notify"), poolclass=sa.pool.NullPool)
     try:
