@@ -310,7 +310,8 @@ def lead_created_effects(env: Envelope) -> EventEffects:
     if not event.lead.owner:
         return EventEffects()
     owner = _user(event.lead.owner, "lead.owner")
-    if not event.imported and event.created_by == event.lead.owner:
+    # Without created_by (a producer that does not set it yet) nobody is known to have made it for the owner.
+    if not event.imported and (not event.created_by or event.created_by == event.lead.owner):
         return EventEffects()
     subject, facts = _lead(event.lead)
     return EventEffects([NoticeRequest("lead_created_for_you", [owner], subject,

@@ -178,6 +178,7 @@ def test_a_lead_imported_or_entered_for_someone_tells_its_owner_not_a_lead_of_on
         worker.on_lead_created(env_of(leads_events.LeadCreated(lead=lead, created_by=created_by, imported=imported)))
 
     created(f"users/{owner}", False)
+    created("", False)  # a producer that does not say who made it
     assert titles(owner) == []
     created(f"users/{colleague}", False)
     created("", True)
