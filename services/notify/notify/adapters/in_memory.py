@@ -114,8 +114,16 @@ class InMemoryPreferences(FakeRepository[str, Preferences]):
 
 
 class InMemoryRobots(FakeRepository[str, DepartmentRobot]):
+    def __init__(self, org: FakeOrgProjection) -> None:
+        super().__init__()
+        self.org = org
+
     def list(self, department_id):
         return [r for r in self.rows() if r.department_id == department_id]
+
+    def of_members_department(self, user_id):
+        department = self.org.department_of(user_id)
+        return self.list(department) if department else []
 
     def get(self, department_id, robot_id=None):  # type: ignore[override]
         r = super().get(robot_id)
@@ -200,6 +208,9 @@ class InMemoryReminders(FakeRepository[str, _Planned]):
             self.save(replace(p, state="CANCELLED"))
         return len(hit)
 
+    def add_all(self, planned: list[Reminder]) -> int:
+        return sum(self.add(r) for r in planned)
+
     def claim_due(self, now, limit):
         return sorted((p.reminder for p in self.rows() if p.state == "PENDING" and p.reminder.due_time <= now),
                       key=lambda r: r.due_time)[:limit]
@@ -219,8 +230,8 @@ class InMemoryNotifyUnitOfWork(FakeUnitOfWork):
         self.notifications = InMemoryNotifications()
         self.deliveries = InMemoryDeliveries()
         self.preferences = InMemoryPreferences()
-        self.robots = InMemoryRobots()
         self.org = InMemoryOrganisation()
+        self.robots = InMemoryRobots(self.org)
         self.reminders = InMemoryReminders()
         self.woken: list[str] = []
         self._wakes: list[str] = []

@@ -58,8 +58,7 @@ def handle_event(uow: NotifyUnitOfWork, effects: EventEffects, source_id: str, r
         created += store_notices(uow, request, source_id, rules, now)
     for subject, kinds in effects.stops:
         uow.reminders.cancel(subject, kinds)
-    for reminder in effects.reminders:
-        uow.reminders.add(reminder)
+    uow.reminders.add_all(effects.reminders)
     return created
 
 
@@ -105,10 +104,7 @@ def store_notices(uow: NotifyUnitOfWork, request: NoticeRequest, source_id: str,
 def _team_copies(uow: NotifyUnitOfWork, request: NoticeRequest, source_id: str, primary: str,
                  now: datetime) -> None:
     """The primary recipient's department robots that take this notice type get a copy (in Chinese)."""
-    department = uow.org.department_of(primary)
-    if department is None:
-        return
-    for robot in uow.robots.list(department):
+    for robot in uow.robots.of_members_department(primary):
         if request.kind in robot.notice_types:
             uow.deliveries.add(_delivery(source_id, robot.name, robot.robot.channel, request, "zh-CN", now, False,
                                          now))

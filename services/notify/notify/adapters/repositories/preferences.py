@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from notify.adapters.orm import department_robots, preferences
+from notify.adapters.orm import department_robots, org, preferences
 from notify.domain.preferences import DepartmentRobot, Preferences, Robot, Rule
 
 
@@ -66,6 +66,13 @@ class RobotRepository:
     def list(self, department_id: str) -> list[DepartmentRobot]:
         r = department_robots
         stmt = sa.select(r).where(r.c.department_id == department_id).order_by(r.c.create_time, r.c.id)
+        return [_to_robot(row) for row in self.session.execute(stmt)]
+
+    def of_members_department(self, user_id: str) -> list[DepartmentRobot]:
+        """The robots of the department ``user_id`` belongs to, in one query."""
+        r, u = department_robots, org.users
+        stmt = (sa.select(r).join(u, u.c.department_id == r.c.department_id).where(u.c.user_id == user_id)
+                .order_by(r.c.create_time, r.c.id))
         return [_to_robot(row) for row in self.session.execute(stmt)]
 
     def get(self, department_id: str, robot_id: str) -> DepartmentRobot | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 
 from notify.adapters.orm import reminders
 from notify.domain.reminders import Reminder
@@ -25,6 +26,15 @@ class ReminderRepository:
 
     def add(self, reminder: Reminder) -> bool:
         return self.session.execute(_INSERT, {c: getattr(reminder, c) for c in _COLUMNS}).first() is not None
+
+    def add_all(self, planned: list[Reminder]) -> int:
+        """One statement for an event's reminders (a cadence is three); how many were new."""
+        if not planned:
+            return 0
+        stmt = (pg.insert(reminders).values([{c: getattr(r, c) for c in _COLUMNS} for r in planned])
+                .on_conflict_do_nothing(index_elements=["notice_type", "subject", "recipient_id", "due_time"])
+                .returning(reminders.c.id))
+        return len(self.session.execute(stmt).all())
 
     def cancel(self, subject: str, notice_types: tuple[str, ...]) -> int:
         r = reminders
