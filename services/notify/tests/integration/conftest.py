@@ -272,7 +272,7 @@ def robots(clock):
 class Mailbox:
     """aiosmtpd's SMTP server, requiring a login, keeping every message it takes."""
 
-    def __init__(self, user: str, password: str) -> None:
+    def __init__(self, user: str, password: str, tls_dir=None) -> None:
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
@@ -296,16 +296,61 @@ class Mailbox:
         from shangji_kit.testing.processes import free_port
 
         port = free_port()
+        tls = {}
+        ca_file = ""
+        if tls_dir is not None:
+            # STARTTLS with a certificate of its own; the client trusts it through SHANGJI_SMTP_CA_FILE's setting
+            import ssl
+
+            ca_file, key_file = self_signed("127.0.0.1", tls_dir)
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(ca_file, key_file)
+            tls = {"tls_context": context, "require_starttls": True}
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticator,
-                                     auth_require_tls=False, auth_required=True)
+                                     auth_require_tls=bool(tls), auth_required=True, **tls)
         self.controller.start()
         self.config = SmtpConfig(host="127.0.0.1", port=port, sender="shangji@example.com", user=user,
-                                 password=password, timeout_seconds=5)
+                                 password=password, timeout_seconds=5, tls="starttls" if tls else "none",
+                                 ca_file=ca_file)
+
+
+def self_signed(host: str, folder) -> tuple[str, str]:
+    """A certificate for ``host`` (with its IP as subjectAltName) and its key, as PEM files in ``folder``."""
+    import ipaddress
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "smtp.crt", folder / "smtp.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
 
 
 @pytest.fixture
 def mailbox():
     box = Mailbox("notify", "s3cret-pw")
+    yield box
+    box.controller.stop()
+
+
+@pytest.fixture
+def tls_mailbox(tmp_path):
+    """The same server requiring STARTTLS before the login, with a certificate only the client's CA file trusts."""
+    box = Mailbox("notify", "s3cret-pw", tls_dir=tmp_path)
     yield box
     box.controller.stop()
 

@@ -194,6 +194,19 @@ def test_email_goes_through_an_smtp_login_with_text_and_html(prefer, registered,
     assert states(scalar, me) == [("EMAIL", "SENT", 1, "")]
 
 
+def test_email_goes_over_starttls_verified_against_the_configured_ca(prefer, registered, deliver, tls_mailbox,
+                                                                      scalar, clock):
+    me = str(uuid.uuid4())
+    prefer(me, channels.EMAIL, email="rep@example.com")
+    registered(me)
+    clock.advance(seconds=1)
+    deliver(channels.EMAIL, SmtpSender(replace(tls_mailbox.config, tls="none")))  # the server refuses plain text
+    assert states(scalar, me)[0][:3] == ("EMAIL", "PENDING", 1) and tls_mailbox.messages == []
+    clock.now = scalar("SELECT next_attempt_time FROM deliveries WHERE recipient = :r", r=f"users/{me}")
+    deliver(channels.EMAIL, SmtpSender(tls_mailbox.config))
+    assert states(scalar, me) == [("EMAIL", "SENT", 2, "")] and len(tls_mailbox.messages) == 1
+
+
 def test_a_refused_smtp_login_is_a_failed_attempt(prefer, registered, deliver, mailbox, scalar, clock):
     me = str(uuid.uuid4())
     prefer(me, channels.EMAIL, email="rep@example.com")
