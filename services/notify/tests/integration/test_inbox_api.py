@@ -3,7 +3,6 @@ preferences, department robots, dead deliveries and previews."""
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import uuid
@@ -23,23 +22,14 @@ N = notify_pb2
 
 @pytest.fixture(scope="module")
 def front(shangji_env):
-    """A front as production runs it (https robots only), with room for two open streams."""
-    saved = {k: os.environ.get(k) for k in ("SHANGJI_ENVIRONMENT", "SHANGJI_NOTIFY_MAX_STREAMS")}
-    os.environ.update(SHANGJI_ENVIRONMENT="production", SHANGJI_NOTIFY_MAX_STREAMS="2")
-    try:
+    """A front as production runs it (https robots only), with room for two open streams; the settings are read
+    when it starts, so the environment is restored right after."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHANGJI_ENVIRONMENT", "production")
+        mp.setenv("SHANGJI_NOTIFY_MAX_STREAMS", "2")
         with running_front("notify", grpc_api.register) as f:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+            mp.undo()
             yield f
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.fixture
