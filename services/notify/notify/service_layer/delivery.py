@@ -54,6 +54,8 @@ def deliver_due(channel: str, sender: Sender, uow: NotifyUnitOfWork, rules: Rule
             outcomes.append((send, None))
         except DeliveryFailed as failure:
             outcomes.append((send, failure))
+        except Exception as exc:  # an adapter's own bug still counts as an attempt, so it ends dead, not looping
+            outcomes.append((send, DeliveryFailed(f"{type(exc).__name__}: {exc}"[:500])))
     done = clock()
     with uow:
         for send, failure in outcomes:

@@ -194,6 +194,16 @@ def test_a_robot_over_its_rate_limit_queues_the_rest_for_the_next_minute_and_los
     assert len(sender.sent) == 25 and {d.state for d in uow.deliveries_of()} == {SENT}
 
 
+def test_an_unexpected_error_in_a_channel_counts_as_a_failed_attempt():
+    uow = emailing(org(FakeUnitOfWork()))
+    registered(uow)
+    sender = RecordingSender()
+    sender.failures = [RuntimeError("adapter bug")]
+    delivery.deliver_due(channels.EMAIL, sender, uow, RULES, Clock(T0))
+    [d] = uow.deliveries_of()
+    assert (d.state, d.attempts, d.last_error) == (PENDING, 1, "RuntimeError: adapter bug")
+
+
 def test_a_recipient_without_an_address_is_dead_at_once_with_the_reason():
     uow = FakeUnitOfWork()
     prefs(uow, Preferences(STRANGER, rules=(Rule("opportunity_registered", (channels.EMAIL,)),)))
