@@ -87,6 +87,13 @@ class InMemoryDeliveries(FakeRepository[str, Delivery]):
             self.save(replace(d, next_attempt_time=lease_until))
         return sorted(due, key=lambda d: (d.create_time, d.id))
 
+    def claim_digest(self, channel, recipient, now, lease_until):
+        due = [d for d in self.rows() if d.channel == channel and d.recipient == recipient and d.digest
+               and d.state == PENDING and d.next_attempt_time <= now]
+        for d in due:
+            self.save(replace(d, next_attempt_time=lease_until))
+        return sorted(due, key=lambda d: (d.create_time, d.id))
+
     def sent_times(self, endpoint_key, since):
         return sorted(d.sent_time for d in self.rows()
                       if d.endpoint_key == endpoint_key and d.state == SENT and d.sent_time > since)

@@ -43,6 +43,8 @@ def deliver_due(channel: str, sender: Sender, uow: NotifyUnitOfWork, rules: Rule
     now = clock()
     with uow:
         claimed = uow.deliveries.claim_due(channel, now, rules.batch, now + LEASE)
+        for recipient in dict.fromkeys(d.recipient for d in claimed if d.digest):
+            claimed += uow.deliveries.claim_digest(channel, recipient, now, now + LEASE)
         sends = _prepare(claimed, uow, rules, now)
         uow.commit()
     if not claimed:

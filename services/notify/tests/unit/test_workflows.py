@@ -3,6 +3,7 @@ no PostgreSQL, no RabbitMQ, a clock moved by hand."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -109,7 +110,8 @@ def test_a_digest_rule_waits_for_the_digest_time_and_sends_one_message_for_all()
     sender, clock = RecordingSender(), Clock(T0)
     assert delivery.deliver_due(channels.EMAIL, sender, uow, RULES, clock) == 0
     clock.now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
-    assert delivery.deliver_due(channels.EMAIL, sender, uow, RULES, clock) == 3
+    # a batch of one still sends one digest of all three
+    assert delivery.deliver_due(channels.EMAIL, sender, uow, replace(RULES, batch=1), clock) == 3
     [(endpoint, message)] = sender.sent
     assert endpoint.address == f"{OWNER[:4]}@example.com" and message.title == "今日通知汇总（3 条）"
     assert {d.state for d in uow.deliveries_of()} == {SENT}

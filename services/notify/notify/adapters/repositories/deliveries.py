@@ -39,6 +39,18 @@ class DeliveryRepository:
             .returning(*d.c)).all()
         return sorted((_to_delivery(r) for r in rows), key=lambda x: (x.create_time, x.id))
 
+    def claim_digest(self, channel: str, recipient: str, now: datetime, lease_until: datetime) -> list[Delivery]:
+        """Every other due digest row of ``recipient`` on ``channel``, claimed the same way: a digest is one
+        message however many rows it gathers."""
+        d = deliveries
+        due = (sa.select(d.c.id).where(d.c.channel == channel, d.c.recipient == recipient, d.c.digest,
+                                       d.c.state == PENDING, d.c.next_attempt_time <= now)
+               .with_for_update(skip_locked=True))
+        rows = self.session.execute(
+            sa.update(d).where(d.c.id.in_(due.scalar_subquery())).values(next_attempt_time=lease_until)
+            .returning(*d.c)).all()
+        return sorted((_to_delivery(r) for r in rows), key=lambda x: (x.create_time, x.id))
+
     def save(self, delivery: Delivery) -> None:
         self.session.execute(sa.update(deliveries).where(deliveries.c.id == delivery.id)
                              .values(**{c: getattr(delivery, c) for c in _MUTABLE}))
