@@ -20,6 +20,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -54,20 +55,24 @@ def pids_named(word: str) -> list[int]:
 
 
 class CpuMeter:
-    """CPU spent by named groups of processes between start() and stop()."""
+    """CPU spent by groups of processes between start() and stop(). A group is fixed pids, a word in the command
+    line, or a function listing pids, rescanned at stop() so that processes started meanwhile (PostgreSQL backends
+    of new connections) count in full; a process that ended in between is lost, so the figure is a lower bound."""
 
-    def __init__(self, groups: dict[str, list[int]]) -> None:
+    def __init__(self, groups: dict[str, list[int] | str | Callable[[], list[int]]]) -> None:
         self.groups = groups
 
-    def _now(self) -> dict[str, float]:
-        return {name: sum(cpu_seconds(p) for p in pids) for name, pids in self.groups.items()}
+    def _pids(self, group) -> list[int]:
+        if isinstance(group, list):
+            return group
+        return group() if callable(group) else pids_named(group)
 
     def start(self) -> None:
-        self._before = self._now()
+        self._before = {name: {p: cpu_seconds(p) for p in self._pids(g)} for name, g in self.groups.items()}
 
     def stop(self) -> dict[str, float]:
-        after = self._now()
-        return {name: after[name] - self._before[name] for name in self.groups}
+        return {name: sum(cpu_seconds(p) - self._before[name].get(p, 0.0) for p in self._pids(g))
+                for name, g in self.groups.items()}
 
 
 class Webhook:
@@ -183,13 +188,21 @@ def main() -> None:
     set_preferences(owners, hook.url)
     bodies = [registered(owners[i % len(owners)]) for i in range(args.events)]
 
-    shared = {"postgres": pids_named("postgres"), "rabbitmq": pids_named("beam.smp")}
+    def backends() -> list[int]:
+        """PostgreSQL's backends serving this run's notify database (not other databases on the same server)."""
+        with admin.connect() as conn:
+            return list(conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d"),
+                                     {"d": settings.database_name("notify")}).scalars())
+
+    admin = sa.create_engine(settings.database_url("notify"), poolclass=sa.pool.NullPool)
+    shared = {"postgres (notify's backends)": backends, "rabbitmq": "beam.smp"}
     meter = CpuMeter({**shared, "bench (client + webhook)": [os.getpid()]})
     meter.start()
     raw_s = raw_consume(amqp, bodies)
     raw_cpu = meter.stop()
 
-    env = dict(os.environ, SHANGJI_ENVIRONMENT="development")
+    env = dict(os.environ, SHANGJI_ENVIRONMENT="development",
+               SHANGJI_CONSUMER_PREFETCH=os.environ.get("SHANGJI_CONSUMER_PREFETCH", "10"))
     worker = ServiceProcess("notify", "worker", env, log_dir).start()
     engine = sa.create_engine(settings.database_url("notify"), poolclass=sa.pool.NullPool)
     try:
@@ -220,6 +233,7 @@ def main() -> None:
     finally:
         worker.terminate(30)
         engine.dispose()
+        admin.dispose()
 
     def rate(seconds: float | None) -> str:
         return f"{args.events / seconds:>9.0f}" if seconds else f"{'n/a':>9}"
@@ -230,11 +244,11 @@ def main() -> None:
     print(f"{'events -> in-app notices (notify worker)':<52}{(in_app_s or 0):>9.1f}{rate(in_app_s)}")
     print(f"{'events -> webhook deliveries taken (same run)':<52}{(webhook_s or 0):>9.1f}{rate(webhook_s)}")
     print(f"webhook: {hook.received} good, {hook.bad} bad signatures; deliveries by state: {states}")
-    print("\nCPU seconds per process (postgres and rabbitmq are shared with whatever else runs on this machine)")
+    print("\nCPU seconds per process (rabbitmq also serves whatever else runs on this machine)")
     for name, seconds in cpu.items():
         raw = raw_cpu.get(name)
         per_event = seconds / args.events * 1000
-        print(f"  {name:<28}{seconds:>8.2f} s  {per_event:>6.2f} ms/event"
+        print(f"  {name:<30}{seconds:>8.2f} s  {per_event:>6.2f} ms/event"
               + (f"   (raw consume phase: {raw:.2f} s)" if raw is not None else ""))
     from shangji_kit import db, migrate
 
