@@ -94,6 +94,10 @@ class InMemoryDeliveries(FakeRepository[str, Delivery]):
             self.save(replace(d, next_attempt_time=lease_until))
         return sorted(due, key=lambda d: (d.create_time, d.id))
 
+    def save_all(self, recorded):
+        for d in recorded:
+            self.save(d)
+
     def sent_times(self, endpoint_key, since):
         return sorted(d.sent_time for d in self.rows()
                       if d.endpoint_key == endpoint_key and d.state == SENT and d.sent_time > since)

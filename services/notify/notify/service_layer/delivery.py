@@ -60,6 +60,7 @@ def deliver_due(channel: str, sender: Sender, uow: NotifyUnitOfWork, rules: Rule
             outcomes.append((send, DeliveryFailed(f"{type(exc).__name__}: {exc}"[:500])))
     done = clock()
     with uow:
+        recorded = []
         for send, failure in outcomes:
             key = rules_of_delivery.endpoint_key(send.endpoint)
             for d in send.deliveries:
@@ -67,7 +68,8 @@ def deliver_due(channel: str, sender: Sender, uow: NotifyUnitOfWork, rules: Rule
                     d.sent(done, key)
                 else:
                     d.failed(done, failure.reason, rules.retry, failure.retry_after)
-                uow.deliveries.save(d)
+                recorded.append(d)
+        uow.deliveries.save_all(recorded)
         uow.commit()
     return len(claimed)
 
@@ -76,8 +78,11 @@ def _prepare(claimed: list[Delivery], uow: NotifyUnitOfWork, rules: Rules, now: 
     """Endpoints found, rate limits applied, digests grouped: what to send this round."""
     sends: dict[tuple, _Send] = {}
     window: dict[str, list[datetime]] = {}
+    endpoints: dict[tuple[str, str], Endpoint | None] = {}
     for d in claimed:
-        endpoint = _endpoint(d, uow)
+        if (d.recipient, d.channel) not in endpoints:  # a batch often holds several rows for one recipient
+            endpoints[d.recipient, d.channel] = _endpoint(d, uow)
+        endpoint = endpoints[d.recipient, d.channel]
         if endpoint is None:
             d.undeliverable(f"no {d.channel} endpoint for {d.recipient}")
             uow.deliveries.save(d)

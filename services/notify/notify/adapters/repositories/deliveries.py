@@ -17,6 +17,10 @@ _INSERT = insert_or_skip(deliveries, _COLUMNS, returning="id",
 _MUTABLE = ("state", "attempts", "next_attempt_time", "last_error", "sent_time", "endpoint_key")
 
 
+_SAVE = sa.update(deliveries).where(deliveries.c.id == sa.bindparam("key_id")).values(
+    **{c: sa.bindparam(c) for c in _MUTABLE})
+
+
 def _to_delivery(row) -> Delivery:
     return Delivery(**{c: getattr(row, c) for c in _COLUMNS})
 
@@ -54,6 +58,11 @@ class DeliveryRepository:
     def save(self, delivery: Delivery) -> None:
         self.session.execute(sa.update(deliveries).where(deliveries.c.id == delivery.id)
                              .values(**{c: getattr(delivery, c) for c in _MUTABLE}))
+
+    def save_all(self, recorded: list[Delivery]) -> None:
+        """A round's outcomes in one executemany (one statement compiled, sent in a pipeline)."""
+        if recorded:
+            self.session.execute(_SAVE, [{"key_id": d.id, **{c: getattr(d, c) for c in _MUTABLE}} for d in recorded])
 
     def sent_times(self, endpoint_key: str, since: datetime) -> list[datetime]:
         d = deliveries
