@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -64,7 +65,7 @@ def test_wecom_gets_markdown_once_even_when_the_event_comes_again(prefer, regist
     body = opportunity_registered(owner=me)
     worker.on_opportunity_registered(body)
     worker.on_opportunity_registered(body)
-    clock.advance(seconds=1)
+    clock.now = datetime.now(UTC)  # the events were stored at the real time; now they are all due
     assert deliver(channels.WECOM) == 1
     assert deliver(channels.WECOM) == 0
     [message] = robots.messages("wecom:k1")
@@ -78,7 +79,7 @@ def test_dingtalk_is_signed_and_carries_a_keyword_the_robot_requires(prefer, reg
     prefer(me, channels.DINGTALK, Robot(channels.DINGTALK, robots.dingtalk("t1", "SEC-ding", ["Shangji"]),
                                         "SEC-ding", ("Shangji",)))
     registered(me)
-    clock.advance(seconds=1)
+    clock.now = datetime.now(UTC)  # the events were stored at the real time; now they are all due
     deliver(channels.DINGTALK)
     [message] = robots.messages("dingtalk:t1")
     assert message["markdown"]["title"] == "[Shangji] 新商机已登记：智能仓储系统二期"
@@ -91,7 +92,7 @@ def test_a_wrong_dingtalk_secret_is_refused_by_the_robot_and_retried_later(prefe
     robots.dingtalk("t2", "the-real-secret")
     prefer(me, channels.DINGTALK, Robot(channels.DINGTALK, f"{robots.base}/robot/send?access_token=t2", "stale"))
     registered(me)
-    clock.advance(seconds=1)
+    clock.now = datetime.now(UTC)  # the events were stored at the real time; now they are all due
     deliver(channels.DINGTALK)
     [(channel, state, attempts, error)] = states(scalar, me)
     assert (channel, state, attempts) == ("DINGTALK", "PENDING", 1) and "310000" in error
@@ -102,7 +103,7 @@ def test_feishu_is_signed_with_the_timestamp_and_secret_as_the_key(prefer, regis
     me = str(uuid.uuid4())
     prefer(me, channels.FEISHU, Robot(channels.FEISHU, robots.feishu("h1", "SEC-fs"), "SEC-fs"))
     registered(me)
-    clock.advance(seconds=1)
+    clock.now = datetime.now(UTC)  # the events were stored at the real time; now they are all due
     deliver(channels.FEISHU)
     [message] = robots.messages("feishu:h1")
     assert message["content"]["post"]["zh_cn"]["title"] == "新商机已登记：智能仓储系统二期"
@@ -113,7 +114,7 @@ def test_the_generic_webhook_is_signed_over_its_body(prefer, registered, deliver
     me = str(uuid.uuid4())
     prefer(me, channels.WEBHOOK, Robot(channels.WEBHOOK, robots.webhook("w1", "SEC-hook"), "SEC-hook"))
     registered(me)
-    clock.advance(seconds=1)
+    clock.now = datetime.now(UTC)  # the events were stored at the real time; now they are all due
     deliver(channels.WEBHOOK)
     [message] = robots.messages("webhook:w1")
     assert (message["notice_type"], message["title"]) == ("opportunity_registered", "新商机已登记：智能仓储系统二期")
@@ -126,7 +127,7 @@ def test_a_server_answering_500_is_retried_with_backoff_until_it_takes_the_messa
     prefer(me, channels.WEBHOOK, Robot(channels.WEBHOOK, robots.webhook("w2", "s"), "s"))
     robots.fail("/hooks/w2", 2)
     registered(me)
-    clock.advance(seconds=1)
+    clock.now = datetime.now(UTC)  # the events were stored at the real time; now they are all due
     deliver(channels.WEBHOOK)
     assert states(scalar, me)[0][:3] == ("WEBHOOK", "PENDING", 1)
     assert deliver(channels.WEBHOOK) == 0  # waits its backoff
@@ -156,7 +157,7 @@ def test_retries_exhausted_make_a_dead_letter_with_the_reason_that_the_cli_resen
     out = subprocess.run([sys.executable, "-m", "notify.entrypoints.cli", "resend", name], capture_output=True,
                          text=True, env=os.environ, check=True).stdout
     assert out.split() == [name, "PENDING"]
-    clock.advance(seconds=1)
+    clock.now = datetime.now(UTC)  # the events were stored at the real time; now they are all due
     deliver(channels.WEBHOOK)
     assert states(scalar, me)[0][:3] == ("WEBHOOK", "SENT", 1)
     assert len(robots.messages("webhook:w3")) == 1
@@ -168,7 +169,7 @@ def test_wecom_over_20_a_minute_queues_the_rest_and_the_robot_refuses_none(prefe
     prefer(me, channels.WECOM, Robot(channels.WECOM, robots.wecom("busy")))
     for _ in range(25):
         registered(me)
-    clock.advance(seconds=1)
+    clock.now = datetime.now(UTC)  # the events were stored at the real time; now they are all due
     deliver(channels.WECOM, batch=50)
     assert len(robots.messages("wecom:busy")) == 20
     waiting = scalar("SELECT count(*) FROM deliveries WHERE recipient = :r AND state = 'PENDING' AND attempts = 0",
@@ -185,7 +186,7 @@ def test_email_goes_through_an_smtp_login_with_text_and_html(prefer, registered,
     me = str(uuid.uuid4())
     prefer(me, channels.EMAIL, email="rep@example.com")
     registered(me)
-    clock.advance(seconds=1)
+    clock.now = datetime.now(UTC)  # the events were stored at the real time; now they are all due
     deliver(channels.EMAIL, SmtpSender(mailbox.config))
     [(to, mail)] = mailbox.messages
     assert to == ["rep@example.com"] and mail["Subject"] == "新商机已登记：智能仓储系统二期"
@@ -199,7 +200,7 @@ def test_email_goes_over_starttls_verified_against_the_configured_ca(prefer, reg
     me = str(uuid.uuid4())
     prefer(me, channels.EMAIL, email="rep@example.com")
     registered(me)
-    clock.advance(seconds=1)
+    clock.now = datetime.now(UTC)  # the events were stored at the real time; now they are all due
     deliver(channels.EMAIL, SmtpSender(replace(tls_mailbox.config, tls="none")))  # the server refuses plain text
     assert states(scalar, me)[0][:3] == ("EMAIL", "PENDING", 1) and tls_mailbox.messages == []
     clock.now = scalar("SELECT next_attempt_time FROM deliveries WHERE recipient = :r", r=f"users/{me}")
@@ -211,7 +212,7 @@ def test_a_refused_smtp_login_is_a_failed_attempt(prefer, registered, deliver, m
     me = str(uuid.uuid4())
     prefer(me, channels.EMAIL, email="rep@example.com")
     registered(me)
-    clock.advance(seconds=1)
+    clock.now = datetime.now(UTC)  # the events were stored at the real time; now they are all due
     deliver(channels.EMAIL, SmtpSender(replace(mailbox.config, password="wrong")))
     [(_, state, attempts, error)] = states(scalar, me)
     # aiosmtpd answers 535 and smtplib tries its next mechanism, which the server then drops: either way the
