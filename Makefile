@@ -54,6 +54,7 @@ bench: venv protos infra databases
 	$(BIN)/python -m bench.lead_import
 	$(BIN)/python -m bench.erp_orders
 	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.notify_delivery
 
 clean: down
 	rm -rf $(VENV) protos/gen build .run

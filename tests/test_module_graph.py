@@ -24,9 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "leads": set(),
     "opportunities": set(),
     "samples": set(),
-    "notify": {
-        "notify.adapters.protomap imports notify.service_layer.services",
-    },
+    "notify": set(),
     "erp_bridge": set(),
 }
 

@@ -39,6 +39,21 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_ERP_RETRY_MAX_SECONDS | longest retry delay | 300 |
 | SHANGJI_ERP_SCAN_SECONDS | how often the bridge's worker looks for due orders | 1.0 |
 | SHANGJI_ERP_FAULT | test-only fault switch: `exit_after_create` ends the worker right after the ERP's create | unset |
+| SHANGJI_ENVIRONMENT | `development` allows http robot URLs; anything else requires https | development |
+| SHANGJI_SMTP_HOST / _PORT | notify's mail relay | 127.0.0.1 / 25 |
+| SHANGJI_SMTP_TLS | `none`, `starttls` or `ssl` (implicit TLS) | none |
+| SHANGJI_SMTP_USER / _PASSWORD | SMTP login, when set | unset |
+| SHANGJI_SMTP_FROM | notify's sender address | shangji@localhost |
+| SHANGJI_SMTP_CA_FILE | a CA file to trust for the relay's certificate | system store |
+| SHANGJI_NOTIFY_LINK_BASE | base URL of links to records in notices (`{base}/{subject}`) | unset (no links) |
+| SHANGJI_NOTIFY_MAX_ATTEMPTS | attempts at one delivery before it is dead | 8 |
+| SHANGJI_NOTIFY_RETRY_BASE_SECONDS | first retry delay of a delivery; doubles, jittered, at most an hour | 10 |
+| SHANGJI_NOTIFY_POLL_SECONDS | how often each channel's worker and the reminder scan look for due work | 1.0 |
+| SHANGJI_NOTIFY_MAX_STREAMS | open StreamNotifications calls per front process (each holds a thread) | 8 |
+| SHANGJI_NOTIFY_FOLLOW_UP_DAYS | follow-up reminders, days after a deal is registered or a lead claimed | 1,3,7 |
+| SHANGJI_NOTIFY_STALLED_ESCALATION_HOURS | a stalled deal still not moved after this goes to the department head | 48 |
+| SHANGJI_NOTIFY_OVERDUE_ESCALATION_DAYS | a close date passed by more than this also tells the manager | 7 |
+| SHANGJI_NOTIFY_ROUTING_ROLE | role told of deals without an owner (arbiters when no head) | sales_ops |
 | SHANGJI_COMPANY_TIMEZONE | company time zone: days, periods, quiet hours (`company_time.py`) | Asia/Shanghai |
 """
 
@@ -186,4 +201,49 @@ class ErpSettings:
             retry_max_seconds=float(env("SHANGJI_ERP_RETRY_MAX_SECONDS", "300")),
             scan_seconds=float(env("SHANGJI_ERP_SCAN_SECONDS", "1.0")),
             fault=env("SHANGJI_ERP_FAULT", ""),
+        )
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """notify's channels, retry budget and reminder rules."""
+
+    development: bool
+    smtp_host: str
+    smtp_port: int
+    smtp_tls: str
+    smtp_user: str
+    smtp_password: str
+    smtp_from: str
+    smtp_ca_file: str
+    link_base: str
+    max_attempts: int
+    retry_base_seconds: float
+    poll_seconds: float
+    max_streams: int
+    follow_up_days: tuple[int, ...]
+    stalled_escalation_hours: float
+    overdue_escalation_days: int
+    routing_role: str
+
+    @classmethod
+    def from_env(cls) -> NotifySettings:
+        return cls(
+            development=env("SHANGJI_ENVIRONMENT", "development") == "development",
+            smtp_host=env("SHANGJI_SMTP_HOST", "127.0.0.1"),
+            smtp_port=int(env("SHANGJI_SMTP_PORT", "25")),
+            smtp_tls=env("SHANGJI_SMTP_TLS", "none"),
+            smtp_user=env("SHANGJI_SMTP_USER", ""),
+            smtp_password=env("SHANGJI_SMTP_PASSWORD", ""),
+            smtp_from=env("SHANGJI_SMTP_FROM", "shangji@localhost"),
+            smtp_ca_file=env("SHANGJI_SMTP_CA_FILE", ""),
+            link_base=env("SHANGJI_NOTIFY_LINK_BASE", ""),
+            max_attempts=int(env("SHANGJI_NOTIFY_MAX_ATTEMPTS", "8")),
+            retry_base_seconds=float(env("SHANGJI_NOTIFY_RETRY_BASE_SECONDS", "10")),
+            poll_seconds=float(env("SHANGJI_NOTIFY_POLL_SECONDS", "1.0")),
+            max_streams=int(env("SHANGJI_NOTIFY_MAX_STREAMS", "8")),
+            follow_up_days=tuple(int(d) for d in env("SHANGJI_NOTIFY_FOLLOW_UP_DAYS", "1,3,7").split(",") if d.strip()),
+            stalled_escalation_hours=float(env("SHANGJI_NOTIFY_STALLED_ESCALATION_HOURS", "48")),
+            overdue_escalation_days=int(env("SHANGJI_NOTIFY_OVERDUE_ESCALATION_DAYS", "7")),
+            routing_role=env("SHANGJI_NOTIFY_ROUTING_ROLE", "sales_ops"),
         )

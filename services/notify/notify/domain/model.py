@@ -1,9 +1,12 @@
-"""In-app notifications and the templates that word them. Plain Python: no database, no protos, no framework."""
+"""In-app notifications and their wording. Plain Python: no database, no protos, no framework."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+
+from notify import templates
+from notify.domain.templates import DEFAULT_LOCALE, Catalogue
 
 
 @dataclass
@@ -16,6 +19,7 @@ class Notification:
     create_time: datetime
     read: bool = False
     read_time: datetime | None = None
+    notice_type: str = ""
 
     @property
     def name(self) -> str:
@@ -29,70 +33,22 @@ class Notification:
         return True
 
 
-TEAM_ROLES = {
-    "account_manager": "客户经理",
-    "solution_manager": "解决方案经理",
-    "delivery_manager": "交付经理",
-    "presales": "售前",
-    "service": "服务",
-}
+_CATALOGUE = Catalogue(templates.load())
 
-RECYCLE_RULES = {"NO_FOLLOW_UP": "长期未跟进", "UNCONVERTED": "认领后未按期转化"}
-
-# kind -> (title, body). Each is a str.format template over the facts the event gives (see
-# adapters/protomap.py); a template that names a fact the event lacks is a bug the unit tests catch.
+# The Chinese (zh-CN) wording of every notice type: type -> (title, body). The data, with zh-TW and
+# en, is ``notify/templates/notices.json``.
 TEMPLATES: dict[str, tuple[str, str]] = {
-    "opportunity_registered": (
-        "新商机已登记：{title}",
-        "客户“{customer_company}”的商机已由 {registrant} 登记，当前阶段：{stage_display_name}。"),
-    "team_member_added": ("你已加入商机团队", "{added_by} 已将你加入商机团队{as_role}。"),
-    "close_date_approaching": (
-        "商机即将到期：{title}",
-        "商机“{title}”的预计成交日期为 {expected_close_date}，还剩 {days_left} 天。"),
-    "close_date_passed": (
-        "商机已过预计成交日期：{title}",
-        "商机“{title}”的预计成交日期 {expected_close_date} 已过 {days_overdue} 天，请更新日期或推进商机。"),
-    "stalled": (
-        "商机停滞：{title}",
-        "商机“{title}”已在“{stage_display_name}”阶段停留 {days_in_stage} 天，超过上限 {max_days} 天。"),
-    "big_deal": (
-        "大额商机：{title}",
-        "商机“{title}”（客户“{customer_company}”）金额 {amount} {currency}，超过大单阈值 {threshold}。"),
-    "registration_queued": (
-        "报备撞单，等待仲裁：{title}",
-        "客户“{customer_company}”已由 {holder} 报备在先，你的报备已提交经理仲裁。"),
-    "registration_arbitrated": ("报备仲裁结果：{title}", "{arbiter} 对你的报备作出裁决：{decision_text}。{note}"),
-    "lead_assigned": ("新线索分配给你：{company}", "线索“{company}”（联系人 {contact_name}）已分配给你，请及时跟进。"),
-    "lead_recycle_warning": (
-        "线索即将收回公海：{company}",
-        "线索“{company}”因{rule_text}，将于 {recycle_time} 收回公海，请尽快跟进。"),
-    "lead_recycled": ("线索已收回公海：{company}", "线索“{company}”因{rule_text}已收回公海。"),
-    "sample_approval_requested": (
-        "样品申请待你审批",
-        "{requester} 为客户“{customer_company}”申请样品 {total_quantity} 件"
-        "（估算成本 {estimated_cost} {currency}），等待你以“{tier}”审批。"),
-    "sample_approved": ("样品申请已批准", "你为客户“{customer_company}”的样品申请已全部审批通过，ERP 订单创建中。"),
-    "sample_rejected": ("样品申请被驳回", "{approver} 驳回了你为客户“{customer_company}”的样品申请：{comment}"),
-    "task_assigned": (
-        "新任务：{task_title}", "商机“{opportunity_title}”的任务“{task_title}”已分配给你，截止日期 {due_date}。"),
-    "sample_feedback_assigned": ("试用问题分配给你", "客户“{customer_company}”试用样品时反馈：{summary}"),
-}
+    kind: (t["title"], t["body"]) for kind, t in _CATALOGUE.data[DEFAULT_LOCALE]["notices"].items()}
 
 
-def compose(kind: str, facts: dict[str, object]) -> tuple[str, str]:
+def catalogue() -> Catalogue:
+    return _CATALOGUE
+
+
+def compose(kind: str, facts: dict[str, object], locale: str = DEFAULT_LOCALE) -> tuple[str, str]:
     """The title and body of a notice of ``kind``; derived wording (roles, rules, decisions) added here."""
-    facts = dict(facts)
-    if kind == "team_member_added":
-        # A role teams adds later and the map does not know yet is shown as teams names it.
-        role = str(facts.get("role", ""))
-        facts["as_role"] = f"，担任{TEAM_ROLES.get(role, role)}" if role else ""
-    if kind in ("lead_recycle_warning", "lead_recycled"):
-        rule = str(facts.get("rule", ""))
-        facts["rule_text"] = RECYCLE_RULES.get(rule, rule)
-    if kind == "registration_arbitrated":
-        facts["decision_text"] = "通过" if facts.get("decision") == "APPROVE" else "驳回"
-    title, body = TEMPLATES[kind]
-    return title.format(**facts), body.format(**facts).strip()
+    w = _CATALOGUE.word(kind, facts, locale)
+    return w.title, w.body
 
 
 def notices(*, ids: list[str], kind: str, recipients: list[str], subject: str, facts: dict[str, object],
@@ -100,7 +56,8 @@ def notices(*, ids: list[str], kind: str, recipients: list[str], subject: str, f
     """One notice per distinct recipient, in the order given (the first recipient is the primary one)."""
     title, body = compose(kind, facts)
     distinct = list(dict.fromkeys(r for r in recipients if r))
-    return [Notification(id=i, recipient_id=r, title=title, body=body, subject=subject, create_time=now)
+    return [Notification(id=i, recipient_id=r, title=title, body=body, subject=subject, create_time=now,
+                         notice_type=kind)
             for i, r in zip(ids, distinct, strict=False)]
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from google.protobuf import json_format
 
-from notify.adapters import protomap
+from notify.entrypoints import inbound as protomap
 from shangji.opportunities.v1 import events_pb2, opportunities_pb2
 from shangji.teams.v1 import events_pb2 as teams_events
 from shangji.teams.v1 import teams_pb2

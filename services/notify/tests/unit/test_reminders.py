@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from google.protobuf import json_format
 
-from notify.adapters import protomap
 from notify.domain import model
+from notify.entrypoints import inbound as protomap
 from shangji.leads.v1 import events_pb2 as leads_events
 from shangji.leads.v1 import leads_pb2
 from shangji.opportunities.v1 import events_pb2 as opp_events
@@ -85,8 +85,13 @@ def test_each_event_reads_into_its_template_which_words_it_fully(kind):
     assert title and body and "{" not in title + body
 
 
+# Notice types of the reminders, escalations and arbiters: tests/integration/test_right_person.py makes each.
+RIGHT_PERSON = {"unassigned_deal", "follow_up_reminder", "close_date_overdue_escalation", "stalled_escalation",
+                "registration_arbitration_requested", "lead_created_for_you", "task_due", "task_overdue"}
+
+
 def test_every_template_has_an_event_that_uses_it():
-    assert set(model.TEMPLATES) == set(CASES) | {"opportunity_registered", "team_member_added"}
+    assert set(model.TEMPLATES) == set(CASES) | {"opportunity_registered", "team_member_added"} | RIGHT_PERSON
 
 
 def test_a_big_deal_escalates_to_the_owner_then_each_manager():

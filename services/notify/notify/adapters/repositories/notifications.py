@@ -1,4 +1,4 @@
-"""Notifications in PostgreSQL."""
+"""In-app notifications in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from notify.adapters.orm import notifications
 from notify.domain.model import Notification
 from shangji_kit.statements import insert_or_skip
 
-_COLUMNS = ("id", "recipient_id", "title", "body", "subject", "read", "create_time", "read_time")
+_COLUMNS = ("id", "recipient_id", "title", "body", "subject", "read", "create_time", "read_time", "notice_type")
 
 
 def _to_notification(row) -> Notification:
@@ -58,3 +58,25 @@ class NotificationRepository:
         stmt = (sa.select(sa.func.count()).select_from(notifications)
                 .where(notifications.c.recipient_id == recipient_id, sa.not_(notifications.c.read)))
         return self.session.execute(stmt).scalar_one()
+
+    def mark_all_read(self, recipient_id: str, now: datetime) -> int:
+        stmt = (sa.update(notifications)
+                .where(notifications.c.recipient_id == recipient_id, sa.not_(notifications.c.read))
+                .values(read=True, read_time=now))
+        return self.session.execute(stmt).rowcount
+
+    def get(self, notification_id: str) -> Notification | None:
+        row = self.session.execute(sa.select(notifications).where(notifications.c.id == notification_id)).first()
+        return _to_notification(row) if row else None
+
+    def newer_than(self, recipient_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Notification]:
+        """Oldest first after ``after``; with None, only the newest one (where a fresh stream starts)."""
+        n = notifications
+        stmt = sa.select(n).where(n.c.recipient_id == recipient_id)
+        if after is None:
+            stmt = stmt.order_by(n.c.create_time.desc(), n.c.id).limit(1)
+            return [_to_notification(row) for row in self.session.execute(stmt)]
+        time, last_id = after
+        stmt = stmt.where(sa.or_(n.c.create_time > time, sa.and_(n.c.create_time == time, n.c.id > last_id)))
+        stmt = stmt.order_by(n.c.create_time, n.c.id).limit(limit)
+        return [_to_notification(row) for row in self.session.execute(stmt)]

@@ -1,0 +1,1 @@
+"""Channel adapters: one module per server kind, each implementing ``domain.channels.Sender``."""

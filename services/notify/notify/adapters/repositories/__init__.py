@@ -1,0 +1,1 @@
+"""One repository per aggregate, on the unit of work's connection."""

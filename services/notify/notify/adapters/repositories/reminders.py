@@ -1,0 +1,51 @@
+"""Reminders due later, in PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+from notify.adapters.orm import reminders
+from notify.domain.reminders import Reminder
+from shangji_kit.statements import insert_or_skip
+
+_COLUMNS = ("id", "notice_type", "subject", "recipient_id", "escalate", "due_time", "facts")
+_INSERT = insert_or_skip(reminders, _COLUMNS, returning="id",
+                         conflict_columns=["notice_type", "subject", "recipient_id", "due_time"])
+
+
+def _to_reminder(row) -> Reminder:
+    return Reminder(**{c: getattr(row, c) for c in _COLUMNS})
+
+
+class ReminderRepository:
+    def __init__(self, session: sa.Connection) -> None:
+        self.session = session
+
+    def add(self, reminder: Reminder) -> bool:
+        return self.session.execute(_INSERT, {c: getattr(reminder, c) for c in _COLUMNS}).first() is not None
+
+    def add_all(self, planned: list[Reminder]) -> int:
+        """One statement for an event's reminders (a cadence is three); how many were new."""
+        if not planned:
+            return 0
+        stmt = (pg.insert(reminders).values([{c: getattr(r, c) for c in _COLUMNS} for r in planned])
+                .on_conflict_do_nothing(index_elements=["notice_type", "subject", "recipient_id", "due_time"])
+                .returning(reminders.c.id))
+        return len(self.session.execute(stmt).all())
+
+    def cancel(self, subject: str, notice_types: tuple[str, ...]) -> int:
+        r = reminders
+        return self.session.execute(sa.update(r).where(r.c.subject == subject, r.c.notice_type.in_(notice_types),
+                                                       r.c.state == "PENDING").values(state="CANCELLED")).rowcount
+
+    def claim_due(self, now: datetime, limit: int) -> list[Reminder]:
+        r = reminders
+        stmt = (sa.select(r).where(r.c.state == "PENDING", r.c.due_time <= now).order_by(r.c.due_time)
+                .limit(limit).with_for_update(skip_locked=True))
+        return [_to_reminder(row) for row in self.session.execute(stmt)]
+
+    def fired(self, reminder_id: str) -> None:
+        self.session.execute(sa.update(reminders).where(reminders.c.id == reminder_id).values(state="FIRED"))
