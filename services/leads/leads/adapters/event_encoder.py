@@ -116,6 +116,16 @@ def qualification_json(event: scoring.LeadQualificationChanged) -> dict:
 _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
+def created_json(event: model.LeadCreated) -> dict:
+    """LeadCreated's own fields in proto3 JSON (defaults left out, as MessageToDict does)."""
+    rest: dict = {}
+    if event.created_by:
+        rest["createdBy"] = names.format("users", event.created_by)
+    if event.imported:
+        rest["imported"] = True
+    return rest
+
+
 def outbox_rows(events: list) -> list[tuple[str, str, str]]:
     """Events as (type, subject, proto3 JSON payload text) for a bulk write of the outbox. LeadCreated,
     LeadAssigned and LeadQualificationChanged are built directly, the lead's JSON encoded once and spliced
@@ -132,7 +142,7 @@ def outbox_rows(events: list) -> list[tuple[str, str, str]]:
 
     for event in events:
         if isinstance(event, model.LeadCreated):
-            rows.append((_CREATED, event.lead.name, with_lead(event.lead, {})))
+            rows.append((_CREATED, event.lead.name, with_lead(event.lead, created_json(event))))
         elif isinstance(event, pool.LeadAssigned):
             rows.append((_ASSIGNED, event.lead.name, with_lead(event.lead, assigned_json(event))))
         elif isinstance(event, scoring.LeadQualificationChanged):
@@ -146,7 +156,9 @@ def outbox_rows(events: list) -> list[tuple[str, str, str]]:
 def encode(event: object) -> tuple[Message, str]:
     """A domain event as (proto message, subject resource name) for the outbox."""
     if isinstance(event, model.LeadCreated):
-        return events_pb2.LeadCreated(lead=lead_to_proto(event.lead)), event.lead.name
+        return (events_pb2.LeadCreated(lead=lead_to_proto(event.lead), imported=event.imported,
+                                       created_by=names.format("users", event.created_by) if event.created_by else ""),
+                event.lead.name)
     if isinstance(event, model.LeadConverted):
         return events_pb2.LeadConverted(
             lead=lead_to_proto(event.lead), converted_by=names.format("users", event.converted_by),

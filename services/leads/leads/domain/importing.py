@@ -106,7 +106,8 @@ def is_blank(values: list[str]) -> bool:
 
 
 def parse_row(row_number: int, values: list[str], positions: dict[str, int], *, id: str, owner_id: str | None,
-              now: datetime, campaign_id: str | None = None) -> model.Lead | list[Rejection]:
+              now: datetime, campaign_id: str | None = None,
+              imported_by: str | None = None) -> model.Lead | list[Rejection]:
     """The lead a row describes, or every reason it cannot be one (field named by column)."""
     def value(name: str) -> str:
         i = positions.get(name)
@@ -117,7 +118,8 @@ def parse_row(row_number: int, values: list[str], positions: dict[str, int], *, 
                               phone=value("phone"), email=value("email"), region=value("region"),
                               source=value("source"), industry=value("industry"), owner_id=owner_id, now=now,
                               contact_title=value("contact_title"), company_size=value("company_size"),
-                              notes=value("notes"), campaign_id=campaign_id)
+                              notes=value("notes"), campaign_id=campaign_id, created_by=imported_by,
+                              imported=True)
     except InvalidArgument as exc:
         return [Rejection(row_number, v.field.removeprefix("lead."), v.description) for v in exc.violations]
 

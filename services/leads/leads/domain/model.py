@@ -110,6 +110,9 @@ class Lead:
 @dataclass(frozen=True)
 class LeadCreated:
     lead: Lead
+    # Who captured or imported it (None for an operator's import); notify tells an owner other than them.
+    created_by: str | None = None
+    imported: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,8 @@ def _bounded(violations: list[FieldViolation], path: str, value: str, limit: int
 
 def new_lead(*, id: str, company: str, contact_name: str, phone: str, email: str, region: str, source: str,
              owner_id: str | None, now: datetime, industry: str = "", contact_title: str = "", company_size: str = "",
-             notes: str = "", campaign_id: str | None = None, flags: tuple[str, ...] = ()) -> Lead:
+             notes: str = "", campaign_id: str | None = None, flags: tuple[str, ...] = (),
+             created_by: str | None = None, imported: bool = False) -> Lead:
     """Validate and normalise a lead to be created; every bad field is reported at once."""
     violations: list[FieldViolation] = []
     company = normalize_company(company)
@@ -195,5 +199,5 @@ def new_lead(*, id: str, company: str, contact_name: str, phone: str, email: str
                 create_time=now, update_time=now, industry=industry,
                 hold_time=now if owner_id else None, contact_title=contact_title, company_size=company_size,
                 notes=notes, campaign_id=campaign_id, flags=flags)
-    lead.events.append(LeadCreated(lead))
+    lead.events.append(LeadCreated(lead, created_by=created_by, imported=imported))
     return lead

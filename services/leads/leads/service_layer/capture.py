@@ -127,7 +127,8 @@ def create_lead(cmd: CreateLead, caller_id: str, uow: LeadsUnitOfWork, now: date
         lead = model.new_lead(id=str(uuid.uuid4()), company=cmd.company, contact_name=cmd.contact_name,
                               phone=cmd.phone, email=cmd.email, region=cmd.region, source=cmd.source,
                               owner_id=owner_id, now=now, industry=cmd.industry, contact_title=cmd.contact_title,
-                              company_size=cmd.company_size, notes=cmd.notes, campaign_id=campaign_id, flags=flags)
+                              company_size=cmd.company_size, notes=cmd.notes, campaign_id=campaign_id, flags=flags,
+                              created_by=caller_id)
     except InvalidArgument as exc:
         raise InvalidArgument(exc.violations + owner_violations) from None
     if owner_violations:

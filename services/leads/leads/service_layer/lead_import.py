@@ -95,7 +95,7 @@ def import_leads(cmd: ImportLeads, caller_id: str | None, uow: LeadsUnitOfWork, 
         if importing.is_blank(values):
             continue
         result = importing.parse_row(row_number, values, positions, id=str(uuid.uuid4()), owner_id=owner_id, now=now,
-                                     campaign_id=campaign_id)
+                                     campaign_id=campaign_id, imported_by=caller_id)
         if isinstance(result, list):
             report.rejections.extend(result)
         else:

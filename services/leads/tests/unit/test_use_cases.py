@@ -307,3 +307,21 @@ def test_handover_moves_open_leads_and_customers_once(uow, org):
     assert organisation.hand_over(delivery, uow, cmd, NOW) == [lead.id]
     assert organisation.hand_over(delivery, uow, cmd, NOW) == []  # a redelivery
     assert uow.leads.get(lead.id).owner_id == successor and types(uow)[-1] == "CustomerUpdated"
+
+
+def test_lead_created_says_who_captured_or_imported_it_so_notify_tells_another_owner(uow, org):
+    import json
+
+    from leads.adapters import event_encoder
+
+    head_department, head = org.team()
+    rep = org.user("sales_rep", department=head_department)
+    made = capture.create_lead(new(owner=f"users/{rep}"), head, uow, NOW)
+    message, _ = event_encoder.encode(next(e for e in uow.events if type(e).__name__ == "LeadCreated"))
+    assert (message.created_by, message.imported, made.lead.owner_id) == (f"users/{head}", False, rep)
+    cmd = lead_import.ImportLeads(columns=["company", "contact_name", "phone"],
+                                  rows=[(2, ["丙", "赵六", "13900139007"])])
+    lead_import.import_leads(cmd, head, uow, now=NOW)
+    created = [json.loads(payload) for kind, _, payload in event_encoder.outbox_rows(
+        [e for e in uow.bulk if type(e).__name__ == "LeadCreated"])]
+    assert [(c["createdBy"], c["imported"]) for c in created] == [(f"users/{head}", True)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 
-from opportunities.adapters.to_proto import opportunity_to_proto, task_to_proto, ts
+from opportunities.adapters.to_proto import activity_to_proto, opportunity_to_proto, task_to_proto, ts
 from opportunities.domain import alerts, model, work
 from shangji.opportunities.v1 import events_pb2
 from shangji_kit import names
@@ -38,6 +38,11 @@ def encode(event: object) -> tuple[Message, str]:
     if isinstance(event, work.TaskCompleted):
         return (events_pb2.TaskCompleted(task=task_to_proto(event.task), actor=names.format("users", event.actor_id)),
                 event.task.name)
+    if isinstance(event, work.ActivityRecorded):
+        deal = names.format("opportunities", event.activity.opportunity_id)
+        owner = names.format("users", event.owner_id) if event.owner_id else ""
+        return (events_pb2.ActivityRecorded(opportunity=deal, activity=activity_to_proto(event.activity),
+                                            owner=owner), deal)
     if isinstance(event, alerts.Alert):
         return _alert_to_proto(event), event.opportunity.name
     if isinstance(event, model.OpportunityRegistered):

@@ -179,6 +179,14 @@ class TaskCreated:
 
 
 @dataclass(frozen=True)
+class ActivityRecorded:
+    """A follow-up was recorded on a deal: the owner's follow-up reminders stop (notify)."""
+
+    activity: Activity
+    owner_id: str
+
+
+@dataclass(frozen=True)
 class TaskCompleted:
     task: Task
     actor_id: str

@@ -152,9 +152,10 @@ def add_activity(activity: work.Activity, caller_id: str, uow: OpportunitiesUnit
                  *, clock: Clock = utc_now) -> work.Activity:
     now = clock()
     with uow:
-        _, user_id = editable_deal(uow, activity.opportunity_id, caller_id, "")
+        opportunity, user_id = editable_deal(uow, activity.opportunity_id, caller_id, "")
         a = work.checked_activity(replace(activity, id=new_id(), author_id=user_id), now)
         uow.deals.add_activity(a)
+        uow.publish([work.ActivityRecorded(a, opportunity.owner_id)])
         uow.commit()
     return a
 

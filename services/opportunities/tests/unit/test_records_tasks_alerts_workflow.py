@@ -129,3 +129,13 @@ def test_a_customers_newest_owner_wins_whatever_the_order(uow, clock):
     assert projection.record_customer_updated(Delivery("c", "e-2", "t"), uow, newer) is True
     assert projection.record_customer_created(Delivery("c", "e-1", "t"), uow, older) is False
     assert uow.customers.owners[customer][0] == second
+
+
+def test_a_recorded_activity_is_announced_with_the_deals_owner(uow, deal, clock, events):
+    call = work.Activity(id="", opportunity_id=deal.id, kind="call", occur_time=clock() - timedelta(hours=1),
+                         author_id="")
+    recorded = records.add_activity(call, deal.owner_id, uow, clock=clock)
+    assert events(uow)[-1] == "ActivityRecorded"
+    message, subject = uow.messages[-1]
+    assert subject == f"opportunities/{deal.id}"
+    assert message.owner == f"users/{deal.owner_id}" and message.activity.name.endswith(recorded.id)
