@@ -6,7 +6,9 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from bench.cpu import CpuMeter, Usage, cpu_cells, cpu_header
 
 
 @dataclass
@@ -17,6 +19,7 @@ class Result:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    cpu: Usage | None = field(default=None)
 
     @property
     def rate(self) -> float:
@@ -36,8 +39,10 @@ class Result:
 
 
 def run(label: str, clients: int, seconds: float, make_call: Callable[[int], Callable[[], None]],
-        warmup: float = 1.0) -> Result:
-    """``make_call(thread_index)`` returns the function one thread calls in a loop."""
+        warmup: float = 1.0, meter: CpuMeter | None = None) -> Result:
+    """``make_call(thread_index)`` returns the function one thread calls in a loop.
+
+    With a ``meter``, the CPU of its groups is read over exactly the measured window."""
     stop = threading.Event()
     measuring = threading.Event()
     lock = threading.Lock()
@@ -64,12 +69,25 @@ def run(label: str, clients: int, seconds: float, make_call: Callable[[int], Cal
     for t in threads:
         t.start()
     time.sleep(warmup)
+    if meter is not None:
+        meter.start()
     measuring.set()
     started = time.perf_counter()
     time.sleep(seconds)
     measuring.clear()
     elapsed = time.perf_counter() - started
+    usage = meter.stop() if meter is not None else None
     stop.set()
     for t in threads:
         t.join(30)
-    return Result(label, clients, len(latencies), errors[0], elapsed, latencies)
+    return Result(label, clients, len(latencies), errors[0], elapsed, latencies, usage)
+
+
+def print_table(results: list[Result], groups: list[str], ceiling: Result | None = None) -> None:
+    """One line per result: calls/s, latency, share of the ceiling, CPU ms per call per group."""
+    print(f"{'what':<18}{'clients':>8}{'calls/s':>9}{'p50':>8}{'p99':>8}{'errors':>7}{'/ceil':>7}"
+          + cpu_header(groups))
+    for r in results:
+        share = f"{r.rate / ceiling.rate:>7.0%}" if ceiling is not None and ceiling.rate else f"{'':>7}"
+        print(f"{r.label:<18}{r.clients:>8}{r.rate:>9.0f}{r.p50:>8.2f}{r.p99:>8.2f}{r.errors:>7}{share}"
+              + cpu_cells(r.cpu, r.calls, groups))
