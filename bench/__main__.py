@@ -24,7 +24,6 @@ import time
 import uuid
 from pathlib import Path
 
-import grpc
 import psycopg
 import sqlalchemy as sa
 
@@ -49,21 +48,22 @@ def prepare_env() -> None:
     topology.purge(topo, os.environ["SHANGJI_AMQP_URI"])
 
 
-def echo_ceiling(clients: int, seconds: float, payload: bytes) -> load.Result:
+def echo_ceiling(clients: int, seconds: float, payload: bytes, *, threads: int = 16, aio: bool = False,
+                 label: str = "grpcio echo") -> load.Result:
     from shangji_kit.testing.processes import free_port
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bench.echo_server", str(port), "16"], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "bench.echo_server", str(port), str(threads),
+                             *(["aio"] if aio else [])], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     proc.stdout.readline()
     meter = cpu.CpuMeter({"front": lambda: {proc.pid}, "client": cpu.this_process})
     try:
         def make_call(i):
-            channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+            channel = load.channel(f"127.0.0.1:{port}")
             echo = channel.unary_unary("/bench.Echo/Echo")
             return lambda: echo(payload, timeout=5)
 
-        return load.run("grpcio echo", clients, seconds, make_call, meter=meter)
+        return load.run(label, clients, seconds, make_call, meter=meter)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -76,7 +76,7 @@ def create_lead_load(target: str, token: str, clients: int, seconds: float,
     md = [("authorization", f"Bearer {token}")]
 
     def make_call(i):
-        stub = leads_pb2_grpc.LeadsServiceStub(grpc.insecure_channel(target))
+        stub = leads_pb2_grpc.LeadsServiceStub(load.channel(target))
         counter = [0]
 
         def call():
@@ -117,7 +117,7 @@ def conversion_latency(target_leads: str, token: str, user_id: str, count: int, 
     from shangji_kit import settings
 
     md = [("authorization", f"Bearer {token}")]
-    stub = leads_pb2_grpc.LeadsServiceStub(grpc.insecure_channel(target_leads))
+    stub = leads_pb2_grpc.LeadsServiceStub(load.channel(target_leads))
     names = []
     for i in range(count):
         names.append(stub.CreateLead(leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(

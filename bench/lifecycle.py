@@ -46,7 +46,7 @@ def advance_load(target: str, token: str, clients: int, seconds: float,
     md = [("authorization", f"Bearer {token}")]
 
     def make_call(i):
-        stub = opportunities_pb2_grpc.OpportunitiesServiceStub(grpc.insecure_channel(target))
+        stub = opportunities_pb2_grpc.OpportunitiesServiceStub(load.channel(target))
         deal = _register(stub, pb2, md, i)
         state = {"etag": deal.etag, "forward": True}
 
@@ -79,7 +79,7 @@ def get_load(target: str, token: str, clients: int, seconds: float,
     md = [("authorization", f"Bearer {token}")]
 
     def make_call(i):
-        stub = opportunities_pb2_grpc.OpportunitiesServiceStub(grpc.insecure_channel(target))
+        stub = opportunities_pb2_grpc.OpportunitiesServiceStub(load.channel(target))
         name = _register(stub, pb2, md, 1000 + i).name
         return lambda: stub.GetOpportunity(pb2.GetOpportunityRequest(name=name), metadata=md, timeout=5)
 

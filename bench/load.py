@@ -8,7 +8,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import grpc
+
 from bench.cpu import CpuMeter, Usage, cpu_cells, cpu_header
+
+
+def channel(target: str) -> grpc.Channel:
+    """A channel with a TCP connection of its own: each client thread is a separate client.
+
+    grpc shares one connection among channels with the same target and options by default, which
+    would put every client thread on one connection, and so on one process of a multi-process front.
+    """
+    return grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
 
 
 @dataclass

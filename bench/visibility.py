@@ -129,7 +129,6 @@ def explain(uow_factory, user_id: str) -> None:
 
 def through_front(setup: dict, clients: int, seconds: float) -> None:
     """GetOpportunity and ListOpportunities page 1 as each head, through a front, with CPU per call."""
-    import grpc
 
     from bench import cpu, load
     from bench.__main__ import ROOT, echo_ceiling
@@ -160,12 +159,12 @@ def through_front(setup: dict, clients: int, seconds: float) -> None:
             names = [f"opportunities/{i}" for i in setup["below"][label]]
 
             def lister(i, md=md):
-                stub = opportunities_pb2_grpc.OpportunitiesServiceStub(grpc.insecure_channel(target))
+                stub = opportunities_pb2_grpc.OpportunitiesServiceStub(load.channel(target))
                 return lambda: stub.ListOpportunities(pb2.ListOpportunitiesRequest(page_size=50), metadata=md,
                                                       timeout=5)
 
             def getter(i, md=md, names=names):
-                stub = opportunities_pb2_grpc.OpportunitiesServiceStub(grpc.insecure_channel(target))
+                stub = opportunities_pb2_grpc.OpportunitiesServiceStub(load.channel(target))
                 turn = [i]
 
                 def call():
