@@ -181,8 +181,10 @@ def shape_of(viewer: Viewer) -> str:
 
 
 def viewer_param(type_: sa.types.TypeEngine | None = None) -> sa.BindParameter:
-    """The viewer's id inside a rule's ``team_ids`` or ``extra`` (filled by ``VisibleRule.params``)."""
-    return sa.bindparam("vis_viewer", type_=type_ or sa.Text())
+    """The viewer's id inside a rule's ``team_ids`` or ``extra`` (filled by ``VisibleRule.params``).
+
+    Give the column's type: without one the parameter is untyped and PostgreSQL infers it."""
+    return sa.bindparam("vis_viewer", type_=type_)
 
 
 def _like_prefix(path: str) -> str:
@@ -216,15 +218,28 @@ class VisibleRule:
         paths = sa.bindparam("vis_paths", type_=pg.ARRAY(sa.Text))
         below = (sa.select(sa.cast(u.c.user_id, owner_col.type)).join(d, d.c.id == u.c.department_id)
                  .where(d.c.path.like(sa.any_(paths))))
+        # For one record: is its owner below a headed department? An index lookup of that owner, where
+        # ``IN (...)`` would gather everyone below first (right for a list, wasteful for one row).
+        owner_below = (sa.exists().where(u.c.user_id == sa.cast(owner_col, sa.Text), d.c.id == u.c.department_id,
+                                         d.c.path.like(sa.any_(paths))))
         self._clauses = {
             SEES_ALL: sa.true(),
             OWN_ONLY: owner,
             MEMBER: sa.or_(*rules),
             HEAD: sa.or_(*rules, *head_extra, owner_col.in_(below)),
         }
+        one = [owner, *extra]
+        if team_ids is not None and id_col is not None:
+            one.append(team_ids.where(team_ids.selected_columns[0] == id_col).exists())
+        self._one = {**self._clauses, MEMBER: sa.or_(*one), HEAD: sa.or_(*one, *head_extra, owner_below)}
 
     def clause(self, shape: str) -> sa.ColumnElement[bool]:
+        """For lists: the rows a viewer of ``shape`` may see."""
         return self._clauses[shape]
+
+    def one_clause(self, shape: str) -> sa.ColumnElement[bool]:
+        """The same rule for a read of one record by its id (a Get): checks that record's owner only."""
+        return self._one[shape]
 
     @staticmethod
     def params(viewer: Viewer) -> dict:

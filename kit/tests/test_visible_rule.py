@@ -42,6 +42,8 @@ def test_rule_with_parameters_matches_the_rules_for_random_organisations(conn):
     team_ids = sa.select(members.c.record_id).where(members.c.user_id == visibility.viewer_param())
     rule = visibility.VisibleRule(org, records.c.owner_id, team_ids=team_ids, id_col=records.c.id)
     statements = {shape: sa.select(records.c.id).where(rule.clause(shape)) for shape in visibility.SHAPES}
+    one = {shape: sa.select(records.c.id).where(records.c.id == sa.bindparam("id"), rule.one_clause(shape))
+           for shape in visibility.SHAPES}
     now = datetime.now(timezone.utc)
     rnd = random.Random(5)
     checked = 0
@@ -87,5 +89,8 @@ def test_rule_with_parameters_matches_the_rules_for_random_organisations(conn):
                 if ok:
                     allowed.add(rid)
             assert got == allowed == bound, viewer_id
+            shape = visibility.shape_of(viewer)
+            singly = {rid for rid, _ in recs if conn.execute(one[shape], {"id": rid, **rule.params(viewer)}).first()}
+            assert singly == allowed, viewer_id
             checked += 1
     assert checked > 40
