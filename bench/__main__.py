@@ -48,6 +48,20 @@ def prepare_env() -> None:
     topology.purge(topo, os.environ["SHANGJI_AMQP_URI"])
 
 
+def known_user(user_id: str, roles: tuple[str, ...] = ("sales_rep",)) -> str:
+    """A token for ``user_id``, made known to leads' and opportunities' organisation projections first (as teams'
+    UserCreated would), so fronts that accept only known, active users serve it. Returns the token."""
+    from shangji_kit import settings
+    from shangji_kit.auth import mint_dev_token
+    from shangji_kit.db import libpq_dsn
+
+    for service in ("leads", "opportunities"):
+        with psycopg.connect(libpq_dsn(settings.database_url(service))) as conn:
+            conn.execute("INSERT INTO org_users (user_id, roles, active, update_time) VALUES (%s, %s, true, now()) "
+                         "ON CONFLICT (user_id) DO NOTHING", (user_id, list(roles)))
+    return mint_dev_token(user_id)
+
+
 def echo_ceiling(clients: int, seconds: float, payload: bytes, *, threads: int = 16, aio: bool = False,
                  label: str = "grpcio echo") -> load.Result:
     from shangji_kit.testing.processes import free_port
@@ -179,14 +193,13 @@ def main() -> None:
     prepare_env()
     from shangji.leads.v1 import leads_pb2
     from shangji_kit import settings
-    from shangji_kit.auth import mint_dev_token
     from shangji_kit.testing.processes import Suite
 
     print(f"bench: {os.cpu_count()} cores; broker, database, services and clients share this machine")
     suite = Suite(SERVICES, dict(os.environ), ROOT / ".run" / "bench-logs").start()
     try:
         user_id = str(uuid.uuid4())
-        token = mint_dev_token(user_id)
+        token = known_user(user_id)
         payload = leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(
             company="压测客户 0-0", contact_name="赵工", phone="13800138000", email="b0x0@bench.example",
             region="华东", source="bench")).SerializeToString()
@@ -214,7 +227,7 @@ def main() -> None:
         # Latency depends on the offered rate: one run per rate, each with its own owner and leads.
         for rate in (float(r) for r in args.conversion_rates.split(",")):
             conv_user = str(uuid.uuid4())
-            lat = conversion_latency(suite.target("leads"), mint_dev_token(conv_user), conv_user, args.conversions,
+            lat = conversion_latency(suite.target("leads"), known_user(conv_user), conv_user, args.conversions,
                                      rate, meter)
             print(f"\n(b) conversion commit -> notification row, {lat['count']} conversions offered at "
                   f"{lat['offered_rate']:.0f}/s (asked {rate:.0f}/s)")

@@ -18,7 +18,7 @@ import statistics
 import uuid
 
 from bench import cpu, load
-from bench.__main__ import ROOT, create_lead_load, echo_ceiling, prepare_env
+from bench.__main__ import ROOT, create_lead_load, echo_ceiling, known_user, prepare_env
 
 
 def main() -> None:
@@ -32,13 +32,12 @@ def main() -> None:
     prepare_env()
     from shangji.leads.v1 import leads_pb2
     from shangji_kit import db, migrate, settings
-    from shangji_kit.auth import mint_dev_token
     from shangji_kit.testing.processes import Suite
 
     shapes = [tuple(int(x) for x in s.split("x")) for s in args.shapes.split(",")]
     payload = leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(company="压测客户", contact_name="赵工",
                                                               phone="13800138000")).SerializeToString()
-    token = mint_dev_token(str(uuid.uuid4()))
+    token = known_user(str(uuid.uuid4()))
     runs: dict[str, list[load.Result]] = {}
     print(f"bench front_choice: {os.cpu_count()} cores, {args.rounds} rounds, {args.clients} client threads")
     try:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 
 from bench import cpu, load
-from bench.__main__ import ROOT, SERVICES, echo_ceiling, prepare_env
+from bench.__main__ import ROOT, SERVICES, echo_ceiling, known_user, prepare_env
 
 
 def _register(stub, pb2, md, i: int):
@@ -95,14 +95,13 @@ def main() -> None:
     prepare_env()
     from shangji.opportunities.v1 import opportunities_pb2 as pb2
     from shangji_kit import settings
-    from shangji_kit.auth import mint_dev_token
     from shangji_kit.testing.processes import Suite
 
     print(f"bench lifecycle: {os.cpu_count()} cores; broker, database, services and clients share this machine")
     suite = Suite(SERVICES, dict(os.environ), ROOT / ".run" / "bench-logs").start()
     try:
-        # A user the projection of teams' events does not know: they see (and may change) their own deals.
-        token = mint_dev_token(str(uuid.uuid4()))
+        # A sales rep: they see (and may change) their own deals.
+        token = known_user(str(uuid.uuid4()))
         target = suite.target("opportunities")
         payload = pb2.AdvanceStageRequest(name=f"opportunities/{uuid.uuid4()}", etag="7",
                                           target_stage="discover", reason="bench").SerializeToString()
