@@ -270,10 +270,18 @@ def visible_clause(viewer: Viewer, org: OrgTables, owner_col: sa.ColumnElement,
     return VisibleRule(org, owner_col, team_ids=team_ids, id_col=id_col, extra=extra).bound(viewer)
 
 
+@functools.cache
+def _manages_statement(org: OrgTables) -> sa.Select:
+    """Built once per service: the owner's row, below any of the viewer's headed subtrees (an array parameter)."""
+    d, u = org.departments, org.users
+    return (sa.select(sa.literal(True)).select_from(u.join(d, d.c.id == u.c.department_id))
+            .where(u.c.user_id == sa.bindparam("owner_id", type_=sa.Text),
+                   d.c.path.like(sa.any_(sa.bindparam("vis_paths", type_=pg.ARRAY(sa.Text))))))
+
+
 def manages(conn: sa.Connection, org: OrgTables, viewer: Viewer, owner_id: str) -> bool:
     """Whether ``viewer`` heads a department at or above ``owner_id``'s department."""
     if not viewer.headed_paths or owner_id == viewer.user_id:
         return False
-    stmt = sa.select(sa.literal(True)).where(org.users.c.user_id.in_(_owners_below(org, viewer.headed_paths)),
-                                              org.users.c.user_id == owner_id)
-    return conn.execute(stmt).first() is not None
+    params = {"owner_id": str(owner_id), "vis_paths": [_like_prefix(p) for p in viewer.headed_paths]}
+    return conn.execute(_manages_statement(org), params).first() is not None

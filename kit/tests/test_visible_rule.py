@@ -77,6 +77,9 @@ def test_rule_with_parameters_matches_the_rules_for_random_organisations(conn):
             bound = {r[0] for r in conn.execute(sa.select(records.c.id).where(rule.bound(viewer)))}
             headed = [path_of[d] for d, h in heads.items() if h == viewer_id] if active.get(viewer_id) else []
             allowed = set()
+            for owner in people:
+                below = dept_of[owner] is not None and any(path_of[dept_of[owner]].startswith(h) for h in headed)
+                assert visibility.manages(conn, org, viewer, owner) == (below and owner != viewer_id), owner
             for rid, owner in recs:
                 own = owner == viewer_id
                 if viewer_id in active and not active[viewer_id]:
