@@ -26,6 +26,16 @@ import sqlalchemy as sa
 from bench import cpu
 
 
+def deal_select():
+    """(the deal read joined with its stage, the per-call visibility clause) wherever the service keeps them."""
+    try:  # the repositories per aggregate (issue 10), or the one repository module before them
+        from opportunities.adapters.deal_rows import SELECT, visible
+    except ImportError:
+        from opportunities.adapters.repository import _SELECT as SELECT
+        from opportunities.adapters.repository import visible
+    return SELECT, visible
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--opportunities", type=int, default=100_000)
@@ -40,7 +50,8 @@ def main() -> None:
     import psycopg
 
     from opportunities.adapters.orm import opportunities, org, team_members
-    from opportunities.adapters.repository import _SELECT, visible
+
+    _SELECT, visible = deal_select()
     from shangji_kit import db, migrate, settings, visibility
 
     label = "level 5 head"

@@ -116,8 +116,10 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def explain(uow_factory, user_id: str) -> None:
+    from bench.statements import deal_select
     from opportunities.adapters.orm import opportunities
-    from opportunities.adapters.repository import _SELECT, visible
+
+    _SELECT, visible = deal_select()
 
     with uow_factory() as uow:
         viewer = uow.org.viewer(user_id)
@@ -198,7 +200,10 @@ def main() -> None:
 
     setup = prepare(args.opportunities, args.users)
     from opportunities import bootstrap
-    from opportunities.service_layer import services
+    try:  # one module per workflow (issue 10), or the services module before it
+        from opportunities.service_layer import lifecycle as services
+    except ImportError:
+        from opportunities.service_layer import services
     from shangji_kit import migrate, settings
 
     print(f"bench visibility: {setup['users']} users, {setup['departments']} departments in {LEVELS} levels, "
