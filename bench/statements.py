@@ -62,12 +62,11 @@ def main() -> None:
     team_ids = sa.select(team_members.c.opportunity_id).where(member == visibility.viewer_param(member.type))
     rule = visibility.VisibleRule(org, opportunities.c.owner_id, team_ids=team_ids, id_col=opportunities.c.id,
                                   head_extra=[opportunities.c.owner_id.is_(None)])
-    get_once = {s: _SELECT.where(opportunities.c.id == sa.bindparam("id", type_=opportunities.c.id.type),
-                                 rule.clause(s)) for s in visibility.SHAPES}
-    get_one = {s: _SELECT.where(opportunities.c.id == sa.bindparam("id", type_=opportunities.c.id.type),
-                                rule.one_clause(s)) for s in visibility.SHAPES}
+    by_id = opportunities.c.id == sa.bindparam("id", type_=opportunities.c.id.type)
+    get_once = rule.per_shape(lambda visible: _SELECT.where(by_id, visible))
+    get_one = rule.per_shape(lambda visible: _SELECT.where(by_id, visible), one=True)
     page = (opportunities.c.create_time.desc(), opportunities.c.id)
-    list_once = {s: _SELECT.where(rule.clause(s)).order_by(*page).limit(51) for s in visibility.SHAPES}
+    list_once = rule.per_shape(lambda visible: _SELECT.where(visible).order_by(*page).limit(51))
     meter = cpu.CpuMeter({"client": cpu.this_process,
                           "postgres": cpu.postgres_backends(db.libpq_dsn(setup["url"]),
                                                             [settings.database_name("opportunities")])})

@@ -41,9 +41,9 @@ def test_rule_with_parameters_matches_the_rules_for_random_organisations(conn):
     md.create_all(conn)
     team_ids = sa.select(members.c.record_id).where(members.c.user_id == visibility.viewer_param())
     rule = visibility.VisibleRule(org, records.c.owner_id, team_ids=team_ids, id_col=records.c.id)
-    statements = {shape: sa.select(records.c.id).where(rule.clause(shape)) for shape in visibility.SHAPES}
-    one = {shape: sa.select(records.c.id).where(records.c.id == sa.bindparam("id"), rule.one_clause(shape))
-           for shape in visibility.SHAPES}
+    statements = rule.per_shape(lambda visible: sa.select(records.c.id).where(visible))
+    one = rule.per_shape(lambda visible: sa.select(records.c.id).where(records.c.id == sa.bindparam("id"), visible),
+                         one=True)
     now = datetime.now(timezone.utc)
     rnd = random.Random(5)
     checked = 0
