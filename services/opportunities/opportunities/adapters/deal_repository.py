@@ -57,15 +57,17 @@ _ENTER_STAGE = sa.text("""
 
 
 # Get and List, built once per viewer shape (building them per call was most of a read's CPU: bench.statements).
-_GET_VISIBLE = {shape: SELECT.where(opportunities.c.id == sa.bindparam("id", type_=opportunities.c.id.type),
-                                    RULE.one_clause(shape)) for shape in visibility.SHAPES}
+_BY_ID = opportunities.c.id == sa.bindparam("id", type_=opportunities.c.id.type)
+_GET_VISIBLE = RULE.per_shape(lambda visible: SELECT.where(_BY_ID, visible), one=True)
 _AFTER = sa.or_(opportunities.c.create_time < sa.bindparam("after_time", type_=_TIME),
                 sa.and_(opportunities.c.create_time == sa.bindparam("after_time", type_=_TIME),
                         opportunities.c.id > sa.bindparam("after_id", type_=opportunities.c.id.type)))
-_LIST_VISIBLE = {(shape, after): SELECT.where(RULE.clause(shape), *([_AFTER] if after else []))
-                 .order_by(opportunities.c.create_time.desc(), opportunities.c.id)
-                 .limit(sa.bindparam("limit", type_=sa.Integer))
-                 for shape in visibility.SHAPES for after in (False, True)}
+_NEWEST_FIRST = (opportunities.c.create_time.desc(), opportunities.c.id)
+_LIMIT = sa.bindparam("limit", type_=sa.Integer)
+_LIST_VISIBLE = {
+    False: RULE.per_shape(lambda visible: SELECT.where(visible).order_by(*_NEWEST_FIRST).limit(_LIMIT)),
+    True: RULE.per_shape(lambda visible: SELECT.where(visible, _AFTER).order_by(*_NEWEST_FIRST).limit(_LIMIT)),
+}
 
 
 def _contact(row) -> DealContact:
@@ -110,7 +112,7 @@ class DealRepository:
         params = {"limit": limit, **RULE.params(viewer)}
         if after is not None:
             params["after_time"], params["after_id"] = after
-        stmt = _LIST_VISIBLE[(visibility.shape_of(viewer), after is not None)]
+        stmt = _LIST_VISIBLE[after is not None][visibility.shape_of(viewer)]
         return [to_opportunity(row) for row in self.session.execute(stmt, params)]
 
     def visible_ids(self, opportunity_ids: list[str], viewer: visibility.Viewer) -> set[str]:
