@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from datetime import datetime, timedelta
@@ -75,10 +76,23 @@ def sales_user_exists(user_id: str) -> sa.Exists:
                              u.c.roles.overlap(sa.literal(list(SALES_ROLES), pg.ARRAY(sa.Text))))
 
 
+# Who sees a lead, built once per viewer shape. The pool is open to every active sales user (an uncorrelated
+# EXISTS: one init plan per query).
+_RULE = visibility.VisibleRule(org, leads.c.owner_id, extra=[sa.and_(
+    leads.c.owner_id.is_(None), sales_user_exists(visibility.viewer_param(org.users.c.user_id.type)))])
+
+
 def _visible(viewer: visibility.Viewer) -> sa.ColumnElement[bool]:
-    # The pool is open to every active sales user (an uncorrelated EXISTS: one init plan per query).
-    in_pool = sa.and_(leads.c.owner_id.is_(None), sales_user_exists(viewer.user_id))
-    return visibility.visible_clause(viewer, org, leads.c.owner_id, extra=[in_pool])
+    """The rule with ``viewer``'s values bound, for statements built per call (hot reads use ``_RULE``)."""
+    return _RULE.bound(viewer)
+
+
+# A lead by id under the rule (and locked, for a change), built once: ConvertLead and the pool's moves read one.
+_GET_VISIBLE = {}
+for _shape in visibility.SHAPES:
+    _GET_VISIBLE[(_shape, False)] = sa.select(leads).where(leads.c.id == sa.bindparam("id", type_=leads.c.id.type),
+                                                           _RULE.one_clause(_shape))
+    _GET_VISIBLE[(_shape, True)] = _GET_VISIBLE[(_shape, False)].with_for_update(of=leads)
 
 
 _LOCK_KEYS = sa.text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) "
@@ -98,6 +112,17 @@ _WANTED = sa.func.unnest(sa.bindparam("company_keys", type_=_TEXTS), sa.bindpara
 _BY_COMPANY = (sa.select(leads).select_from(leads.join(
     _WANTED, sa.and_(leads.c.company_key == _WANTED.c.ck, leads.c.region_key == _WANTED.c.rk)))
     .where(leads.c.company_key != ""))
+
+
+_MATCH = ("match_id", "expected_version")
+
+
+@functools.cache
+def _update_statement(columns: tuple[str, ...]) -> sa.Update:
+    """A lead's write-back, built once per set of columns (it is the same set on every call)."""
+    return (sa.update(leads)
+            .where(leads.c.id == sa.bindparam("match_id"), leads.c.version == sa.bindparam("expected_version"))
+            .values({c: sa.bindparam(c, type_=leads.c[c].type) for c in columns}))
 
 
 class LeadRepository:
@@ -178,10 +203,8 @@ class LeadRepository:
 
     def get_visible(self, lead_id: str, viewer: visibility.Viewer, *, for_update: bool = False) -> Lead | None:
         """The lead when ``viewer`` may see it; None when it is missing or hidden (the same answer)."""
-        stmt = sa.select(leads).where(leads.c.id == lead_id, _visible(viewer))
-        if for_update:
-            stmt = stmt.with_for_update(of=leads)
-        row = self.session.execute(stmt).first()
+        row = self.session.execute(_GET_VISIBLE[(visibility.shape_of(viewer), for_update)],
+                                   {"id": lead_id, **_RULE.params(viewer)}).first()
         return _to_lead(row) if row else None
 
     def get_many_for_update(self, lead_ids: list[str], viewer: visibility.Viewer | None = None) -> list[Lead]:
@@ -257,10 +280,8 @@ class LeadRepository:
     def update(self, lead: Lead, expected_version: int) -> None:
         """Write the lead if nobody else did since it was read at ``expected_version``; ABORTED otherwise."""
         values = {c: v for c, v in _row(lead).items() if c not in _IMMUTABLE}
-        stmt = (sa.update(leads)
-                .where(leads.c.id == lead.id, leads.c.version == expected_version)
-                .values(**values))
-        if self.session.execute(stmt).rowcount == 0:
+        values.update(match_id=lead.id, expected_version=expected_version)
+        if self.session.execute(_update_statement(tuple(c for c in values if c not in _MATCH)), values).rowcount == 0:
             raise Aborted(f"{lead.name} was changed concurrently; re-read it and retry",
                           metadata={"resource": lead.name})
 
