@@ -88,11 +88,10 @@ def _visible(viewer: visibility.Viewer) -> sa.ColumnElement[bool]:
 
 
 # A lead by id under the rule (and locked, for a change), built once: ConvertLead and the pool's moves read one.
-_GET_VISIBLE = {}
-for _shape in visibility.SHAPES:
-    _GET_VISIBLE[(_shape, False)] = sa.select(leads).where(leads.c.id == sa.bindparam("id", type_=leads.c.id.type),
-                                                           _RULE.one_clause(_shape))
-    _GET_VISIBLE[(_shape, True)] = _GET_VISIBLE[(_shape, False)].with_for_update(of=leads)
+_BY_ID = leads.c.id == sa.bindparam("id", type_=leads.c.id.type)
+_GET_VISIBLE = {False: _RULE.per_shape(lambda visible: sa.select(leads).where(_BY_ID, visible), one=True),
+                True: _RULE.per_shape(lambda visible: sa.select(leads).where(_BY_ID, visible)
+                                      .with_for_update(of=leads), one=True)}
 
 
 _LOCK_KEYS = sa.text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) "
@@ -203,7 +202,7 @@ class LeadRepository:
 
     def get_visible(self, lead_id: str, viewer: visibility.Viewer, *, for_update: bool = False) -> Lead | None:
         """The lead when ``viewer`` may see it; None when it is missing or hidden (the same answer)."""
-        row = self.session.execute(_GET_VISIBLE[(visibility.shape_of(viewer), for_update)],
+        row = self.session.execute(_GET_VISIBLE[for_update][visibility.shape_of(viewer)],
                                    {"id": lead_id, **_RULE.params(viewer)}).first()
         return _to_lead(row) if row else None
 
