@@ -55,6 +55,8 @@ bench: venv protos infra databases
 	$(BIN)/python -m bench.erp_orders
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.notify_delivery
+	$(BIN)/python -m bench.relay
+	$(BIN)/python -m bench.statements
 
 clean: down
 	rm -rf $(VENV) protos/gen build .run

@@ -7,7 +7,8 @@ order (party upsert, free sale with the cost centre on each line, quote, confirm
 Bridge: ``--orders`` SampleRequestApproved events are published to the broker at once (a backlog, so the
 workers run flat out), each worker taking ``direct-clients / workers`` at a time (the same concurrency as the
 direct side); the clock runs from the first publish to the last job confirmed. Duplicates are ERP
-sales beyond one per reference (must be 0). Target: bridge within 1.5x of direct.
+sales beyond one per reference (must be 0). Target: bridge within 1.5x of direct. Each side is printed with the
+CPU per order in every group of processes (``bench.cpu``): bridge workers, trytond, PostgreSQL, broker, client.
 
     python -m bench.erp_orders [--orders 100] [--workers 4] [--tryton-processes 4] [--direct-clients 8] [--warmup 24]
 """
@@ -25,9 +26,27 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench import cpu
 from bench.__main__ import ROOT, prepare_env
 
 PRODUCTS = {"SMP-A": "TRY-SAMPLE-A", "SMP-B": "TRY-SAMPLE-B"}
+
+
+def meter_for(server, workers: list) -> cpu.CpuMeter:
+    from shangji_kit import settings
+    from shangji_kit.db import libpq_dsn
+
+    return cpu.CpuMeter({
+        "workers": lambda: cpu.with_descendants(*(p.proc.pid for p in workers if p.proc is not None)),
+        "trytond": lambda: cpu.with_descendants(*(c.pid for c in server._children)),
+        "postgres": cpu.postgres_backends(libpq_dsn(settings.database_url("erp_bridge")),
+                                          [settings.database_name("erp_bridge"), server.database]),
+        "rabbitmq": lambda: cpu.named("beam.smp"),
+        "client": cpu.this_process,
+    })
+
+
+GROUPS = ["workers", "trytond", "postgres", "rabbitmq", "client"]
 
 
 def direct_run(erp_settings: dict, orders: int, clients: int) -> tuple[float, list[str]]:
@@ -98,7 +117,7 @@ def approvals(orders: int) -> list[dict]:
 
 
 def bridge_run(erp_env: dict, orders: int, workers: int, in_flight: int,
-               log_dir: Path) -> tuple[float, list[str], int]:
+               log_dir: Path, server=None) -> tuple[float, list[str], int, cpu.Usage | None]:
     """(seconds, references, confirmed jobs): ``orders`` approvals through ``workers`` bridge processes."""
     from shangji_kit import settings
     from shangji_kit.publisher import EventPublisher
@@ -122,6 +141,9 @@ def bridge_run(erp_env: dict, orders: int, workers: int, in_flight: int,
             p.wait_started(60)
         bodies = approvals(orders)
         publisher = EventPublisher(os.environ["SHANGJI_AMQP_URI"], "samples")
+        meter = meter_for(server, processes) if server is not None else None
+        if meter is not None:
+            meter.start()
         started = time.perf_counter()
         for body in bodies:
             publisher.publish(body)
@@ -137,6 +159,7 @@ def bridge_run(erp_env: dict, orders: int, workers: int, in_flight: int,
                     break
                 time.sleep(0.1)
         elapsed = time.perf_counter() - started
+        usage = meter.stop() if meter is not None else None
     finally:
         for p in processes:
             try:
@@ -144,7 +167,7 @@ def bridge_run(erp_env: dict, orders: int, workers: int, in_flight: int,
             except Exception:  # stop the others anyway
                 p.kill()
         engine.dispose()
-    return elapsed, [b["subject"] for b in bodies], confirmed
+    return elapsed, [b["subject"] for b in bodies], confirmed, usage
 
 
 def duplicates(erp_env: dict, references: list[str]) -> tuple[int, int]:
@@ -183,18 +206,24 @@ def main() -> None:
         erp_env = server.environment()
         # untimed: every trytond process loads its caches first, so neither side pays the cold start
         direct_run(erp_env, args.warmup, args.direct_clients)
+        meter = meter_for(server, [])
+        meter.start()
         direct_s, direct_refs = direct_run(erp_env, args.orders, args.direct_clients)
+        direct_cpu = meter.stop()
         print(f"direct: {args.orders} orders in {direct_s:.1f} s", flush=True)
-        bridge_s, bridge_refs, confirmed = bridge_run(erp_env, args.orders, args.workers, args.direct_clients, log_dir)
+        bridge_s, bridge_refs, confirmed, bridge_cpu = bridge_run(erp_env, args.orders, args.workers,
+                                                                  args.direct_clients, log_dir, server)
         direct_sales, direct_dupes = duplicates(erp_env, direct_refs)
         bridge_sales, bridge_dupes = duplicates(erp_env, bridge_refs)
         direct_rate = direct_sales / direct_s * 60
         bridge_rate = confirmed / bridge_s * 60
         print(f"\n{args.orders} free sales (2 lines, cost centre on each, quoted and confirmed) per side")
-        print(f"{'what':<44}{'orders':>8}{'seconds':>9}{'per min':>9}")
+        print(f"{'what':<44}{'orders':>8}{'seconds':>9}{'per min':>9}" + cpu.cpu_header(GROUPS))
         print(f"{f'direct JSON-RPC, {args.direct_clients} clients (ceiling)':<44}{direct_sales:>8}{direct_s:>9.1f}"
-              f"{direct_rate:>9.0f}")
-        print(f"{f'approvals -> bridge, {args.workers} workers':<44}{confirmed:>8}{bridge_s:>9.1f}{bridge_rate:>9.0f}")
+              f"{direct_rate:>9.0f}" + cpu.cpu_cells(direct_cpu, direct_sales, GROUPS))
+        print(f"{f'approvals -> bridge, {args.workers} workers':<44}{confirmed:>8}{bridge_s:>9.1f}{bridge_rate:>9.0f}"
+              + cpu.cpu_cells(bridge_cpu, confirmed, GROUPS))
+        print(cpu.explain(GROUPS) + " (CPU per order, ms)")
         print(f"direct / bridge: {direct_rate / bridge_rate:.2f}x (target <= 1.5x)")
         print(f"duplicates in the ERP: bridge {bridge_dupes} ({bridge_sales} sales for {len(bridge_refs)} "
               f"approvals), direct {direct_dupes} (target 0)")

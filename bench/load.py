@@ -6,7 +6,20 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import grpc
+
+from bench.cpu import CpuMeter, Usage, cpu_cells, cpu_header
+
+
+def channel(target: str) -> grpc.Channel:
+    """A channel with a TCP connection of its own: each client thread is a separate client.
+
+    grpc shares one connection among channels with the same target and options by default, which
+    would put every client thread on one connection, and so on one process of a multi-process front.
+    """
+    return grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
 
 
 @dataclass
@@ -17,6 +30,7 @@ class Result:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    cpu: Usage | None = field(default=None)
 
     @property
     def rate(self) -> float:
@@ -36,8 +50,10 @@ class Result:
 
 
 def run(label: str, clients: int, seconds: float, make_call: Callable[[int], Callable[[], None]],
-        warmup: float = 1.0) -> Result:
-    """``make_call(thread_index)`` returns the function one thread calls in a loop."""
+        warmup: float = 1.0, meter: CpuMeter | None = None) -> Result:
+    """``make_call(thread_index)`` returns the function one thread calls in a loop.
+
+    With a ``meter``, the CPU of its groups is read over exactly the measured window."""
     stop = threading.Event()
     measuring = threading.Event()
     lock = threading.Lock()
@@ -64,12 +80,25 @@ def run(label: str, clients: int, seconds: float, make_call: Callable[[int], Cal
     for t in threads:
         t.start()
     time.sleep(warmup)
+    if meter is not None:
+        meter.start()
     measuring.set()
     started = time.perf_counter()
     time.sleep(seconds)
     measuring.clear()
     elapsed = time.perf_counter() - started
+    usage = meter.stop() if meter is not None else None
     stop.set()
     for t in threads:
         t.join(30)
-    return Result(label, clients, len(latencies), errors[0], elapsed, latencies)
+    return Result(label, clients, len(latencies), errors[0], elapsed, latencies, usage)
+
+
+def print_table(results: list[Result], groups: list[str], ceiling: Result | None = None) -> None:
+    """One line per result: calls/s, latency, share of the ceiling, CPU ms per call per group."""
+    print(f"{'what':<18}{'clients':>8}{'calls/s':>9}{'p50':>8}{'p99':>8}{'errors':>7}{'/ceil':>7}"
+          + cpu_header(groups))
+    for r in results:
+        share = f"{r.rate / ceiling.rate:>7.0%}" if ceiling is not None and ceiling.rate else f"{'':>7}"
+        print(f"{r.label:<18}{r.clients:>8}{r.rate:>9.0f}{r.p50:>8.2f}{r.p99:>8.2f}{r.errors:>7}{share}"
+              + cpu_cells(r.cpu, r.calls, groups))

@@ -6,7 +6,12 @@ times the service's own list use case (visibility rules in SQL) and, in the same
 first page without any rule (plain ORDER BY create_time DESC LIMIT). Target: p99 < 50 ms and
 within 3x of the unfiltered query.
 
-    python -m bench.visibility [--opportunities 1000000] [--users 10000] [--calls 200]
+Then, through a real opportunities front on the same database at 16 client threads, GetOpportunity (of
+deals below the manager) and page 1 of ListOpportunities as each department head, with the CPU per call in
+every process (``bench.cpu``) and the grpcio echo ceiling of the same run. Target (issue 12): at most
+1.0 ms of CPU per call over all processes, p99 < 20 ms.
+
+    python -m bench.visibility [--opportunities 1000000] [--users 10000] [--calls 200] [--seconds 3]
 """
 
 from __future__ import annotations
@@ -94,8 +99,15 @@ def prepare(opportunity_count: int, user_count: int, seed: int = 7) -> dict:
         load_seconds = time.perf_counter() - started
     # Managers at three depths: near the top, the middle and a team lead.
     managers = {f"level {lvl + 1} head": heads[by_level[lvl][0][0]] for lvl in (1, 4, 7)}
-    return {"url": url, "managers": managers, "load_seconds": load_seconds, "departments": len(departments),
-            "users": len(users)}
+    below = {}
+    with psycopg.connect(libpq_dsn(url)) as conn:
+        for label, manager in managers.items():
+            below[label] = [str(r[0]) for r in conn.execute(
+                "SELECT o.id FROM org_departments h JOIN org_departments d ON d.path LIKE h.path || '%%' "
+                "JOIN org_users u ON u.department_id = d.id JOIN opportunities o ON o.owner_id::text = u.user_id "
+                "WHERE h.head_id = %s AND u.user_id <> %s LIMIT 200", (manager, manager))]
+    return {"url": url, "managers": managers, "below": below, "load_seconds": load_seconds,
+            "departments": len(departments), "users": len(users)}
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -104,8 +116,10 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def explain(uow_factory, user_id: str) -> None:
+    from bench.statements import deal_select
     from opportunities.adapters.orm import opportunities
-    from opportunities.adapters.repository import _SELECT, visible
+
+    _SELECT, visible = deal_select()
 
     with uow_factory() as uow:
         viewer = uow.org.viewer(user_id)
@@ -115,18 +129,81 @@ def explain(uow_factory, user_id: str) -> None:
             print("    " + row[0])
 
 
+def through_front(setup: dict, clients: int, seconds: float) -> None:
+    """GetOpportunity and ListOpportunities page 1 as each head, through a front, with CPU per call."""
+
+    from bench import cpu, load
+    from bench.__main__ import ROOT, echo_ceiling
+    from shangji.opportunities.v1 import opportunities_pb2 as pb2
+    from shangji.opportunities.v1 import opportunities_pb2_grpc
+    from shangji_kit import settings
+    from shangji_kit.auth import mint_dev_token
+    from shangji_kit.db import libpq_dsn
+    from shangji_kit.testing.processes import ServiceProcess, free_port
+
+    port = free_port()
+    env = dict(os.environ, SHANGJI_OPPORTUNITIES_GRPC_PORT=str(port), SHANGJI_ACCESS_LOG="false")
+    log_dir = ROOT / ".run" / "bench-logs" / "visibility"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    front = ServiceProcess("opportunities", "front", env, log_dir).start()
+    front.wait_started(60)
+    target = f"127.0.0.1:{port}"
+    meter = cpu.CpuMeter({
+        "front": lambda: cpu.with_descendants(front.proc.pid),
+        "postgres": cpu.postgres_backends(libpq_dsn(setup["url"]), [settings.database_name("opportunities")]),
+        "client": cpu.this_process,
+    })
+    groups = ["front", "postgres", "client"]
+    try:
+        results = []
+        for label, manager in setup["managers"].items():
+            md = [("authorization", f"Bearer {mint_dev_token(manager)}")]
+            names = [f"opportunities/{i}" for i in setup["below"][label]]
+
+            def lister(i, md=md):
+                stub = opportunities_pb2_grpc.OpportunitiesServiceStub(load.channel(target))
+                return lambda: stub.ListOpportunities(pb2.ListOpportunitiesRequest(page_size=50), metadata=md,
+                                                      timeout=5)
+
+            def getter(i, md=md, names=names):
+                stub = opportunities_pb2_grpc.OpportunitiesServiceStub(load.channel(target))
+                turn = [i]
+
+                def call():
+                    turn[0] += 1
+                    stub.GetOpportunity(pb2.GetOpportunityRequest(name=names[turn[0] % len(names)]), metadata=md,
+                                        timeout=5)
+                return call
+
+            results.append(load.run(f"List, {label[:-5]}", clients, seconds, lister, meter=meter))
+            results.append(load.run(f"Get, {label[:-5]}", clients, seconds, getter, meter=meter))
+        echo = echo_ceiling(clients, seconds, pb2.GetOpportunityRequest(name=f"opportunities/{uuid.uuid4()}")
+                            .SerializeToString())
+        print(f"\nthrough the opportunities front, {clients} client threads (calls/s, ms, CPU ms per call)")
+        load.print_table([*results, echo], groups, ceiling=echo)
+        print(cpu.explain(groups))
+        print("target: at most 1.0 ms of CPU per call over all processes, p99 < 20 ms")
+    finally:
+        front.terminate(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--opportunities", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds of each load through the front")
+    parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--explain", action="store_true", help="print each manager's query plan")
     parser.add_argument("--keep", action="store_true", help="keep the loaded database for another look")
     args = parser.parse_args()
 
     setup = prepare(args.opportunities, args.users)
     from opportunities import bootstrap
-    from opportunities.service_layer import services
+    try:  # one module per workflow (issue 10), or the services module before it
+        from opportunities.service_layer import lifecycle as services
+    except ImportError:
+        from opportunities.service_layer import services
     from shangji_kit import migrate, settings
 
     print(f"bench visibility: {setup['users']} users, {setup['departments']} departments in {LEVELS} levels, "
@@ -163,6 +240,7 @@ def main() -> None:
             if args.explain:
                 explain(uow, manager)
         print("target: p99 < 50 ms and within 3x of the plain query")
+        through_front(setup, args.clients, args.seconds)
     finally:
         engine.dispose()
         from shangji_kit import db

@@ -33,9 +33,12 @@ class PoolSettingsRepository:
     def __init__(self, session: sa.Connection) -> None:
         self.session = session
 
+    # Built once: every capture and conversion reads the settings.
+    _SELECT = sa.select(pool_settings).where(pool_settings.c.company == "default")
+    _SELECT_FOR_UPDATE = _SELECT.with_for_update()
+
     def _row(self, for_update: bool = False):
-        stmt = sa.select(pool_settings).where(pool_settings.c.company == "default")
-        return self.session.execute(stmt.with_for_update() if for_update else stmt).first()
+        return self.session.execute(self._SELECT_FOR_UPDATE if for_update else self._SELECT).first()
 
     def get(self) -> PoolSettings:
         row = self._row()

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql as pg
 from opportunities.adapters.deal_rows import (
     CHANGEABLE,
     COLUMNS,
+    RULE,
     SELECT,
     STAGE_OF_DEAL,
     to_opportunity,
@@ -55,6 +56,20 @@ _ENTER_STAGE = sa.text("""
 """).bindparams(sa.bindparam("time", type_=sa.DateTime(timezone=True)))
 
 
+# Get and List, built once per viewer shape (building them per call was most of a read's CPU: bench.statements).
+_BY_ID = opportunities.c.id == sa.bindparam("id", type_=opportunities.c.id.type)
+_GET_VISIBLE = RULE.per_shape(lambda visible: SELECT.where(_BY_ID, visible), one=True)
+_AFTER = sa.or_(opportunities.c.create_time < sa.bindparam("after_time", type_=_TIME),
+                sa.and_(opportunities.c.create_time == sa.bindparam("after_time", type_=_TIME),
+                        opportunities.c.id > sa.bindparam("after_id", type_=opportunities.c.id.type)))
+_NEWEST_FIRST = (opportunities.c.create_time.desc(), opportunities.c.id)
+_LIMIT = sa.bindparam("limit", type_=sa.Integer)
+_LIST_VISIBLE = {
+    False: RULE.per_shape(lambda visible: SELECT.where(visible).order_by(*_NEWEST_FIRST).limit(_LIMIT)),
+    True: RULE.per_shape(lambda visible: SELECT.where(visible, _AFTER).order_by(*_NEWEST_FIRST).limit(_LIMIT)),
+}
+
+
 def _contact(row) -> DealContact:
     return DealContact(id=row.id, opportunity_id=row.opportunity_id, contact_id=row.contact_id,
                        display_name=row.display_name, title=row.title, phone=row.phone, email=row.email,
@@ -87,20 +102,18 @@ class DealRepository:
 
     def get_visible(self, opportunity_id: str, viewer: visibility.Viewer) -> Opportunity | None:
         """One deal; None when it is missing and when ``viewer`` may not see it (the caller cannot tell which)."""
-        row = self.session.execute(
-            SELECT.where(opportunities.c.id == opportunity_id, visible(viewer))).first()
+        row = self.session.execute(_GET_VISIBLE[visibility.shape_of(viewer)],
+                                   {"id": opportunity_id, **RULE.params(viewer)}).first()
         return to_opportunity(row) if row else None
 
     def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None
                      ) -> list[Opportunity]:
         """The deals ``viewer`` may see, newest first (create_time DESC, id); ``after`` is the last row seen."""
-        stmt = SELECT.where(visible(viewer))
+        params = {"limit": limit, **RULE.params(viewer)}
         if after is not None:
-            time, last_id = after
-            stmt = stmt.where(sa.or_(opportunities.c.create_time < time,
-                                     sa.and_(opportunities.c.create_time == time, opportunities.c.id > last_id)))
-        stmt = stmt.order_by(opportunities.c.create_time.desc(), opportunities.c.id).limit(limit)
-        return [to_opportunity(row) for row in self.session.execute(stmt)]
+            params["after_time"], params["after_id"] = after
+        stmt = _LIST_VISIBLE[after is not None][visibility.shape_of(viewer)]
+        return [to_opportunity(row) for row in self.session.execute(stmt, params)]
 
     def visible_ids(self, opportunity_ids: list[str], viewer: visibility.Viewer) -> set[str]:
         """The ids among ``opportunity_ids`` that ``viewer`` may see."""

@@ -43,9 +43,12 @@ def editable_deal(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: 
     """The deal and the caller's user id, when the caller may change it and holds its current etag (if given)."""
     opportunity, viewer = visible_deal(uow, opportunity_id, caller_id)
     user_id, active = viewer.user_id, not viewer.deactivated
-    member = uow.teams.get(opportunity.id, user_id) if active else None
+    # The owner may change their deal whatever else holds: their team membership and managers are not read
+    # (a round trip fewer on most stage moves).
+    others = opportunity.owner_id != user_id
+    member = uow.teams.get(opportunity.id, user_id) if active and others else None
     editor = model.Editor(user_id=user_id, active=active, team_can_edit=member.can_edit if member else None,
-                          manages_owner=uow.org.manages(viewer, opportunity.owner_id))
+                          manages_owner=others and uow.org.manages(viewer, opportunity.owner_id))
     if not model.may_edit(editor, opportunity):
         raise PermissionDenied(f"you may see {opportunity.name} but not change it",
                                reason="NOT_AN_EDITOR", metadata={"resource": opportunity.name})
