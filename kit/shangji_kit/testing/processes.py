@@ -7,8 +7,8 @@ process cannot live with.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,17 +33,15 @@ WORKER_CLASSES = {
 }
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: the kernel kills it when the test process dies.
+def _die_with_parent(command: list[str]) -> list[str]:
+    """The command wrapped so the kernel kills it when the test process dies (setpriv --pdeathsig).
 
     Without it a test run that is killed (a timeout, Ctrl-C, a crashed fixture) leaves a dozen fronts
-    and workers polling dropped databases; seen here, 115 of them on one machine.
+    and workers polling dropped databases; seen here, 115 of them on one machine. Not a preexec_fn:
+    Python code between fork and exec in a process with grpc's threads hung a front before exec.
     """
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: nothing to ask for
-        pass
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--", *command] if setpriv else command
 
 
 def start_timeout() -> float:
@@ -93,8 +91,8 @@ class ServiceProcess:
         self._starts_before = self.log_path.read_text(errors="replace").count("worker started") \
             if self.log_path.exists() else 0
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.command, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(_die_with_parent(self.command), env=self.env, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
         return self
 
     def wait_started(self, timeout: float | None = None) -> None:
