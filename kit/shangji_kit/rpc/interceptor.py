@@ -8,7 +8,7 @@ from collections.abc import Callable
 import grpc
 from sqlalchemy import exc as sa_exc
 
-from shangji_kit import log
+from shangji_kit import limits, log
 from shangji_kit.auth import Authenticator, current_principal
 from shangji_kit.errors import DomainError, Unavailable
 from shangji_kit.rpc.status import internal_status, to_status
@@ -50,23 +50,31 @@ class FrontInterceptor(grpc.ServerInterceptor):
         metadata = {k: v for k, v in (handler_call_details.invocation_metadata or ())}
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, method, metadata),
+                self._wrap_unary(handler.unary_unary, method, metadata, False),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer)
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary(handler.stream_unary, method, metadata),
+                self._wrap_unary(handler.stream_unary, method, metadata, True),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer)
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(handler.unary_stream, method, metadata),
+                self._wrap_stream(handler.unary_stream, method, metadata, False),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer)
         return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream(handler.stream_stream, method, metadata),
+            self._wrap_stream(handler.stream_stream, method, metadata, True),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer)
+
+    @staticmethod
+    def _checked(request, streaming: bool):
+        """The request within the kit's limits (``shangji_kit.limits``), before any service code sees it."""
+        if streaming:
+            return limits.iter_checked(request)
+        limits.check_request(request)
+        return request
 
     def _enter(self, metadata: dict, context: grpc.ServicerContext):
         cid = next((metadata[k] for k in CORRELATION_KEYS if metadata.get(k)), None) or log.new_correlation_id()
@@ -101,14 +109,14 @@ class FrontInterceptor(grpc.ServerInterceptor):
         _log.info("rpc", extra=log.fields(method=method, code=code, ms=round((time.perf_counter() - started) * 1000, 2),
                                           user=p.user_id if p else None, **extra))
 
-    def _wrap_unary(self, behavior: Callable, method: str, metadata: dict) -> Callable:
+    def _wrap_unary(self, behavior: Callable, method: str, metadata: dict, streaming: bool) -> Callable:
         def wrapped(request, context):
             started = time.perf_counter()
             tokens = None
             status = None
             try:
                 tokens = self._enter(metadata, context)
-                response = behavior(request, context)
+                response = behavior(self._checked(request, streaming), context)
                 self._access(method, "OK", started)
                 return response
             except Exception as exc:  # mapped below, outside the except so abort's own raise escapes
@@ -121,14 +129,14 @@ class FrontInterceptor(grpc.ServerInterceptor):
 
         return wrapped
 
-    def _wrap_stream(self, behavior: Callable, method: str, metadata: dict) -> Callable:
+    def _wrap_stream(self, behavior: Callable, method: str, metadata: dict, streaming: bool) -> Callable:
         def wrapped(request, context):
             started = time.perf_counter()
             tokens = None
             status = None
             try:
                 tokens = self._enter(metadata, context)
-                yield from behavior(request, context)
+                yield from behavior(self._checked(request, streaming), context)
                 self._access(method, "OK", started)
             except Exception as exc:  # mapped below, outside the except so abort's own raise escapes
                 status = self._fail(exc, method, context, started)
