@@ -91,3 +91,13 @@ def test_a_6000_character_value_is_invalid_argument_not_resource_exhausted(chann
         customer_company="客" * 6000, title="标" * 6000, product_lines=["线" * 6000] * 30)))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert fields[:2] == ["opportunity.title", "opportunity.customer_company"]
+
+
+def test_bytes_that_are_no_request_are_invalid_argument_not_internal(channels, token_for):
+    call = channels["leads"].unary_unary("/shangji.leads.v1.LeadsService/GetLead")
+    md = [("authorization", f"Bearer {token_for(str(uuid.uuid4()))}")]
+    for garbage in (b"\x0a\x02\xff\xfe", b"\xff\xff\xff\xff", b"\x0a\x10abc"):
+        with pytest.raises(grpc.RpcError) as exc:
+            call(garbage, metadata=md, timeout=10)
+        assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT, garbage
+        assert details_of(exc.value)["fields"] == ["request"]

@@ -10,7 +10,7 @@ from sqlalchemy import exc as sa_exc
 
 from shangji_kit import limits, log
 from shangji_kit.auth import Authenticator, current_principal
-from shangji_kit.errors import DomainError, Unavailable
+from shangji_kit.errors import DomainError, InvalidArgument, Unavailable
 from shangji_kit.rpc.status import internal_status, to_status
 
 _log = log.get("shangji.access")
@@ -34,6 +34,33 @@ def _with_correlation(status: grpc.Status) -> grpc.Status:
     return _Status(status.code, status.details, tuple(status.trailing_metadata or ()) + extra)
 
 
+class _Undecodable:
+    """What a request that is not a valid message (bad wire format, invalid UTF-8) deserializes to."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable | None) -> Callable | None:
+    """grpcio answers INTERNAL to a request it cannot deserialize; ours becomes INVALID_ARGUMENT."""
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes):
+        try:
+            return deserializer(data)
+        except Exception as exc:  # DecodeError, or a string field that is not UTF-8
+            return _Undecodable(exc)
+
+    return deserialize
+
+
+def _decoded(request):
+    if isinstance(request, _Undecodable):
+        raise InvalidArgument.field("request", "is not a valid message of this method's request type")
+    return request
+
+
 class FrontInterceptor(grpc.ServerInterceptor):
     def __init__(self, service: str, authenticator: Authenticator, *, access_log: bool = True) -> None:
         self.service = service
@@ -51,29 +78,29 @@ class FrontInterceptor(grpc.ServerInterceptor):
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(handler.unary_unary, method, metadata, False),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer)
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
                 self._wrap_unary(handler.stream_unary, method, metadata, True),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer)
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 self._wrap_stream(handler.unary_stream, method, metadata, False),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer)
         return grpc.stream_stream_rpc_method_handler(
             self._wrap_stream(handler.stream_stream, method, metadata, True),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer)
 
     @staticmethod
     def _checked(request, streaming: bool):
         """The request within the kit's limits (``shangji_kit.limits``), before any service code sees it."""
         if streaming:
-            return limits.iter_checked(request)
-        limits.check_request(request)
+            return limits.iter_checked(_decoded(r) for r in request)
+        limits.check_request(_decoded(request))
         return request
 
     def _enter(self, metadata: dict, context: grpc.ServicerContext):
@@ -93,6 +120,9 @@ class FrontInterceptor(grpc.ServerInterceptor):
                 and "connection failed" in str(exc.orig):
             # No connection could be opened (database down, restarting, or at max_connections): transient.
             exc = Unavailable("database unreachable; retry", reason="DATABASE_UNREACHABLE")
+        elif isinstance(exc, sa_exc.TimeoutError):
+            # Every connection of this process's pool is busy (its size comes from the budget, db.py).
+            exc = Unavailable("database busy; retry", reason="DATABASE_BUSY")
         if isinstance(exc, DomainError):
             status = to_status(exc, self.service)
             self._access(method, exc.code, started, reason=exc.reason)

@@ -34,6 +34,7 @@ class Front:
         self.settings = settings
         self.port = settings.grpc_port if port is None else port
         self.readiness = readiness or (lambda: db.is_ready(settings.database_url))
+        db.set_role(settings.service, db.FRONT, processes=settings.grpc_processes)
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.grpc_threads,
                                        thread_name_prefix=f"{settings.service}-grpc"),
