@@ -51,8 +51,8 @@ def test_every_bad_field_of_a_lead_is_named_and_nothing_is_written(channels, tok
     leads = Caller(leads_pb2_grpc.LeadsServiceStub(channels["leads"]), token_for(str(uuid.uuid4())))
     before = (rows("leads", "leads"), rows("leads", "outbox"))
     code, fields = refused(leads.CreateLead, leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(
-        company="华东\x00精密", contact_name="王伟", phone="1" * 1_000_000, notes="备注" * 6000,
-        email="wang@example.com"), request_id="x" * 500))
+        company="华东\x00精密", contact_name="王伟", phone="1" * 1_000_000, notes="备注" * 12_000,
+        email="wang@example.com"), request_id="x" * 5000))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert fields == ["lead.company", "lead.phone", "lead.notes", "request_id"]
     assert (rows("leads", "leads"), rows("leads", "outbox")) == before
