@@ -26,6 +26,7 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_AUTH_CACHE_SECONDS | a front's cache of "this subject is an active user"; bounds deactivation | 5 |
 | SHANGJI_AUTH_GRACE_SECONDS | an unknown subject is looked up again this long before UNAUTHENTICATED | 2 |
 | SHANGJI_DB_CONNECTION_BUDGET | PostgreSQL connections one running suite may hold; pools sized from it | 30 |
+| SHANGJI_DB_POOL_MAX | exact pool size of this process, overriding its share of the budget | unset |
 | SHANGJI_RELAY_POLL_SECONDS | relay's polling fallback when no NOTIFY arrives | 1.0 |
 | SHANGJI_RELAY_BATCH | outbox rows claimed per relay round | 200 |
 | SHANGJI_CONSUMER_MAX_ATTEMPTS | deliveries of a failing event before it is dead-lettered | 5 |

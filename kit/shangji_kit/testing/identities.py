@@ -10,6 +10,7 @@ touched: a teams test makes its users through the API.
 from __future__ import annotations
 
 import functools
+import uuid
 
 import sqlalchemy as sa
 
@@ -37,3 +38,13 @@ def provision(user_id: str) -> None:
             continue
         with db.engine(url).begin() as conn:
             conn.execute(_INSERT, {"id": canonical})
+
+
+def known_user_token(user_id: str | None = None, roles: tuple[str, ...] = ()) -> tuple[str, str]:
+    """``(user_id, token)`` for a user every projection knows (a new one by default): for benchmarks
+    and scripts that call the fronts as someone teams never created."""
+    from shangji_kit.auth import mint_dev_token
+
+    user_id = user_id or str(uuid.uuid4())
+    provision(user_id)
+    return user_id, mint_dev_token(user_id, roles=roles)
