@@ -89,5 +89,5 @@ def workers_paused(world, suite):
     yield
     for service in settings.SERVICES:
         suite.process(service, "worker").start()
-    for service in settings.SERVICES:
-        suite.process(service, "worker").wait_started()
+    for service in settings.SERVICES:  # a loaded machine starts a dozen processes slowly
+        suite.process(service, "worker").wait_started(timeout=180)
