@@ -52,7 +52,7 @@ def test_every_bad_field_of_a_lead_is_named_and_nothing_is_written(channels, tok
     before = (rows("leads", "leads"), rows("leads", "outbox"))
     code, fields = refused(leads.CreateLead, leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(
         company="华东\x00精密", contact_name="王伟", phone="1" * 1_000_000, notes="备注" * 12_000,
-        email="wang@example.com"), request_id="x" * 5000))
+        email="wang@example.com"), request_id="x" * 20_001))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert fields == ["lead.company", "lead.phone", "lead.notes", "request_id"]
     assert (rows("leads", "leads"), rows("leads", "outbox")) == before
@@ -62,9 +62,9 @@ def test_every_bad_field_of_a_lead_is_named_and_nothing_is_written(channels, tok
     assert created.company == "华东精密"
 
 
-def test_out_of_range_timestamps_are_refused_before_the_service(channels, token_for):
+def test_timestamps_that_are_no_time_at_all_are_refused_before_the_service(channels, token_for):
     leads = Caller(leads_pb2_grpc.LeadsServiceStub(channels["leads"]), token_for(str(uuid.uuid4())))
-    for seconds in (-62135596800, 253402300799, 7258118400):
+    for seconds in (-(2**40) - 1, 2**40 + 1):
         code, fields = refused(leads.RecordLeadBehaviour, leads_pb2.RecordLeadBehaviourRequest(
             name=f"leads/{uuid.uuid4()}", type="visit", occur_time=Timestamp(seconds=seconds)))
         assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["occur_time"])

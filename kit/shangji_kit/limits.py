@@ -8,7 +8,8 @@ front checks, for every request message and every message of a client stream:
   the domains' own limits, so a domain still names all of its bad fields in one answer;
 - decimal strings (money, cost, difficulty): 64 characters (their value is the domain's rule);
 - dates: "" or shaped YYYY-MM-DD (the domain says whether it is a day it accepts);
-- Timestamps: from 1970 to before 2200 (and nanos in range), so Python and PostgreSQL hold them;
+- Timestamps: nanos in range and seconds within +-2**40 (a backstop; the domains decide which times
+  they accept, reported with the other bad fields);
   Durations within a century;
 - repeated fields and maps: at most their kind's count (``REPEATED_LIMITS``, else 1000); field masks
   at most 64 paths;
@@ -36,9 +37,10 @@ from shangji_kit.errors import FieldViolation, InvalidArgument
 QUOTE_CHARS = 64
 MAX_VIOLATIONS = 50
 
-# Timestamps: 1970-01-01 up to (not including) 2200-01-01, in seconds since the epoch.
-TIMESTAMP_MIN_SECONDS = 0
-TIMESTAMP_MAX_SECONDS = 7258118400
+# Timestamps: a backstop far outside any date (about +-34,000 years); the domains say which times they
+# accept (leads, samples and opportunities refuse years outside datetime's, with the other bad fields).
+TIMESTAMP_MIN_SECONDS = -(2**40)
+TIMESTAMP_MAX_SECONDS = 2**40
 DURATION_MAX_SECONDS = 100 * 366 * 86400
 BYTES_MAX = 1 << 20
 REPEATED_DEFAULT = 1000
@@ -79,7 +81,7 @@ TEXT = Kind("text", 20_000)             # free text: notes, descriptions, answer
 PHONE = Kind("phone", 64)
 EMAIL = Kind("email", 320)
 RESOURCE = Kind("resource", 500)        # resource names and ids: "leads/<uuid>"
-REQUEST_ID = Kind("request_id", 200)
+REQUEST_ID = Kind("request_id", 20_000)  # the kit's RequestKey refuses over 100, with the other fields
 TOKEN = Kind("token", 4096)             # page tokens, etags, filters
 URI = Kind("uri", 4096)
 # Decimal strings: their value (finite, the column's precision) is the domain's rule, reported with the
@@ -163,7 +165,7 @@ def _float_check(value, path, out):
 
 def _timestamp_check(value, path, out):
     if not TIMESTAMP_MIN_SECONDS <= value.seconds < TIMESTAMP_MAX_SECONDS or not 0 <= value.nanos < 1_000_000_000:
-        out.append(FieldViolation(path, "must lie between 1970-01-01 and 2200-01-01"))
+        out.append(FieldViolation(path, "is no time at all (seconds or nanos out of any range)"))
 
 
 def _duration_check(value, path, out):
