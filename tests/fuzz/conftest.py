@@ -90,4 +90,9 @@ def workers_paused(world, suite):
     for service in settings.SERVICES:
         suite.process(service, "worker").start()
     for service in settings.SERVICES:  # a loaded machine starts a dozen processes slowly
-        suite.process(service, "worker").wait_started(timeout=180)
+        worker = suite.process(service, "worker")
+        try:
+            worker.wait_started(timeout=180)
+        except (RuntimeError, TimeoutError):  # once more: a worker racing its predecessor's broker cleanup
+            worker.kill()
+            worker.launch()
