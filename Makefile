@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SERVICES := teams leads opportunities samples notify erp_bridge
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up down status venv protos infra databases lint bench clean
+.PHONY: demo test up down status venv protos infra databases lint bench clean fuzz
 
 demo: venv protos infra databases
 	$(BIN)/python -m scripts.suite start
@@ -14,6 +14,10 @@ demo: venv protos infra databases
 
 test: venv protos infra
 	$(BIN)/python -m pytest
+
+# The fuzz suite at length: 200 generated requests per unary RPC (over 21,000; make test runs 30 each).
+fuzz: venv protos infra
+	SHANGJI_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/fuzz -s
 
 up: venv protos infra databases
 	$(BIN)/python -m scripts.suite start

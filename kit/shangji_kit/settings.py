@@ -20,6 +20,13 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_JWT_JWKS_FILE | path of a JWKS file with RS256/ES256 public keys | unset |
 | SHANGJI_JWT_AUDIENCE | expected `aud` claim, when set | unset |
 | SHANGJI_JWT_ISSUER | expected `iss` claim, when set | unset |
+| SHANGJI_ENV | `development`, or e.g. `production`: then the public JWT secret is refused | development |
+| SHANGJI_JWT_ALLOW_HS256 | keep HS256 on when a JWKS file (RS256/ES256) is configured | false |
+| SHANGJI_JWT_TRUST_ROLE_CLAIMS | honour the token's `roles` claim (SECURITY.md) | true in development |
+| SHANGJI_AUTH_CACHE_SECONDS | a front's cache of "this subject is an active user"; bounds deactivation | 5 |
+| SHANGJI_AUTH_GRACE_SECONDS | an unknown subject is looked up again this long before UNAUTHENTICATED | 2 |
+| SHANGJI_DB_CONNECTION_BUDGET | PostgreSQL connections one running suite may hold; pools sized from it | 30 |
+| SHANGJI_DB_POOL_MAX | exact pool size of this process, overriding its share of the budget | unset |
 | SHANGJI_RELAY_POLL_SECONDS | relay's polling fallback when no NOTIFY arrives | 1.0 |
 | SHANGJI_RELAY_BATCH | outbox rows claimed per relay round | 200 |
 | SHANGJI_CONSUMER_MAX_ATTEMPTS | deliveries of a failing event before it is dead-lettered | 5 |
@@ -78,6 +85,26 @@ GRPC_PORTS = {
 def env(name: str, default: str) -> str:
     value = os.environ.get(name)
     return default if value is None or value == "" else value
+
+
+DEVELOPMENT = "development"
+# Public in this repository: good for nothing but development (SECURITY.md).
+DEV_JWT_SECRET = "shangji-development-only-secret-change-me-in-production"
+
+
+class UnsafeConfiguration(RuntimeError):
+    """A process refuses to start with settings that would let anyone in."""
+
+
+def flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.lower() in ("1", "true", "yes", "on")
+
+
+def environment() -> str:
+    return env("SHANGJI_ENV", DEVELOPMENT).lower()
 
 
 def server_dsn() -> str:
@@ -143,11 +170,36 @@ class Settings:
     drain_seconds: float
     log_level: str
     access_log: bool
+    environment: str = "development"
+    jwt_allow_hs256: bool = False
+    jwt_trust_role_claims: bool = True
+    auth_cache_seconds: float = 5.0
+    auth_grace_seconds: float = 2.0
+
+    @property
+    def hs256_enabled(self) -> bool:
+        """HS256 is accepted when listed, unless RS256/ES256 keys are configured and it is not allowed on purpose."""
+        return "HS256" in self.jwt_algorithms and (self.jwt_jwks_file is None or self.jwt_allow_hs256)
+
+    def refuse_unsafe(self) -> None:
+        """Outside development, the public development secret must not open the suite."""
+        if self.environment != DEVELOPMENT and self.hs256_enabled and self.jwt_secret == DEV_JWT_SECRET:
+            raise UnsafeConfiguration(
+                f"SHANGJI_ENV={self.environment} with HS256 and the public development secret: set "
+                "SHANGJI_JWT_SECRET, or configure RS256/ES256 keys (SHANGJI_JWT_JWKS_FILE, SHANGJI_JWT_ALGORITHMS)")
 
     @classmethod
     def for_service(cls, service: str) -> Settings:
+        """The settings of one service's processes; refuses (UnsafeConfiguration) an unsafe production setup,
+        so no front or worker can start with it."""
         if service not in SERVICES:
             raise ValueError(f"unknown service {service!r}")
+        made = cls._read(service)
+        made.refuse_unsafe()
+        return made
+
+    @classmethod
+    def _read(cls, service: str) -> Settings:
         return cls(
             service=service,
             database_url=database_url(service),
@@ -157,7 +209,7 @@ class Settings:
             grpc_threads=int(env("SHANGJI_GRPC_THREADS", "16")),
             grpc_processes=max(1, int(env("SHANGJI_GRPC_PROCESSES", "1"))),
             jwt_algorithms=tuple(a.strip() for a in env("SHANGJI_JWT_ALGORITHMS", "HS256").split(",")),
-            jwt_secret=env("SHANGJI_JWT_SECRET", "shangji-development-only-secret-change-me-in-production"),
+            jwt_secret=env("SHANGJI_JWT_SECRET", DEV_JWT_SECRET),
             jwt_jwks_file=os.environ.get("SHANGJI_JWT_JWKS_FILE") or None,
             jwt_audience=os.environ.get("SHANGJI_JWT_AUDIENCE") or None,
             jwt_issuer=os.environ.get("SHANGJI_JWT_ISSUER") or None,
@@ -169,7 +221,12 @@ class Settings:
             health_interval_seconds=float(env("SHANGJI_HEALTH_INTERVAL_SECONDS", "2.0")),
             drain_seconds=float(env("SHANGJI_DRAIN_SECONDS", "20")),
             log_level=env("SHANGJI_LOG_LEVEL", "INFO"),
-            access_log=env("SHANGJI_ACCESS_LOG", "true").lower() in ("1", "true", "yes"),
+            access_log=flag("SHANGJI_ACCESS_LOG", True),
+            environment=environment(),
+            jwt_allow_hs256=flag("SHANGJI_JWT_ALLOW_HS256", False),
+            jwt_trust_role_claims=flag("SHANGJI_JWT_TRUST_ROLE_CLAIMS", environment() == DEVELOPMENT),
+            auth_cache_seconds=float(env("SHANGJI_AUTH_CACHE_SECONDS", "5")),
+            auth_grace_seconds=float(env("SHANGJI_AUTH_GRACE_SECONDS", "2")),
         )
 
 

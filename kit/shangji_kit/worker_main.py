@@ -13,7 +13,7 @@ import importlib  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
-from shangji_kit import log  # noqa: E402
+from shangji_kit import db, log  # noqa: E402
 from shangji_kit.settings import Settings  # noqa: E402
 from shangji_kit.worker import apply_psycopg_wait_fix, assert_psycopg_wait_fix, nameko_config  # noqa: E402
 
@@ -26,6 +26,7 @@ def run(service: str, target: str) -> None:
     apply_psycopg_wait_fix()
     assert_psycopg_wait_fix()
     settings = Settings.for_service(service)
+    db.set_role(service, db.WORKER)
     log.configure(f"{service}.worker", settings.log_level)
     module_name, _, class_name = target.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)

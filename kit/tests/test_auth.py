@@ -72,3 +72,58 @@ def test_rs256_and_es256_with_a_jwks_file(monkeypatch, tmp_path):
     with pytest.raises(Unauthenticated) as exc:
         verifier.verify("Bearer " + jwt.encode(claims, other, "RS256", headers={"kid": "unknown"}))
     assert exc.value.reason == "UNKNOWN_KEY"
+
+
+def test_with_keys_configured_hs256_is_off_unless_allowed(monkeypatch, tmp_path):
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwks = _jwks(tmp_path, {"r1": rsa_key})
+    s = settings(monkeypatch, SHANGJI_JWT_ALGORITHMS="HS256,RS256", SHANGJI_JWT_JWKS_FILE=jwks)
+    with pytest.raises(Unauthenticated) as exc:
+        TokenVerifier(s).verify("Bearer " + mint_dev_token("u-1", settings=s))
+    assert exc.value.reason == "BAD_ALGORITHM"
+    s = settings(monkeypatch, SHANGJI_JWT_ALLOW_HS256="true")
+    assert TokenVerifier(s).verify("Bearer " + mint_dev_token("u-1", settings=s)).user_id == "u-1"
+
+
+def test_an_algorithm_that_does_not_match_its_key_is_unauthenticated(monkeypatch, tmp_path):
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    s = settings(monkeypatch, SHANGJI_JWT_ALGORITHMS="RS256,ES256",
+                 SHANGJI_JWT_JWKS_FILE=_jwks(tmp_path, {"r1": rsa_key, "e1": ec_key}))
+    claims = {"sub": "u-9", "exp": int(time.time()) + 60}
+    for token in (jwt.encode(claims, ec_key, "ES256", headers={"kid": "r1"}),
+                  jwt.encode(claims, rsa_key, "RS256", headers={"kid": "e1"})):
+        with pytest.raises(Unauthenticated) as exc:
+            TokenVerifier(s).verify("Bearer " + token)
+        assert exc.value.reason == "KEY_MISMATCH"
+
+
+def test_outside_development_the_public_secret_refuses_to_start(monkeypatch, tmp_path):
+    from shangji_kit.settings import UnsafeConfiguration
+
+    monkeypatch.setenv("SHANGJI_ENV", "production")
+    for service in ("leads", "teams"):
+        with pytest.raises(UnsafeConfiguration):
+            Settings.for_service(service)
+    monkeypatch.setenv("SHANGJI_JWT_SECRET", "a-real-secret-from-the-vault-0123456789")
+    assert Settings.for_service("leads").jwt_trust_role_claims is False  # roles claims off outside development
+    monkeypatch.delenv("SHANGJI_JWT_SECRET")
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    monkeypatch.setenv("SHANGJI_JWT_ALGORITHMS", "HS256,RS256")
+    monkeypatch.setenv("SHANGJI_JWT_JWKS_FILE", _jwks(tmp_path, {"r1": rsa_key}))
+    assert not Settings.for_service("leads").hs256_enabled  # keys only: the default secret opens nothing
+
+
+@pytest.mark.parametrize("role", ["front", "worker"])
+def test_a_process_refuses_to_start_with_the_public_secret_outside_development(tmp_path, role):
+    import os
+    import subprocess
+
+    from shangji_kit.testing.processes import ServiceProcess
+
+    env = {**os.environ, "SHANGJI_ENV": "production"}
+    env.pop("SHANGJI_JWT_SECRET", None)
+    command = ServiceProcess("notify", role, env, tmp_path).command
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "UnsafeConfiguration" in done.stderr

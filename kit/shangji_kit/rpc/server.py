@@ -16,7 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from shangji_kit import db, log
-from shangji_kit.auth import TokenVerifier
+from shangji_kit.auth import Authenticator
 from shangji_kit.rpc.interceptor import FrontInterceptor
 from shangji_kit.settings import Settings
 
@@ -34,10 +34,12 @@ class Front:
         self.settings = settings
         self.port = settings.grpc_port if port is None else port
         self.readiness = readiness or (lambda: db.is_ready(settings.database_url))
+        db.set_role(settings.service, db.FRONT, processes=settings.grpc_processes)
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.grpc_threads,
                                        thread_name_prefix=f"{settings.service}-grpc"),
-            interceptors=[FrontInterceptor(settings.service, TokenVerifier(settings), access_log=settings.access_log)],
+            interceptors=[FrontInterceptor(settings.service, Authenticator.for_settings(settings),
+                                           access_log=settings.access_log)],
             # Off unless several processes of one front share the port on purpose: otherwise a second
             # suite on this machine would bind silently and steal half the calls.
             options=[("grpc.so_reuseport", 1 if share_port else 0)],

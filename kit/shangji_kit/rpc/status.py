@@ -30,19 +30,42 @@ def _pack(message) -> any_pb2.Any:
     return packed
 
 
-def to_status(error: DomainError, service: str) -> grpc.Status:
-    details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=f"{service}.{DOMAIN}",
-                                                 metadata=error.metadata))]
+# gRPC sends the status in headers (16 KiB in all by default; the message percent-encoded, the details
+# base64): whatever a domain error quotes, the status stays well inside that.
+MESSAGE_CHARS = 300
+TEXT_CHARS = 200
+DETAILS_BYTES = 6000
+
+
+def _clip(text: str, limit: int = TEXT_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _details(error: DomainError, service: str, violations: list) -> list[any_pb2.Any]:
+    metadata = {_clip(k, 64): _clip(v) for k, v in error.metadata.items()}
+    details = [_pack(error_details_pb2.ErrorInfo(reason=_clip(error.reason, 64), domain=f"{service}.{DOMAIN}",
+                                                 metadata=metadata))]
     if isinstance(error, InvalidArgument):
         details.append(_pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in error.violations
+            error_details_pb2.BadRequest.FieldViolation(field=_clip(v.field), description=_clip(v.description))
+            for v in violations
         ])))
     if isinstance(error, FailedPrecondition) and error.violations:
         details.append(_pack(error_details_pb2.PreconditionFailure(violations=[
-            error_details_pb2.PreconditionFailure.Violation(type=t, description=d) for t, d in error.violations
+            error_details_pb2.PreconditionFailure.Violation(type=_clip(t, 64), description=_clip(d))
+            for t, d in violations
         ])))
-    status = status_pb2.Status(code=_CODES[error.code], message=error.message, details=details)
+    return details
+
+
+def to_status(error: DomainError, service: str) -> grpc.Status:
+    violations = list(getattr(error, "violations", ()))
+    details = _details(error, service, violations)
+    while violations and sum(d.ByteSize() for d in details) > DETAILS_BYTES:
+        violations = violations[: len(violations) * 3 // 4]  # the first ones stay: they are in request order
+        details = _details(error, service, violations)
+    status = status_pb2.Status(code=_CODES[error.code], message=_clip(error.message, MESSAGE_CHARS),
+                               details=details)
     return rpc_status.to_status(status)
 
 

@@ -6,7 +6,8 @@ Fixtures:
 - ``db_url(service)``: the session's database URL of a service.
 - ``clean_db``: truncates every service database before the test (per-test isolation).
 - ``suite``: every front and worker running as subprocesses on free ports (session scope).
-- ``token_for(user_id)``: a development bearer token.
+- ``token_for(user_id)``: a development bearer token; the user is made known to every service's
+  organisation projection first (``identities.provision``), as teams' events would have.
 - ``tryton``: a real trytond (sale, analytic_sale) for the session, cloned from a template built once
   (``shangji_kit.testing.tryton``): ``url``, ``database``, ``user``, ``password``, ``environment()`` (the
   SHANGJI_ERP_* settings), and ``stop()`` / ``start()`` to take the ERP down and bring it back.
@@ -96,10 +97,15 @@ def suite(shangji_env, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def token_for():
+def token_for(shangji_env):
     from shangji_kit.auth import mint_dev_token
+    from shangji_kit.testing import identities
 
-    return lambda user_id, roles=(): mint_dev_token(user_id, roles=tuple(roles))
+    def make(user_id: str, roles=()) -> str:
+        identities.provision(user_id)
+        return mint_dev_token(user_id, roles=tuple(roles))
+
+    return make
 
 
 @pytest.fixture(scope="session")

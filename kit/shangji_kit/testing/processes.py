@@ -90,6 +90,8 @@ class ServiceProcess:
     def start(self) -> ServiceProcess:
         self._starts_before = self.log_path.read_text(errors="replace").count("worker started") \
             if self.log_path.exists() else 0
+        # Another pytest session of the same user may have pruned this session's temporary directory.
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(_die_with_parent(self.command), env=self.env, stdout=self._log,
                                      stderr=subprocess.STDOUT)

@@ -128,7 +128,7 @@ def test_a_lead_created_into_the_pool_is_unassigned_and_every_active_sales_user_
         assert leads.ListLeads(leads_pb2.ListLeadsRequest(in_pool=True)).leads == []
     gone_id, gone = sales()
     org.deactivate(gone_id)
-    refused(gone.GetLead, leads_pb2.GetLeadRequest(name=lead.name), grpc.StatusCode.NOT_FOUND)
+    refused(gone.GetLead, leads_pb2.GetLeadRequest(name=lead.name), grpc.StatusCode.PERMISSION_DENIED)  # the front
 
 
 def test_a_pool_lead_with_an_owner_is_invalid_and_nothing_is_written(sales):

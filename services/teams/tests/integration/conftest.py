@@ -50,9 +50,10 @@ def admin(as_user):
 
 
 @pytest.fixture
-def teams(as_user):
-    """An authenticated caller who is nobody in particular (no user row, no roles)."""
-    return as_user(str(uuid.uuid4()))
+def teams(as_user, new_user):
+    """An authenticated caller who is nobody in particular: a user with no roles and no department
+    (a subject that is no user is refused by every front: tests/test_token_table.py)."""
+    return as_user(new_user().id)
 
 
 # --- the database ----------------------------------------------------------------------------------

