@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 
@@ -11,6 +12,8 @@ from shangji_kit.inbox import Delivery, Inbox
 from shangji_kit.outbox import Outbox
 from shangji_kit.request_ids import TABLE as REQUEST_IDS_TABLE
 from shangji_kit.request_ids import SqlRequestIds
+
+S = TypeVar("S")
 
 
 class UnitOfWork(AbstractUnitOfWork):
@@ -70,3 +73,25 @@ class UnitOfWork(AbstractUnitOfWork):
             self.session.rollback()
         if self.outbox is not None:
             self.outbox.pending.clear()
+
+
+class StoreUnitOfWork(Generic[S]):
+    """``with uow as store: ...``: a connection for one read model's store (reports), rolled back and closed on
+    leaving; a store that writes commits through its own connection first. For a service's reads that need
+    neither outbox nor inbox."""
+
+    def __init__(self, sessions: Callable[[], sa.Connection], store: Callable[[sa.Connection], S]) -> None:
+        self._sessions = sessions
+        self._store = store
+        self._conn: sa.Connection | None = None
+
+    def __enter__(self) -> S:
+        self._conn = self._sessions()
+        return self._store(self._conn)
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._conn.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None

@@ -56,3 +56,16 @@ def test_retry_delays_grow_with_jitter_and_are_capped():
 
 def test_queue_names_match_nameko():
     assert handler_queue_name("leads", "t", "opportunities", "on_x") == "evt-leads-t--opportunities.on_x"
+
+
+def test_the_test_builder_publishes_what_a_relay_would():
+    from shangji_kit.testing import envelopes
+
+    msg = events_pb2.LeadConverted(lead=leads_pb2.Lead(id="l1", company="ACME"), converted_by="users/u1")
+    when = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
+    env = envelopes.parsed("leads", msg, subject="leads/l1", event_id="e1", time=when)
+    assert (env.id, env.type, env.subject, env.time) == ("e1", "shangji.leads.v1.LeadConverted", "leads/l1",
+                                                         "2026-11-25T09:30:00Z")
+    assert envelopes.published("leads", msg)["dataschema"] == "proto:shangji.leads.v1.LeadConverted"
+    assert env.payload(events_pb2.LeadConverted).lead.company == "ACME"
+    assert envelopes.published("leads", msg)["id"] != envelopes.published("leads", msg)["id"]

@@ -11,13 +11,13 @@ import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from shangji.teams.v1 import events_pb2 as teams_events
 from shangji.teams.v1 import teams_pb2
-from shangji_kit import envelope, timestamps
+from shangji_kit import timestamps
+from shangji_kit.testing import envelopes
 
 _clock = itertools.count()
 
@@ -32,10 +32,7 @@ def ts(value: datetime) -> Timestamp:
 
 
 def teams_event(message: Message, *, subject: str = "", event_id: str | None = None) -> dict:
-    full_name = message.DESCRIPTOR.full_name
-    return envelope.build(service="teams", id=event_id or str(uuid.uuid4()), type=full_name, subject=subject,
-                          time=datetime.now(UTC), dataschema=f"proto:{full_name}",
-                          data=json_format.MessageToDict(message), correlation_id=None)
+    return envelopes.published("teams", message, subject=subject, event_id=event_id)
 
 
 def user_event(user_id: str | None = None, *, department: str | None = None, roles=("sales_rep",),

@@ -12,8 +12,6 @@ from types import SimpleNamespace
 
 import grpc
 import pytest
-from google.protobuf import json_format
-from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from nameko.testing.services import worker_factory
 
@@ -27,11 +25,10 @@ from shangji.opportunities.v1 import events_pb2 as opportunity_events
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji.samples.v1 import events_pb2 as sample_events
 from shangji.samples.v1 import samples_pb2
-from shangji_kit import envelope
 from shangji_kit.publisher import EventPublisher
 from shangji_kit.rpc.client import Caller
 from shangji_kit.settings import Settings
-from shangji_kit.testing import org
+from shangji_kit.testing import envelopes, org
 from shangji_kit.testing.processes import ServiceProcess, running_front
 from shangji_kit.testing.service_db import ServiceDb
 
@@ -120,11 +117,7 @@ def _ts() -> Timestamp:
     return ts
 
 
-def event(service: str, message: Message, *, subject: str, event_id: str | None = None) -> dict:
-    full_name = message.DESCRIPTOR.full_name
-    return envelope.build(service=service, id=event_id or str(uuid.uuid4()), type=full_name, subject=subject,
-                          time=datetime.now(UTC), dataschema=f"proto:{full_name}",
-                          data=json_format.MessageToDict(message), correlation_id=None)
+event = envelopes.published
 
 
 def sample_approved(*, request_id: str | None = None, lines=(("SMP-A", 3), ("SMP-B", 1)),

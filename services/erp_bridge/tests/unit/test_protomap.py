@@ -1,11 +1,9 @@
 """Events in, as their producers publish them: what order each one asks the ERP for."""
 
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from google.protobuf import json_format
 
 from erp_bridge.adapters import protomap
 from erp_bridge.domain import model
@@ -14,16 +12,13 @@ from shangji.opportunities.v1 import events_pb2 as opportunity_events
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji.samples.v1 import events_pb2 as sample_events
 from shangji.samples.v1 import samples_pb2
-from shangji_kit import envelope
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
+from shangji_kit.testing import envelopes
 
 
 def wrap(service: str, message) -> Envelope:
-    name = message.DESCRIPTOR.full_name
-    return Envelope.parse(envelope.build(service=service, id=str(uuid.uuid4()), type=name, subject="s",
-                                         time=datetime.now(UTC), dataschema=f"proto:{name}",
-                                         data=json_format.MessageToDict(message), correlation_id=None))
+    return envelopes.parsed(service, message, subject="s")
 
 
 def test_an_approved_sample_asks_for_a_free_order_charged_to_its_cost_centre():

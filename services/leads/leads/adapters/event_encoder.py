@@ -17,12 +17,12 @@ from leads.adapters.protomap import (
     follow_up_to_proto,
     incoming_to_proto,
     lead_to_proto,
-    timestamp,
     user_name,
 )
 from leads.domain import customers, dedupe, importing, model, pool, scoring
 from shangji.leads.v1 import events_pb2
 from shangji_kit import names
+from shangji_kit.timestamps import from_datetime
 
 
 @functools.lru_cache(maxsize=4096)  # an import's leads share their times
@@ -162,7 +162,7 @@ def encode(event: object) -> tuple[Message, str]:
     if isinstance(event, model.LeadConverted):
         return events_pb2.LeadConverted(
             lead=lead_to_proto(event.lead), converted_by=names.format("users", event.converted_by),
-            opportunity_title=event.opportunity_title, convert_time=timestamp(event.convert_time),
+            opportunity_title=event.opportunity_title, convert_time=from_datetime(event.convert_time),
             customer=names.format("customers", event.customer_id) if event.customer_id else "",
             decision_chain=[chain_contact(c) for c in event.decision_chain],
             without_opportunity=event.without_opportunity), event.lead.name
@@ -170,7 +170,7 @@ def encode(event: object) -> tuple[Message, str]:
         return events_pb2.LeadQualificationChanged(
             lead=lead_to_proto(event.lead), from_qualification=QUALIFICATIONS[event.from_qualification],
             to_qualification=QUALIFICATIONS[event.to_qualification], score=event.score,
-            change_time=timestamp(event.change_time)), event.lead.name
+            change_time=from_datetime(event.change_time)), event.lead.name
     if isinstance(event, customers.CustomerCreated):
         return events_pb2.CustomerCreated(
             customer=customer_to_proto(event.customer, event.chain),
@@ -182,27 +182,27 @@ def encode(event: object) -> tuple[Message, str]:
     if isinstance(event, customers.CustomerDecisionChainChanged):
         return events_pb2.CustomerDecisionChainChanged(
             customer=event.customer.name, revision=event.revision, contacts=[chain_contact(c) for c in event.chain],
-            change_time=timestamp(event.change_time)), event.customer.name
+            change_time=from_datetime(event.change_time)), event.customer.name
     if isinstance(event, pool.LeadClaimed):
-        return (events_pb2.LeadClaimed(lead=lead_to_proto(event.lead), claim_time=timestamp(event.claim_time)),
+        return (events_pb2.LeadClaimed(lead=lead_to_proto(event.lead), claim_time=from_datetime(event.claim_time)),
                 event.lead.name)
     if isinstance(event, pool.LeadReturned):
         return events_pb2.LeadReturned(
             lead=lead_to_proto(event.lead), previous_owner=user_name(event.previous_owner_id), reason=event.reason,
-            return_time=timestamp(event.return_time)), event.lead.name
+            return_time=from_datetime(event.return_time)), event.lead.name
     if isinstance(event, pool.LeadAssigned):
         return events_pb2.LeadAssigned(
             lead=lead_to_proto(event.lead), previous_owner=user_name(event.previous_owner_id),
-            assigned_by=user_name(event.assigned_by), assign_time=timestamp(event.assign_time),
+            assigned_by=user_name(event.assigned_by), assign_time=from_datetime(event.assign_time),
             rules=list(event.rules)), event.lead.name
     if isinstance(event, pool.LeadRecycleWarning):
         return events_pb2.LeadRecycleWarning(lead=lead_to_proto(event.lead), rule=event.rule,
-                                             recycle_time=timestamp(event.recycle_time)), event.lead.name
+                                             recycle_time=from_datetime(event.recycle_time)), event.lead.name
     if isinstance(event, pool.LeadRecycled):
         return events_pb2.LeadRecycled(
             lead=lead_to_proto(event.lead), previous_owner=user_name(event.previous_owner_id), rule=event.rule,
-            reclaim_barred_until=timestamp(event.reclaim_barred_until),
-            recycle_time=timestamp(event.recycle_time)), event.lead.name
+            reclaim_barred_until=from_datetime(event.reclaim_barred_until),
+            recycle_time=from_datetime(event.recycle_time)), event.lead.name
     if isinstance(event, pool.FollowUpAdded):
         return events_pb2.FollowUpAdded(lead=lead_to_proto(event.lead),
                                         follow_up=follow_up_to_proto(event.follow_up)), event.lead.name
@@ -210,7 +210,7 @@ def encode(event: object) -> tuple[Message, str]:
         return events_pb2.LeadMerged(
             lead=lead_to_proto(event.lead), incoming=incoming_to_proto(event.incoming), matched_on=event.matched_on,
             filled_fields=list(event.filled), merged_by=user_name(event.merged_by),
-            merge_time=timestamp(event.merge_time)), event.lead.name
+            merge_time=from_datetime(event.merge_time)), event.lead.name
     if isinstance(event, dedupe.LeadFlaggedDuplicate):
         return events_pb2.LeadFlaggedDuplicate(
             lead=lead_to_proto(event.lead), duplicate_of=names.format("leads", event.duplicate_of),
@@ -220,6 +220,6 @@ def encode(event: object) -> tuple[Message, str]:
         return events_pb2.LeadsImported(
             content_sha256=r.content_sha256, file_name=event.file_name, imported_by=user_name(event.imported_by),
             accepted=r.accepted, merged=r.merged, flagged=r.flagged, rejected=r.rejected_rows,
-            already_imported=r.already_imported, import_time=timestamp(event.import_time),
+            already_imported=r.already_imported, import_time=from_datetime(event.import_time),
             assigned=r.assigned), f"imports/{r.content_sha256}"
     raise TypeError(f"no proto for event {type(event).__name__}")

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 from google.protobuf.duration_pb2 import Duration
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from leads.domain import campaigns, customers, importing, model, pool, scoring
 from leads.domain.settings import LeadSettings
 from shangji.leads.v1 import leads_pb2
 from shangji_kit import names
+from shangji_kit.timestamps import from_datetime
 
 _STATES = {model.OPEN: leads_pb2.Lead.State.OPEN, model.CONVERTED: leads_pb2.Lead.State.CONVERTED}
 
 
 QUALIFICATIONS = {q: leads_pb2.Lead.Qualification.Value(q) for q in scoring.QUALIFICATIONS}
-
-
-def timestamp(value) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 def user_name(user_id: str | None) -> str:
@@ -34,7 +28,8 @@ def lead_to_proto(lead: model.Lead) -> leads_pb2.Lead:
     message = leads_pb2.Lead(
         name=lead.name, id=lead.id, company=lead.company, contact_name=lead.contact_name, phone=lead.phone,
         email=lead.email, region=lead.region, source=lead.source, owner=user_name(lead.owner_id),
-        state=_STATES[lead.state], create_time=timestamp(lead.create_time), update_time=timestamp(lead.update_time),
+        state=_STATES[lead.state], create_time=from_datetime(lead.create_time),
+        update_time=from_datetime(lead.update_time),
         etag=lead.etag, industry=lead.industry,
         duplicate_of=names.format("leads", lead.duplicate_of) if lead.duplicate_of else "",
         customer=names.format("customers", lead.customer_id) if lead.customer_id else "",
@@ -43,11 +38,11 @@ def lead_to_proto(lead: model.Lead) -> leads_pb2.Lead:
         campaign=names.format("campaigns", lead.campaign_id) if lead.campaign_id else "",
         contact_title=lead.contact_title, company_size=lead.company_size, flags=list(lead.flags), notes=lead.notes)
     if lead.convert_time is not None:
-        message.convert_time.CopyFrom(timestamp(lead.convert_time))
+        message.convert_time.CopyFrom(from_datetime(lead.convert_time))
     if lead.hold_time is not None:
-        message.hold_time.CopyFrom(timestamp(lead.hold_time))
+        message.hold_time.CopyFrom(from_datetime(lead.hold_time))
     if lead.last_follow_up_time is not None:
-        message.last_follow_up_time.CopyFrom(timestamp(lead.last_follow_up_time))
+        message.last_follow_up_time.CopyFrom(from_datetime(lead.last_follow_up_time))
     if lead.first_response_time is not None:
         duration = Duration()
         duration.FromTimedelta(lead.first_response_time)
@@ -84,7 +79,7 @@ _KINDS = {name: leads_pb2.FollowUp.Kind.Value(name) for name in pool.FOLLOW_UP_K
 
 def follow_up_to_proto(follow_up: pool.FollowUp) -> leads_pb2.FollowUp:
     return leads_pb2.FollowUp(name=follow_up.name, kind=_KINDS[follow_up.kind], note=follow_up.note,
-                              author=user_name(follow_up.author_id), create_time=timestamp(follow_up.create_time))
+                              author=user_name(follow_up.author_id), create_time=from_datetime(follow_up.create_time))
 
 
 def chain_contact(contact: customers.Contact) -> leads_pb2.DecisionChainContact:
@@ -97,7 +92,8 @@ def customer_to_proto(customer: customers.Customer, chain: tuple = ()) -> leads_
     return leads_pb2.Customer(
         name=customer.name, id=customer.id, display_name=customer.display_name, region=customer.region,
         industry=customer.industry, size=customer.size, grade=customer.grade, owner=user_name(customer.owner_id),
-        create_time=timestamp(customer.create_time), update_time=timestamp(customer.update_time), etag=customer.etag,
+        create_time=from_datetime(customer.create_time), update_time=from_datetime(customer.update_time),
+        etag=customer.etag,
         decision_chain=[chain_contact(c) for c in chain], decision_chain_revision=customer.chain_revision)
 
 
@@ -107,8 +103,8 @@ def contact_to_proto(contact: customers.Contact) -> leads_pb2.Contact:
         display_name=contact.display_name, title=contact.title, phone=contact.phone, email=contact.email,
         buying_role=contact.buying_role, attitude=contact.attitude, satisfaction=contact.satisfaction,
         lead=names.format("leads", contact.lead_id) if contact.lead_id else "",
-        create_time=timestamp(contact.create_time),
-        update_time=timestamp(contact.update_time), etag=contact.etag)
+        create_time=from_datetime(contact.create_time),
+        update_time=from_datetime(contact.update_time), etag=contact.etag)
 
 
 def lead_score_to_proto(score: scoring.LeadScore) -> leads_pb2.LeadScore:
@@ -137,7 +133,8 @@ def campaign_to_proto(campaign: campaigns.Campaign) -> leads_pb2.Campaign:
         cost=str(campaign.cost), currency=campaign.currency,
         start_date=campaign.start_date.isoformat() if campaign.start_date else "",
         end_date=campaign.end_date.isoformat() if campaign.end_date else "",
-        create_time=timestamp(campaign.create_time), update_time=timestamp(campaign.update_time), etag=campaign.etag)
+        create_time=from_datetime(campaign.create_time), update_time=from_datetime(campaign.update_time),
+        etag=campaign.etag)
 
 
 def report_to_proto(by_source: list, by_campaign: list) -> leads_pb2.SourceReport:

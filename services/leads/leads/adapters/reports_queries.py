@@ -17,6 +17,7 @@ from leads.adapters.orm import campaigns, follow_ups, leads, opportunity_outcome
 from leads.adapters.reports_tables import lead_touches
 from shangji_kit import company_time, visibility
 from shangji_kit.errors import NotFound
+from shangji_kit.uow import StoreUnitOfWork
 
 
 def _bucket(column: sa.ColumnElement, tz: str, granularity: str) -> sa.ColumnElement:
@@ -104,21 +105,9 @@ class ReportStore:
         return dict(self.conn.execute(stmt).all())
 
 
-class ReportsUnitOfWork:
+class ReportsUnitOfWork(StoreUnitOfWork[ReportStore]):
     """``with uow as store: ...``; read only, rolled back on leaving."""
 
     def __init__(self, sessions: Callable[[], sa.Connection]) -> None:
-        self._sessions = sessions
-        self._conn: sa.Connection | None = None
-
-    def __enter__(self) -> ReportStore:
-        self._conn = self._sessions()
-        return ReportStore(self._conn)
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            self._conn.rollback()
-        finally:
-            self._conn.close()
-            self._conn = None
+        super().__init__(sessions, ReportStore)
 

@@ -15,7 +15,7 @@ from leads.domain.customers import Contact, Customer
 from leads.domain.model import Lead
 from leads.domain.pool import Candidate, FollowUp, PoolSettings, RepProfile
 from leads.domain.scoring import ScoringSettings
-from shangji_kit import request_ids, visibility
+from shangji_kit import visibility
 
 
 class LeadRepository(Protocol):
@@ -235,9 +235,3 @@ class CampaignRepository(Protocol):
         """Per source channel (lead.source) and per campaign: leads, MQL+, SQL, conversions, won by currency,
         cost by currency. One pass over leads each, grouped in SQL."""
         ...
-
-
-class RequestIdRepository(request_ids.RequestIds, Protocol):
-    """The kit's request ids per caller (``claim``, ``find``), and whether another caller used one."""
-
-    def used_by_another(self, key: request_ids.RequestKey | None) -> bool: ...

@@ -4,11 +4,8 @@ another caller's is refused and tells nothing of what it made (ALREADY_EXISTS); 
 from __future__ import annotations
 
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
-from shangji_kit.errors import AlreadyExists, FieldViolation, InvalidArgument
-from shangji_kit.request_ids import RequestKey
-
-# The key is indexed: 10,000 characters failed in the database (INTERNAL) before this limit.
-MAX_LENGTH = 100
+from shangji_kit.errors import AlreadyExists, FieldViolation
+from shangji_kit.request_ids import MAX_LENGTH, RequestKey
 
 
 def check(request_id: str) -> list[FieldViolation]:
@@ -21,9 +18,6 @@ def check(request_id: str) -> list[FieldViolation]:
 def claim(uow: LeadsUnitOfWork, caller_id: str, operation: str, request_id: str, resource_id: str) -> str | None:
     """Record ``request_id`` as the caller's for ``resource_id`` in this transaction; the resource id of the
     caller's earlier call with it, if any. A concurrent twin waits here until the first commits."""
-    violations = check(request_id)
-    if violations:
-        raise InvalidArgument(violations)
     key = RequestKey.of(caller_id, operation, request_id)
     earlier = uow.request_ids.claim(key, resource_id)
     if earlier is None and uow.request_ids.used_by_another(key):

@@ -13,7 +13,6 @@ from leads.service_layer.repositories import (
     LeadRepository,
     OrgProjection,
     RepRepository,
-    RequestIdRepository,
     SettingsRepository,
 )
 from shangji_kit.abstract_uow import AbstractUnitOfWork
@@ -29,7 +28,6 @@ class LeadsUnitOfWork(AbstractUnitOfWork, Protocol):
     reps: RepRepository
     customers: CustomerRepository
     campaigns: CampaignRepository
-    request_ids: RequestIdRepository
 
     def publish_bulk(self, events: list) -> None:
         """Many events at once (an import), written as ``publish``'s would be; ``events`` is emptied."""

@@ -12,10 +12,7 @@ from datetime import UTC, datetime
 
 import grpc
 import pytest
-import sqlalchemy as sa
-from google.protobuf import json_format
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from nameko.testing.services import worker_factory
 
 from leads import bootstrap
@@ -24,10 +21,12 @@ from leads.entrypoints.worker import LeadsWorker
 from shangji.leads.v1 import leads_pb2_grpc
 from shangji.teams.v1 import events_pb2 as teams_events
 from shangji.teams.v1 import teams_pb2
-from shangji_kit import envelope
 from shangji_kit.rpc.client import Caller
 from shangji_kit.settings import Settings
+from shangji_kit.testing.org import teams_event
+from shangji_kit.testing.org import ts as _ts
 from shangji_kit.testing.processes import running_front
+from shangji_kit.testing.service_db import ServiceDb
 
 
 @pytest.fixture(scope="module")
@@ -60,35 +59,16 @@ def worker(shangji_env):
     return worker_factory(LeadsWorker, uow=bootstrap.uow_factory(Settings.for_service("leads")))
 
 
-def _query(sql: str, **params) -> list:
-    engine = sa.create_engine(Settings.for_service("leads").database_url, poolclass=sa.pool.NullPool)
-    with engine.connect() as conn:
-        rows = list(conn.execute(sa.text(sql), params))
-    engine.dispose()
-    return rows
-
-
 @pytest.fixture
 def query(shangji_env):
     """``query(sql, **params)``: rows read from the leads database."""
-    return _query
-
-
-def _ts(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
+    return ServiceDb("leads").rows
 
 
 class TeamsEvents:
     """Envelopes of teams' events as teams' relay publishes them (``id`` fresh unless given)."""
 
-    @staticmethod
-    def envelope(message: Message, *, subject: str = "", event_id: str | None = None) -> dict:
-        full_name = message.DESCRIPTOR.full_name
-        return envelope.build(service="teams", id=event_id or str(uuid.uuid4()), type=full_name, subject=subject,
-                              time=datetime.now(UTC), dataschema=f"proto:{full_name}",
-                              data=json_format.MessageToDict(message), correlation_id=None)
+    envelope = staticmethod(teams_event)
 
     @classmethod
     def user(cls, kind: type[Message], user_id: str, *, department: str | None = None, roles=(),

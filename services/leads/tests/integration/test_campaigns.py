@@ -7,16 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2, json_format
-from google.protobuf.timestamp_pb2 import Timestamp
+from google.protobuf import field_mask_pb2
 
 from shangji.leads.v1 import leads_pb2
 from shangji.opportunities.v1 import events_pb2 as opp_events
 from shangji.opportunities.v1 import opportunities_pb2
-from shangji_kit import envelope
+from shangji_kit import timestamps
 from shangji_kit.publisher import EventPublisher
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
+from shangji_kit.testing import envelopes
 from shangji_kit.testing.processes import ServiceProcess, worker_env
 from shangji_kit.testing.wait import eventually
 
@@ -113,14 +113,10 @@ def leads_worker(shangji_env, tmp_path_factory):
 
 
 def publish_outcome(kind, opportunity: str, lead: str, amount: str, when: datetime, event_id: str | None = None) -> str:
-    ts = Timestamp()
-    ts.FromDatetime(when)
     opp = opportunities_pb2.Opportunity(name=opportunity, lead=lead, amount=amount, currency="CNY", title="deal")
-    message = kind(opportunity=opp, change_time=ts)
-    full_name = message.DESCRIPTOR.full_name
+    message = kind(opportunity=opp, change_time=timestamps.from_datetime(when))
     event_id = event_id or str(uuid.uuid4())
-    env = envelope.build(service="opportunities", id=event_id, type=full_name, subject=opportunity, time=when,
-                         dataschema=f"proto:{full_name}", data=json_format.MessageToDict(message), correlation_id=None)
+    env = envelopes.published("opportunities", message, subject=opportunity, event_id=event_id, time=when)
     publisher = EventPublisher(Settings.for_service("opportunities").amqp_uri, "opportunities")
     publisher.publish(env)
     publisher.close()

@@ -11,7 +11,6 @@ import uuid
 import grpc
 import openpyxl
 import pytest
-import sqlalchemy as sa
 
 from leads import bootstrap
 from leads.entrypoints import cli
@@ -20,25 +19,11 @@ from shangji.leads.v1 import leads_pb2
 from shangji_kit.errors import InvalidArgument
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
+from shangji_kit.testing.service_db import ServiceDb
 
-
-def _engine():
-    return sa.create_engine(Settings.for_service("leads").database_url, poolclass=sa.pool.NullPool)
-
-
-def execute(sql: str, **params) -> None:
-    engine = _engine()
-    with engine.begin() as conn:
-        conn.execute(sa.text(sql), params)
-    engine.dispose()
-
-
-def rows(sql: str, **params) -> list:
-    engine = _engine()
-    with engine.connect() as conn:
-        result = list(conn.execute(sa.text(sql), params))
-    engine.dispose()
-    return result
+DB = ServiceDb("leads")
+execute = DB.execute
+rows = DB.rows
 
 
 def phone() -> str:

@@ -5,11 +5,10 @@ import uuid
 
 import grpc
 import pytest
-import sqlalchemy as sa
 
 from shangji.leads.v1 import leads_pb2, leads_pb2_grpc
 from shangji_kit.rpc.status import details_of
-from shangji_kit.settings import Settings
+from shangji_kit.testing.service_db import ServiceDb
 
 CREATED = "shangji.leads.v1.LeadCreated"
 CONVERTED = "shangji.leads.v1.LeadConverted"
@@ -20,21 +19,14 @@ def leads(as_user):
     return as_user()[1]
 
 
-def scalar(sql: str, **params):
-    engine = sa.create_engine(Settings.for_service("leads").database_url, poolclass=sa.pool.NullPool)
-    with engine.connect() as conn:
-        return conn.execute(sa.text(sql), params).scalar_one()
-
-
-def count(table: str) -> int:
-    return scalar(f"SELECT count(*) FROM {table}")
+DB = ServiceDb("leads")
+scalar = DB.scalar
+count = DB.count
 
 
 def events(event_type: str, subject: str) -> list[dict]:
-    engine = sa.create_engine(Settings.for_service("leads").database_url, poolclass=sa.pool.NullPool)
-    with engine.connect() as conn:
-        return list(conn.execute(sa.text("SELECT data FROM outbox WHERE type = :t AND subject = :s ORDER BY position"),
-                                 {"t": event_type, "s": subject}).scalars())
+    return [r.data for r in DB.rows("SELECT data FROM outbox WHERE type = :t AND subject = :s ORDER BY position",
+                                    t=event_type, s=subject)]
 
 
 def new_lead(**kw) -> leads_pb2.Lead:

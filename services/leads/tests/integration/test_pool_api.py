@@ -6,56 +6,34 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-import sqlalchemy as sa
 
 from leads import bootstrap
 from leads.service_layer import pool
 from shangji.leads.v1 import leads_pb2
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
+from shangji_kit.testing.service_db import ServiceDb
 
 SALES = ("sales_rep",)
 
 
-def _engine():
-    return sa.create_engine(Settings.for_service("leads").database_url, poolclass=sa.pool.NullPool)
-
-
-def scalar(sql: str, **params):
-    engine = _engine()
-    with engine.connect() as conn:
-        value = conn.execute(sa.text(sql), params).scalar_one()
-    engine.dispose()
-    return value
-
-
-def execute(sql: str, **params) -> None:
-    engine = _engine()
-    with engine.begin() as conn:
-        conn.execute(sa.text(sql), params)
-    engine.dispose()
+DB = ServiceDb("leads")
+scalar = DB.scalar
+execute = DB.execute
 
 
 def events(event_type: str, subject: str) -> list[dict]:
-    engine = _engine()
-    with engine.connect() as conn:
-        rows = list(conn.execute(sa.text("SELECT data FROM outbox WHERE type = :t AND subject = :s ORDER BY position"),
-                                 {"t": f"shangji.leads.v1.{event_type}", "s": subject}).scalars())
-    engine.dispose()
-    return rows
+    return [r.data for r in DB.rows("SELECT data FROM outbox WHERE type = :t AND subject = :s ORDER BY position",
+                                    t=f"shangji.leads.v1.{event_type}", s=subject)]
 
 
 def snapshot(*lead_names: str) -> tuple:
     """Row counts and the state of the given leads: equal before and after a refused call."""
     ids = [n.split("/")[1] for n in lead_names]
-    engine = _engine()
-    with engine.connect() as conn:
-        counts = tuple(conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
-                       for t in ("leads", "outbox", "follow_ups"))
-        rows = [tuple(r) for r in conn.execute(
-            sa.text("SELECT id, owner_id, version, hold_time, previous_owner_id FROM leads WHERE id = ANY(:ids) "
-                    "ORDER BY id"), {"ids": ids})]
-    engine.dispose()
+    counts = tuple(DB.count(t) for t in ("leads", "outbox", "follow_ups"))
+    rows = [tuple(r) for r in DB.rows(
+        "SELECT id, owner_id, version, hold_time, previous_owner_id FROM leads WHERE id = ANY(:ids) ORDER BY id",
+        ids=ids)]
     return counts, rows
 
 

@@ -17,11 +17,9 @@ from leads.domain.model import OPEN, Lead
 from leads.domain.pool import SALES_ROLES, Candidate, FollowUp, PoolSettings, RepProfile
 from leads.domain.scoring import ScoringSettings
 from shangji_kit.errors import Aborted
-from shangji_kit.request_ids import RequestKey
 from shangji_kit.testing.fakes import (
     FakeOrgProjection,
     FakeRepository,
-    FakeRequestIds,
     FakeUnitOfWork,
     Transactional,
 )
@@ -306,18 +304,11 @@ class FakeCampaigns(FakeRepository[str, Campaign]):
         return [], []
 
 
-class FakeLeadsRequestIds(FakeRequestIds):
-    def used_by_another(self, key: RequestKey | None) -> bool:
-        return key is not None and any(k.operation == key.operation and k.request_id == key.request_id
-                                       and k.caller != key.caller for k, _ in self.rows())
-
-
 class FakeLeadsUnitOfWork(FakeUnitOfWork):
     """``LeadsUnitOfWork`` in memory; ``messages`` holds what the outbox would have written (the real encoder)."""
 
     def __init__(self) -> None:
         super().__init__(encoder=event_encoder.encode)
-        self.request_ids = FakeLeadsRequestIds()
         self.org = FakeOrg()
         self.leads = FakeLeads(self.org)
         self.pool_settings = FakeSettings()

@@ -12,9 +12,10 @@ from leads.domain import model, pool
 from leads.entrypoints import inbound_events
 from shangji.teams.v1 import events_pb2 as teams_events
 from shangji.teams.v1 import teams_pb2
-from shangji_kit import envelope, org_events
+from shangji_kit import org_events
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
+from shangji_kit.testing import envelopes
 from shangji_kit.visibility import OrgDepartment, OrgUser
 
 USER, OTHER, ROOT, DEPT = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222",
@@ -23,10 +24,7 @@ T = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
 
 def env_of(message: Message) -> Envelope:
-    name = message.DESCRIPTOR.full_name
-    return Envelope.parse(envelope.build(service="teams", id="e1", type=name, subject="", time=T,
-                                         dataschema=f"proto:{name}", data=json_format.MessageToDict(message),
-                                         correlation_id=None))
+    return envelopes.parsed("teams", message, event_id="e1", time=T)
 
 
 def user(**kw) -> teams_pb2.User:

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 
-from opportunities.adapters.to_proto import activity_to_proto, opportunity_to_proto, task_to_proto, ts
+from opportunities.adapters.to_proto import activity_to_proto, opportunity_to_proto, task_to_proto
 from opportunities.domain import alerts, model, work
 from shangji.opportunities.v1 import events_pb2
 from shangji_kit import names
+from shangji_kit.timestamps import from_datetime
 
 
 def _alert_to_proto(alert: alerts.Alert) -> Message:
     o = alert.opportunity
-    common = {"opportunity": opportunity_to_proto(o), "detect_time": ts(alert.detect_time)}
+    common = {"opportunity": opportunity_to_proto(o), "detect_time": from_datetime(alert.detect_time)}
     if alert.kind == alerts.CLOSE_DATE_APPROACHING:
         return events_pb2.OpportunityCloseDateApproaching(
             expected_close_date=o.expected_close_date.isoformat(), days_left=alert.days, **common)
@@ -21,7 +22,8 @@ def _alert_to_proto(alert: alerts.Alert) -> Message:
         return events_pb2.OpportunityCloseDatePassed(
             expected_close_date=o.expected_close_date.isoformat(), days_overdue=alert.days, **common)
     if alert.kind == alerts.STALLED:
-        return events_pb2.OpportunityStalled(stage=alert.stage_key, stage_enter_time=ts(alert.stage_enter_time),
+        return events_pb2.OpportunityStalled(stage=alert.stage_key,
+                                             stage_enter_time=from_datetime(alert.stage_enter_time),
                                              max_days=alert.max_days, days_in_stage=alert.days, **common)
     if alert.kind == alerts.BIG_DEAL:
         return events_pb2.OpportunityBigDeal(amount=str(o.amount), threshold=str(alert.threshold),
@@ -51,7 +53,7 @@ def encode(event: object) -> tuple[Message, str]:
     if isinstance(event, model.OpportunityRegistrationQueued):
         o, c = event.opportunity, event.collision
         return events_pb2.OpportunityRegistrationQueued(
-            opportunity=opportunity_to_proto(o), holder=c.holder, holder_since=ts(c.since),
+            opportunity=opportunity_to_proto(o), holder=c.holder, holder_since=from_datetime(c.since),
             holding_opportunity=names.format("opportunities", c.holding.opportunity_id),
             product_lines=list(c.shared_lines)), o.name
     if isinstance(event, model.OpportunityRegistrationArbitrated):
@@ -59,11 +61,11 @@ def encode(event: object) -> tuple[Message, str]:
         return events_pb2.OpportunityRegistrationArbitrated(
             opportunity=opportunity_to_proto(o), decision=event.decision.upper(),
             arbiter=names.format("users", event.arbiter_id), note=event.note,
-            arbitration_time=ts(event.arbitration_time)), o.name
+            arbitration_time=from_datetime(event.arbitration_time)), o.name
     if isinstance(event, model.StageMove):
         o = event.opportunity
         common = {"opportunity": opportunity_to_proto(o), "from_stage": event.from_stage,
-                  "actor": names.format("users", event.actor_id), "change_time": ts(event.change_time)}
+                  "actor": names.format("users", event.actor_id), "change_time": from_datetime(event.change_time)}
         if isinstance(event, model.OpportunityStageChanged):
             message = events_pb2.OpportunityStageChanged(to_stage=event.to_stage, reason=event.reason,
                                                          backward=event.backward, **common)

@@ -58,6 +58,7 @@ from opportunities.domain.report_rows import (
 )
 from shangji_kit import company_time, visibility
 from shangji_kit.errors import NotFound
+from shangji_kit.uow import StoreUnitOfWork
 
 
 def deals_visible_to(viewer: visibility.Viewer, *, teams: bool = True) -> sa.ColumnElement[bool]:
@@ -218,21 +219,9 @@ class ReportStore:
         self.conn.commit()
 
 
-class ReportsUnitOfWork:
+class ReportsUnitOfWork(StoreUnitOfWork[ReportStore]):
     """``with uow as store: ...; store.commit()``. Leaving without commit rolls back."""
 
     def __init__(self, sessions: Callable[[], sa.Connection]) -> None:
-        self._sessions = sessions
-        self._conn: sa.Connection | None = None
-
-    def __enter__(self) -> ReportStore:
-        self._conn = self._sessions()
-        return ReportStore(self._conn)
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            self._conn.rollback()
-        finally:
-            self._conn.close()
-            self._conn = None
+        super().__init__(sessions, ReportStore)
 

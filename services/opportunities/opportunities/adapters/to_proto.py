@@ -5,17 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from opportunities.domain import decision_chain, gates, model, registration, work
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji_kit import names
-
-
-def ts(value) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
+from shangji_kit.timestamps import from_datetime
 
 
 def opportunity_to_proto(opportunity: model.Opportunity) -> opportunities_pb2.Opportunity:
@@ -26,13 +19,13 @@ def opportunity_to_proto(opportunity: model.Opportunity) -> opportunities_pb2.Op
         owner=names.format("users", o.owner_id) if o.owner_id else "",
         registrant=names.format("users", o.registrant_id),
         pipeline=names.format("pipelines", o.pipeline_id), stage=o.stage_key, stage_display_name=o.stage_display_name,
-        lead=names.format("leads", o.lead_id) if o.lead_id else "", create_time=ts(o.create_time),
-        update_time=ts(o.update_time), etag=o.etag,
+        lead=names.format("leads", o.lead_id) if o.lead_id else "", create_time=from_datetime(o.create_time),
+        update_time=from_datetime(o.update_time), etag=o.etag,
         amount=f"{o.amount:.2f}" if o.amount is not None else "", currency=o.currency,
         expected_close_date=o.expected_close_date.isoformat() if o.expected_close_date else "",
         probability=o.effective_probability, probability_note=o.probability_note, checklist=list(o.checklist),
         pipeline_version=o.pipeline_version, stage_category=o.stage_category,
-        stage_enter_time=ts(o.stage_enter_time) if o.stage_enter_time else None,
+        stage_enter_time=from_datetime(o.stage_enter_time),
         win_date=o.win_date.isoformat() if o.win_date else "", lost_reason=o.lost_reason,
         lost_competitor=o.lost_competitor, product_lines=list(o.product_lines),
         registration_state=_REGISTRATION_STATES[o.registration_state],
@@ -69,7 +62,7 @@ def history_to_proto(history) -> opportunities_pb2.ListStageHistoryResponse:
         stage = history.pipeline.find(stay.stage_key)
         entries.append(opportunities_pb2.StageHistoryEntry(
             stage=stay.stage_key, stage_display_name=stage.display_name if stage else "",
-            enter_time=ts(stay.enter_time), exit_time=ts(stay.exit_time) if stay.exit_time else None,
+            enter_time=from_datetime(stay.enter_time), exit_time=from_datetime(stay.exit_time),
             actor=names.format("users", stay.actor_id) if stay.actor_id else "", reason=stay.reason,
             duration_seconds=stay.duration_seconds(history.now)))
     durations = []
@@ -89,7 +82,7 @@ def pipeline_to_proto(p: model.Pipeline) -> opportunities_pb2.Pipeline:
     return opportunities_pb2.Pipeline(
         name=p.name, id=p.id, key=p.key, display_name=p.display_name, version=p.version, is_default=p.is_default,
         allows_skipping=p.allows_skipping, lost_reasons=list(p.lost_reasons),
-        create_time=ts(p.create_time) if p.create_time else None,
+        create_time=from_datetime(p.create_time),
         stages=[opportunities_pb2.PipelineStage(
             key=s.key, display_name=s.display_name, category=s.category, probability=s.probability,
             max_days=s.max_days or 0,
@@ -109,8 +102,8 @@ def contact_to_proto(c: decision_chain.DealContact) -> opportunities_pb2.DealCon
     return opportunities_pb2.DealContact(
         name=c.name, contact=names.format("contacts", c.contact_id) if c.contact_id else "",
         display_name=c.display_name, title=c.title, phone=c.phone, email=c.email, buying_role=c.buying_role,
-        attitude=c.attitude, satisfaction=c.satisfaction, create_time=ts(c.create_time) if c.create_time else None,
-        update_time=ts(c.update_time) if c.update_time else None)
+        attitude=c.attitude, satisfaction=c.satisfaction, create_time=from_datetime(c.create_time),
+        update_time=from_datetime(c.update_time))
 
 
 def chain_to_proto(contacts: list[decision_chain.DealContact]) -> opportunities_pb2.ListDecisionChainResponse:
@@ -119,8 +112,8 @@ def chain_to_proto(contacts: list[decision_chain.DealContact]) -> opportunities_
 
 def requirement_to_proto(r: work.Requirement) -> opportunities_pb2.Requirement:
     return opportunities_pb2.Requirement(name=r.name, text=r.text, priority=r.priority, answer=r.answer,
-                                         answered=r.answered, create_time=ts(r.create_time),
-                                         update_time=ts(r.update_time))
+                                         answered=r.answered, create_time=from_datetime(r.create_time),
+                                         update_time=from_datetime(r.update_time))
 
 
 def requirements_to_proto(items: list[work.Requirement]) -> opportunities_pb2.ListRequirementsResponse:
@@ -131,7 +124,7 @@ def requirements_to_proto(items: list[work.Requirement]) -> opportunities_pb2.Li
 def document_to_proto(d: work.DocumentVersion) -> opportunities_pb2.DocumentVersion:
     return opportunities_pb2.DocumentVersion(document=d.document, version=d.version, uri=d.uri, note=d.note,
                                              author=names.format("users", d.author_id),
-                                             create_time=ts(d.create_time))
+                                             create_time=from_datetime(d.create_time))
 
 
 def documents_to_proto(items: list[work.DocumentVersion]) -> opportunities_pb2.ListDocumentsResponse:
@@ -139,8 +132,9 @@ def documents_to_proto(items: list[work.DocumentVersion]) -> opportunities_pb2.L
 
 
 def activity_to_proto(a: work.Activity) -> opportunities_pb2.Activity:
-    return opportunities_pb2.Activity(name=a.name, kind=a.kind, notes=a.notes, occur_time=ts(a.occur_time),
-                                      author=names.format("users", a.author_id), create_time=ts(a.create_time))
+    return opportunities_pb2.Activity(name=a.name, kind=a.kind, notes=a.notes, occur_time=from_datetime(a.occur_time),
+                                      author=names.format("users", a.author_id),
+                                      create_time=from_datetime(a.create_time))
 
 
 def activities_to_proto(items: list[work.Activity]) -> opportunities_pb2.ListActivitiesResponse:
@@ -152,8 +146,8 @@ def task_to_proto(t: work.Task) -> opportunities_pb2.Task:
     return opportunities_pb2.Task(
         name=t.name, title=t.title, due_date=t.due_date.isoformat(), assignee=names.format("users", t.assignee_id),
         status=_TASK_STATUS[t.status], creator=names.format("users", t.creator_id) if t.creator_id else "",
-        stage=t.stage_key, create_time=ts(t.create_time),
-        complete_time=ts(t.complete_time) if t.complete_time else None,
+        stage=t.stage_key, create_time=from_datetime(t.create_time),
+        complete_time=from_datetime(t.complete_time),
         completed_by=names.format("users", t.completed_by) if t.completed_by else "",
         opportunity=names.format("opportunities", t.opportunity_id))
 
@@ -166,7 +160,7 @@ def completions_to_proto(rows: list[tuple[str, str, datetime]]
                          ) -> opportunities_pb2.ListChecklistCompletionsResponse:
     return opportunities_pb2.ListChecklistCompletionsResponse(completions=[
         opportunities_pb2.ChecklistCompletion(item=item, completed_by=names.format("users", user_id),
-                                              complete_time=ts(time)) for item, user_id, time in rows])
+                                              complete_time=from_datetime(time)) for item, user_id, time in rows])
 
 
 def migrated_to_proto(ids: list[str]) -> opportunities_pb2.MigrateOpportunitiesResponse:

@@ -6,8 +6,6 @@ from datetime import UTC, datetime
 
 import grpc
 import pytest
-import sqlalchemy as sa
-from google.protobuf import json_format
 from nameko.testing.services import worker_factory
 
 from opportunities import bootstrap
@@ -18,16 +16,15 @@ from shangji.leads.v1 import leads_pb2
 from shangji.opportunities.v1 import opportunities_pb2_grpc
 from shangji.teams.v1 import events_pb2 as teams_events
 from shangji.teams.v1 import teams_pb2
-from shangji_kit import envelope
 from shangji_kit.rpc.client import Caller
 from shangji_kit.settings import Settings
+from shangji_kit.testing import envelopes
 from shangji_kit.testing.org import OrgBuilder, later, teams_event
 from shangji_kit.testing.org import ts as _ts
 from shangji_kit.testing.processes import running_front
+from shangji_kit.testing.service_db import ServiceDb
 
-
-def engine() -> sa.Engine:
-    return sa.create_engine(Settings.for_service("opportunities").database_url, poolclass=sa.pool.NullPool)
+DB = ServiceDb("opportunities")
 
 
 @pytest.fixture
@@ -38,18 +35,10 @@ def worker(shangji_env):
                           reports_uow=bootstrap.reports_uow_factory(settings))
 
 
-def _scalar(sql: str, **params) -> object:
-    eng = engine()
-    with eng.connect() as conn:
-        value = conn.execute(sa.text(sql), params).scalar_one()
-    eng.dispose()
-    return value
-
-
 @pytest.fixture
 def scalar(shangji_env):
     """``scalar(sql, **params)``: one value read from the opportunities database."""
-    return _scalar
+    return DB.scalar
 
 
 def _lead_converted(*, owner: str, lead_id: str | None = None, event_id: str | None = None,
@@ -65,9 +54,7 @@ def _lead_converted(*, owner: str, lead_id: str | None = None, event_id: str | N
     event = lead_events.LeadConverted(lead=lead, converted_by=f"users/{converted_by or owner}",
                                       opportunity_title=title)
     event.convert_time.FromDatetime(now)
-    return envelope.build(service="leads", id=event_id or str(uuid.uuid4()), type="shangji.leads.v1.LeadConverted",
-                          subject=lead.name, time=now, dataschema="proto:shangji.leads.v1.LeadConverted",
-                          data=json_format.MessageToDict(event), correlation_id=None)
+    return envelopes.published("leads", event, subject=lead.name, event_id=event_id, time=now)
 
 
 @pytest.fixture
@@ -76,17 +63,10 @@ def lead_converted():
     return _lead_converted
 
 
-def _execute(sql: str, **params) -> None:
-    eng = engine()
-    with eng.begin() as conn:
-        conn.execute(sa.text(sql), params)
-    eng.dispose()
-
-
 @pytest.fixture
 def execute(shangji_env):
     """``execute(sql, **params)``: one statement run and committed on the opportunities database."""
-    return _execute
+    return DB.execute
 
 
 @pytest.fixture
@@ -122,10 +102,7 @@ def customer_event(customer_id: str, owner_id: str, *, kind: str = "CustomerCrea
                                   owner=f"users/{owner_id}")
     customer.update_time.FromDatetime(at or later())
     message = getattr(lead_events, kind)(customer=customer)
-    full = message.DESCRIPTOR.full_name
-    return envelope.build(service="leads", id=event_id or str(uuid.uuid4()), type=full, subject=customer.name,
-                          time=datetime.now(UTC), dataschema=f"proto:{full}", data=json_format.MessageToDict(message),
-                          correlation_id=None)
+    return envelopes.published("leads", message, subject=customer.name, event_id=event_id)
 
 
 @pytest.fixture

@@ -21,11 +21,11 @@ from shangji.leads.v1 import leads_pb2
 from shangji.opportunities.v1 import opportunities_pb2 as pb
 from shangji.samples.v1 import events_pb2 as sample_events
 from shangji.samples.v1 import samples_pb2
-from shangji_kit import envelope
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
+from shangji_kit.testing import envelopes
 
 SOON = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
 EVIDENCE = [{"decision_maker_identified": True}, {"requirements_answered": True}, {"document_present": "方案书"},
@@ -76,20 +76,14 @@ def sample_event(kind: str, deal: str, request_id: str | None = None, event_id: 
     request = samples_pb2.SampleRequest(name=f"sampleRequests/{request_id}", id=request_id, opportunity=deal)
     message = (sample_events.SampleRequestApproved(request=request, approver=f"users/{uuid.uuid4()}")
                if kind == "approved" else sample_events.SampleDelivered(request=request))
-    full = message.DESCRIPTOR.full_name
-    return envelope.build(service="samples", id=event_id or str(uuid.uuid4()), type=full, subject=request.name,
-                          time=datetime.now(UTC), dataschema=f"proto:{full}", data=json_format.MessageToDict(message),
-                          correlation_id=None)
+    return envelopes.published("samples", message, subject=request.name, event_id=event_id)
 
 
 def chain_event(customer_id: str, revision: int, contacts: list[leads_pb2.DecisionChainContact],
                 event_id: str | None = None) -> dict:
     message = lead_events.CustomerDecisionChainChanged(customer=f"customers/{customer_id}", revision=revision,
                                                        contacts=contacts)
-    full = message.DESCRIPTOR.full_name
-    return envelope.build(service="leads", id=event_id or str(uuid.uuid4()), type=full,
-                          subject=f"customers/{customer_id}", time=datetime.now(UTC), dataschema=f"proto:{full}",
-                          data=json_format.MessageToDict(message), correlation_id=None)
+    return envelopes.published("leads", message, subject=f"customers/{customer_id}", event_id=event_id)
 
 
 def person(name: str, role: str = "", **kw) -> leads_pb2.DecisionChainContact:

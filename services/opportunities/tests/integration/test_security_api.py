@@ -4,11 +4,9 @@ calls check the caller before the input, and hostile numbers and times are INVAL
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 import grpc
 import pytest
-from google.protobuf import json_format
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.json_format import MessageToDict
 
@@ -16,8 +14,8 @@ from opportunities.service_layer import projection
 from shangji.leads.v1 import events_pb2 as lead_events
 from shangji.leads.v1 import leads_pb2
 from shangji.opportunities.v1 import opportunities_pb2 as pb
-from shangji_kit import envelope
 from shangji_kit.rpc.status import details_of
+from shangji_kit.testing import envelopes
 
 
 def fails(call, request) -> grpc.RpcError:
@@ -29,10 +27,7 @@ def fails(call, request) -> grpc.RpcError:
 def chain_event(customer_id: str, contacts: list[leads_pb2.DecisionChainContact]) -> dict:
     message = lead_events.CustomerDecisionChainChanged(customer=f"customers/{customer_id}", revision=1,
                                                        contacts=contacts)
-    full = message.DESCRIPTOR.full_name
-    return envelope.build(service="leads", id=str(uuid.uuid4()), type=full, subject=f"customers/{customer_id}",
-                          time=datetime.now(UTC), dataschema=f"proto:{full}", data=json_format.MessageToDict(message),
-                          correlation_id=None)
+    return envelopes.published("leads", message, subject=f"customers/{customer_id}")
 
 
 def company() -> str:

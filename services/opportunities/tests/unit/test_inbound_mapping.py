@@ -4,14 +4,13 @@ owner. No I/O."""
 from datetime import UTC, datetime
 
 import pytest
-from google.protobuf import json_format
 
 from opportunities.entrypoints import from_event, from_request
 from shangji.leads.v1 import events_pb2, leads_pb2
 from shangji.opportunities.v1 import opportunities_pb2 as pb
-from shangji_kit import envelope
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
+from shangji_kit.testing import envelopes
 
 DEAL, CUSTOMER, OWNER = ("66666666-6666-4666-8666-666666666666", "44444444-4444-4444-8444-444444444444",
                          "11111111-1111-4111-8111-111111111111")
@@ -37,10 +36,7 @@ def test_an_activity_time_out_of_range_names_the_field(seconds, nanos):
 
 def customer_env(kind: str, customer: leads_pb2.Customer) -> Envelope:
     message = getattr(events_pb2, kind)(customer=customer)
-    full = message.DESCRIPTOR.full_name
-    return Envelope.parse(envelope.build(service="leads", id="e1", type=full, subject=customer.name, time=T,
-                                         dataschema=f"proto:{full}", data=json_format.MessageToDict(message),
-                                         correlation_id=None))
+    return envelopes.parsed("leads", message, subject=customer.name, event_id="e1", time=T)
 
 
 def test_a_customer_event_carries_its_owner_and_state_time():

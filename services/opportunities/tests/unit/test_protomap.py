@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
-from google.protobuf import field_mask_pb2, json_format
+from google.protobuf import field_mask_pb2
 
 from opportunities.adapters import event_encoder
 from opportunities.domain import model
@@ -12,19 +12,18 @@ from shangji.leads.v1 import events_pb2, leads_pb2
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji.teams.v1 import events_pb2 as teams_events
 from shangji.teams.v1 import teams_pb2
-from shangji_kit import envelope, visibility
+from shangji_kit import visibility
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
+from shangji_kit.testing import envelopes
 
 OWNER, CONVERTER, LEAD = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222",
                           "33333333-3333-4333-8333-333333333333")
 
 
 def env_of(event: events_pb2.LeadConverted) -> Envelope:
-    return Envelope.parse(envelope.build(
-        service="leads", id="e1", type="shangji.leads.v1.LeadConverted", subject=f"leads/{LEAD}",
-        time=datetime(2026, 11, 25, tzinfo=UTC), dataschema="proto:shangji.leads.v1.LeadConverted",
-        data=json_format.MessageToDict(event), correlation_id=None))
+    return envelopes.parsed("leads", event, subject=f"leads/{LEAD}", event_id="e1",
+                            time=datetime(2026, 11, 25, tzinfo=UTC))
 
 
 def converted(**kw) -> events_pb2.LeadConverted:
@@ -77,10 +76,7 @@ T = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
 
 
 def teams_env(message) -> Envelope:
-    full = message.DESCRIPTOR.full_name
-    return Envelope.parse(envelope.build(service="teams", id="e1", type=full, subject="", time=T,
-                                         dataschema=f"proto:{full}", data=json_format.MessageToDict(message),
-                                         correlation_id=None))
+    return envelopes.parsed("teams", message, event_id="e1", time=T)
 
 
 def user(**kw) -> teams_pb2.User:

@@ -3,7 +3,6 @@
 from datetime import UTC, date, datetime
 
 import pytest
-from google.protobuf import json_format
 
 from opportunities.adapters import event_encoder, to_proto
 from opportunities.domain import work
@@ -14,9 +13,9 @@ from shangji.opportunities.v1 import events_pb2 as opportunity_events
 from shangji.opportunities.v1 import opportunities_pb2 as pb
 from shangji.samples.v1 import events_pb2 as sample_events
 from shangji.samples.v1 import samples_pb2
-from shangji_kit import envelope
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
+from shangji_kit.testing import envelopes
 
 CUSTOMER, CONTACT, DEAL = ("44444444-4444-4444-8444-444444444444", "55555555-5555-4555-8555-555555555555",
                            "66666666-6666-4666-8666-666666666666")
@@ -24,10 +23,7 @@ T = datetime(2026, 11, 25, 8, tzinfo=UTC)
 
 
 def env(service: str, message) -> Envelope:
-    full = message.DESCRIPTOR.full_name
-    return Envelope.parse(envelope.build(service=service, id="e1", type=full, subject="s", time=T,
-                                         dataschema=f"proto:{full}", data=json_format.MessageToDict(message),
-                                         correlation_id=None))
+    return envelopes.parsed(service, message, subject="s", event_id="e1", time=T)
 
 
 def converted(**kw) -> events_pb2.LeadConverted:

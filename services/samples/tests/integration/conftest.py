@@ -12,7 +12,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.protobuf import json_format
 from nameko.testing.services import worker_factory
 
 from samples import bootstrap
@@ -22,10 +21,10 @@ from shangji.opportunities.v1 import opportunities_pb2 as opp_pb
 from shangji.opportunities.v1 import opportunities_pb2_grpc
 from shangji.samples.v1 import samples_pb2 as pb
 from shangji.samples.v1 import samples_pb2_grpc
-from shangji_kit import envelope
 from shangji_kit.rpc.client import Caller
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
+from shangji_kit.testing import envelopes
 from shangji_kit.testing.org import OrgBuilder, later, teams_event, ts  # noqa: F401 (tests import them here)
 from shangji_kit.testing.processes import ServiceProcess, free_port, running_front
 from shangji_kit.testing.service_db import ServiceDb
@@ -187,10 +186,7 @@ def erp_event(kind: str, source: str, *, event_id: str | None = None, source_kin
     else:
         message = erp_events.ErpOrderDeadLettered(source_kind=source_kind, source=source, reference=source,
                                                   dead_letter_time=ts(now), **fields)
-    full_name = message.DESCRIPTOR.full_name
-    return envelope.build(service="erp_bridge", id=event_id or str(uuid.uuid4()), type=full_name, subject=source,
-                          time=now, dataschema=f"proto:{full_name}", data=json_format.MessageToDict(message),
-                          correlation_id=None)
+    return envelopes.published("erp_bridge", message, subject=source, event_id=event_id, time=now)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from google.protobuf import json_format
 
 from samples.adapters import protomap
 from samples.domain import model
@@ -14,6 +13,7 @@ from shangji.samples.v1 import events_pb2 as events
 from shangji.samples.v1 import samples_pb2 as pb
 from shangji_kit import envelope
 from shangji_kit.errors import InvalidArgument
+from shangji_kit.testing import envelopes
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 RID = "0b5c1f7e-0000-4000-8000-000000000001"
@@ -62,10 +62,7 @@ def _fb(r: model.SampleRequest) -> model.Feedback:
 
 
 def _env(message) -> envelope.Envelope:
-    name = message.DESCRIPTOR.full_name
-    return envelope.Envelope.parse(envelope.build(
-        service="erp_bridge", id="e1", type=name, subject="", time=NOW, dataschema=f"proto:{name}",
-        data=json_format.MessageToDict(message), correlation_id=None))
+    return envelopes.parsed("erp_bridge", message, event_id="e1", time=NOW)
 
 
 def test_erp_events_name_our_request_or_nothing():

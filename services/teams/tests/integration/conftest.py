@@ -7,16 +7,15 @@ from datetime import UTC, datetime
 
 import grpc
 import pytest
-from google.protobuf import json_format
 from nameko.testing.services import worker_factory
 
 from shangji.opportunities.v1 import events_pb2 as opportunity_events
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji.teams.v1 import teams_pb2, teams_pb2_grpc
-from shangji_kit import envelope
 from shangji_kit.rpc.client import Caller
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
+from shangji_kit.testing import envelopes
 from shangji_kit.testing.processes import running_front
 from shangji_kit.testing.service_db import ServiceDb
 from teams import bootstrap
@@ -172,12 +171,8 @@ def _opportunity_registered(*, owner: str, opportunity_id: str | None = None, ev
         owner=f"users/{owner}", registrant=f"users/{owner}", stage="discover", etag="1")
     deal.create_time.FromDatetime(now)
     deal.update_time.FromDatetime(now)
-    return envelope.build(
-        service="opportunities", id=event_id or str(uuid.uuid4()),
-        type="shangji.opportunities.v1.OpportunityRegistered", subject=deal.name, time=now,
-        dataschema="proto:shangji.opportunities.v1.OpportunityRegistered",
-        data=json_format.MessageToDict(opportunity_events.OpportunityRegistered(opportunity=deal)),
-        correlation_id=None)
+    return envelopes.published("opportunities", opportunity_events.OpportunityRegistered(opportunity=deal),
+                               subject=deal.name, event_id=event_id, time=now)
 
 
 @pytest.fixture

@@ -4,13 +4,12 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from google.protobuf import json_format
 
 from shangji.opportunities.v1 import events_pb2 as opportunity_events
 from shangji.opportunities.v1 import opportunities_pb2
-from shangji_kit import envelope
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
+from shangji_kit.testing import envelopes
 from teams.adapters import protomap
 from teams.domain import model
 from teams.domain import opportunity_teams as ot
@@ -73,11 +72,8 @@ def test_team_events_name_the_team():
 
 def _envelope(**opportunity) -> Envelope:
     deal = opportunities_pb2.Opportunity(**opportunity)
-    return Envelope.parse(envelope.build(
-        service="opportunities", id=str(uuid.uuid4()), type="shangji.opportunities.v1.OpportunityRegistered",
-        subject=deal.name, time=NOW, dataschema="proto:shangji.opportunities.v1.OpportunityRegistered",
-        data=json_format.MessageToDict(opportunity_events.OpportunityRegistered(opportunity=deal)),
-        correlation_id=None))
+    return envelopes.parsed("opportunities", opportunity_events.OpportunityRegistered(opportunity=deal),
+                            subject=deal.name, time=NOW)
 
 
 def test_an_opportunity_registered_event_gives_the_owner():
