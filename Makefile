@@ -3,19 +3,19 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SERVICES := teams leads opportunities samples notify erp_bridge
+SERVICES := teams leads opportunities samples notify erp_bridge web
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up down status venv protos infra databases lint bench clean
+.PHONY: demo test up down status venv protos infra databases lint bench clean webassets browser
 
-demo: venv protos infra databases
+demo: venv protos infra databases webassets
 	$(BIN)/python -m scripts.suite start
 	$(BIN)/python -m scripts.demo
 
-test: venv protos infra
+test: venv protos infra webassets browser
 	$(BIN)/python -m pytest
 
-up: venv protos infra databases
+up: venv protos infra databases webassets
 	$(BIN)/python -m scripts.suite start
 
 down:
@@ -33,6 +33,19 @@ $(STAMP): constraints.txt kit/pyproject.toml $(foreach s,$(SERVICES),services/$(
 	$(BIN)/pip install -q -c constraints.txt 'setuptools<81' wheel
 	$(BIN)/pip install -q -c constraints.txt -e kit $(foreach s,$(SERVICES),-e services/$(s)) -r requirements-dev.txt
 	touch $@
+
+# The web console's front-end packages (npm ci from its lock file), copied into its static folder.
+WEB_VENDOR := services/web/web/static/vendor/echarts.min.js
+webassets: $(WEB_VENDOR)
+
+$(WEB_VENDOR): services/web/package-lock.json
+	cd services/web && npm ci --no-audit --no-fund
+	mkdir -p $(@D)
+	cp services/web/node_modules/echarts/dist/echarts.min.js $@
+
+# Debian's chromium for the console's browser tests.
+browser:
+	bash services/web/scripts/ensure_chromium.sh
 
 protos: venv
 	$(BIN)/python -m scripts.build_protos
