@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SERVICES := teams leads opportunities samples notify erp_bridge web
+SERVICES := teams leads opportunities samples notify erp_bridge
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test up down status venv protos infra databases lint bench clean webassets browser
@@ -27,11 +27,11 @@ status:
 venv: $(STAMP)
 
 # Re-install when any dependency list or the pins change.
-$(STAMP): constraints.txt kit/pyproject.toml $(foreach s,$(SERVICES),services/$(s)/pyproject.toml)
+$(STAMP): constraints.txt requirements-dev.txt kit/pyproject.toml $(foreach s,$(SERVICES) web,services/$(s)/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade 'pip==25.3'
 	$(BIN)/pip install -q -c constraints.txt 'setuptools<81' wheel
-	$(BIN)/pip install -q -c constraints.txt -e kit $(foreach s,$(SERVICES),-e services/$(s)) -r requirements-dev.txt
+	$(BIN)/pip install -q -c constraints.txt -e kit $(foreach s,$(SERVICES),-e services/$(s)) -e services/web -r requirements-dev.txt
 	touch $@
 
 # The web console's front-end packages (npm ci from its lock file), copied into its static folder.

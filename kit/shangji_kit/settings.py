@@ -56,7 +56,8 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_NOTIFY_ROUTING_ROLE | role told of deals without an owner (arbiters when no head) | sales_ops |
 | SHANGJI_COMPANY_TIMEZONE | company time zone: days, periods, quiet hours (`company_time.py`) | Asia/Shanghai |
 | SHANGJI_ENV | `development` or `production`; the web console's dev sign-in exists only in development | development |
-| SHANGJI_WEB_HOST / SHANGJI_WEB_PORT | where the web console's HTTP backend listens | 127.0.0.1 / 8080 |
+| SHANGJI_WEB_HOST | address the web console's HTTP backend binds | 127.0.0.1 |
+| SHANGJI_WEB_PORT | its port | 8080 |
 """
 
 from __future__ import annotations
