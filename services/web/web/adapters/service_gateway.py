@@ -6,6 +6,7 @@ changes is exactly what the APIs allow that user; this process holds no credenti
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -34,19 +35,21 @@ class RpcFailure(Exception):
 
 
 class ServiceGateway:
-    """One channel per service, opened on first use; thread-safe as grpc channels are."""
+    """One channel per service, opened on first use and shared by every request."""
 
     def __init__(self, targets: Mapping[str, str] | None = None,
                  deadline: float = DEFAULT_DEADLINE_SECONDS) -> None:
         self._targets = dict(targets or {})
         self._channels: dict[str, grpc.Channel] = {}
+        self._lock = threading.Lock()
         self._deadline = deadline
 
     def _stub(self, service: str):
-        if service not in self._channels:
-            self._channels[service] = grpc.insecure_channel(self._targets.get(service)
-                                                            or settings.grpc_target(service))
-        return CONSOLE_RPCS[service].stub(self._channels[service])
+        with self._lock:  # requests arrive on many threads; one channel per service
+            if service not in self._channels:
+                self._channels[service] = grpc.insecure_channel(self._targets.get(service)
+                                                                or settings.grpc_target(service))
+            return CONSOLE_RPCS[service].stub(self._channels[service])
 
     def call(self, service: str, method: str, body: Mapping, authorization: str | None) -> dict:
         rpcs = CONSOLE_RPCS.get(service)

@@ -16,13 +16,17 @@ function period() {
   return { start_date: `${year}-01-01`, end_date: `${year}-12-31` };
 }
 
+let drawing = 0;
+
 async function draw(body, scope) {
+  const mine = ++drawing;
   const request = { scope, period: period() };
   const [funnel, forecast, winLoss] = await Promise.all([
     rpc(REPORTS, "GetFunnelReport", request),
     rpc(REPORTS, "GetForecastReport", { ...request, group_by: "MONTH" }),
     rpc(REPORTS, "GetWinLossReport", request),
   ]);
+  if (mine !== drawing) return; // a later choice of department is being drawn
   const stages = funnel.stages.filter((s) => s.category !== "won" && s.category !== "lost");
   const count = stages.reduce((sum, s) => sum + Number(s.count), 0);
   const amount = stages.reduce((sum, s) => sum + Number(s.amount || 0), 0);
