@@ -66,3 +66,14 @@ def test_the_front_end_and_its_chart_library_are_served_locally(client):
                                                ("ABORTED", 409), ("UNAVAILABLE", 503), ("INTERNAL", 500)])
 def test_grpc_codes_map_to_the_transcoding_statuses(code, status):
     assert http_status(code) == status
+
+
+def test_an_api_this_build_has_no_protos_for_is_unimplemented(client, monkeypatch):
+    from web.adapters import console_rpcs
+
+    monkeypatch.setitem(console_rpcs.CONSOLE_APIS, "future", console_rpcs.ConsoleApi(
+        "opportunities", "shangji.opportunities.v9.future_pb2", "shangji.opportunities.v9.FutureService",
+        frozenset({"GetFuture"})))
+    response = client.post("/api/rpc/future/GetFuture", json={})
+    assert response.status_code == 501
+    assert error_of(response)["reason"] == "API_NOT_AVAILABLE"

@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import grpc
-from google.protobuf import json_format
+from google.protobuf import json_format, message_factory
 
 from shangji_kit import settings
 from shangji_kit.rpc.client import DEFAULT_DEADLINE_SECONDS
 from shangji_kit.rpc.status import details_of
-from web.adapters.console_rpcs import CONSOLE_RPCS
+from web.adapters.console_rpcs import CONSOLE_APIS
 
 
 @dataclass
@@ -44,24 +44,35 @@ class ServiceGateway:
         self._lock = threading.Lock()
         self._deadline = deadline
 
-    def _stub(self, service: str):
+    def _channel(self, service: str) -> grpc.Channel:
         with self._lock:  # requests arrive on many threads; one channel per service
             if service not in self._channels:
                 self._channels[service] = grpc.insecure_channel(self._targets.get(service)
                                                                 or settings.grpc_target(service))
-            return CONSOLE_RPCS[service].stub(self._channels[service])
+            return self._channels[service]
 
-    def call(self, service: str, method: str, body: Mapping, authorization: str | None) -> dict:
-        rpcs = CONSOLE_RPCS.get(service)
-        if rpcs is None or method not in rpcs.methods:
-            raise RpcFailure("NOT_FOUND", f"the console does not call {service}.{method}", reason="UNKNOWN_RPC")
+    def call(self, api: str, method: str, body: Mapping, authorization: str | None) -> dict:
+        """``api.method`` (a key of ``CONSOLE_APIS`` and one of its methods) with ``body`` as the request."""
+        allowed = CONSOLE_APIS.get(api)
+        if allowed is None or method not in allowed.methods:
+            raise RpcFailure("NOT_FOUND", f"the console does not call {api}.{method}", reason="UNKNOWN_RPC")
         try:
-            request = json_format.ParseDict(dict(body), rpcs.request_class(method)())
+            descriptor = allowed.method(method)
+        except ModuleNotFoundError as exc:
+            raise RpcFailure("UNIMPLEMENTED", f"{allowed.full_name} is not in this build",
+                             reason="API_NOT_AVAILABLE") from exc
+        request_class = message_factory.GetMessageClass(descriptor.input_type)
+        response_class = message_factory.GetMessageClass(descriptor.output_type)
+        try:
+            request = json_format.ParseDict(dict(body), request_class())
         except json_format.ParseError as exc:
             raise RpcFailure("INVALID_ARGUMENT", f"request body: {exc}", reason="MALFORMED_BODY") from exc
         metadata = [("authorization", authorization)] if authorization else []
+        rpc = self._channel(allowed.service).unary_unary(
+            f"/{allowed.full_name}/{method}", request_serializer=request_class.SerializeToString,
+            response_deserializer=response_class.FromString)
         try:
-            response = getattr(self._stub(service), method)(request, timeout=self._deadline, metadata=metadata)
+            response = rpc(request, timeout=self._deadline, metadata=metadata)
         except grpc.RpcError as exc:
             details = details_of(exc)
             raise RpcFailure(exc.code().name, exc.details() or exc.code().name, reason=details["reason"],
