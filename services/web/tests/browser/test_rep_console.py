@@ -92,7 +92,7 @@ def test_a_rep_claims_a_lead_from_the_pool(page, console, person):
     assert pool.locator("tr").filter(has_text=company).count() == 0
 
 
-def test_a_deal_page_shows_its_records(page, console, person):
+def test_a_deal_page_shows_its_records_and_the_board_fits_a_phone(page, console, person, artefacts):
     rep = person("陈静")
     deal = register(rep, "视觉检测项目", expected_close_date=SOON)
     rep.opportunities.AddDecisionChainContact(pb.AddDecisionChainContactRequest(
@@ -109,5 +109,10 @@ def test_a_deal_page_shows_its_records(page, console, person):
     assert "周总" in page.get_by_test_id("chain").inner_text()
     assert "节拍 30 秒以内" in page.get_by_test_id("requirements").inner_text()
     assert "技术方案" in page.get_by_test_id("documents").inner_text()
-    page.get_by_test_id("history").filter(has_text="discover").or_(
-        page.get_by_test_id("history").filter(has_text="发现")).wait_for()
+    page.get_by_test_id("history").filter(has_text="发现机会").wait_for()
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing runs off the side
+    page.goto(console + "/#/board")
+    card(page, "视觉检测项目").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(artefacts / "board-phone.png"), full_page=True)

@@ -40,5 +40,5 @@ export async function pool(main, ctx) {
         : el("p", { class: "muted" }, t("pool.empty"))),
     el("section", { class: "panel", "data-testid": "my-leads" }, el("h2", {}, t("pool.mine")),
       table(headers, held.filter((lead) => lead.state !== "CONVERTED").map((lead) => [lead.company,
-        lead.contact_name, returnControl(lead), lead.region, lead.source]))));
+        lead.contact_name, lead.owner === ctx.user.name ? returnControl(lead) : "", lead.region, lead.source]))));
 }
