@@ -75,7 +75,7 @@ def test_a_rep_sees_only_their_deals_advances_one_by_drag_and_is_refused_at_a_ga
     page.get_by_role("link", name="看板").wait_for()
 
 
-def test_a_rep_claims_a_lead_from_the_pool(page, console, person):
+def test_a_rep_claims_a_lead_from_the_pool_and_returns_it(page, console, person):
     rep, capturer = person("王芳"), person("赵强")
     company = f"华东汽车零部件{uuid.uuid4().hex[:6]}"
     lead = capturer.leads.CreateLead(leads_pb2.CreateLeadRequest(to_pool=True, lead=leads_pb2.Lead(
@@ -88,8 +88,15 @@ def test_a_rep_claims_a_lead_from_the_pool(page, console, person):
     pool.locator("tr").filter(has_text=company).get_by_test_id("claim").click()
     page.locator("#flash").filter(has_text=f"已领取: {company}").wait_for()
     assert rep.leads.GetLead(leads_pb2.GetLeadRequest(name=lead.name)).owner == rep.user.name
-    page.get_by_test_id("my-leads").locator("tr").filter(has_text=company).wait_for()
+    held = page.get_by_test_id("my-leads").locator("tr").filter(has_text=company)
+    held.wait_for()
     assert pool.locator("tr").filter(has_text=company).count() == 0
+
+    held.locator("select").select_option("no_need")
+    held.get_by_test_id("return").click()
+    page.locator("#flash").filter(has_text=f"已退回公海: {company}").wait_for()
+    assert rep.leads.GetLead(leads_pb2.GetLeadRequest(name=lead.name)).owner == ""
+    pool.locator("tr").filter(has_text=company).wait_for()
 
 
 def test_a_deal_page_shows_its_records_and_the_board_fits_a_phone(page, console, person, artefacts):
