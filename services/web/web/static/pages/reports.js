@@ -57,7 +57,7 @@ async function draw(body, scope) {
   });
   chart(winLossChart, {
     tooltip: {}, legend: {},
-    series: [{ type: "pie", radius: ["35%", "65%"], data: [
+    series: [{ type: "pie", radius: ["35%", "65%"], stillShowZeroSum: false, data: [
       { name: t("reports.won"), value: Number(winLoss.won_count) },
       { name: t("reports.lost"), value: Number(winLoss.lost_count) }] }],
   });
