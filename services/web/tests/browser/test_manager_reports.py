@@ -3,19 +3,13 @@ what the reporting RPC answers for the same department and period, and it counts
 
 from datetime import UTC, datetime
 
-import pytest
-
+from shangji.opportunities.v1 import reports_pb2, reports_pb2_grpc
 from shangji.teams.v1 import teams_pb2
 from shangji_kit.rpc.client import Caller
 from shangji_kit.testing.wait import eventually
 
 from .conftest import sign_in
 from .test_rep_console import register
-
-# The reporting API (issue 13) arrives from its own branch; until its protos are built here this test says so
-# as a skip, never as a pass.
-reports_pb2 = pytest.importorskip("shangji.opportunities.v1.reports_pb2", reason="reporting protos not built yet")
-reports_pb2_grpc = pytest.importorskip("shangji.opportunities.v1.reports_pb2_grpc")
 
 
 def test_a_managers_funnel_totals_equal_the_reporting_rpcs(page, console, person, suite, channels, artefacts):

@@ -44,12 +44,15 @@ async function render() {
   document.getElementById("sign-out").hidden = !user;
   document.getElementById("who").textContent = user ? user.display_name : "";
   const [route, ...args] = location.hash.replace(/^#\/?/, "").split("/");
-  if (!user) return signIn(main, ctx);
+  // Each render draws into its own element: a page still loading when the user moves on writes into a
+  // detached element instead of over the page that replaced it.
+  const view = document.createElement("div");
+  main.replaceChildren(view);
+  if (!user) return signIn(view, ctx);
   const page = ROUTES[route] || board;
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.getAttribute("href") === `#/${route || "board"}`);
-  main.replaceChildren();
   try {
-    await page(main, ctx, ...args.map(decodeURIComponent));
+    await page(view, ctx, ...args.map(decodeURIComponent));
   } catch (error) {
     flash(`${t("error")}: ${error.message}`);
   }
