@@ -6,20 +6,20 @@ BIN := $(VENV)/bin
 SERVICES := teams leads opportunities samples notify erp_bridge
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up down status venv protos infra databases lint bench clean fuzz
+.PHONY: demo test up down status venv protos infra databases lint bench clean fuzz webassets browser
 
-demo: venv protos infra databases
+demo: venv protos infra databases webassets
 	$(BIN)/python -m scripts.suite start
 	$(BIN)/python -m scripts.demo
 
-test: venv protos infra
+test: venv protos infra webassets browser
 	$(BIN)/python -m pytest
 
 # The fuzz suite at length: 200 generated requests per unary RPC (over 21,000; make test runs 30 each).
 fuzz: venv protos infra
 	SHANGJI_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/fuzz -s
 
-up: venv protos infra databases
+up: venv protos infra databases webassets
 	$(BIN)/python -m scripts.suite start
 
 down:
@@ -31,12 +31,25 @@ status:
 venv: $(STAMP)
 
 # Re-install when any dependency list or the pins change.
-$(STAMP): constraints.txt kit/pyproject.toml $(foreach s,$(SERVICES),services/$(s)/pyproject.toml)
+$(STAMP): constraints.txt requirements-dev.txt kit/pyproject.toml $(foreach s,$(SERVICES) web,services/$(s)/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade 'pip==25.3'
 	$(BIN)/pip install -q -c constraints.txt 'setuptools<81' wheel
-	$(BIN)/pip install -q -c constraints.txt -e kit $(foreach s,$(SERVICES),-e services/$(s)) -r requirements-dev.txt
+	$(BIN)/pip install -q -c constraints.txt -e kit $(foreach s,$(SERVICES),-e services/$(s)) -e services/web -r requirements-dev.txt
 	touch $@
+
+# The web console's front-end packages (npm ci from its lock file), copied into its static folder.
+WEB_VENDOR := services/web/web/static/vendor/echarts.min.js
+webassets: $(WEB_VENDOR)
+
+$(WEB_VENDOR): services/web/package-lock.json
+	cd services/web && npm ci --no-audit --no-fund
+	mkdir -p $(@D)
+	cp services/web/node_modules/echarts/dist/echarts.min.js $@
+
+# Debian's chromium for the console's browser tests.
+browser:
+	bash services/web/scripts/ensure_chromium.sh
 
 protos: venv
 	$(BIN)/python -m scripts.build_protos

@@ -16,6 +16,7 @@ from shangji.leads.v1 import leads_pb2, leads_pb2_grpc
 from shangji.notify.v1 import notify_pb2, notify_pb2_grpc
 from shangji.opportunities.v1 import opportunities_pb2, opportunities_pb2_grpc
 from shangji.teams.v1 import teams_pb2, teams_pb2_grpc
+from shangji_kit import settings
 from shangji_kit.auth import mint_dev_token
 from shangji_kit.rpc.client import Caller, channel
 
@@ -126,7 +127,10 @@ def main() -> None:
 
     demo_samples.run(admin, rep, manager, opp)
 
+    host, port = settings.web_address()
     print("\nThe suite is running. Try it yourself:")
+    print(f"    web console: http://{host}:{port}/  (sign in as {rep.name} ({rep.display_name}, a rep) "
+          f"or {manager.name} ({manager.display_name}, a manager))")
     print(f"    export TOKEN=$(.venv/bin/python -m shangji_kit.admin token {rep.id})")
     print("    make status                            # each process and its health")
     print("    make down                              # stop everything")

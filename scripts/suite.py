@@ -1,4 +1,5 @@
-"""Start, stop and show the whole suite: a gRPC front and a nameko worker per service, and the demo ERP.
+"""Start, stop and show the whole suite: a gRPC front and a nameko worker per service, the web console, and the
+demo ERP.
 
 Processes run detached; their pids and logs live in .run/ (logs: .run/logs/<service>.<role>.log).
 The ERP is a real Tryton 8.2 (`python -m shangji_kit.testing.tryton serve`: database shangji_erp cloned
@@ -39,6 +40,32 @@ def commands(service: str) -> dict[str, list[str]]:
         "front": [sys.executable, "-m", f"{service}.entrypoints.grpc_api"],
         "worker": [sys.executable, "-m", "shangji_kit.worker_main", service, WORKER_CLASSES[service]],
     }
+
+
+WEB_COMMAND = [sys.executable, "-m", "web.entrypoints.http_api"]
+
+
+def web_url() -> str:
+    host, port = settings.web_address()
+    return f"http://{host}:{port}/"
+
+
+def web_ready(timeout: float = 1.0) -> bool:
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(web_url() + "healthz", timeout=timeout)
+    except OSError:
+        return False
+    return True
+
+
+def _start_web() -> None:
+    if _pid("web", "front"):
+        return
+    log = open(LOGS / "web.front.log", "ab")
+    proc = subprocess.Popen(WEB_COMMAND, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+    _pidfile("web", "front").write_text(str(proc.pid))
 
 
 def _pidfile(service: str, role: str) -> Path:
@@ -109,6 +136,7 @@ def start() -> None:
             log = open(LOGS / f"{service}.{role}.log", "ab")
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
             _pidfile(service, role).write_text(str(proc.pid))
+    _start_web()
     deadline = time.monotonic() + 60
     pending = set(settings.SERVICES)
     while pending and time.monotonic() < deadline:
@@ -120,15 +148,20 @@ def start() -> None:
             time.sleep(0.5)
     if pending:
         raise SystemExit(f"suite: not SERVING after 60 s: {sorted(pending)}; see {LOGS}")
+    while not web_ready() and time.monotonic() < deadline:
+        if not _pid("web", "front"):
+            raise SystemExit(f"suite: the web console exited; see {LOGS}/web.front.log")
+        time.sleep(0.5)
     time.sleep(1.0)  # workers bind their queues at start-up; topology already holds the events meanwhile
     status()
 
 
 def stop() -> None:
-    erp = _pid("erp", "tryton")
-    if erp:
-        os.killpg(erp, signal.SIGTERM)
-    _pidfile("erp", "tryton").unlink(missing_ok=True)
+    for role in ("erp", "tryton"), ("web", "front"):
+        pid = _pid(*role)
+        if pid:
+            os.killpg(pid, signal.SIGTERM)
+        _pidfile(*role).unlink(missing_ok=True)
     for service in settings.SERVICES:
         for role in ("front", "worker"):
             pid = _pid(service, role)
@@ -157,6 +190,9 @@ def status() -> None:
     where = os.environ.get("SHANGJI_ERP_URL", f"http://127.0.0.1:{ERP_PORT}")
     state = f"pid {erp}" if erp else "external" if os.environ.get("SHANGJI_ERP_URL") else "stopped"
     print(f"{'erp (tryton)':<14} {state:<14} {'':<14} {'ANSWERS' if erp_ready() else 'NOT YET':<12} {where}")
+    web = _pid("web", "front")
+    print(f"{'web console':<14} {('pid ' + str(web)) if web else 'stopped':<14} {'':<14} "
+          f"{'ANSWERS' if web_ready() else 'NOT YET':<12} {web_url()}")
 
 
 if __name__ == "__main__":

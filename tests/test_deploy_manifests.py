@@ -33,6 +33,8 @@ IMAGE = "shangji/suite"
 UID = 10001
 SECRET_KEYS = {"SHANGJI_PG_DSN", "SHANGJI_AMQP_URI", "SHANGJI_JWT_SECRET"}
 GRACE_SECONDS = 30
+# The web console: one HTTP front (web.yaml), no worker, beside the six services.
+WEB = "web"
 
 
 # ---------------------------------------------------------------------------------------------- loading
@@ -309,9 +311,10 @@ def test_overlays_are_the_documented_combinations():
 
 def test_the_base_deploys_exactly_the_services_of_the_suite():
     apps = {d["spec"]["template"]["metadata"]["labels"]["app"] for d in of_kind(base_docs(), "Deployment")}
-    assert apps == {dash(s) for s in settings.SERVICES}
-    assert len(of_kind(base_docs(), "Deployment")) == 2 * len(settings.SERVICES)
-    assert {s["metadata"]["name"] for s in of_kind(base_docs(), "Service")} == {dash(s) for s in settings.SERVICES}
+    assert apps == {dash(s) for s in settings.SERVICES} | {WEB}
+    assert len(of_kind(base_docs(), "Deployment")) == 2 * len(settings.SERVICES) + 1
+    assert {s["metadata"]["name"] for s in of_kind(base_docs(), "Service")} == {
+        dash(s) for s in settings.SERVICES} | {WEB}
 
 
 @pytest.mark.parametrize("service", settings.SERVICES)
@@ -321,7 +324,7 @@ def test_service_front_worker_and_service_agree(service):
 
 def test_every_pod_runs_locked_down():
     found = workloads(base_docs())
-    assert len(found) == 2 * len(settings.SERVICES) + 2
+    assert len(found) == 2 * len(settings.SERVICES) + 1 + 2
     problems = [p for w in found for p in pod_security_problems(w)]
     assert problems == []
     for w in found:

@@ -62,6 +62,9 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_NOTIFY_OVERDUE_ESCALATION_DAYS | a close date passed by more than this also tells the manager | 7 |
 | SHANGJI_NOTIFY_ROUTING_ROLE | role told of deals without an owner (arbiters when no head) | sales_ops |
 | SHANGJI_COMPANY_TIMEZONE | company time zone: days, periods, quiet hours (`company_time.py`) | Asia/Shanghai |
+| SHANGJI_ENV | `development` or `production`; the web console's dev sign-in exists only in development | development |
+| SHANGJI_WEB_HOST | address the web console's HTTP backend binds | 127.0.0.1 |
+| SHANGJI_WEB_PORT | its port | 8080 |
 """
 
 from __future__ import annotations
@@ -145,6 +148,15 @@ def grpc_target(service: str) -> str:
     """Where a client dials ``service``: the override, else the bind host and port (one machine)."""
     override = os.environ.get(f"SHANGJI_{service.upper()}_GRPC_TARGET")
     return override or f"{grpc_host()}:{grpc_port(service)}"
+
+
+def environment() -> str:
+    return env("SHANGJI_ENV", "development")
+
+
+def web_address() -> tuple[str, int]:
+    """Where the web console listens."""
+    return env("SHANGJI_WEB_HOST", "127.0.0.1"), int(env("SHANGJI_WEB_PORT", "8080"))
 
 
 @dataclass(frozen=True)
