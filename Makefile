@@ -45,7 +45,7 @@ databases: venv protos infra
 
 lint: venv protos
 	$(BIN)/ruff check .
-	$(BIN)/python -m scripts.build_protos --lint
+	$(BIN)/python -m scripts.build_protos --lint --breaking
 
 bench: venv protos infra databases
 	$(BIN)/python -m bench
