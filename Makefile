@@ -5,14 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := teams leads opportunities samples notify erp_bridge
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test up down status venv protos infra databases lint bench clean
+.PHONY: demo test up down status venv node protos infra databases lint bench clean
 
 demo: venv protos infra databases
 	$(BIN)/python -m scripts.suite start
 	$(BIN)/python -m scripts.demo
 
-test: venv protos infra
+test: venv node protos infra
 	$(BIN)/python -m pytest
 
 up: venv protos infra databases
@@ -27,11 +28,18 @@ status:
 venv: $(STAMP)
 
 # Re-install when any dependency list or the pins change.
-$(STAMP): constraints.txt kit/pyproject.toml $(foreach s,$(SERVICES),services/$(s)/pyproject.toml)
+$(STAMP): constraints.txt requirements-dev.txt kit/pyproject.toml $(foreach s,$(SERVICES),services/$(s)/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade 'pip==25.3'
 	$(BIN)/pip install -q -c constraints.txt 'setuptools<81' wheel
 	$(BIN)/pip install -q -c constraints.txt -e kit $(foreach s,$(SERVICES),-e services/$(s)) -r requirements-dev.txt
+	touch $@
+
+# Node tools the tests use (package.json): the AsyncAPI parser.
+node: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
 	touch $@
 
 protos: venv
@@ -59,4 +67,4 @@ bench: venv protos infra databases
 	$(BIN)/python -m bench.statements
 
 clean: down
-	rm -rf $(VENV) protos/gen build .run
+	rm -rf $(VENV) node_modules protos/gen build .run

@@ -121,7 +121,7 @@ class EventPublisher:
             producer.publish(
                 env,
                 routing_key=env["type"],
-                serializer="json",
+                serializer=envelope.SERIALIZER,
                 delivery_mode=2,
                 mandatory=True,
                 message_id=env["id"],
