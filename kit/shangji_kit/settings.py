@@ -28,6 +28,7 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_HEALTH_INTERVAL_SECONDS | how often a front checks its database for readiness | 2.0 |
 | SHANGJI_DRAIN_SECONDS | grace period for in-flight calls on SIGTERM | 20 |
 | SHANGJI_LOG_LEVEL | log level | INFO |
+| SHANGJI_HEARTBEAT_FILE | file a worker's event loop touches every 5 s, for its liveness probe (`heartbeat.py`) | /tmp/shangji-worker.heartbeat |
 | SHANGJI_ACCESS_LOG | one log line per RPC (true/false) | true |
 | SHANGJI_ERP_URL | the ERP's base URL (Tryton: JSON-RPC at `{url}/{database}/rpc/`) | http://127.0.0.1:8000 |
 | SHANGJI_ERP_DATABASE | the ERP's database | shangji_erp |
