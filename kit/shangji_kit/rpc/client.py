@@ -7,10 +7,13 @@ import grpc
 from shangji_kit import settings
 
 DEFAULT_DEADLINE_SECONDS = 5.0
+# With a target that resolves to several addresses (dns:///<app>-headless:<port> on Kubernetes),
+# spread calls over all of them; one HTTP/2 connection to one pod would take every call otherwise.
+CHANNEL_OPTIONS = [("grpc.lb_policy_name", "round_robin")]
 
 
 def channel(service: str, target: str | None = None) -> grpc.Channel:
-    return grpc.insecure_channel(target or settings.grpc_target(service))
+    return grpc.insecure_channel(target or settings.grpc_target(service), options=CHANNEL_OPTIONS)
 
 
 def metadata(token: str | None, correlation_id: str | None = None) -> list[tuple[str, str]]:

@@ -23,6 +23,8 @@ from shangji_kit.settings import Settings
 _log = log.get(__name__)
 
 LIVENESS = "shangji.liveness"
+MAX_CONNECTION_AGE_MS = 5 * 60 * 1000
+MAX_CONNECTION_AGE_GRACE_MS = 30 * 1000
 
 # A registrar adds the service's servicers to the server and returns their full service names.
 Registrar = Callable[[grpc.Server], list[str]]
@@ -40,7 +42,11 @@ class Front:
             interceptors=[FrontInterceptor(settings.service, TokenVerifier(settings), access_log=settings.access_log)],
             # Off unless several processes of one front share the port on purpose: otherwise a second
             # suite on this machine would bind silently and steal half the calls.
-            options=[("grpc.so_reuseport", 1 if share_port else 0)],
+            options=[("grpc.so_reuseport", 1 if share_port else 0),
+                     # Clients reconnect now and then (after a grace for calls in flight), so new
+                     # replicas get a share of long-lived connections from gateways and other fronts.
+                     ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
+                     ("grpc.max_connection_age_grace_ms", MAX_CONNECTION_AGE_GRACE_MS)],
         )
         self.service_names = register(self.server)
         self.health = health.HealthServicer(experimental_non_blocking=True)
