@@ -44,6 +44,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 protos: venv
 	$(BIN)/python -m scripts.build_protos
+	$(BIN)/python -m scripts.descriptors
 
 infra: venv
 	$(BIN)/python -m scripts.infra ensure
