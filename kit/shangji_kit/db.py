@@ -60,3 +60,9 @@ def is_ready(url: str) -> bool:
         return True
     except Exception:  # any failure means not ready; the reason is in the database's own log
         return False
+
+
+def engines() -> dict[str, sa.Engine]:
+    """The process's engines by URL (a copy), for pool metrics."""
+    with _lock:
+        return dict(_engines)

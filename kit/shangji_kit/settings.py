@@ -28,7 +28,9 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_HEALTH_INTERVAL_SECONDS | how often a front checks its database for readiness | 2.0 |
 | SHANGJI_DRAIN_SECONDS | grace period for in-flight calls on SIGTERM | 20 |
 | SHANGJI_LOG_LEVEL | log level | INFO |
-| SHANGJI_HEARTBEAT_FILE | file a worker's event loop touches every 5 s, for its liveness probe (`heartbeat.py`) | /tmp/shangji-worker.heartbeat |
+| SHANGJI_METRICS_PORT | port of the process's Prometheus /metrics endpoint; unset: none (`metrics.py`) | unset |
+| SHANGJI_METRICS_HOST | address the metrics endpoint binds | 0.0.0.0 |
+| SHANGJI_HEARTBEAT_FILE | file a worker's loop touches (liveness, `heartbeat.py`) | /tmp/shangji-worker.heartbeat |
 | SHANGJI_ACCESS_LOG | one log line per RPC (true/false) | true |
 | SHANGJI_ERP_URL | the ERP's base URL (Tryton: JSON-RPC at `{url}/{database}/rpc/`) | http://127.0.0.1:8000 |
 | SHANGJI_ERP_DATABASE | the ERP's database | shangji_erp |

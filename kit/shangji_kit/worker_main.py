@@ -13,7 +13,7 @@ import importlib  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
-from shangji_kit import heartbeat, log  # noqa: E402
+from shangji_kit import heartbeat, log, metrics  # noqa: E402
 from shangji_kit.settings import Settings  # noqa: E402
 from shangji_kit.worker import apply_psycopg_wait_fix, assert_psycopg_wait_fix, nameko_config  # noqa: E402
 
@@ -42,6 +42,7 @@ def run(service: str, target: str) -> None:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
+    metrics.serve(service=service, outbox_database_url=settings.database_url)
     runner.start()
     # liveness: the file stays fresh only while the hub runs green threads (shangji_kit.heartbeat)
     eventlet.spawn(heartbeat.beat_forever, eventlet.sleep)

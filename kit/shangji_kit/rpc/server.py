@@ -15,9 +15,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from shangji_kit import db, log
+from shangji_kit import db, log, metrics
 from shangji_kit.auth import TokenVerifier
 from shangji_kit.rpc.interceptor import FrontInterceptor
+from shangji_kit.rpc.observe import ObservingInterceptor
 from shangji_kit.settings import Settings
 
 _log = log.get(__name__)
@@ -39,7 +40,8 @@ class Front:
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.grpc_threads,
                                        thread_name_prefix=f"{settings.service}-grpc"),
-            interceptors=[FrontInterceptor(settings.service, TokenVerifier(settings), access_log=settings.access_log)],
+            interceptors=[ObservingInterceptor(settings.service),
+                          FrontInterceptor(settings.service, TokenVerifier(settings), access_log=settings.access_log)],
             # Off unless several processes of one front share the port on purpose: otherwise a second
             # suite on this machine would bind silently and steal half the calls.
             options=[("grpc.so_reuseport", 1 if share_port else 0),
@@ -111,6 +113,8 @@ def main(service: str, register: Registrar) -> None:
     log.configure(f"{service}.front", settings.log_level)
     if settings.grpc_processes > 1 and not os.environ.get(_CHILD):
         sys.exit(_supervise(settings))
+    if settings.grpc_processes == 1:  # copies sharing a port would fight over one metrics port too
+        metrics.serve(service=service)
     Front(settings, register, share_port=settings.grpc_processes > 1).serve_forever()
 
 
