@@ -18,8 +18,9 @@ from collections.abc import Iterator
 
 import kombu
 from nameko.events import EventHandler
+from opentelemetry.trace import SpanKind
 
-from shangji_kit import log, metrics
+from shangji_kit import log, metrics, tracing
 from shangji_kit.envelope import Envelope
 
 _log = log.get(__name__)
@@ -148,10 +149,15 @@ event_handler = RetryingEventHandler.decorator
 
 @contextlib.contextmanager
 def event_context(body: object) -> Iterator[Envelope]:
-    """Parse the envelope and log under its correlation id while the handler runs."""
+    """Parse the envelope; while the handler runs, log under its correlation id, in a consumer span that
+    continues the producer's trace when the event carries a ``traceparent``."""
     env = Envelope.parse(body)
     token = log.correlation_id.set(env.correlation_id or env.id)
     try:
-        yield env
+        with tracing.span(f"handle {env.type}", kind=SpanKind.CONSUMER,
+                          parent={"traceparent": env.traceparent} if env.traceparent else None,
+                          attributes={"messaging.system": "rabbitmq", "messaging.message.id": env.id,
+                                      "cloudevents.event_type": env.type, "cloudevents.event_source": env.source}):
+            yield env
     finally:
         log.correlation_id.reset(token)

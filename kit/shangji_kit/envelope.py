@@ -49,7 +49,7 @@ def exchange_of(service: str) -> str:
 
 
 def build(*, service: str, id: str, type: str, subject: str, time: datetime, dataschema: str,
-          data: dict, correlation_id: str | None) -> dict:
+          data: dict, correlation_id: str | None, traceparent: str | None = None) -> dict:
     env = {
         "specversion": SPECVERSION,
         "id": id,
@@ -63,6 +63,8 @@ def build(*, service: str, id: str, type: str, subject: str, time: datetime, dat
     }
     if correlation_id:
         env["correlationid"] = correlation_id
+    if traceparent:  # CloudEvents distributed tracing extension
+        env["traceparent"] = traceparent
     return env
 
 
@@ -79,6 +81,7 @@ class Envelope:
     time: str
     data: dict
     correlation_id: str | None
+    traceparent: str | None = None
 
     @classmethod
     def parse(cls, body: object) -> Envelope:
@@ -88,7 +91,8 @@ class Envelope:
         if missing:
             raise InvalidArgument.field("envelope", f"missing CloudEvents attributes: {', '.join(missing)}")
         return cls(id=str(body["id"]), source=body["source"], type=body["type"], subject=body.get("subject", ""),
-                   time=body.get("time", ""), data=body.get("data") or {}, correlation_id=body.get("correlationid"))
+                   time=body.get("time", ""), data=body.get("data") or {}, correlation_id=body.get("correlationid"),
+                   traceparent=body.get("traceparent"))
 
     def payload(self, message_type: type[M]) -> M:
         """The data as a proto message; unknown fields are ignored so producers may add fields."""

@@ -30,6 +30,7 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_LOG_LEVEL | log level | INFO |
 | SHANGJI_METRICS_PORT | port of the process's Prometheus /metrics endpoint; unset: none (`metrics.py`) | unset |
 | SHANGJI_METRICS_HOST | address the metrics endpoint binds | 0.0.0.0 |
+| OTEL_EXPORTER_OTLP_ENDPOINT | OTLP/HTTP collector for traces (with the other OTEL_* variables); unset: none | unset |
 | SHANGJI_HEARTBEAT_FILE | file a worker's loop touches (liveness, `heartbeat.py`) | /tmp/shangji-worker.heartbeat |
 | SHANGJI_ACCESS_LOG | one log line per RPC (true/false) | true |
 | SHANGJI_ERP_URL | the ERP's base URL (Tryton: JSON-RPC at `{url}/{database}/rpc/`) | http://127.0.0.1:8000 |

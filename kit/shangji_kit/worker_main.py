@@ -13,7 +13,7 @@ import importlib  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
-from shangji_kit import heartbeat, log, metrics  # noqa: E402
+from shangji_kit import heartbeat, log, metrics, tracing  # noqa: E402
 from shangji_kit.settings import Settings  # noqa: E402
 from shangji_kit.worker import apply_psycopg_wait_fix, assert_psycopg_wait_fix, nameko_config  # noqa: E402
 
@@ -27,6 +27,7 @@ def run(service: str, target: str) -> None:
     assert_psycopg_wait_fix()
     settings = Settings.for_service(service)
     log.configure(f"{service}.worker", settings.log_level)
+    tracing.configure(f"shangji-{service}-worker")
     module_name, _, class_name = target.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     runner = ServiceRunner(nameko_config(settings))

@@ -15,7 +15,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from shangji_kit import db, log, metrics
+from shangji_kit import db, log, metrics, tracing
 from shangji_kit.auth import TokenVerifier
 from shangji_kit.rpc.interceptor import FrontInterceptor
 from shangji_kit.rpc.observe import ObservingInterceptor
@@ -111,6 +111,7 @@ _CHILD = "SHANGJI_GRPC_FRONT_CHILD"
 def main(service: str, register: Registrar) -> None:
     settings = Settings.for_service(service)
     log.configure(f"{service}.front", settings.log_level)
+    tracing.configure(f"shangji-{service}-front")
     if settings.grpc_processes > 1 and not os.environ.get(_CHILD):
         sys.exit(_supervise(settings))
     if settings.grpc_processes == 1:  # copies sharing a port would fight over one metrics port too
