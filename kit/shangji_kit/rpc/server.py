@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 
 from shangji_kit import db, log, metrics, tracing
 from shangji_kit.auth import TokenVerifier
+from shangji_kit.rpc import tls
 from shangji_kit.rpc.interceptor import FrontInterceptor
 from shangji_kit.rpc.observe import ObservingInterceptor
 from shangji_kit.settings import Settings
@@ -56,7 +57,11 @@ class Front:
         reflection.enable_server_reflection(
             [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
              reflection.SERVICE_NAME], self.server)
-        self.bound_port = self.server.add_insecure_port(f"{settings.grpc_host}:{self.port}")
+        address = f"{settings.grpc_host}:{self.port}"
+        credentials = tls.server_credentials()
+        self.tls = credentials is not None
+        self.bound_port = (self.server.add_secure_port(address, credentials) if credentials
+                           else self.server.add_insecure_port(address))
         if self.bound_port == 0:
             raise RuntimeError(f"cannot bind {settings.grpc_host}:{self.port}")
         self._stop = threading.Event()
@@ -84,7 +89,7 @@ class Front:
         self._set_health(bool(self.readiness()))
         self.server.start()
         self._watcher.start()
-        _log.info("front started", extra=log.fields(port=self.bound_port, services=self.service_names))
+        _log.info("front started", extra=log.fields(port=self.bound_port, tls=self.tls, services=self.service_names))
         return self
 
     def stop(self, grace: float | None = None) -> None:
