@@ -33,6 +33,8 @@ $(STAMP): constraints.txt requirements-dev.txt kit/pyproject.toml $(foreach s,$(
 	$(BIN)/pip install -q --upgrade 'pip==25.3'
 	$(BIN)/pip install -q -c constraints.txt 'setuptools<81' wheel
 	$(BIN)/pip install -q -c constraints.txt -e kit $(foreach s,$(SERVICES),-e services/$(s)) -r requirements-dev.txt
+	# the reference ERP server for tests, the benchmark and the demo (not in the runtime image)
+	$(BIN)/pip install -q -c constraints.txt -e 'services/erp_bridge[erp-server]'
 	touch $@
 
 # Node tools the tests use (package.json): the AsyncAPI parser.

@@ -721,3 +721,14 @@ def test_hadolint_catches_a_careless_dockerfile(tmp_path):
     done = hadolint(bad)
     assert done.returncode != 0
     assert {"DL3007", "DL3008", "DL3015", "DL3003"} <= set(re.findall(r"DL\d{4}", done.stdout))
+
+
+def test_the_runtime_image_leaves_the_erp_server_out():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "services" / "erp_bridge" / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if d.lower().startswith(("trytond", "psycopg-pool"))]
+    assert any(d.startswith("trytond==") for d in project["optional-dependencies"]["erp-server"])
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "erp-server" not in dockerfile and "trytond" not in dockerfile
+    assert "services/erp_bridge[erp-server]" in (ROOT / "Makefile").read_text(), "tests and the demo still get it"
