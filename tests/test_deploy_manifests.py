@@ -253,9 +253,18 @@ def service_problems(service: str, docs) -> list[str]:
         tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
         if cls not in {n.name for n in tree.body if isinstance(n, ast.ClassDef)}:
             problems.append(f"{app}-worker: {module} defines no class {cls}")
-    for key in ("ports", "readinessProbe", "startupProbe"):
+    for key in ("readinessProbe", "startupProbe"):
         if wc.get(key):
             problems.append(f"{app}-worker: workers have no {key}")
+    metrics_port = int(configmap_value(docs, "SHANGJI_METRICS_PORT"))
+    for workload, c in ((front, fc), (worker, wc)):
+        ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
+        want_ports = {"grpc": port, "metrics": metrics_port} if c is fc else {"metrics": metrics_port}
+        if ports != want_ports:
+            problems.append(f"{workload['metadata']['name']}: ports {ports}, want {want_ports}")
+        annotations = workload["spec"]["template"]["metadata"].get("annotations") or {}
+        if annotations.get("prometheus.io/port") != str(metrics_port):
+            problems.append(f"{workload['metadata']['name']}: no prometheus.io/port annotation for {metrics_port}")
     if (wc.get("livenessProbe") or {}).get("exec", {}).get("command") != [
             "python", "-m", "shangji_kit.heartbeat", "check"]:
         problems.append(f"{app}-worker: livenessProbe is not the heartbeat check: {wc.get('livenessProbe')}")
@@ -481,6 +490,11 @@ def test_release_jobs_run_the_admin_commands_once_and_no_pod_migrates_at_start(m
 def test_network_policies_deny_by_default_and_open_each_front_port():
     policies = of_kind(component_docs(), "NetworkPolicy")
     assert len(policies) == len(component_docs()), "the component holds only NetworkPolicies"
+    (scrape,) = [p for p in policies if p["metadata"]["name"] == "shangji-metrics-ingress"]
+    (rule,) = scrape["spec"]["ingress"]
+    assert [x["port"] for x in rule["ports"]] == [int(configmap_value(base_docs(), "SHANGJI_METRICS_PORT"))]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"shangji-monitoring": "true"}}}]
+    policies = [p for p in policies if p is not scrape]
     deny = [p for p in policies if p["spec"]["podSelector"].get("matchLabels") == {"part-of": "shangji"}]
     assert len(deny) == 1 and deny[0]["spec"]["policyTypes"] == ["Ingress"] and not deny[0]["spec"].get("ingress")
     for p in policies:
@@ -688,7 +702,7 @@ def test_the_chart_pins_the_image_by_digest_and_leaves_an_existing_secret_alone(
         assert refs == {"vault-shangji"}, w["metadata"]["name"]
     (secret,) = of_kind(chart_docs(), "Secret")
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-    assert len(of_kind(docs, "NetworkPolicy")) == 1 + len(settings.SERVICES)
+    assert len(of_kind(docs, "NetworkPolicy")) == 2 + len(settings.SERVICES)  # deny, metrics, one per front
 
 
 @pytest.mark.parametrize("values, complaint", [
