@@ -14,17 +14,23 @@ from pathlib import Path
 
 from google.protobuf import descriptor_pb2
 
-from scripts.build_protos import PROTOS, ROOT, include_dirs, sources
+from scripts.build_protos import PROTOS, ROOT, include_dirs, source_hash, sources
 
 OUT = ROOT / "build" / "descriptors" / "shangji.binpb"
 
 
 def build(out: Path = OUT) -> Path:
+    """(Re)build the set when a proto changed since the last build (hash stamp beside it)."""
+    stamp = out.with_suffix(".source-hash")
+    digest = source_hash()
+    if out.is_file() and stamp.is_file() and stamp.read_text() == digest:
+        return out
     out.parent.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "grpc_tools.protoc", *[f"-I{d}" for d in include_dirs()],
             "--include_imports", "--include_source_info", f"--descriptor_set_out={out}",
             *[str(p.relative_to(PROTOS)) for p in sources()]]
     subprocess.run(args, check=True, cwd=PROTOS)
+    stamp.write_text(digest)
     return out
 
 
