@@ -104,11 +104,14 @@ def test_the_gateway_transcodes_every_api_to_its_fronts_headless_service(descrip
     assert transcoder["proto_descriptor"].endswith(descriptors.OUT.name)
     jwt = filters["envoy.filters.http.jwt_authn"]
     assert all(p["forward"] for p in jwt["providers"].values()), "the fronts read the token too"
-    routes = hcm["typed_config"]["route_config"]["virtual_hosts"][0]["routes"]
+    routes = {r["match"]["prefix"]: r["route"]["cluster"]
+              for r in hcm["typed_config"]["route_config"]["virtual_hosts"][0]["routes"]}
     clusters = {c["name"]: c for c in config["static_resources"]["clusters"]}
+    for full_name in services(descriptor_set):
+        service = full_name.split(".")[1]
+        assert routes.get(f"/{full_name}/") == service, f"{full_name} is not routed to {service}'s front"
     for service in settings.SERVICES:
-        (route,) = [r for r in routes if r["match"]["prefix"].startswith(f"/shangji.{service}.v1.")]
-        cluster = clusters[route["route"]["cluster"]]
+        cluster = clusters[service]
         (endpoint,) = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
         address = endpoint["endpoint"]["address"]["socket_address"]
         assert (address["address"], address["port_value"]) == (f"{service.replace('_', '-')}-headless",
