@@ -5,14 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := teams leads opportunities samples notify erp_bridge
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test up down status venv protos infra databases lint bench clean fuzz webassets browser
+.PHONY: demo test up down status venv node protos infra databases lint bench clean fuzz webassets browser
 
 demo: venv protos infra databases webassets
 	$(BIN)/python -m scripts.suite start
 	$(BIN)/python -m scripts.demo
 
-test: venv protos infra webassets browser
+test: venv node protos infra webassets browser
 	$(BIN)/python -m pytest
 
 # The fuzz suite at length: 200 generated requests per unary RPC (over 21,000; make test runs 30 each).
@@ -36,6 +37,15 @@ $(STAMP): constraints.txt requirements-dev.txt kit/pyproject.toml $(foreach s,$(
 	$(BIN)/pip install -q --upgrade 'pip==25.3'
 	$(BIN)/pip install -q -c constraints.txt 'setuptools<81' wheel
 	$(BIN)/pip install -q -c constraints.txt -e kit $(foreach s,$(SERVICES),-e services/$(s)) -e services/web -r requirements-dev.txt
+	# the reference ERP server for tests, the benchmark and the demo (not in the runtime image)
+	$(BIN)/pip install -q -c constraints.txt -e 'services/erp_bridge[erp-server]'
+	touch $@
+
+# Node tools the tests use (package.json): the AsyncAPI parser.
+node: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
 	touch $@
 
 # The web console's front-end packages (npm ci from its lock file), copied into its static folder.
@@ -53,6 +63,7 @@ browser:
 
 protos: venv
 	$(BIN)/python -m scripts.build_protos
+	$(BIN)/python -m scripts.descriptors
 
 infra: venv
 	$(BIN)/python -m scripts.infra ensure
@@ -62,7 +73,7 @@ databases: venv protos infra
 
 lint: venv protos
 	$(BIN)/ruff check .
-	$(BIN)/python -m scripts.build_protos --lint
+	$(BIN)/python -m scripts.build_protos --lint --breaking
 
 bench: venv protos infra databases
 	$(BIN)/python -m bench
@@ -76,4 +87,4 @@ bench: venv protos infra databases
 	$(BIN)/python -m bench.statements
 
 clean: down
-	rm -rf $(VENV) protos/gen build .run
+	rm -rf $(VENV) node_modules protos/gen build .run

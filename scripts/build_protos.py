@@ -1,4 +1,4 @@
-"""Build Python code from protos/ (make protos); `--lint` runs buf lint over the same tree.
+"""Build Python code from protos/ (make protos); `--lint` runs buf lint, `--breaking` buf breaking.
 
 Generated modules go to protos/gen/python (git-ignored) and a .pth file puts that folder on the
 virtual environment's path, so `import shangji.leads.v1.leads_pb2` works everywhere.
@@ -60,38 +60,68 @@ def build() -> None:
         pth.write_text(str(OUT) + "\n")
 
 
-def lint() -> None:
-    """buf lint with the googleapis protos as a local module (no registry access needed)."""
-    work = ROOT / "build" / "buf"
-    shutil.rmtree(work, ignore_errors=True)
-    (work / "third_party").mkdir(parents=True)
-    googleapis = include_dirs()[2]
+# The contract as last released: `buf breaking` compares protos/ with this commit's. Move it forward
+# when a release is cut (a commit, not a tag, so a plain clone has it without fetching tags).
+RELEASED = "8c1025f481866f1bbabe029a5faee17af4e18f75"
+GOOGLEAPIS = Path("build") / "buf" / "googleapis"
+
+
+def _buf() -> str:
+    return str(Path(sys.executable).parent / "buf")
+
+
+def _copy_googleapis(root: Path) -> None:
+    """google/api and google/rpc from googleapis-common-protos, where buf.yaml expects them."""
+    target = root / GOOGLEAPIS
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
     for sub in ("google/api", "google/rpc"):
-        shutil.copytree(googleapis / sub, work / "third_party" / sub,
-                        ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    shutil.copytree(PROTOS / "shangji", work / "protos" / "shangji")
-    (work / "buf.yaml").write_text(
-        "version: v2\n"
-        "modules:\n"
-        "  - path: protos\n"
-        "    lint:\n"
-        "      use: [STANDARD]\n"
-        # AIP-126: enums nested in their message need no value prefix (Lead.State.OPEN); AIP standard
-        # methods return the resource itself, not a <Method>Response.
-        "      except: [RPC_REQUEST_RESPONSE_UNIQUE, RPC_RESPONSE_STANDARD_NAME, ENUM_VALUE_PREFIX]\n"
-        "  - path: third_party\n"
-        "    lint:\n"
-        "      ignore: [third_party/google]\n"
-    )
-    buf = Path(sys.executable).parent / "buf"
-    subprocess.run([str(buf), "lint", "--path", "protos/shangji"], check=True, cwd=work)
+        shutil.copytree(include_dirs()[2] / sub, target / sub, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+
+
+def lint() -> None:
+    """buf lint with the rules in buf.yaml."""
+    _copy_googleapis(ROOT)
+    subprocess.run([_buf(), "lint", "--path", "protos/shangji"], check=True, cwd=ROOT)
     print("buf lint: clean")
+
+
+def released_tree(ref: str, into: Path) -> Path:
+    """protos/ as of ``ref``, laid out like the repository, with today's buf.yaml and googleapis."""
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", "--format=tar", ref, "protos/shangji"], cwd=ROOT,
+                             capture_output=True, check=False)
+    if archive.returncode != 0:
+        raise RuntimeError(f"buf breaking: the released commit {ref} is not in this clone "
+                           f"({archive.stderr.decode().strip()}); fetch it or move RELEASED forward")
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    shutil.copy(ROOT / "buf.yaml", into / "buf.yaml")
+    _copy_googleapis(into)
+    return into
+
+
+def breaking(ref: str = RELEASED, workspace: Path = ROOT) -> None:
+    """buf breaking: ``workspace``'s protos/ against the released contract (additive changes only).
+
+    Raises CalledProcessError, with buf's findings on stderr, when a change breaks the contract.
+    """
+    _copy_googleapis(workspace)
+    against = released_tree(ref, ROOT / "build" / "buf" / "released")
+    subprocess.run([_buf(), "breaking", "--against", str(against)], check=True, cwd=workspace,
+                   capture_output=True, text=True)
+    print(f"buf breaking: no breaking change since {ref[:12]}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--lint", action="store_true")
-    if parser.parse_args().lint:
-        lint()
+    parser.add_argument("--breaking", action="store_true")
+    args = parser.parse_args()
+    if args.lint or args.breaking:
+        if args.lint:
+            lint()
+        if args.breaking:
+            breaking()
     else:
         build()

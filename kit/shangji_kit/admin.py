@@ -1,4 +1,4 @@
-"""Operator commands: ``python -m shangji_kit.admin databases|token|topology``."""
+"""Operator commands: ``python -m shangji_kit.admin databases|token|topology|redrive``."""
 
 from __future__ import annotations
 
@@ -24,10 +24,18 @@ def cmd_token(args) -> None:
 
 
 def cmd_topology(args) -> None:
-    from shangji_kit import topology
+    from shangji_kit import subscribers, topology
 
     declared = topology.apply(topology.load(args.file), settings.amqp_uri())
-    print(f"topology: declared {declared} queues")
+    outside = subscribers.apply(subscribers.load(args.file), settings.amqp_uri())
+    print(f"topology: declared {declared} queues, {outside} for outside subscribers")
+
+
+def cmd_redrive(args) -> None:
+    from shangji_kit.redrive import redrive
+
+    moved = redrive(settings.amqp_uri(), args.queue, limit=args.limit)
+    print(f"redrive: moved {moved} messages from {args.queue}.dlq to {args.queue}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,6 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("topology", help="declare exchanges, subscriber, retry and dead-letter queues")
     p.add_argument("--file", default="deploy/rabbitmq/topology.yaml")
     p.set_defaults(fn=cmd_topology)
+    p = sub.add_parser("redrive", help="move a consumer's dead letters (<queue>.dlq) back to <queue>")
+    p.add_argument("queue")
+    p.add_argument("--limit", type=int, default=None, help="at most this many (default: all)")
+    p.set_defaults(fn=cmd_redrive)
     args = parser.parse_args(argv)
     args.fn(args)
 

@@ -18,8 +18,9 @@ from collections.abc import Iterator
 
 import kombu
 from nameko.events import EventHandler
+from opentelemetry.trace import SpanKind
 
-from shangji_kit import log
+from shangji_kit import log, metrics, tracing
 from shangji_kit.envelope import Envelope
 
 _log = log.get(__name__)
@@ -116,6 +117,7 @@ class RetryingEventHandler(EventHandler):
     def handle_message_processed(self, message, result=None, exc_info=None) -> None:
         if exc_info is None:
             self.queue_consumer.ack_message(message)
+            metrics.EVENTS_HANDLED.labels(self.queue.name, "ok").inc()
             return
         headers = dict(message.headers or {})
         attempt = int(headers.get(ATTEMPT_HEADER, 1))
@@ -125,11 +127,13 @@ class RetryingEventHandler(EventHandler):
                 headers[ATTEMPT_HEADER] = attempt + 1
                 delay = retry_delay_ms(attempt, self.retry_base_ms)
                 self._republish(message, retry_queue_name(self.queue.name), headers, delay)
+                metrics.EVENTS_HANDLED.labels(self.queue.name, "retry").inc()
                 _log.warning("event handler failed; will retry", extra=log.fields(
                     queue=self.queue.name, attempt=attempt, retry_in_ms=delay, error=error))
             else:
                 headers[ERROR_HEADER] = error
                 self._republish(message, dead_letter_queue_name(self.queue.name), headers, None)
+                metrics.EVENTS_HANDLED.labels(self.queue.name, "dead_letter").inc()
                 _log.error("event dead-lettered", extra=log.fields(queue=self.queue.name, attempt=attempt,
                                                                    error=error))
         except Exception:  # broker trouble: give the message back rather than lose it, but not hot
@@ -145,10 +149,15 @@ event_handler = RetryingEventHandler.decorator
 
 @contextlib.contextmanager
 def event_context(body: object) -> Iterator[Envelope]:
-    """Parse the envelope and log under its correlation id while the handler runs."""
+    """Parse the envelope; while the handler runs, log under its correlation id, in a consumer span that
+    continues the producer's trace when the event carries a ``traceparent``."""
     env = Envelope.parse(body)
     token = log.correlation_id.set(env.correlation_id or env.id)
     try:
-        yield env
+        with tracing.span(f"handle {env.type}", kind=SpanKind.CONSUMER,
+                          parent={"traceparent": env.traceparent} if env.traceparent else None,
+                          attributes={"messaging.system": "rabbitmq", "messaging.message.id": env.id,
+                                      "cloudevents.event_type": env.type, "cloudevents.event_source": env.source}):
+            yield env
     finally:
         log.correlation_id.reset(token)

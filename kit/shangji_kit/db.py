@@ -130,3 +130,9 @@ def connections_by_process(server_url: str, database_prefix: str = "") -> dict[s
             return {r.who: r.count for r in rows}
     finally:
         eng.dispose()
+
+
+def engines() -> dict[str, sa.Engine]:
+    """The process's engines by URL (a copy), for pool metrics."""
+    with _lock:
+        return dict(_engines)

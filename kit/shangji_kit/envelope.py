@@ -1,16 +1,22 @@
-"""CloudEvents 1.0 envelopes (structured JSON) around proto3-JSON payloads.
+"""CloudEvents 1.0 envelopes around proto3-JSON payloads, in the AMQP binding's structured mode.
 
-Published with content type ``application/json`` so a nameko ``@event_handler`` or any AMQP client
-reads the whole envelope as a dict; the CloudEvents attributes are also copied to AMQP headers
-(``cloudEvents:*``, the AMQP protocol binding) for routers that look only at headers.
+The message body is the whole event in the CloudEvents JSON format and its content type is
+``application/cloudevents+json``, which is how a CloudEvents SDK recognises structured mode (with
+``application/json`` it would take the envelope for the data). kombu gets a serializer for that
+content type (registered below, named ``cloudevents``), so a nameko ``@event_handler`` still
+receives the envelope as a dict; workers list it in nameko's ``ACCEPT``. The attributes are also
+copied into ``cloudEvents:*`` application properties (headers), which the binding allows in
+structured mode, for routers that look only at headers.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TypeVar
 
+import kombu.serialization
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
@@ -19,6 +25,19 @@ from shangji_kit.errors import InvalidArgument
 M = TypeVar("M", bound=Message)
 
 SPECVERSION = "1.0"
+CONTENT_TYPE = "application/cloudevents+json"
+SERIALIZER = "cloudevents"
+
+
+def dumps(event: dict) -> str:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(body: str | bytes) -> dict:
+    return json.loads(body)
+
+
+kombu.serialization.register(SERIALIZER, dumps, loads, content_type=CONTENT_TYPE, content_encoding="utf-8")
 
 
 def source_of(service: str) -> str:
@@ -30,7 +49,7 @@ def exchange_of(service: str) -> str:
 
 
 def build(*, service: str, id: str, type: str, subject: str, time: datetime, dataschema: str,
-          data: dict, correlation_id: str | None) -> dict:
+          data: dict, correlation_id: str | None, traceparent: str | None = None) -> dict:
     env = {
         "specversion": SPECVERSION,
         "id": id,
@@ -44,6 +63,8 @@ def build(*, service: str, id: str, type: str, subject: str, time: datetime, dat
     }
     if correlation_id:
         env["correlationid"] = correlation_id
+    if traceparent:  # CloudEvents distributed tracing extension
+        env["traceparent"] = traceparent
     return env
 
 
@@ -60,6 +81,7 @@ class Envelope:
     time: str
     data: dict
     correlation_id: str | None
+    traceparent: str | None = None
 
     @classmethod
     def parse(cls, body: object) -> Envelope:
@@ -69,7 +91,8 @@ class Envelope:
         if missing:
             raise InvalidArgument.field("envelope", f"missing CloudEvents attributes: {', '.join(missing)}")
         return cls(id=str(body["id"]), source=body["source"], type=body["type"], subject=body.get("subject", ""),
-                   time=body.get("time", ""), data=body.get("data") or {}, correlation_id=body.get("correlationid"))
+                   time=body.get("time", ""), data=body.get("data") or {}, correlation_id=body.get("correlationid"),
+                   traceparent=body.get("traceparent"))
 
     def payload(self, message_type: type[M]) -> M:
         """The data as a proto message; unknown fields are ignored so producers may add fields."""

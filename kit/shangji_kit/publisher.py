@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import kombu
 from amqp import spec
 
-from shangji_kit import envelope, log
+from shangji_kit import envelope, log, metrics
 
 _log = log.get(__name__)
 
@@ -121,7 +121,7 @@ class EventPublisher:
             producer.publish(
                 env,
                 routing_key=env["type"],
-                serializer="json",
+                serializer=envelope.SERIALIZER,
                 delivery_mode=2,
                 mandatory=True,
                 message_id=env["id"],
@@ -131,6 +131,7 @@ class EventPublisher:
             self._unconfirmed.add(self._next_tag)
             self._next_tag += 1
         self._wait_confirms()
+        metrics.EVENTS_PUBLISHED.labels(self.service).inc(len(envs))
 
     def _wait_confirms(self) -> None:
         deadline = time.monotonic() + self.confirm_timeout

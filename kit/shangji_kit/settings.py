@@ -35,6 +35,15 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_HEALTH_INTERVAL_SECONDS | how often a front checks its database for readiness | 2.0 |
 | SHANGJI_DRAIN_SECONDS | grace period for in-flight calls on SIGTERM | 20 |
 | SHANGJI_LOG_LEVEL | log level | INFO |
+| SHANGJI_METRICS_PORT | port of the process's Prometheus /metrics endpoint; unset: none (`metrics.py`) | unset |
+| SHANGJI_METRICS_HOST | address the metrics endpoint binds | 0.0.0.0 |
+| SHANGJI_TLS_CERT_FILE, SHANGJI_TLS_KEY_FILE | a front's TLS certificate and key (PEM); unset: plaintext | unset |
+| SHANGJI_TLS_CLIENT_CA_FILE | with the above: CA that client certificates must chain to (mutual TLS) | unset |
+| SHANGJI_TLS_CA_FILE | clients: CA the fronts' certificates chain to; set: clients use TLS | unset |
+| SHANGJI_TLS_CLIENT_CERT_FILE, SHANGJI_TLS_CLIENT_KEY_FILE | clients: certificate presented for mutual TLS | unset |
+| SHANGJI_TLS_SERVER_NAME | clients: name to check in the fronts' certificates instead of the target host | unset |
+| OTEL_EXPORTER_OTLP_ENDPOINT | OTLP/HTTP collector for traces (with the other OTEL_* variables); unset: none | unset |
+| SHANGJI_HEARTBEAT_FILE | file a worker's loop touches (liveness, `heartbeat.py`) | /tmp/shangji-worker.heartbeat |
 | SHANGJI_ACCESS_LOG | one log line per RPC (true/false) | true |
 | SHANGJI_ERP_URL | the ERP's base URL (Tryton: JSON-RPC at `{url}/{database}/rpc/`) | http://127.0.0.1:8000 |
 | SHANGJI_ERP_DATABASE | the ERP's database | shangji_erp |

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import psycopg.waiting
 from nameko.extensions import DependencyProvider
 
-from shangji_kit import log
+from shangji_kit import envelope, log
 from shangji_kit.relay import OutboxRelay
 from shangji_kit.settings import Settings
 
@@ -30,6 +30,8 @@ def assert_psycopg_wait_fix() -> None:
 def nameko_config(settings: Settings) -> dict:
     return {
         "AMQP_URI": settings.amqp_uri,
+        # events arrive as application/cloudevents+json (envelope.py registers the serializer)
+        "ACCEPT": ["json", envelope.SERIALIZER],
         "PREFETCH_COUNT": settings.consumer_prefetch,
         "SHANGJI_CONSUMER_MAX_ATTEMPTS": settings.consumer_max_attempts,
         "SHANGJI_CONSUMER_RETRY_BASE_MS": settings.consumer_retry_base_ms,

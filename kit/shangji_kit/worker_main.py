@@ -13,7 +13,7 @@ import importlib  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
-from shangji_kit import db, log  # noqa: E402
+from shangji_kit import db, heartbeat, log, metrics, tracing  # noqa: E402
 from shangji_kit.settings import Settings  # noqa: E402
 from shangji_kit.worker import apply_psycopg_wait_fix, assert_psycopg_wait_fix, nameko_config  # noqa: E402
 
@@ -28,6 +28,7 @@ def run(service: str, target: str) -> None:
     settings = Settings.for_service(service)
     db.set_role(service, db.WORKER)
     log.configure(f"{service}.worker", settings.log_level)
+    tracing.configure(f"shangji-{service}-worker")
     module_name, _, class_name = target.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     runner = ServiceRunner(nameko_config(settings))
@@ -43,7 +44,10 @@ def run(service: str, target: str) -> None:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
+    metrics.serve(service=service, outbox_database_url=settings.database_url)
     runner.start()
+    # liveness: the file stays fresh only while the hub runs green threads (shangji_kit.heartbeat)
+    eventlet.spawn(heartbeat.beat_forever, eventlet.sleep)
     _log.info("worker started", extra=log.fields(service=service))
     stop_event.wait()
     _log.info("worker stopping: draining in-flight events")

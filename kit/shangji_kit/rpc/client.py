@@ -5,12 +5,21 @@ from __future__ import annotations
 import grpc
 
 from shangji_kit import settings
+from shangji_kit.rpc import tls
 
 DEFAULT_DEADLINE_SECONDS = 5.0
+# With a target that resolves to several addresses (dns:///<app>-headless:<port> on Kubernetes),
+# spread calls over all of them; one HTTP/2 connection to one pod would take every call otherwise.
+CHANNEL_OPTIONS = [("grpc.lb_policy_name", "round_robin")]
 
 
 def channel(service: str, target: str | None = None) -> grpc.Channel:
-    return grpc.insecure_channel(target or settings.grpc_target(service))
+    """A channel to a service's front: TLS when SHANGJI_TLS_CA_FILE is set (``rpc/tls.py``)."""
+    address = target or settings.grpc_target(service)
+    credentials = tls.channel_credentials()
+    if credentials is None:
+        return grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+    return grpc.secure_channel(address, credentials, options=CHANNEL_OPTIONS + tls.channel_options())
 
 
 def metadata(token: str | None, correlation_id: str | None = None) -> list[tuple[str, str]]:

@@ -15,14 +15,18 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from shangji_kit import db, log
+from shangji_kit import db, log, metrics, tracing
 from shangji_kit.auth import Authenticator
+from shangji_kit.rpc import tls
 from shangji_kit.rpc.interceptor import FrontInterceptor
+from shangji_kit.rpc.observe import ObservingInterceptor
 from shangji_kit.settings import Settings
 
 _log = log.get(__name__)
 
 LIVENESS = "shangji.liveness"
+MAX_CONNECTION_AGE_MS = 5 * 60 * 1000
+MAX_CONNECTION_AGE_GRACE_MS = 30 * 1000
 
 # A registrar adds the service's servicers to the server and returns their full service names.
 Registrar = Callable[[grpc.Server], list[str]]
@@ -38,11 +42,16 @@ class Front:
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.grpc_threads,
                                        thread_name_prefix=f"{settings.service}-grpc"),
-            interceptors=[FrontInterceptor(settings.service, Authenticator.for_settings(settings),
+            interceptors=[ObservingInterceptor(settings.service),
+                          FrontInterceptor(settings.service, Authenticator.for_settings(settings),
                                            access_log=settings.access_log)],
             # Off unless several processes of one front share the port on purpose: otherwise a second
             # suite on this machine would bind silently and steal half the calls.
-            options=[("grpc.so_reuseport", 1 if share_port else 0)],
+            options=[("grpc.so_reuseport", 1 if share_port else 0),
+                     # Clients reconnect now and then (after a grace for calls in flight), so new
+                     # replicas get a share of long-lived connections from gateways and other fronts.
+                     ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
+                     ("grpc.max_connection_age_grace_ms", MAX_CONNECTION_AGE_GRACE_MS)],
         )
         self.service_names = register(self.server)
         self.health = health.HealthServicer(experimental_non_blocking=True)
@@ -50,7 +59,11 @@ class Front:
         reflection.enable_server_reflection(
             [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
              reflection.SERVICE_NAME], self.server)
-        self.bound_port = self.server.add_insecure_port(f"{settings.grpc_host}:{self.port}")
+        address = f"{settings.grpc_host}:{self.port}"
+        credentials = tls.server_credentials()
+        self.tls = credentials is not None
+        self.bound_port = (self.server.add_secure_port(address, credentials) if credentials
+                           else self.server.add_insecure_port(address))
         if self.bound_port == 0:
             raise RuntimeError(f"cannot bind {settings.grpc_host}:{self.port}")
         self._stop = threading.Event()
@@ -78,7 +91,7 @@ class Front:
         self._set_health(bool(self.readiness()))
         self.server.start()
         self._watcher.start()
-        _log.info("front started", extra=log.fields(port=self.bound_port, services=self.service_names))
+        _log.info("front started", extra=log.fields(port=self.bound_port, tls=self.tls, services=self.service_names))
         return self
 
     def stop(self, grace: float | None = None) -> None:
@@ -105,8 +118,11 @@ _CHILD = "SHANGJI_GRPC_FRONT_CHILD"
 def main(service: str, register: Registrar) -> None:
     settings = Settings.for_service(service)
     log.configure(f"{service}.front", settings.log_level)
+    tracing.configure(f"shangji-{service}-front")
     if settings.grpc_processes > 1 and not os.environ.get(_CHILD):
         sys.exit(_supervise(settings))
+    if settings.grpc_processes == 1:  # copies sharing a port would fight over one metrics port too
+        metrics.serve(service=service)
     Front(settings, register, share_port=settings.grpc_processes > 1).serve_forever()
 
 

@@ -1,0 +1,64 @@
+"""A second server interceptor, outermost: counts and times every call by method and status code, and
+runs it in a server span that continues the caller's trace (``traceparent`` in the metadata).
+
+It sits outside ``FrontInterceptor`` (which maps errors to statuses), so it sees the code the
+client gets, including UNAUTHENTICATED and INVALID_ARGUMENT answered before a handler runs.
+"""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+from opentelemetry.trace import SpanKind
+
+from shangji_kit import metrics, tracing
+from shangji_kit.rpc.interceptor import PUBLIC_PREFIXES
+
+
+def _code_name(context: grpc.ServicerContext, failed: bool) -> str:
+    code = context.code() if hasattr(context, "code") else None
+    if code is None:
+        return "UNKNOWN" if failed else "OK"
+    return code.name if isinstance(code, grpc.StatusCode) else str(code)
+
+
+class ObservingInterceptor(grpc.ServerInterceptor):
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(PUBLIC_PREFIXES):
+            return handler
+        inner = handler.unary_unary or handler.stream_unary
+        if inner is None:  # no server-streaming RPCs in the suite
+            return handler
+        service = self.service
+
+        metadata = {k: v for k, v in (handler_call_details.invocation_metadata or ()) if isinstance(v, str)}
+        rpc_service, _, rpc_method = method.strip("/").partition("/")
+
+        def observed(request, context):
+            started = time.perf_counter()
+            failed = False
+            with tracing.span(method.strip("/"), kind=SpanKind.SERVER, parent=metadata, attributes={
+                    "rpc.system": "grpc", "rpc.service": rpc_service, "rpc.method": rpc_method}) as current:
+                try:
+                    return inner(request, context)
+                except BaseException:
+                    failed = True
+                    raise
+                finally:
+                    code = _code_name(context, failed)
+                    current.set_attribute("rpc.grpc.status_code", code)
+                    if code not in ("OK", "NOT_FOUND", "INVALID_ARGUMENT", "ALREADY_EXISTS", "FAILED_PRECONDITION",
+                                    "PERMISSION_DENIED", "UNAUTHENTICATED", "ABORTED"):
+                        tracing.set_error(current, code)
+                    metrics.RPC_REQUESTS.labels(service, method, code).inc()
+                    metrics.RPC_DURATION.labels(service, method, code).observe(time.perf_counter() - started)
+
+        make = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
+        return make(observed, request_deserializer=handler.request_deserializer,
+                    response_serializer=handler.response_serializer)
