@@ -201,7 +201,7 @@ def main() -> None:
     raw_s = raw_consume(amqp, bodies)
     raw_cpu = meter.stop()
 
-    env = dict(os.environ, SHANGJI_ENVIRONMENT="development",
+    env = dict(os.environ, SHANGJI_ENV="development",
                SHANGJI_CONSUMER_PREFETCH=os.environ.get("SHANGJI_CONSUMER_PREFETCH", "10"))
     worker = ServiceProcess("notify", "worker", env, log_dir).start()
     engine = sa.create_engine(settings.database_url("notify"), poolclass=sa.pool.NullPool)

@@ -20,7 +20,7 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_JWT_JWKS_FILE | path of a JWKS file with RS256/ES256 public keys | unset |
 | SHANGJI_JWT_AUDIENCE | expected `aud` claim, when set | unset |
 | SHANGJI_JWT_ISSUER | expected `iss` claim, when set | unset |
-| SHANGJI_ENV | `development`, or e.g. `production`: then the public JWT secret is refused | development |
+| SHANGJI_ENV | `development`, else: no public JWT secret, https robots, no dev sign-in | development |
 | SHANGJI_JWT_ALLOW_HS256 | keep HS256 on when a JWKS file (RS256/ES256) is configured | false |
 | SHANGJI_JWT_TRUST_ROLE_CLAIMS | honour the token's `roles` claim (SECURITY.md) | true in development |
 | SHANGJI_AUTH_CACHE_SECONDS | a front's cache of "this subject is an active user"; bounds deactivation | 5 |
@@ -55,7 +55,6 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_ERP_RETRY_MAX_SECONDS | longest retry delay | 300 |
 | SHANGJI_ERP_SCAN_SECONDS | how often the bridge's worker looks for due orders | 1.0 |
 | SHANGJI_ERP_FAULT | test-only fault switch: `exit_after_create` ends the worker right after the ERP's create | unset |
-| SHANGJI_ENVIRONMENT | `development` allows http robot URLs; anything else requires https | development |
 | SHANGJI_SMTP_HOST / _PORT | notify's mail relay | 127.0.0.1 / 25 |
 | SHANGJI_SMTP_TLS | `none`, `starttls` or `ssl` (implicit TLS) | none |
 | SHANGJI_SMTP_USER / _PASSWORD | SMTP login, when set | unset |
@@ -71,7 +70,6 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_NOTIFY_OVERDUE_ESCALATION_DAYS | a close date passed by more than this also tells the manager | 7 |
 | SHANGJI_NOTIFY_ROUTING_ROLE | role told of deals without an owner (arbiters when no head) | sales_ops |
 | SHANGJI_COMPANY_TIMEZONE | company time zone: days, periods, quiet hours (`company_time.py`) | Asia/Shanghai |
-| SHANGJI_ENV | `development` or `production`; the web console's dev sign-in exists only in development | development |
 | SHANGJI_WEB_HOST | address the web console's HTTP backend binds | 127.0.0.1 |
 | SHANGJI_WEB_PORT | its port | 8080 |
 """
@@ -157,10 +155,6 @@ def grpc_target(service: str) -> str:
     """Where a client dials ``service``: the override, else the bind host and port (one machine)."""
     override = os.environ.get(f"SHANGJI_{service.upper()}_GRPC_TARGET")
     return override or f"{grpc_host()}:{grpc_port(service)}"
-
-
-def environment() -> str:
-    return env("SHANGJI_ENV", "development")
 
 
 def web_address() -> tuple[str, int]:
@@ -307,7 +301,7 @@ class NotifySettings:
     @classmethod
     def from_env(cls) -> NotifySettings:
         return cls(
-            development=env("SHANGJI_ENVIRONMENT", "development") == "development",
+            development=environment() == DEVELOPMENT,
             smtp_host=env("SHANGJI_SMTP_HOST", "127.0.0.1"),
             smtp_port=int(env("SHANGJI_SMTP_PORT", "25")),
             smtp_tls=env("SHANGJI_SMTP_TLS", "none"),

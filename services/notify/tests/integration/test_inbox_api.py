@@ -25,7 +25,7 @@ def front(shangji_env):
     """A front as production runs it (https robots only), with room for two open streams; the settings are read
     when it starts, so the environment is restored right after."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SHANGJI_ENVIRONMENT", "production")
+        mp.setenv("SHANGJI_ENV", "production")
         mp.setenv("SHANGJI_NOTIFY_MAX_STREAMS", "2")
         with running_front("notify", grpc_api.register) as f:
             mp.undo()
