@@ -1,5 +1,6 @@
 """Worker database calls overlap under eventlet (ARCHITECTURE.md section 2)."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +11,11 @@ PROBE = Path(__file__).with_name("overlap_probe.py")
 
 
 def wall_time(mode: str) -> float:
+    # Ten connections, whatever the suite's connection budget gives a process: this measures whether
+    # queries overlap under eventlet, not how many connections a worker may hold.
+    env = dict(os.environ, SHANGJI_DB_POOL_MAX="10")
     out = subprocess.run([sys.executable, str(PROBE), database_url("teams"), mode], capture_output=True, text=True,
-                         timeout=60, check=True)
+                         timeout=60, check=True, env=env)
     return float(out.stdout.strip().splitlines()[-1])
 
 
