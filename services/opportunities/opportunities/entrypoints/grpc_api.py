@@ -26,8 +26,8 @@ class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
         return out.opportunity_to_proto(opportunity)
 
     def ListOpportunities(self, request, context):
-        page = lifecycle.list_opportunities(_caller(), request.page_size, request.page_token,
-                                           self.uow())
+        page = lifecycle.list_opportunities(_caller(), request.page_size, request.page_token, self.uow(),
+                                            request.filter, request.order_by)
         return out.page_to_proto(page)
 
     def UpdateOpportunity(self, request, context):

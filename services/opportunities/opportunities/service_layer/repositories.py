@@ -14,6 +14,8 @@ from opportunities.domain.model import Collections, Opportunity, Pipeline, Stage
 from opportunities.domain.registration import Holding, RegistrationSettings
 from opportunities.domain.routing import RoutingRule
 from shangji_kit import visibility
+from shangji_kit.list_query import ListQuery
+from shangji_kit.paging import Page
 
 
 class Deals(Protocol):
@@ -25,9 +27,9 @@ class Deals(Protocol):
     def get_visible(self, opportunity_id: str, viewer: visibility.Viewer) -> Opportunity | None:
         """One deal; None when it is missing and when ``viewer`` may not see it (the caller cannot tell which)."""
 
-    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None
-                     ) -> list[Opportunity]:
-        """The deals ``viewer`` may see, newest first (create_time DESC, id); ``after`` is the last row seen."""
+    def list_visible(self, viewer: visibility.Viewer, query: ListQuery, today: date) -> Page[Opportunity]:
+        """One page of the deals ``viewer`` may see that pass ``query``'s filter, in its order; ``today`` is the
+        company's date (overdue, closing within N days)."""
 
     def visible_ids(self, opportunity_ids: list[str], viewer: visibility.Viewer) -> set[str]:
         """The ids among ``opportunity_ids`` that ``viewer`` may see."""
