@@ -25,9 +25,12 @@ class ListQuery:
 
 
 def list_query(filter_text: str, order_by: str, page_token: str, page_size: int, *,
-               filter_fields: Collection[str], order_fields: Collection[str], default_order: str) -> ListQuery:
-    """Check a List request's filter, order_by and page_size against the list's allowed fields."""
+               filter_fields: Collection[str], order_fields: Collection[str], default_order: str,
+               search_order: str = "relevance desc") -> ListQuery:
+    """Check a List request's filter, order_by and page_size against the list's allowed fields. Without an
+    order_by, a list is in ``default_order``, or ``search_order`` (most relevant first) when the filter searches."""
     limit = paging.page_size(page_size)
     flt = filtering.parse_filter(filter_text)
     filtering.check_fields(flt, set(filter_fields))
-    return ListQuery(flt, ordering.parse_order_by(order_by, list(order_fields), default_order), page_token, limit)
+    default = search_order if "search" in flt.fields() else default_order
+    return ListQuery(flt, ordering.parse_order_by(order_by, list(order_fields), default), page_token, limit)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.dialects import postgresql as pg
 
+from leads.adapters import lists
 from leads.adapters.orm import (
     follow_ups,
     lead_behaviours,
@@ -23,8 +24,10 @@ from leads.domain import dedupe
 from leads.domain.model import OPEN, Lead
 from leads.domain.pool import SALES_ROLES, WARNING_AHEAD, FollowUp, PoolSettings
 from leads.domain.scoring import ScorePart
-from shangji_kit import visibility
+from shangji_kit import filtering, ordering, visibility
 from shangji_kit.errors import Aborted
+from shangji_kit.list_query import ListQuery
+from shangji_kit.paging import Page
 from shangji_kit.statements import insert_or_skip
 
 _COLUMNS = ("id", "company", "contact_name", "phone", "email", "region", "source", "owner_id", "state",
@@ -263,18 +266,14 @@ class LeadRepository:
                 .with_for_update(skip_locked=True))
         return [_to_lead(row) for row in self.session.execute(stmt)]
 
-    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None,
-                     in_pool: bool = False) -> list[Lead]:
-        """The held leads ``viewer`` may see (or, ``in_pool``, the pool's), newest first, in the order of the
-        (create_time DESC, id) indexes."""
+    def list_visible(self, viewer: visibility.Viewer, query: ListQuery, in_pool: bool = False) -> Page[Lead]:
+        """One page of the held leads ``viewer`` may see (or, ``in_pool``, the pool's) that pass ``query``'s
+        filter, in its order."""
         held = leads.c.owner_id.is_(None) if in_pool else leads.c.owner_id.is_not(None)
-        stmt = sa.select(leads).where(held, _visible(viewer))
-        if after is not None:
-            time, last_id = after
-            stmt = stmt.where(sa.or_(leads.c.create_time < time,
-                                     sa.and_(leads.c.create_time == time, leads.c.id > last_id)))
-        stmt = stmt.order_by(leads.c.create_time.desc(), leads.c.id).limit(limit)
-        return [_to_lead(row) for row in self.session.execute(stmt)]
+        where = filtering.compile_filter(query.filter, lists.LEAD_FIELDS)
+        order = ordering.ordering(query.order_by, lists.lead_sort_keys(query.search_terms()))
+        return ordering.read_page(self.session, sa.select(leads).where(held, _visible(viewer), where), order,
+                                  leads.c.id, query.filter.text, query.page_token, query.limit, _to_lead)
 
     def update(self, lead: Lead, expected_version: int) -> None:
         """Write the lead if nobody else did since it was read at ``expected_version``; ABORTED otherwise."""

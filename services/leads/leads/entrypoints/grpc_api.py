@@ -50,7 +50,7 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
 
     def ListLeads(self, request, context):
         page = capture.list_leads(auth.principal().user_id, request.page_size, request.page_token, self.uow(),
-                                   in_pool=request.in_pool)
+                                   in_pool=request.in_pool, filter_text=request.filter, order_by=request.order_by)
         return responses.page_to_proto(page)
 
     def ConvertLead(self, request, context):
@@ -151,8 +151,9 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
                                                                      self.uow()))
 
     def ListCustomers(self, request, context):
-        return responses.customers_page(customers.list_customers(auth.principal().user_id, request.page_size,
-                                                               request.page_token, self.uow()))
+        return responses.customers_page(customers.list_customers(
+            auth.principal().user_id, request.page_size, request.page_token, self.uow(), request.filter,
+            request.order_by))
 
     def UpdateCustomer(self, request, context):
         customer_id = names.parse(request.customer.name, "customers", "customer.name")

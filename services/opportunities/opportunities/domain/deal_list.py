@@ -10,4 +10,3 @@ FILTER_FIELDS = frozenset({
 ORDER_FIELDS = ("create_time", "update_time", "amount", "expected_close_date", "title", "customer_company",
                 "relevance")
 DEFAULT_ORDER = "create_time desc"
-SEARCH_ORDER = "relevance desc"

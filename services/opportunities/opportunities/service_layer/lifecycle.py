@@ -21,7 +21,7 @@ from opportunities.service_layer.deals import (
     visible_deal,
 )
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
-from shangji_kit import company_time, fieldmask, filtering
+from shangji_kit import company_time, fieldmask
 from shangji_kit.caller import as_user_id
 from shangji_kit.errors import NotFound
 from shangji_kit.list_query import ListQuery, list_query
@@ -78,10 +78,8 @@ def list_opportunities(caller_id: str, page_size: int, page_token: str, uow: Opp
 
 def deal_list_query(filter_text: str, order_by: str, page_token: str, page_size: int) -> ListQuery:
     """INVALID_ARGUMENT on ``filter``, ``order_by`` or ``page_size`` before anything is read."""
-    flt = filtering.parse_filter(filter_text)
-    default = deal_list.SEARCH_ORDER if "search" in flt.fields() else deal_list.DEFAULT_ORDER
     return list_query(filter_text, order_by, page_token, page_size, filter_fields=deal_list.FILTER_FIELDS,
-                      order_fields=deal_list.ORDER_FIELDS, default_order=default)
+                      order_fields=deal_list.ORDER_FIELDS, default_order=deal_list.DEFAULT_ORDER)
 
 
 def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork,
