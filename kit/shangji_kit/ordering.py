@@ -119,7 +119,8 @@ def _encode(values: Sequence[Any], last_id: str, order: Ordering, filter_text: s
     return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
 
 
-def _order_by(order: Ordering, id_col: Any) -> list[Any]:
+def order_clauses(order: Ordering, id_col: Any) -> list[Any]:
+    """ORDER BY of ``order``, the id last."""
     clauses = []
     for key, desc in order.keys:
         expr = key.expression
@@ -166,7 +167,7 @@ def read_page(conn: sa.Connection, stmt: sa.Select, order: Ordering, id_col: Any
     stmt = stmt.add_columns(*(key.expression.label(label) for (key, _), label in zip(order.keys, labels, strict=True)))
     if after is not None:
         stmt = stmt.where(_after(order, id_col, *after))
-    rows = conn.execute(stmt.order_by(*_order_by(order, id_col)).limit(limit + 1)).all()
+    rows = conn.execute(stmt.order_by(*order_clauses(order, id_col)).limit(limit + 1)).all()
     items = [to_item(row) for row in rows[:limit]]
     token = ""
     if len(rows) > limit:

@@ -156,7 +156,8 @@ class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
                                                           self.uow()))
 
     def ListTasks(self, request, context):
-        return out.tasks_to_proto(tasks.list_tasks(inbound.parent_id(request.parent), _caller(), self.uow()))
+        return out.tasks_to_proto(tasks.list_tasks(inbound.parent_id(request.parent), _caller(), self.uow(),
+                                                   request.filter, request.order_by))
 
     def ListMyTasks(self, request, context):
         return out.tasks_to_proto(tasks.list_my_tasks(_caller(), self.uow()))

@@ -7,13 +7,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
-from opportunities.domain import work
+from opportunities.domain import task_list, work
 from opportunities.domain.alerts import Alert
 from opportunities.domain.decision_chain import DealContact
 from opportunities.domain.model import Collections, Opportunity, Pipeline, StageStay, TeamMember
 from opportunities.domain.registration import Holding, RegistrationSettings
 from opportunities.domain.routing import RoutingRule
 from shangji_kit import visibility
+from shangji_kit.filtering import Filter
 from shangji_kit.list_query import ListQuery
 from shangji_kit.paging import Page
 
@@ -166,7 +167,9 @@ class Tasks(Protocol):
 
     def update(self, t: work.Task) -> None: ...
 
-    def of_deal(self, opportunity_id: str) -> list[work.Task]: ...
+    def of_deal(self, opportunity_id: str, flt: Filter | None = None, order_by: str = task_list.DEFAULT_ORDER,
+                today: date | None = None) -> list[work.Task]:
+        """The deal's tasks that pass ``flt``, in ``order_by`` (canonical); ``today`` is the company's date."""
 
     def open_of(self, assignee_id: str, limit: int = 500) -> list[work.Task]: ...
 

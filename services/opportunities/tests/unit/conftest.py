@@ -353,7 +353,9 @@ class FakeTasks(FakeRepository[str, work.Task]):
     def update(self, t: work.Task) -> None:
         self.save(t)
 
-    def of_deal(self, opportunity_id: str) -> list[work.Task]:
+    def of_deal(self, opportunity_id: str, flt=None, order_by: str = "create_time", today=None) -> list[work.Task]:
+        # Filters and orders are SQL's (tests/integration/test_task_lists.py); the fake lists oldest first.
+        assert (flt is None or flt.root is None) and order_by == "create_time"
         return sorted((t for t in self.rows() if t.opportunity_id == opportunity_id),
                       key=lambda t: (t.create_time, t.id))
 
