@@ -103,7 +103,7 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
         if title is not None:
             opportunity.retitle(title, now, "opportunity.title")
         if changes:
-            opportunity.change(changes, pipeline_of(uow, opportunity), now.date(), now)
+            opportunity.change(changes, pipeline_of(uow, opportunity), company_time.today(now), now)
         if "checklist" in changes:
             after = set(opportunity.checklist)
             uow.deals.record_checklist(opportunity.id, sorted(after - before), user_id, now)
@@ -179,7 +179,7 @@ def win_opportunity(cmd: WinOpportunity, caller_id: str, uow: OpportunitiesUnitO
     reason, beaten = reporting.win_reason(cmd.reason, cmd.competitors_beaten)
 
     def act(o: model.Opportunity, p: model.Pipeline, user_id: str, now: datetime) -> None:
-        o.win(p, amount, win_date or now.date(), now.date(), user_id, now)
+        o.win(p, amount, win_date or company_time.today(now), company_time.today(now), user_id, now)
         uow.deals.record_win_reason(o.id, reason, beaten, now)
 
     return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock, act)

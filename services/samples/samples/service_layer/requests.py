@@ -42,7 +42,7 @@ def create_sample_request(cmd: model.RequestInput, request_id: str, caller_id: s
         if earlier is not None:
             return uow.requests.get(earlier)
         catalogue = uow.products.get_many({ln.product.strip() for ln in cmd.lines if ln.product.strip()})
-    priced = model.check_request(cmd, now.date(), catalogue)
+    priced = model.check_request(cmd, company_time.today(now), catalogue)
     # Outside any transaction: a slow opportunities front must not hold a database connection.
     opportunity = lookup(cmd.opportunity_id)
     if opportunity.stage_category == "lost":
