@@ -12,6 +12,7 @@ from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.dialects import postgresql as pg
 
 from leads.adapters import lists
+from leads.adapters.keyset import newest_first
 from leads.adapters.orm import (
     follow_ups,
     lead_behaviours,
@@ -231,6 +232,12 @@ class LeadRepository:
         self.session.execute(sa.insert(follow_ups).values(
             id=follow_up.id, lead_id=follow_up.lead_id, kind=follow_up.kind, note=follow_up.note,
             author_id=follow_up.author_id, create_time=follow_up.create_time))
+
+    def follow_ups_of(self, lead_id: str, limit: int, after: tuple[datetime, str] | None) -> list[FollowUp]:
+        """The lead's follow-ups, newest first (create_time DESC, id); ``after`` is the last row seen."""
+        stmt = newest_first(follow_ups, sa.select(follow_ups).where(follow_ups.c.lead_id == lead_id), after)
+        return [FollowUp(id=r.id, lead_id=r.lead_id, kind=r.kind, note=r.note, author_id=r.author_id,
+                         create_time=r.create_time) for r in self.session.execute(stmt.limit(limit))]
 
     def add_behaviour(self, *, lead_id: str, kind: str, occur_time: datetime, recorded_by: str, now: datetime) -> None:
         self.session.execute(sa.insert(lead_behaviours).values(

@@ -81,6 +81,12 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
         return protomap.lead_to_proto(pool.auto_assign_lead(request.name, auth.principal().user_id, self.uow(),
                                                             self.clock()))
 
+    def ListFollowUps(self, request, context):
+        page = pool.list_follow_ups(names.parse(request.parent, "leads", "parent"), auth.principal().user_id,
+                                    request.page_size, request.page_token, self.uow())
+        return leads_pb2.ListFollowUpsResponse(follow_ups=[protomap.follow_up_to_proto(f) for f in page.items],
+                                               next_page_token=page.next_page_token)
+
     def AddFollowUp(self, request, context):
         lead_id = names.parse(request.name, "leads")
         follow_up = pool.add_follow_up(lead_id, requests.follow_up_kind(request.kind), request.note,

@@ -71,6 +71,10 @@ class LeadRepository(Protocol):
 
     def add_follow_up(self, follow_up: FollowUp) -> None: ...
 
+    def follow_ups_of(self, lead_id: str, limit: int, after: tuple[datetime, str] | None) -> list[FollowUp]:
+        """The lead's follow-ups, newest first (create_time DESC, id); ``after`` is the last row seen."""
+        ...
+
     def add_behaviour(self, *, lead_id: str, kind: str, occur_time: datetime, recorded_by: str,
                       now: datetime) -> None: ...
 

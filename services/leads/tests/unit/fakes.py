@@ -123,6 +123,9 @@ class FakeLeads(FakeRepository[str, Lead]):
     def add_follow_up(self, follow_up: FollowUp) -> None:
         self.follow_ups.append(follow_up)
 
+    def follow_ups_of(self, lead_id: str, limit: int, after: tuple[datetime, str] | None) -> list[FollowUp]:
+        return _newest_first([f for f in self.follow_ups if f.lead_id == lead_id], limit, after)
+
     def add_behaviour(self, *, lead_id: str, kind: str, occur_time: datetime, recorded_by: str,
                       now: datetime) -> None:
         self.behaviours.append({"lead_id": lead_id, "type": kind, "occur_time": occur_time})
