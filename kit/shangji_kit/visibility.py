@@ -308,6 +308,15 @@ def _manages_statement(org: OrgTables) -> sa.Select:
                    d.c.path.like(sa.any_(sa.bindparam("vis_paths", type_=pg.ARRAY(sa.Text))))))
 
 
+def in_department(org: OrgTables, owner_col: sa.ColumnElement, department_id: str) -> sa.ColumnElement[bool]:
+    """Records whose owner belongs to ``department_id`` or a department below it (a list's ``department`` filter)."""
+    d, u = org.departments, org.users
+    root = sa.select(d.c.path).where(d.c.id == department_id).scalar_subquery()
+    below = sa.select(sa.cast(u.c.user_id, owner_col.type)).join(d, d.c.id == u.c.department_id).where(
+        d.c.path.startswith(root))
+    return owner_col.in_(below)
+
+
 def manages(conn: sa.Connection, org: OrgTables, viewer: Viewer, owner_id: str) -> bool:
     """Whether ``viewer`` heads a department at or above ``owner_id``'s department."""
     if not viewer.headed_paths or owner_id == viewer.user_id:

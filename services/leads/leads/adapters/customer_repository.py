@@ -6,11 +6,14 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from leads.adapters import lists
 from leads.adapters.keyset import newest_first
 from leads.adapters.orm import contacts, customers, org
 from leads.domain.customers import CONTACT_FIELDS, Contact, Customer
-from shangji_kit import visibility
+from shangji_kit import filtering, ordering, visibility
 from shangji_kit.errors import Aborted
+from shangji_kit.list_query import ListQuery
+from shangji_kit.paging import Page
 
 _CUSTOMER = ("id", "display_name", "region", "industry", "size", "grade", "owner_id", "create_time", "update_time",
              "version", "chain_revision")
@@ -73,9 +76,12 @@ class CustomerRepository:
         row = self.session.execute(stmt).first()
         return _customer(row) if row else None
 
-    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None) -> list[Customer]:
-        stmt = newest_first(customers, sa.select(customers).where(self.visible(viewer)), after).limit(limit)
-        return [_customer(r) for r in self.session.execute(stmt)]
+    def list_visible(self, viewer: visibility.Viewer, query: ListQuery) -> Page[Customer]:
+        """One page of the customers ``viewer`` may see that pass ``query``'s filter, in its order."""
+        where = filtering.compile_filter(query.filter, lists.CUSTOMER_FIELDS)
+        order = ordering.ordering(query.order_by, lists.customer_sort_keys(query.search_terms()))
+        return ordering.read_page(self.session, sa.select(customers).where(self.visible(viewer), where), order,
+                                  customers.c.id, query.filter.text, query.page_token, query.limit, _customer)
 
     def update(self, customer: Customer, expected_version: int) -> None:
         name_key, region_key = customer.keys

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.dialects import postgresql as pg
 
+from leads.adapters import lists
+from leads.adapters.keyset import newest_first
 from leads.adapters.orm import (
     follow_ups,
     lead_behaviours,
@@ -23,8 +25,10 @@ from leads.domain import dedupe
 from leads.domain.model import OPEN, Lead
 from leads.domain.pool import SALES_ROLES, WARNING_AHEAD, FollowUp, PoolSettings
 from leads.domain.scoring import ScorePart
-from shangji_kit import visibility
+from shangji_kit import filtering, ordering, visibility
 from shangji_kit.errors import Aborted
+from shangji_kit.list_query import ListQuery
+from shangji_kit.paging import Page
 from shangji_kit.statements import insert_or_skip
 
 _COLUMNS = ("id", "company", "contact_name", "phone", "email", "region", "source", "owner_id", "state",
@@ -229,6 +233,12 @@ class LeadRepository:
             id=follow_up.id, lead_id=follow_up.lead_id, kind=follow_up.kind, note=follow_up.note,
             author_id=follow_up.author_id, create_time=follow_up.create_time))
 
+    def follow_ups_of(self, lead_id: str, limit: int, after: tuple[datetime, str] | None) -> list[FollowUp]:
+        """The lead's follow-ups, newest first (create_time DESC, id); ``after`` is the last row seen."""
+        stmt = newest_first(follow_ups, sa.select(follow_ups).where(follow_ups.c.lead_id == lead_id), after)
+        return [FollowUp(id=r.id, lead_id=r.lead_id, kind=r.kind, note=r.note, author_id=r.author_id,
+                         create_time=r.create_time) for r in self.session.execute(stmt.limit(limit))]
+
     def add_behaviour(self, *, lead_id: str, kind: str, occur_time: datetime, recorded_by: str, now: datetime) -> None:
         self.session.execute(sa.insert(lead_behaviours).values(
             id=str(uuid.uuid4()), lead_id=lead_id, type=kind, occur_time=occur_time, recorded_by=recorded_by,
@@ -263,18 +273,14 @@ class LeadRepository:
                 .with_for_update(skip_locked=True))
         return [_to_lead(row) for row in self.session.execute(stmt)]
 
-    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None,
-                     in_pool: bool = False) -> list[Lead]:
-        """The held leads ``viewer`` may see (or, ``in_pool``, the pool's), newest first, in the order of the
-        (create_time DESC, id) indexes."""
+    def list_visible(self, viewer: visibility.Viewer, query: ListQuery, in_pool: bool = False) -> Page[Lead]:
+        """One page of the held leads ``viewer`` may see (or, ``in_pool``, the pool's) that pass ``query``'s
+        filter, in its order."""
         held = leads.c.owner_id.is_(None) if in_pool else leads.c.owner_id.is_not(None)
-        stmt = sa.select(leads).where(held, _visible(viewer))
-        if after is not None:
-            time, last_id = after
-            stmt = stmt.where(sa.or_(leads.c.create_time < time,
-                                     sa.and_(leads.c.create_time == time, leads.c.id > last_id)))
-        stmt = stmt.order_by(leads.c.create_time.desc(), leads.c.id).limit(limit)
-        return [_to_lead(row) for row in self.session.execute(stmt)]
+        where = filtering.compile_filter(query.filter, lists.LEAD_FIELDS)
+        order = ordering.ordering(query.order_by, lists.lead_sort_keys(query.search_terms()))
+        return ordering.read_page(self.session, sa.select(leads).where(held, _visible(viewer), where), order,
+                                  leads.c.id, query.filter.text, query.page_token, query.limit, _to_lead)
 
     def update(self, lead: Lead, expected_version: int) -> None:
         """Write the lead if nobody else did since it was read at ``expected_version``; ABORTED otherwise."""

@@ -50,7 +50,7 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
 
     def ListLeads(self, request, context):
         page = capture.list_leads(auth.principal().user_id, request.page_size, request.page_token, self.uow(),
-                                   in_pool=request.in_pool)
+                                   in_pool=request.in_pool, filter_text=request.filter, order_by=request.order_by)
         return responses.page_to_proto(page)
 
     def ConvertLead(self, request, context):
@@ -80,6 +80,12 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
     def AutoAssignLead(self, request, context):
         return protomap.lead_to_proto(pool.auto_assign_lead(request.name, auth.principal().user_id, self.uow(),
                                                             self.clock()))
+
+    def ListFollowUps(self, request, context):
+        page = pool.list_follow_ups(names.parse(request.parent, "leads", "parent"), auth.principal().user_id,
+                                    request.page_size, request.page_token, self.uow())
+        return leads_pb2.ListFollowUpsResponse(follow_ups=[protomap.follow_up_to_proto(f) for f in page.items],
+                                               next_page_token=page.next_page_token)
 
     def AddFollowUp(self, request, context):
         lead_id = names.parse(request.name, "leads")
@@ -151,8 +157,9 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
                                                                      self.uow()))
 
     def ListCustomers(self, request, context):
-        return responses.customers_page(customers.list_customers(auth.principal().user_id, request.page_size,
-                                                               request.page_token, self.uow()))
+        return responses.customers_page(customers.list_customers(
+            auth.principal().user_id, request.page_size, request.page_token, self.uow(), request.filter,
+            request.order_by))
 
     def UpdateCustomer(self, request, context):
         customer_id = names.parse(request.customer.name, "customers", "customer.name")

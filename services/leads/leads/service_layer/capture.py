@@ -6,13 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from leads.domain import dedupe, model, scoring
+from leads.domain import dedupe, lists, model, scoring
 from leads.service_layer import request_ids
 from leads.service_layer.callers import check_new_owner
 from leads.service_layer.conflicts import hide_unseen_originals, who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
-from shangji_kit import caller, names, paging
+from shangji_kit import caller, names
 from shangji_kit.errors import FieldViolation, InvalidArgument, NotFound
+from shangji_kit.list_query import list_query
 
 
 @dataclass(frozen=True)
@@ -197,17 +198,15 @@ def get_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork) -> model.Lead:
     return lead
 
 
-def list_leads(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOfWork,
-               in_pool: bool = False) -> LeadPage:
-    """The held leads the caller may see (or, ``in_pool``, the pool's), newest first, one page at a time."""
-    limit = paging.page_size(page_size)
-    after = paging.decode_token(page_token)
+def list_leads(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOfWork, in_pool: bool = False,
+               filter_text: str = "", order_by: str = "") -> LeadPage:
+    """The held leads the caller may see (or, ``in_pool``, the pool's) that pass the filter (README, "Lists"), in
+    the order asked (newest first by default, most relevant first with a search), one page at a time."""
+    query = list_query(filter_text, order_by, page_token, page_size, filter_fields=lists.LEAD_FILTER_FIELDS,
+                       order_fields=lists.LEAD_ORDER_FIELDS, default_order=lists.DEFAULT_ORDER)
     caller_id = caller.user_id(caller_id)
     with uow:
-        # One row beyond the page tells whether another page exists, so the last page carries no token.
         viewer = uow.org.viewer(caller_id)
-        rows = uow.leads.list_visible(viewer, limit + 1, after, in_pool)
-        page = rows[:limit]
-        hide_unseen_originals(uow, caller_id, page, viewer)
-    token = paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
-    return LeadPage(page, token)
+        page = uow.leads.list_visible(viewer, query, in_pool)
+        hide_unseen_originals(uow, caller_id, page.items, viewer)
+    return LeadPage(page.items, page.next_page_token)

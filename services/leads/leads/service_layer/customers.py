@@ -6,13 +6,14 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from leads.domain import customers
+from leads.domain import customers, lists
 from leads.service_layer import request_ids
 from leads.service_layer.callers import check_new_owner
 from leads.service_layer.conflicts import who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import caller, fieldmask, names, paging
 from shangji_kit.errors import Aborted, AlreadyExists, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from shangji_kit.list_query import list_query
 from shangji_kit.visibility import Viewer
 
 
@@ -125,13 +126,14 @@ def get_customer(customer_id: str, caller_id: str, uow: LeadsUnitOfWork) -> Cust
         return CustomerView(customer, uow.customers.chain(customer.id))
 
 
-def list_customers(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOfWork) -> Page:
-    limit = paging.page_size(page_size)
-    after = paging.decode_token(page_token)
+def list_customers(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOfWork, filter_text: str = "",
+                   order_by: str = "") -> Page:
+    """The customers the caller may see that pass the filter (README, "Lists"), in the order asked."""
+    query = list_query(filter_text, order_by, page_token, page_size, filter_fields=lists.CUSTOMER_FILTER_FIELDS,
+                       order_fields=lists.CUSTOMER_ORDER_FIELDS, default_order=lists.DEFAULT_ORDER)
     caller_id = caller.user_id(caller_id)
     with uow:
-        rows = uow.customers.list_visible(uow.org.viewer(caller_id), limit + 1, after)
-        page = _page(rows, limit)
+        page = uow.customers.list_visible(uow.org.viewer(caller_id), query)
         chains = uow.customers.chains([c.id for c in page.items]) if page.items else {}
         return Page([CustomerView(c, chains[c.id]) for c in page.items], page.next_page_token)
 

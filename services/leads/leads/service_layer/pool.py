@@ -10,7 +10,7 @@ from leads.service_layer import lead_access
 from leads.service_layer.callers import check_new_owner
 from leads.service_layer.conflicts import hide_unseen_originals, who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
-from shangji_kit import caller, names
+from shangji_kit import caller, names, paging
 from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 
@@ -80,6 +80,18 @@ def assign_leads(lead_ids: list[str], assignee: str, caller_id: str, uow: LeadsU
         uow.commit()
         hide_unseen_originals(uow, caller_id, leads)
         return leads
+
+
+def list_follow_ups(lead_id: str, caller_id: str, page_size: int, page_token: str,
+                    uow: LeadsUnitOfWork) -> paging.Page[pool.FollowUp]:
+    """The follow-ups of a lead the caller may see, newest first; NOT_FOUND alike for a missing or hidden lead."""
+    limit = paging.page_size(page_size)
+    after = paging.decode_token(page_token)
+    caller_id = caller.user_id(caller_id)
+    with uow:
+        if uow.leads.get_visible(lead_id, uow.org.viewer(caller_id)) is None:
+            raise NotFound(f"leads/{lead_id}")
+        return paging.keyset_page(uow.leads.follow_ups_of(lead_id, limit + 1, after), limit)
 
 
 def add_follow_up(lead_id: str, kind: str, note: str, caller_id: str, uow: LeadsUnitOfWork,

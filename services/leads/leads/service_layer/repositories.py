@@ -16,6 +16,8 @@ from leads.domain.model import Lead
 from leads.domain.pool import Candidate, FollowUp, PoolSettings, RepProfile
 from leads.domain.scoring import ScoringSettings
 from shangji_kit import visibility
+from shangji_kit.list_query import ListQuery
+from shangji_kit.paging import Page
 
 
 class LeadRepository(Protocol):
@@ -69,6 +71,10 @@ class LeadRepository(Protocol):
 
     def add_follow_up(self, follow_up: FollowUp) -> None: ...
 
+    def follow_ups_of(self, lead_id: str, limit: int, after: tuple[datetime, str] | None) -> list[FollowUp]:
+        """The lead's follow-ups, newest first (create_time DESC, id); ``after`` is the last row seen."""
+        ...
+
     def add_behaviour(self, *, lead_id: str, kind: str, occur_time: datetime, recorded_by: str,
                       now: datetime) -> None: ...
 
@@ -82,10 +88,9 @@ class LeadRepository(Protocol):
         recycle), oldest holding first, locked; rows another transaction holds are skipped."""
         ...
 
-    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None,
-                     in_pool: bool = False) -> list[Lead]:
-        """The held leads ``viewer`` may see (or, ``in_pool``, the pool's), newest first, in the order of the
-        (create_time DESC, id) indexes."""
+    def list_visible(self, viewer: visibility.Viewer, query: ListQuery, in_pool: bool = False) -> Page[Lead]:
+        """One page of the held leads ``viewer`` may see (or, ``in_pool``, the pool's) that pass ``query``'s
+        filter, in its order."""
         ...
 
     def update(self, lead: Lead, expected_version: int) -> None:
@@ -180,8 +185,9 @@ class CustomerRepository(Protocol):
         """The customer (only when ``viewer`` may see it, when given); None when missing or hidden."""
         ...
 
-    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None
-                     ) -> list[Customer]: ...
+    def list_visible(self, viewer: visibility.Viewer, query: ListQuery) -> Page[Customer]:
+        """One page of the customers ``viewer`` may see that pass ``query``'s filter, in its order."""
+        ...
 
     def update(self, customer: Customer, expected_version: int) -> None: ...
 

@@ -17,6 +17,8 @@ from leads.domain.model import OPEN, Lead
 from leads.domain.pool import SALES_ROLES, Candidate, FollowUp, PoolSettings, RepProfile
 from leads.domain.scoring import ScoringSettings
 from shangji_kit.errors import Aborted
+from shangji_kit.list_query import ListQuery
+from shangji_kit.paging import Page
 from shangji_kit.testing.fakes import (
     FakeOrgProjection,
     FakeRepository,
@@ -33,6 +35,12 @@ def _newest_first(rows: list, limit: int, after: tuple[datetime, str] | None) ->
         time, last_id = after
         rows = [r for r in rows if r.create_time < time or (r.create_time == time and r.id > last_id)]
     return rows[:limit]
+
+
+def _unfiltered_page(rows: list, query: ListQuery) -> Page:
+    # Filters, orders and tokens are SQL's (tests/integration/test_lists.py); the fake lists newest first.
+    assert query.filter.root is None and query.order_by == "create_time desc" and not query.page_token
+    return Page(_newest_first(rows, query.limit, None), "")
 
 
 class FakeOrg(FakeOrgProjection):
@@ -115,6 +123,9 @@ class FakeLeads(FakeRepository[str, Lead]):
     def add_follow_up(self, follow_up: FollowUp) -> None:
         self.follow_ups.append(follow_up)
 
+    def follow_ups_of(self, lead_id: str, limit: int, after: tuple[datetime, str] | None) -> list[FollowUp]:
+        return _newest_first([f for f in self.follow_ups if f.lead_id == lead_id], limit, after)
+
     def add_behaviour(self, *, lead_id: str, kind: str, occur_time: datetime, recorded_by: str,
                       now: datetime) -> None:
         self.behaviours.append({"lead_id": lead_id, "type": kind, "occur_time": occur_time})
@@ -126,10 +137,9 @@ class FakeLeads(FakeRepository[str, Lead]):
         return [lead for lead in self.rows() if lead.state == OPEN and lead.owner_id is not None
                 and (lead.recycle_warned_for is None or lead.recycle_warned_for <= now)][:limit]
 
-    def list_visible(self, viewer: Viewer, limit: int, after: tuple[datetime, str] | None,
-                     in_pool: bool = False) -> list[Lead]:
+    def list_visible(self, viewer: Viewer, query: ListQuery, in_pool: bool = False) -> Page[Lead]:
         rows = [lead for lead in self.rows() if (lead.owner_id is None) == in_pool and self.org.sees_lead(viewer, lead)]
-        return _newest_first(rows, limit, after)
+        return _unfiltered_page(rows, query)
 
     def hand_over_open(self, from_owner_id: str, to_owner_id: str, transfer_id: str, change_time: datetime,
                        now: datetime) -> list[str]:
@@ -238,8 +248,8 @@ class FakeCustomers(FakeRepository[str, Customer]):
             return None
         return customer
 
-    def list_visible(self, viewer: Viewer, limit: int, after: tuple[datetime, str] | None) -> list[Customer]:
-        return _newest_first([c for c in self.rows() if self.org.can_see(viewer, c.owner_id)], limit, after)
+    def list_visible(self, viewer: Viewer, query: ListQuery) -> Page[Customer]:
+        return _unfiltered_page([c for c in self.rows() if self.org.can_see(viewer, c.owner_id)], query)
 
     def update(self, customer: Customer, expected_version: int) -> None:
         self.save(dataclasses.replace(customer, events=[]))

@@ -3,11 +3,12 @@ requirement items, document versions, activities, samples seen, checklist comple
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
+from opportunities.adapters import deal_list
 from opportunities.adapters.deal_rows import (
     CHANGEABLE,
     COLUMNS,
@@ -32,9 +33,12 @@ from opportunities.adapters.orm import (
 )
 from opportunities.adapters.reports_tables import win_reasons
 from opportunities.domain import work
+from opportunities.domain.deal_list import DEFAULT_ORDER
 from opportunities.domain.decision_chain import DECISION_MAKER, DealContact
 from opportunities.domain.model import OPEN, Collections, Opportunity, StageStay
-from shangji_kit import visibility
+from shangji_kit import filtering, ordering, visibility
+from shangji_kit.list_query import ListQuery
+from shangji_kit.paging import Page
 from shangji_kit.statements import insert_or_skip
 
 _INSERT = insert_or_skip(opportunities, COLUMNS, returning="id", conflict_columns=["lead_id"])
@@ -106,14 +110,25 @@ class DealRepository:
                                    {"id": opportunity_id, **RULE.params(viewer)}).first()
         return to_opportunity(row) if row else None
 
-    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None
-                     ) -> list[Opportunity]:
-        """The deals ``viewer`` may see, newest first (create_time DESC, id); ``after`` is the last row seen."""
-        params = {"limit": limit, **RULE.params(viewer)}
+    def list_visible(self, viewer: visibility.Viewer, query: ListQuery, today: date) -> Page[Opportunity]:
+        """One page of the deals ``viewer`` may see that pass ``query``'s filter, in its order."""
+        if query.filter.root is None and query.order_by == DEFAULT_ORDER:
+            return self._newest_first(viewer, query)
+        where = filtering.compile_filter(query.filter, deal_list.filter_fields(today))
+        order = ordering.ordering(query.order_by, deal_list.sort_keys(query.search_terms()))
+        return ordering.read_page(self.session, SELECT.where(visible(viewer), where), order, opportunities.c.id,
+                                  query.filter.text, query.page_token, query.limit, to_opportunity)
+
+    def _newest_first(self, viewer: visibility.Viewer, query: ListQuery) -> Page[Opportunity]:
+        """The unfiltered list, the hot path: statements built once per viewer shape, the kit's page tokens."""
+        order = ordering.ordering(query.order_by, deal_list.sort_keys([]))
+        after = ordering.decode_after(query.page_token, order, query.filter.text)
+        params = {"limit": query.limit + 1, **RULE.params(viewer)}
         if after is not None:
-            params["after_time"], params["after_id"] = after
+            (params["after_time"],), params["after_id"] = after
         stmt = _LIST_VISIBLE[after is not None][visibility.shape_of(viewer)]
-        return [to_opportunity(row) for row in self.session.execute(stmt, params)]
+        rows = [to_opportunity(row) for row in self.session.execute(stmt, params)]
+        return ordering.page_from(rows, query.limit, order, query.filter.text, lambda o: ([o.create_time], o.id))
 
     def visible_ids(self, opportunity_ids: list[str], viewer: visibility.Viewer) -> set[str]:
         """The ids among ``opportunity_ids`` that ``viewer`` may see."""

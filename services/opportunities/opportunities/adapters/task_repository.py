@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
 
 from opportunities.adapters.orm import tasks
-from opportunities.domain import work
+from opportunities.domain import task_list, work
+from shangji_kit import filtering, ordering
+from shangji_kit.ordering import SortKey
 
 
 def _task(row) -> work.Task:
@@ -17,6 +21,28 @@ def _task(row) -> work.Task:
 
 _TASK_FIELDS = ("id", "opportunity_id", "title", "due_date", "assignee_id", "create_time", "status", "creator_id",
                 "stage_key", "complete_time", "completed_by")
+
+
+def _fields(today: date) -> filtering.Fields:
+    f = filtering
+    return {
+        "state": f.Column(tasks.c.status, f.choice_value({"OPEN": work.OPEN, "DONE": work.DONE})),
+        "assignee": f.Column(tasks.c.assignee_id, f.resource_id_value("users")),
+        "creator": f.Column(tasks.c.creator_id, f.resource_id_value("users")),
+        "stage": f.Column(tasks.c.stage_key),
+        "due_date": f.Column(tasks.c.due_date, f.date_value, f.ORDERED),
+        "overdue": f.Flag(lambda: sa.and_(tasks.c.status == work.OPEN, tasks.c.due_date < today)),
+        "create_time": f.Column(tasks.c.create_time, f.time_value, f.ORDERED),
+        "complete_time": f.Column(tasks.c.complete_time, f.time_value, f.ORDERED),
+    }
+
+
+_SORT_KEYS = {
+    "due_date": SortKey(tasks.c.due_date, "date"),
+    "create_time": SortKey(tasks.c.create_time, "time"),
+    "complete_time": SortKey(tasks.c.complete_time, "time", nullable=True),
+    "title": SortKey(tasks.c.title, "text"),
+}
 
 
 class TaskRepository:
@@ -37,9 +63,13 @@ class TaskRepository:
         self.session.execute(sa.update(tasks).where(tasks.c.id == t.id).values(
             status=t.status, complete_time=t.complete_time, completed_by=t.completed_by))
 
-    def of_deal(self, opportunity_id: str) -> list[work.Task]:
-        rows = self.session.execute(sa.select(tasks).where(tasks.c.opportunity_id == opportunity_id)
-                                    .order_by(tasks.c.create_time, tasks.c.id))
+    def of_deal(self, opportunity_id: str, flt: filtering.Filter | None = None,
+                order_by: str = task_list.DEFAULT_ORDER, today: date | None = None) -> list[work.Task]:
+        """The deal's tasks that pass ``flt``, in ``order_by`` (canonical); ``today`` is the company's date."""
+        where = filtering.compile_filter(flt, _fields(today or date.today())) if flt is not None else sa.true()
+        order = ordering.ordering(order_by, _SORT_KEYS)
+        rows = self.session.execute(sa.select(tasks).where(tasks.c.opportunity_id == opportunity_id, where)
+                                    .order_by(*ordering.order_clauses(order, tasks.c.id)))
         return [_task(r) for r in rows]
 
     def open_of(self, assignee_id: str, limit: int = 500) -> list[work.Task]:

@@ -11,7 +11,7 @@ deal whose close date moves, or which enters a stage again, can be alerted again
 - big deal: an active deal whose amount is above the company's threshold (key: the threshold), raised at
   registration and update, with the owner's managers.
 
-"Today" is the date of ``now`` in UTC (the suite keeps times in UTC; there is no company time zone yet).
+"Today" is the company's date at ``now`` (``shangji_kit.company_time``, default Asia/Shanghai), not UTC's.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from opportunities.domain import registration
 from opportunities.domain.pipeline import OPEN
+from shangji_kit import company_time
 
 CLOSE_DATE_APPROACHING = "close_date_approaching"
 CLOSE_DATE_PASSED = "close_date_passed"
@@ -50,9 +51,10 @@ class Alert:
 
 
 def today_of(now: datetime) -> date:
+    """The company's date at ``now`` (overdue and close-date alerts turn over at the company's midnight)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    return now.astimezone(UTC).date()
+    return company_time.today(now)
 
 
 def _watched(opportunity) -> bool:

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from opportunities.domain import gates, registration
 from opportunities.domain.pipeline import LOST, OPEN, WON, Pipeline, Stage
-from shangji_kit import names
+from shangji_kit import company_time, names
 from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 __all__ = ["LOST", "OPEN", "WON", "Pipeline", "Stage"]
@@ -188,7 +188,7 @@ class Opportunity:
                                                 f"version {pipeline.version}")
         if item in self.checklist:
             return False
-        self.change({"checklist": (*self.checklist, item)}, pipeline, now.date(), now)
+        self.change({"checklist": (*self.checklist, item)}, pipeline, company_time.today(now), now)
         return True
 
     def require_registered(self) -> None:
@@ -690,8 +690,8 @@ def register(*, id: str, title: str, customer_company: str, owner_id: str | None
     every bad field (``field_prefix`` + name)."""
     violations = registration_violations(
         title=title, customer_company=customer_company, product_lines=product_lines, currency=currency,
-        expected_close_date=expected_close_date, today=now.date(), require_product_lines=require_product_lines,
-        field_prefix=field_prefix)
+        expected_close_date=expected_close_date, today=company_time.today(now),
+        require_product_lines=require_product_lines, field_prefix=field_prefix)
     if violations:
         raise InvalidArgument(violations)
     title, customer_company = title.strip(), " ".join(customer_company.split())

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from opportunities.domain.pipeline import Stage
+from shangji_kit import company_time
 from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 TEXT_MAX = 4000
@@ -147,7 +148,7 @@ def new_task(*, id: str, opportunity_id: str, title: str, due_date: date | None,
         v.append(FieldViolation(f"{prefix}title", "at most 200 characters"))
     if due_date is None:
         v.append(FieldViolation(f"{prefix}due_date", "required: YYYY-MM-DD"))
-    elif due_date < now.date():
+    elif due_date < company_time.today(now):
         v.append(FieldViolation(f"{prefix}due_date", f"{due_date.isoformat()} is in the past"))
     if assignee_id is None:
         v.append(FieldViolation(f"{prefix}assignee", "required: users/{id}"))
@@ -167,8 +168,8 @@ def tasks_on_entry(stage: Stage, opportunity_id: str, owner_id: str | None, team
         if assignee is None:
             continue
         out.append(Task(id=new_id(), opportunity_id=opportunity_id, title=t.title,
-                        due_date=now.date() + timedelta(days=t.due_in_days), assignee_id=assignee, create_time=now,
-                        stage_key=stage.key))
+                        due_date=company_time.today(now) + timedelta(days=t.due_in_days), assignee_id=assignee,
+                        create_time=now, stage_key=stage.key))
     return out
 
 

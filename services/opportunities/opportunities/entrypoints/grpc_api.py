@@ -26,8 +26,8 @@ class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
         return out.opportunity_to_proto(opportunity)
 
     def ListOpportunities(self, request, context):
-        page = lifecycle.list_opportunities(_caller(), request.page_size, request.page_token,
-                                           self.uow())
+        page = lifecycle.list_opportunities(_caller(), request.page_size, request.page_token, self.uow(),
+                                            request.filter, request.order_by)
         return out.page_to_proto(page)
 
     def UpdateOpportunity(self, request, context):
@@ -156,7 +156,8 @@ class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
                                                           self.uow()))
 
     def ListTasks(self, request, context):
-        return out.tasks_to_proto(tasks.list_tasks(inbound.parent_id(request.parent), _caller(), self.uow()))
+        return out.tasks_to_proto(tasks.list_tasks(inbound.parent_id(request.parent), _caller(), self.uow(),
+                                                   request.filter, request.order_by))
 
     def ListMyTasks(self, request, context):
         return out.tasks_to_proto(tasks.list_my_tasks(_caller(), self.uow()))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from opportunities.domain import model, reporting
+from opportunities.domain import deal_list, model, reporting
 from opportunities.service_layer.alerts import raise_big_deal
 from opportunities.service_layer.deals import (
     Clock,
@@ -21,9 +21,10 @@ from opportunities.service_layer.deals import (
     visible_deal,
 )
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
-from shangji_kit import fieldmask, paging
+from shangji_kit import company_time, fieldmask
 from shangji_kit.caller import as_user_id
 from shangji_kit.errors import NotFound
+from shangji_kit.list_query import ListQuery, list_query
 
 
 @dataclass(frozen=True)
@@ -60,21 +61,25 @@ def get_opportunity(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitO
         return shown_to(uow, viewer, opportunity)
 
 
-def list_opportunities(caller_id: str, page_size: int, page_token: str,
-                       uow: OpportunitiesUnitOfWork) -> OpportunityPage:
-    """The opportunities the caller may see, newest first, one page at a time."""
-    limit = paging.page_size(page_size)
-    after = paging.decode_token(page_token)
+def list_opportunities(caller_id: str, page_size: int, page_token: str, uow: OpportunitiesUnitOfWork,
+                       filter_text: str = "", order_by: str = "", *, clock: Clock = utc_now) -> OpportunityPage:
+    """The opportunities the caller may see that pass the filter (README, "Lists"), in the order asked (newest
+    first by default, most relevant first with a search), one page at a time."""
+    query = deal_list_query(filter_text, order_by, page_token, page_size)
     user_id = as_user_id(caller_id)
     if user_id is None:
         return OpportunityPage([], "")
     with uow:
         viewer = uow.org.viewer(user_id)
-        # One row beyond the page tells whether another page exists, so the last page carries no token.
-        rows = uow.deals.list_visible(viewer, limit + 1, after)
-        page = shown_all(uow, viewer, rows[:limit])
-    token = paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else ""
-    return OpportunityPage(page, token)
+        page = uow.deals.list_visible(viewer, query, company_time.today(clock()))
+        shown = shown_all(uow, viewer, page.items)
+    return OpportunityPage(shown, page.next_page_token)
+
+
+def deal_list_query(filter_text: str, order_by: str, page_token: str, page_size: int) -> ListQuery:
+    """INVALID_ARGUMENT on ``filter``, ``order_by`` or ``page_size`` before anything is read."""
+    return list_query(filter_text, order_by, page_token, page_size, filter_fields=deal_list.FILTER_FIELDS,
+                      order_fields=deal_list.ORDER_FIELDS, default_order=deal_list.DEFAULT_ORDER)
 
 
 def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork,
@@ -98,7 +103,7 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
         if title is not None:
             opportunity.retitle(title, now, "opportunity.title")
         if changes:
-            opportunity.change(changes, pipeline_of(uow, opportunity), now.date(), now)
+            opportunity.change(changes, pipeline_of(uow, opportunity), company_time.today(now), now)
         if "checklist" in changes:
             after = set(opportunity.checklist)
             uow.deals.record_checklist(opportunity.id, sorted(after - before), user_id, now)
@@ -174,7 +179,7 @@ def win_opportunity(cmd: WinOpportunity, caller_id: str, uow: OpportunitiesUnitO
     reason, beaten = reporting.win_reason(cmd.reason, cmd.competitors_beaten)
 
     def act(o: model.Opportunity, p: model.Pipeline, user_id: str, now: datetime) -> None:
-        o.win(p, amount, win_date or now.date(), now.date(), user_id, now)
+        o.win(p, amount, win_date or company_time.today(now), company_time.today(now), user_id, now)
         uow.deals.record_win_reason(o.id, reason, beaten, now)
 
     return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock, act)

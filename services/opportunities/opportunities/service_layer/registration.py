@@ -11,7 +11,7 @@ from opportunities.domain import decision_chain, model, registration, routing
 from opportunities.service_layer.alerts import raise_big_deal
 from opportunities.service_layer.deals import Clock, new_id, save_deal, shown_to, tasks_on_entry, utc_now
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
-from shangji_kit import names
+from shangji_kit import company_time, names
 from shangji_kit.caller import as_user_id
 from shangji_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from shangji_kit.inbox import Delivery, idempotent
@@ -194,7 +194,7 @@ def _parsed(cmd: RegisterOpportunity, now: datetime) -> model.RegistrationValues
         title=cmd.title, customer_company=cmd.customer_company, product_lines=cmd.product_lines,
         currency=cmd.currency, amount=cmd.amount, expected_close_date=cmd.expected_close_date,
         difficulty=cmd.difficulty, quote_lines=list(cmd.quote_lines), pipeline=cmd.pipeline, customer=cmd.customer,
-        today=now.date())
+        today=company_time.today(now))
 
 
 def _copy_chain(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,

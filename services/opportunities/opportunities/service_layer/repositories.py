@@ -7,13 +7,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
-from opportunities.domain import work
+from opportunities.domain import task_list, work
 from opportunities.domain.alerts import Alert
 from opportunities.domain.decision_chain import DealContact
 from opportunities.domain.model import Collections, Opportunity, Pipeline, StageStay, TeamMember
 from opportunities.domain.registration import Holding, RegistrationSettings
 from opportunities.domain.routing import RoutingRule
 from shangji_kit import visibility
+from shangji_kit.filtering import Filter
+from shangji_kit.list_query import ListQuery
+from shangji_kit.paging import Page
 
 
 class Deals(Protocol):
@@ -25,9 +28,9 @@ class Deals(Protocol):
     def get_visible(self, opportunity_id: str, viewer: visibility.Viewer) -> Opportunity | None:
         """One deal; None when it is missing and when ``viewer`` may not see it (the caller cannot tell which)."""
 
-    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None
-                     ) -> list[Opportunity]:
-        """The deals ``viewer`` may see, newest first (create_time DESC, id); ``after`` is the last row seen."""
+    def list_visible(self, viewer: visibility.Viewer, query: ListQuery, today: date) -> Page[Opportunity]:
+        """One page of the deals ``viewer`` may see that pass ``query``'s filter, in its order; ``today`` is the
+        company's date (overdue, closing within N days)."""
 
     def visible_ids(self, opportunity_ids: list[str], viewer: visibility.Viewer) -> set[str]:
         """The ids among ``opportunity_ids`` that ``viewer`` may see."""
@@ -164,7 +167,9 @@ class Tasks(Protocol):
 
     def update(self, t: work.Task) -> None: ...
 
-    def of_deal(self, opportunity_id: str) -> list[work.Task]: ...
+    def of_deal(self, opportunity_id: str, flt: Filter | None = None, order_by: str = task_list.DEFAULT_ORDER,
+                today: date | None = None) -> list[work.Task]:
+        """The deal's tasks that pass ``flt``, in ``order_by`` (canonical); ``today`` is the company's date."""
 
     def open_of(self, assignee_id: str, limit: int = 500) -> list[work.Task]: ...
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from opportunities.domain import work
+from opportunities.domain import task_list, work
 from opportunities.service_layer.deals import Clock, editable_deal, new_id, utc_now
 from opportunities.service_layer.lifecycle import get_opportunity
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
+from shangji_kit import company_time, filtering, ordering
 from shangji_kit.caller import as_user_id
 from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound
 
@@ -76,10 +77,15 @@ def reopen_task(opportunity_id: str, task_id: str, caller_id: str, uow: Opportun
     return task
 
 
-def list_tasks(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> list[work.Task]:
+def list_tasks(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork, filter_text: str = "",
+               order_by: str = "", *, clock: Clock = utc_now) -> list[work.Task]:
+    """The deal's tasks that pass the filter (README, "Lists"), oldest first unless ``order_by`` says otherwise."""
+    flt = filtering.parse_filter(filter_text)
+    filtering.check_fields(flt, task_list.FILTER_FIELDS)
+    order = ordering.parse_order_by(order_by, task_list.ORDER_FIELDS, task_list.DEFAULT_ORDER)
     get_opportunity(opportunity_id, caller_id, uow)  # NOT_FOUND unless visible
     with uow:
-        return uow.tasks.of_deal(opportunity_id)
+        return uow.tasks.of_deal(opportunity_id, flt, order, company_time.today(clock()))
 
 
 def list_my_tasks(caller_id: str, uow: OpportunitiesUnitOfWork) -> list[work.Task]:

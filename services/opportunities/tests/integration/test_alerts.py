@@ -10,6 +10,7 @@ from google.protobuf import field_mask_pb2
 from opportunities import bootstrap
 from opportunities.service_layer import alerts
 from shangji.opportunities.v1 import opportunities_pb2 as pb
+from shangji_kit import company_time
 from shangji_kit.settings import Settings
 
 TODAY = datetime.now(UTC)
@@ -20,7 +21,7 @@ def uow():
 
 
 def register(caller, close_in_days=30, **fields) -> pb.Opportunity:
-    close = (TODAY + timedelta(days=close_in_days)).date().isoformat()
+    close = (company_time.today(TODAY) + timedelta(days=close_in_days)).isoformat()
     return caller.RegisterOpportunity(pb.RegisterOpportunityRequest(opportunity=pb.Opportunity(
         customer_company=f"提醒客户{uuid.uuid4().hex[:8]}", product_lines=["ERP"], expected_close_date=close,
         **fields)))

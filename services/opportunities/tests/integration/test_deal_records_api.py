@@ -21,6 +21,7 @@ from shangji.leads.v1 import leads_pb2
 from shangji.opportunities.v1 import opportunities_pb2 as pb
 from shangji.samples.v1 import events_pb2 as sample_events
 from shangji.samples.v1 import samples_pb2
+from shangji_kit import company_time
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
 from shangji_kit.rpc.status import details_of
@@ -392,7 +393,7 @@ def test_stage_tasks_are_made_on_registration_advance_and_reopen_for_the_role_or
     rep = as_user(owner)
     deal = register(rep, pipeline)
     [first] = rep.ListTasks(pb.ListTasksRequest(parent=deal.name)).tasks
-    today = datetime.now(UTC).date()
+    today = company_time.today(datetime.now(UTC))
     assert (first.title, first.assignee, first.stage, first.creator) == ("首次拜访", f"users/{owner}", "discover", "")
     assert first.due_date == (today + timedelta(days=3)).isoformat()
     org.add_member(deal.name, presales, role="presales")

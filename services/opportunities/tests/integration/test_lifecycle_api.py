@@ -10,6 +10,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 
 from opportunities.entrypoints import cli
 from shangji.opportunities.v1 import opportunities_pb2 as pb
+from shangji_kit import company_time
 from shangji_kit.rpc.status import details_of
 
 TOMORROW = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
@@ -58,7 +59,7 @@ def test_a_deal_from_registration_to_win_through_every_gate(as_user, register, s
     assert deal.probability == 80
     won = caller.WinOpportunity(pb.WinOpportunityRequest(name=name, etag=deal.etag, amount="150000.50"))
     assert (won.stage, won.stage_category, won.amount, won.probability) == ("won", "won", "150000.50", 100)
-    assert won.win_date == datetime.now(UTC).date().isoformat()
+    assert won.win_date == company_time.today(datetime.now(UTC)).isoformat()
     history = caller.ListStageHistory(pb.ListStageHistoryRequest(name=name)).entries
     assert [e.stage for e in history] == ["discover", *path, "won"]
     assert all(e.HasField("exit_time") for e in history[:-1]) and not history[-1].HasField("exit_time")

@@ -22,6 +22,8 @@ from opportunities.domain.pipeline import pipeline_from_dict
 from opportunities.domain.registration import ACTIVE, Holding, RegistrationSettings
 from opportunities.domain.routing import RoutingRule
 from shangji_kit import visibility
+from shangji_kit.list_query import ListQuery
+from shangji_kit.paging import Page
 from shangji_kit.testing.fakes import FakeOrgProjection, FakeRepository, FakeUnitOfWork, Transactional
 
 
@@ -111,14 +113,12 @@ class FakeDeals(_State):
         o = self.get(opportunity_id)
         return o if o is not None and self._sees(viewer, o) else None
 
-    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None
-                     ) -> list[Opportunity]:
+    def list_visible(self, viewer: visibility.Viewer, query: ListQuery, today: date) -> Page[Opportunity]:
+        # Filters, orders and tokens are SQL's (tests/integration/test_deal_lists.py); the fake lists newest first.
+        assert query.filter.root is None and query.order_by == "create_time desc" and not query.page_token
         rows = sorted((o for o in self.deals.values() if self._sees(viewer, o)),
                       key=lambda o: (-o.create_time.timestamp(), o.id))
-        if after is not None:
-            rows = [o for o in rows if (o.create_time, o.id) < after or
-                    (o.create_time == after[0] and o.id > after[1])]
-        return copy.deepcopy(rows[:limit])
+        return Page(copy.deepcopy(rows[:query.limit]), "")
 
     def visible_ids(self, opportunity_ids: list[str], viewer: visibility.Viewer) -> set[str]:
         return {i for i in opportunity_ids if i in self.deals and self._sees(viewer, self.deals[i])}
@@ -353,7 +353,9 @@ class FakeTasks(FakeRepository[str, work.Task]):
     def update(self, t: work.Task) -> None:
         self.save(t)
 
-    def of_deal(self, opportunity_id: str) -> list[work.Task]:
+    def of_deal(self, opportunity_id: str, flt=None, order_by: str = "create_time", today=None) -> list[work.Task]:
+        # Filters and orders are SQL's (tests/integration/test_task_lists.py); the fake lists oldest first.
+        assert (flt is None or flt.root is None) and order_by == "create_time"
         return sorted((t for t in self.rows() if t.opportunity_id == opportunity_id),
                       key=lambda t: (t.create_time, t.id))
 

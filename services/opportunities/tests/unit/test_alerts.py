@@ -35,10 +35,13 @@ def test_close_date(close, kind, days):
         assert (alert.kind, alert.days, alert.condition_key) == (kind, days, close.isoformat())
 
 
-def test_today_is_the_utc_date():
-    late = datetime(2026, 3, 17, 23, 59, tzinfo=UTC)
+def test_today_is_the_companys_date():
+    # 23:59 on the 17th in Shanghai is 15:59 UTC; a minute later the 17th is over there, though not in UTC.
+    late = datetime(2026, 3, 17, 15, 59, tzinfo=UTC)
     assert alerts.close_date_alert(deal(expected_close_date=date(2026, 3, 17)), late).kind == \
         alerts.CLOSE_DATE_APPROACHING
+    assert alerts.close_date_alert(deal(expected_close_date=date(2026, 3, 17)), late + timedelta(minutes=1)).kind == \
+        alerts.CLOSE_DATE_PASSED
     with pytest.raises(ValueError):
         alerts.today_of(datetime(2026, 3, 10))
 

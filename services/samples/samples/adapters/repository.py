@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
+from samples.adapters import request_list
 from samples.adapters.orm import approval_policy, feedback, org, products, sample_requests
 from samples.domain import approval, model
-from shangji_kit import visibility
+from shangji_kit import filtering, ordering, visibility
+from shangji_kit.list_query import ListQuery
 from shangji_kit.org_projection import OrgProjection
+from shangji_kit.paging import Page
 
 # --- catalogue and policy --------------------------------------------------------------------------
 
@@ -194,20 +197,19 @@ class RequestRepository:
             sample_requests.c.id == r.id, sample_requests.c.version == expected_version).values(**_row_values(r)))
         return result.rowcount == 1
 
-    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None, *,
-                     waiting_for_me: bool, opportunity_id: str | None) -> list[model.SampleRequest]:
+    def list_visible(self, viewer: visibility.Viewer, query: ListQuery, today: date, *, waiting_for_me: bool,
+                     opportunity_id: str | None) -> Page[model.SampleRequest]:
+        """One page of the requests ``viewer`` may see (or that wait for them) that pass ``query``'s filter, in its
+        order; ``today`` is the company's date (overdue)."""
         t = sample_requests
-        stmt = sa.select(t).order_by(t.c.create_time.desc(), t.c.id.desc()).limit(limit)
-        if waiting_for_me:
-            # The current approver always sees the request (extra rule), so no visibility clause is needed.
-            stmt = stmt.where(t.c.current_approver_id == viewer.user_id)
-        else:
-            stmt = stmt.where(self._visible(viewer))
+        # The current approver always sees the request (extra rule), so waiting_for_me needs no visibility clause.
+        mine = t.c.current_approver_id == viewer.user_id if waiting_for_me else self._visible(viewer)
+        stmt = sa.select(t).where(mine, filtering.compile_filter(query.filter, request_list.filter_fields(today)))
         if opportunity_id:
             stmt = stmt.where(t.c.opportunity_id == opportunity_id)
-        if after is not None:
-            stmt = stmt.where(sa.tuple_(t.c.create_time, t.c.id) < sa.tuple_(after[0], sa.cast(after[1], t.c.id.type)))
-        return [_request(r) for r in self.session.execute(stmt)]
+        order = ordering.ordering(query.order_by, request_list.sort_keys(query.search_terms()))
+        return ordering.read_page(self.session, stmt, order, t.c.id, query.filter.text, query.page_token,
+                                  query.limit, _request)
 
 
 # --- feedback --------------------------------------------------------------------------------------

@@ -72,7 +72,8 @@ class SamplesApi(samples_pb2_grpc.SamplesServiceServicer):
         opportunity_id = names.parse(request.opportunity, "opportunities", "opportunity") \
             if request.opportunity else None
         page = requests.list_sample_requests(_caller(), request.page_size, request.page_token,
-                                             request.waiting_for_me, opportunity_id, self.uow())
+                                             request.waiting_for_me, opportunity_id, self.uow(), request.filter,
+                                             request.order_by)
         return pb.ListSampleRequestsResponse(sample_requests=[protomap.request_to_proto(r) for r in page.requests],
                                              next_page_token=page.next_page_token)
 

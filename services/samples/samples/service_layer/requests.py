@@ -11,12 +11,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from samples.domain import approval, model
+from samples.domain import approval, model, request_list
 from samples.service_layer import access
 from samples.service_layer.unit_of_work import SamplesUnitOfWork
-from shangji_kit import caller, paging
+from shangji_kit import caller, company_time
 from shangji_kit.clock import Clock, utc_now
 from shangji_kit.errors import FailedPrecondition, InvalidArgument
+from shangji_kit.list_query import list_query
 from shangji_kit.request_ids import RequestKey
 
 OPERATION = "CreateSampleRequest"
@@ -41,7 +42,7 @@ def create_sample_request(cmd: model.RequestInput, request_id: str, caller_id: s
         if earlier is not None:
             return uow.requests.get(earlier)
         catalogue = uow.products.get_many({ln.product.strip() for ln in cmd.lines if ln.product.strip()})
-    priced = model.check_request(cmd, now.date(), catalogue)
+    priced = model.check_request(cmd, company_time.today(now), catalogue)
     # Outside any transaction: a slow opportunities front must not hold a database connection.
     opportunity = lookup(cmd.opportunity_id)
     if opportunity.stage_category == "lost":
@@ -84,11 +85,13 @@ class RequestPage:
 
 
 def list_sample_requests(caller_id: str, page_size: int, page_token: str, waiting_for_me: bool,
-                         opportunity_id: str | None, uow: SamplesUnitOfWork) -> RequestPage:
-    limit = paging.page_size(page_size)
-    after = paging.decode_token(page_token)
+                         opportunity_id: str | None, uow: SamplesUnitOfWork, filter_text: str = "",
+                         order_by: str = "", clock: Clock = utc_now) -> RequestPage:
+    """The requests the caller may see (or that wait for them) that pass the filter (README, "Lists"), newest first
+    unless ``order_by`` says otherwise, one page at a time."""
+    query = list_query(filter_text, order_by, page_token, page_size, filter_fields=request_list.FILTER_FIELDS,
+                       order_fields=request_list.ORDER_FIELDS, default_order=request_list.DEFAULT_ORDER)
     with uow:
-        rows = uow.requests.list_visible(access.viewer(uow, caller_id), limit + 1, after,
+        page = uow.requests.list_visible(access.viewer(uow, caller_id), query, company_time.today(clock()),
                                          waiting_for_me=waiting_for_me, opportunity_id=opportunity_id)
-    page = rows[:limit]
-    return RequestPage(page, paging.encode_token(page[-1].create_time, page[-1].id) if len(rows) > limit else "")
+    return RequestPage(page.items, page.next_page_token)

@@ -4,12 +4,14 @@ with the outbox (``add``), the inbox (``claim``) and request ids (``request_ids`
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from samples.domain import approval, model
 from shangji_kit import visibility
 from shangji_kit.abstract_uow import AbstractUnitOfWork
+from shangji_kit.list_query import ListQuery
+from shangji_kit.paging import Page
 
 
 class RequestRepository(Protocol):
@@ -24,8 +26,10 @@ class RequestRepository(Protocol):
 
     def update(self, r: model.SampleRequest, expected_version: int) -> bool: ...
 
-    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None, *,
-                     waiting_for_me: bool, opportunity_id: str | None) -> list[model.SampleRequest]: ...
+    def list_visible(self, viewer: visibility.Viewer, query: ListQuery, today: date, *, waiting_for_me: bool,
+                     opportunity_id: str | None) -> Page[model.SampleRequest]:
+        """One page of the requests ``viewer`` may see (or that wait for them) that pass ``query``'s filter, in its
+        order; ``today`` is the company's date (overdue)."""
 
 
 class FeedbackRepository(Protocol):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from operator import attrgetter
 
 from samples.adapters import protomap
 from samples.domain import approval, model
 from shangji_kit import visibility
+from shangji_kit.list_query import ListQuery
+from shangji_kit.paging import Page
 from shangji_kit.testing.fakes import FakeOrgProjection, FakeRepository, FakeUnitOfWork
 
 DEFAULT_POLICY = approval.Policy((
@@ -70,17 +72,17 @@ class FakeRequests(FakeRepository[str, model.SampleRequest]):
         self.save(r)
         return True
 
-    def list_visible(self, viewer: visibility.Viewer, limit: int, after: tuple[datetime, str] | None, *,
-                     waiting_for_me: bool, opportunity_id: str | None) -> list[model.SampleRequest]:
+    def list_visible(self, viewer: visibility.Viewer, query: ListQuery, today: date, *, waiting_for_me: bool,
+                     opportunity_id: str | None) -> Page[model.SampleRequest]:
+        # Filters, orders and tokens are SQL's (tests/integration/test_request_lists.py); the fake lists newest first.
+        assert query.filter.root is None and query.order_by == "create_time desc" and not query.page_token
         rows = sorted((r for r in self.rows() if self._sees(r, viewer)), key=lambda r: (r.create_time, r.id),
                       reverse=True)
         if waiting_for_me:
             rows = [r for r in rows if r.current_step and r.current_step.approver_id == viewer.user_id]
         if opportunity_id:
             rows = [r for r in rows if r.opportunity_id == opportunity_id]
-        if after:
-            rows = [r for r in rows if (r.create_time, r.id) < after]
-        return rows[:limit]
+        return Page(rows[:query.limit], "")
 
 
 class FakeFeedback(FakeRepository[tuple[str, str], model.Feedback]):
