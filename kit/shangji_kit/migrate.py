@@ -80,6 +80,14 @@ def create_messaging_tables(bind: sa.Connection) -> None:
     """))
 
 
+def add_outbox_traceparent(bind: sa.Connection) -> None:
+    """The outbox's traceparent column, for databases whose outbox predates it (a service's migration).
+
+    IF NOT EXISTS: a database created after the column was added gets it from the first migration,
+    which builds the outbox from the kit's current table."""
+    bind.execute(sa.text("ALTER TABLE outbox ADD COLUMN IF NOT EXISTS traceparent text"))
+
+
 def drop_messaging_tables(bind: sa.Connection) -> None:
     bind.execute(sa.text("DROP TRIGGER IF EXISTS outbox_notify ON outbox; DROP FUNCTION IF EXISTS outbox_notify()"))
     _metadata(outbox_table, inbox_table).drop_all(bind)

@@ -19,7 +19,7 @@ from google.protobuf.message import Message
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.dialects import postgresql as pg
 
-from shangji_kit import log
+from shangji_kit import log, tracing
 
 
 def outbox_table(metadata: sa.MetaData) -> sa.Table:
@@ -33,6 +33,9 @@ def outbox_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("dataschema", sa.Text, nullable=False),
         sa.Column("data", pg.JSONB, nullable=False),
         sa.Column("correlation_id", sa.Text),
+        # W3C trace context of the transaction that wrote the row, so the published CloudEvent continues
+        # that trace (NULL when tracing is off).
+        sa.Column("traceparent", sa.Text),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True)),
         sa.Index("outbox_unsent", "position", postgresql_where=sa.text("sent_at IS NULL")),
@@ -83,19 +86,20 @@ class Outbox:
         """Many events already encoded as (type, subject, proto3 JSON text), written now by COPY in this
         transaction, with the columns ``flush`` writes (an import's tens of thousands of events: building
         and inserting them one message at a time was half of the import's time)."""
-        cid = log.correlation_id.get()
+        cid, parent = log.correlation_id.get(), tracing.traceparent()
         now = datetime.now(timezone.utc)
         raw = session.connection.driver_connection
-        copy_sql = (f"COPY {self.table.name} (id, type, subject, dataschema, data, correlation_id, created_at) "
-                    "FROM STDIN")
+        copy_sql = (f"COPY {self.table.name} (id, type, subject, dataschema, data, correlation_id, traceparent, "
+                    "created_at) FROM STDIN")
         with raw.cursor() as cur, cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
             for event_type, subject, data in rows:
-                copy.write_row((str(uuid.uuid4()), event_type, subject, f"proto:{event_type}", data, cid, now))
+                copy.write_row((str(uuid.uuid4()), event_type, subject, f"proto:{event_type}", data, cid, parent,
+                                now))
 
     def flush(self, session: sa.Connection) -> int:
         if not self.pending:
             return 0
-        cid = log.correlation_id.get()
+        cid, parent = log.correlation_id.get(), tracing.traceparent()
         rows = [
             {
                 "id": e.id,
@@ -104,6 +108,7 @@ class Outbox:
                 "dataschema": f"proto:{e.message.DESCRIPTOR.full_name}",
                 "data": json_format.MessageToDict(e.message, preserving_proto_field_name=False),
                 "correlation_id": cid,
+                "traceparent": parent,
                 "created_at": e.time,
             }
             for e in self.pending

@@ -29,7 +29,7 @@ _log = log.get(__name__)
 CLAIM_AND_MARK = """
 UPDATE outbox SET sent_at = now()
 WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL ORDER BY position LIMIT %s FOR UPDATE SKIP LOCKED)
-RETURNING position, id, type, subject, dataschema, data, correlation_id, created_at
+RETURNING position, id, type, subject, dataschema, data, correlation_id, created_at, traceparent
 """
 PURGE = "DELETE FROM outbox WHERE sent_at < now() - make_interval(days => %s)"
 
@@ -63,8 +63,8 @@ class OutboxRelay:
             rows = sorted(self._db.execute(CLAIM_AND_MARK, (self.batch,), prepare=True).fetchall())
             self.publisher.publish_batch([
                 envelope.build(service=self.service, id=str(id_), type=type_, subject=subject, time=created,
-                               dataschema=dataschema, data=data, correlation_id=cid)
-                for (_, id_, type_, subject, dataschema, data, cid, created) in rows])
+                               dataschema=dataschema, data=data, correlation_id=cid, traceparent=parent)
+                for (_, id_, type_, subject, dataschema, data, cid, created, parent) in rows])
         self.published += len(rows)
         return len(rows)
 

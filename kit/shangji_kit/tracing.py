@@ -70,6 +70,8 @@ class TraceIdsInLogs(logging.Filter):
 
 def traceparent() -> str | None:
     """The current span's W3C traceparent, to carry in an event; None outside a span."""
+    if not trace.get_current_span().get_span_context().is_valid:
+        return None  # tracing off or no span: nothing to carry, and no propagator work per write
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return carrier.get("traceparent")

@@ -93,3 +93,42 @@ def test_a_batch_the_broker_refuses_stays_unsent_and_goes_out_on_the_next_round(
     assert relay.publish_pending() == 5
     relay.close()
     assert unsent(settings) == 0
+
+
+def test_an_event_written_inside_a_trace_is_published_in_that_trace(settings):
+    """The outbox row keeps the writer's traceparent and the relay puts it on the CloudEvent, so a
+    consumer's span continues the request that caused the event (CloudEvents distributed tracing)."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from shangji_kit import db
+
+    exchange = kombu.Exchange(envelope.exchange_of(SERVICE), type="topic", durable=True)
+    tracer = TracerProvider().get_tracer("test")
+    user = teams_pb2.User(name=f"users/{uuid.uuid4()}", display_name="追踪")
+    with kombu.Connection(settings.amqp_uri) as conn:
+        channel = conn.channel()
+        queue = kombu.Queue(f"test-trace-{uuid.uuid4().hex}", exchange=exchange,
+                            routing_key="shangji.teams.v1.UserCreated", exclusive=True)
+        queue(channel).declare()
+        with tracer.start_as_current_span("CreateUser") as span:
+            uow = UnitOfWork(SERVICE, db.connection_factory(settings.database_url), metadata)
+            with uow:
+                uow.outbox.add(events_pb2.UserCreated(user=user), user.name)
+                uow.commit()
+            trace_id = format(span.get_span_context().trace_id, "032x")
+        untraced = UnitOfWork(SERVICE, db.connection_factory(settings.database_url), metadata)
+        with untraced:
+            untraced.outbox.add(events_pb2.UserCreated(user=user), user.name)
+            untraced.commit()
+        relay = OutboxRelay(SERVICE, settings.database_url, settings.amqp_uri)
+        try:
+            while relay.publish_pending():
+                pass
+        finally:
+            relay.close()
+        got = []
+        while (msg := queue(channel).get(no_ack=True)) is not None:
+            got.append(msg.decode())
+    assert trace.get_current_span().get_span_context().is_valid is False  # the test left no span behind
+    assert [g.get("traceparent", "").split("-")[1:2] for g in got] == [[trace_id], []]
