@@ -4,7 +4,6 @@ Revision ID: 0012
 Revises: 0011
 """
 
-import sqlalchemy as sa
 from alembic import op
 
 from shangji_kit.migrate import add_outbox_traceparent
