@@ -4,7 +4,6 @@ for want of a connection. The table of connections per process is printed (``pyt
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -18,12 +17,13 @@ from shangji.teams.v1 import teams_pb2
 from shangji_kit import db, settings
 
 
-def _sample(prefix: str, stop: threading.Event, peaks: dict[str, int], totals: list[int]) -> None:
+def _sample(prefix: str, pids: set[int], stop: threading.Event, peaks: dict[str, int], totals: list[int]) -> None:
     while not stop.is_set():
         seen = db.connections_by_process(settings.with_database(settings.server_dsn(), "postgres"), prefix)
-        # The suite's processes; this test process (in-process fronts of other tests) is not one of them.
+        # The suite's running processes only: not this test process (in-process fronts of other tests), nor
+        # a worker an earlier test restarted, whose backends PostgreSQL may not have reaped yet.
         suite = {who: n for who, n in seen.items()
-                 if who.startswith("shangji:") and not who.endswith(f":{os.getpid()}")}
+                 if who.startswith("shangji:") and int(who.rsplit(":", 1)[1]) in pids}
         for who, n in suite.items():
             peaks[who] = max(peaks.get(who, 0), n)
         totals.append(sum(suite.values()))
@@ -35,7 +35,8 @@ def test_bursts_on_every_front_stay_within_each_process_share(suite, channels, n
     peaks: dict[str, int] = {}
     totals: list[int] = []
     stop = threading.Event()
-    sampler = threading.Thread(target=_sample, args=(shangji_env["prefix"], stop, peaks, totals))
+    pids = {p.proc.pid for p in suite.processes.values() if p.proc and p.proc.poll() is None}
+    sampler = threading.Thread(target=_sample, args=(shangji_env["prefix"], pids, stop, peaks, totals))
     sampler.start()
 
     def burst(i: int):

@@ -591,7 +591,7 @@ def test_checks_catch_a_target_that_pins_one_pod():
 @pytest.mark.parametrize("overlay", sorted(OVERLAYS))
 def test_every_overlay_renders_objects_kubernetes_accepts(overlay):
     docs = rendered(OVERLAYS[overlay])
-    assert len(of_kind(docs, "Deployment")) == 2 * len(settings.SERVICES)
+    assert len(of_kind(docs, "Deployment")) == 2 * len(settings.SERVICES) + 1  # and the web console
     assert schema_problems(docs) == []
     for d in docs:
         assert d["metadata"]["labels"].get("app.kubernetes.io/part-of") == "shangji", d["metadata"]["name"]

@@ -24,7 +24,10 @@ N = notify_pb2
 def front(shangji_env):
     """A front as production runs it (https robots only), with room for two open streams; the settings are read
     when it starts, so the environment is restored right after."""
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as keep, pytest.MonkeyPatch.context() as mp:
+        # Production refuses the public development secret: this front and the tokens share a secret of
+        # their own for the module.
+        keep.setenv("SHANGJI_JWT_SECRET", "notify-inbox-tests-own-secret-" + "x" * 32)
         mp.setenv("SHANGJI_ENV", "production")
         mp.setenv("SHANGJI_NOTIFY_MAX_STREAMS", "2")
         with running_front("notify", grpc_api.register) as f:

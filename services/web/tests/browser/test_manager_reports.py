@@ -3,6 +3,8 @@ what the reporting RPC answers for the same department and period, and it counts
 
 from datetime import UTC, datetime
 
+import grpc
+
 from shangji.opportunities.v1 import reports_pb2, reports_pb2_grpc
 from shangji.teams.v1 import teams_pb2
 from shangji_kit.rpc.client import Caller
@@ -29,7 +31,12 @@ def test_a_managers_funnel_totals_equal_the_reporting_rpcs(page, console, person
         period=reports_pb2.ReportPeriod(start_date=f"{year}-01-01", end_date=f"{year}-12-31"))
 
     def open_count():
-        stages = reports.GetFunnelReport(request).stages
+        try:
+            stages = reports.GetFunnelReport(request).stages
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None  # opportunities has not heard of the new department from teams yet
+            raise
         open_stages = [s for s in stages if s.category not in ("won", "lost")]
         total = sum(s.count for s in open_stages)
         return (open_stages, total) if total == 3 else None

@@ -79,7 +79,10 @@ def test_a_rep_claims_a_lead_from_the_pool_and_returns_it(page, console, person)
     rep, capturer = person("王芳"), person("赵强")
     company = f"华东汽车零部件{uuid.uuid4().hex[:6]}"
     lead = capturer.leads.CreateLead(leads_pb2.CreateLeadRequest(to_pool=True, lead=leads_pb2.Lead(
-        company=company, contact_name="周经理", phone="+86 139 0013 9001", region="华东", source="展会")))
+        # A phone of its own: the session's leads database holds other tests' leads, and one with the same
+        # phone would absorb this lead as a duplicate instead of putting it in the pool.
+        company=company, contact_name="周经理", phone=f"+86 139 {uuid.uuid4().int % 10**8:08d}", region="华东",
+        source="展会")))
     assert not lead.owner
 
     sign_in(page, console, rep)
