@@ -84,6 +84,16 @@ def test_a_rep_claims_a_lead_from_the_pool_and_returns_it(page, console, person)
         company=company, contact_name="周经理", phone=f"+86 139 {uuid.uuid4().int % 10**8:08d}", region="华东",
         source="展会")))
     assert not lead.owner
+    # Leads learns from teams' events that the new rep is a sales user (until then the pool is not theirs to
+    # see, and the page, once drawn, does not redraw itself): wait for that before the browser asks.
+    def pool_shows_it() -> bool:
+        try:
+            listed = rep.leads.ListLeads(leads_pb2.ListLeadsRequest(in_pool=True, page_size=100)).leads
+        except grpc.RpcError:
+            return False
+        return any(found.name == lead.name for found in listed)
+
+    eventually(pool_shows_it, timeout=60, what="the pool as the new rep sees it")
 
     sign_in(page, console, rep)
     page.goto(console + "/#/pool")
