@@ -24,6 +24,22 @@ def test_dev_token_round_trip(monkeypatch):
     assert (p.user_id, p.roles) == ("u-1", ("sales_ops",))
 
 
+def test_a_verified_token_is_reused_only_until_it_expires(monkeypatch):
+    s = settings(monkeypatch)
+    verifier = TokenVerifier(s)
+    token = "Bearer " + jwt.encode({"sub": "u-2", "exp": int(time.time()) + 1}, s.jwt_secret, algorithm="HS256")
+    assert verifier.verify(token).user_id == "u-2"
+    assert verifier.verify(token).user_id == "u-2"
+    # A token differing in one character of its signature is checked afresh, not served from the cache.
+    tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    with pytest.raises(Unauthenticated):
+        verifier.verify(tampered)
+    time.sleep(2.1)
+    with pytest.raises(Unauthenticated) as exc:
+        verifier.verify(token)
+    assert exc.value.reason == "TOKEN_EXPIRED"
+
+
 @pytest.mark.parametrize("header,reason", [
     (None, "MISSING_TOKEN"), ("token-without-scheme", "MALFORMED_TOKEN"), ("Bearer x.y.z", "INVALID_TOKEN"),
 ])
