@@ -90,3 +90,10 @@ class Aborted(DomainError):
 class Unavailable(DomainError):
     code = "UNAVAILABLE"
     default_reason = "UNAVAILABLE"
+
+
+class Unimplemented(DomainError):
+    """A method of the contract that this build of the service does not serve (yet)."""
+
+    code = "UNIMPLEMENTED"
+    default_reason = "UNIMPLEMENTED"

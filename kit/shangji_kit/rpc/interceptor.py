@@ -10,7 +10,7 @@ from sqlalchemy import exc as sa_exc
 
 from shangji_kit import limits, log
 from shangji_kit.auth import Authenticator, current_principal
-from shangji_kit.errors import DomainError, InvalidArgument, Unavailable
+from shangji_kit.errors import DomainError, InvalidArgument, Unavailable, Unimplemented
 from shangji_kit.rpc.status import internal_status, to_status
 
 _log = log.get("shangji.access")
@@ -123,6 +123,10 @@ class FrontInterceptor(grpc.ServerInterceptor):
         elif isinstance(exc, sa_exc.TimeoutError):
             # Every connection of this process's pool is busy (its size comes from the budget, db.py).
             exc = Unavailable("database busy; retry", reason="DATABASE_BUSY")
+        elif isinstance(exc, NotImplementedError):
+            # The generated servicer's default for a method of the contract this build does not serve:
+            # the client learns that, not an INTERNAL error.
+            exc = Unimplemented(f"{method} is not served by this version of the service", reason="UNIMPLEMENTED")
         if isinstance(exc, DomainError):
             status = to_status(exc, self.service)
             self._access(method, exc.code, started, reason=exc.reason)

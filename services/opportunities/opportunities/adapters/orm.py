@@ -210,6 +210,14 @@ stage_history = sa.Table(
     sa.Column("exit_time", sa.DateTime(timezone=True)),
     sa.Column("actor_id", pg.UUID(as_uuid=False)),
     sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    # Kept by triggers for the funnel (migration 0017): the deal's owner and pipeline, whether it counts (an
+    # active registration), whether this stage is in the deal's pipeline version, and whether the deal went on
+    # from it to a later stage that is not lost.
+    sa.Column("owner_id", pg.UUID(as_uuid=False)),
+    sa.Column("pipeline_id", pg.UUID(as_uuid=False)),
+    sa.Column("counted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("known_stage", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("advanced", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("stage_history_opportunity", "opportunity_id", "id"),
 )
 

@@ -18,7 +18,13 @@ from opportunities.adapters.orm import (
     pipeline_versions,
     stage_history,
 )
-from opportunities.adapters.reports_tables import forecast_snapshots, forecast_weeks, targets, win_reasons
+from opportunities.adapters.reports_tables import (
+    forecast_snapshots,
+    forecast_weeks,
+    report_stage_counts,
+    targets,
+    win_reasons,
+)
 from opportunities.domain.report_rows import (
     ClosedDeal,
     ForecastRow,
@@ -95,27 +101,30 @@ def stage_totals(conn: sa.Connection, where: list) -> dict[str, tuple[int, Decim
     return {key: (n, amount) for key, n, amount in conn.execute(stmt)}
 
 
+def kept_stage_totals(conn: sa.Connection, where: list) -> dict[str, tuple[int, Decimal]]:
+    """Deals in each stage now, from the counts kept per owner (``where`` on ``report_stage_counts``)."""
+    r = report_stage_counts
+    stmt = (sa.select(r.c.stage_key, sa.func.sum(r.c.deals), sa.func.sum(r.c.amount))
+            .where(r.c.deals > 0, *where).group_by(r.c.stage_key))
+    return {key: (int(n), amount) for key, n, amount in conn.execute(stmt)}
+
+
 def stage_flow(conn: sa.Connection, where: list, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
-    """Stays entered in [start, end): stage key -> (entered, of those how many reached a later, not lost stage)."""
-    h, h2, s2 = stage_history, stage_history.alias("later"), pipeline_stages.alias("later_stage")
-    onward = (sa.select(sa.literal(1)).select_from(h2.join(s2, sa.and_(
-        s2.c.pipeline_id == o.c.pipeline_id, s2.c.version == o.c.pipeline_version, s2.c.key == h2.c.stage_key)))
-        .where(h2.c.opportunity_id == h.c.opportunity_id, h2.c.id > h.c.id, s2.c.category != "lost",
-               s2.c.position > s.c.position).exists())
-    stmt = (sa.select(h.c.stage_key, sa.func.count(), sa.func.count().filter(onward))
-            .select_from(h.join(o, o.c.id == h.c.opportunity_id).join(s, sa.and_(
-                s.c.pipeline_id == o.c.pipeline_id, s.c.version == o.c.pipeline_version, s.c.key == h.c.stage_key)))
-            .where(h.c.enter_time >= start, h.c.enter_time < end, ACTIVE, *where)
+    """Stays entered in [start, end): stage key -> (entered, of those how many reached a later, not lost stage).
+    ``where`` is on the stay's own copies of its deal's owner, pipeline and id (kept by triggers, 0017)."""
+    h = stage_history
+    stmt = (sa.select(h.c.stage_key, sa.func.count(), sa.func.count().filter(h.c.advanced))
+            .where(h.c.enter_time >= start, h.c.enter_time < end, h.c.counted, h.c.known_stage, *where)
             .group_by(h.c.stage_key))
     return {key: (entered, advanced) for key, entered, advanced in conn.execute(stmt)}
 
 
 def stage_durations(conn: sa.Connection, where: list, start: datetime, end: datetime) -> dict[str, Decimal]:
-    """Mean days of the stays that ended in [start, end), by stage key."""
+    """Mean days of the stays that ended in [start, end), by stage key; ``where`` as for ``stage_flow``."""
     h = stage_history
     days = sa.func.extract("epoch", h.c.exit_time - h.c.enter_time) / 86400
-    stmt = (sa.select(h.c.stage_key, sa.func.avg(days)).select_from(h.join(o, o.c.id == h.c.opportunity_id))
-            .where(h.c.exit_time >= start, h.c.exit_time < end, ACTIVE, *where).group_by(h.c.stage_key))
+    stmt = (sa.select(h.c.stage_key, sa.func.avg(days))
+            .where(h.c.exit_time >= start, h.c.exit_time < end, h.c.counted, *where).group_by(h.c.stage_key))
     return {key: Decimal(avg) for key, avg in conn.execute(stmt)}
 
 

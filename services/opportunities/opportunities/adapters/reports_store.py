@@ -14,7 +14,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from opportunities.adapters.orm import opportunities as o
-from opportunities.adapters.orm import org, team_members
+from opportunities.adapters.orm import org, stage_history, team_members
 from opportunities.adapters.reports_queries import (
     active_members,
     advanced_by_owner,
@@ -25,6 +25,7 @@ from opportunities.adapters.reports_queries import (
     department_path,
     get_target,
     incentive_rows,
+    kept_stage_totals,
     known_user,
     latest_stages,
     list_targets,
@@ -46,7 +47,7 @@ from opportunities.adapters.reports_queries import (
     won_amount,
     won_by_period,
 )
-from opportunities.adapters.reports_tables import forecast_snapshots
+from opportunities.adapters.reports_tables import forecast_snapshots, report_stage_counts
 from opportunities.domain.report_rows import (
     ClosedDeal,
     ForecastRow,
@@ -61,12 +62,24 @@ from shangji_kit.errors import NotFound
 from shangji_kit.uow import StoreUnitOfWork
 
 
-def deals_visible_to(viewer: visibility.Viewer, *, teams: bool = True) -> sa.ColumnElement[bool]:
-    """The deals ``viewer`` may open (without the assignment queue: reports count active registrations only).
-    ``teams=False`` keeps the owner rules alone, for figures kept per owner (forecast snapshots)."""
-    team_ids = sa.select(team_members.c.opportunity_id).where(team_members.c.user_id == viewer.user_id)
-    return visibility.visible_clause(viewer, org, o.c.owner_id, team_ids=team_ids if teams else None,
-                                     id_col=o.c.id if teams else None)
+def _team_ids(viewer: visibility.Viewer) -> sa.Select:
+    return sa.select(team_members.c.opportunity_id).where(team_members.c.user_id == viewer.user_id)
+
+
+def deals_visible_to(viewer: visibility.Viewer, *, teams: bool = True, owner_col: sa.ColumnElement = o.c.owner_id,
+                     id_col: sa.ColumnElement = o.c.id) -> sa.ColumnElement[bool]:
+    """The deals ``viewer`` may open (without the assignment queue: reports count active registrations only), on
+    the deal's columns or on a row that carries its owner and id (a stay). ``teams=False`` keeps the owner rules
+    alone, for figures kept per owner (forecast snapshots, stage counts)."""
+    return visibility.visible_clause(viewer, org, owner_col, team_ids=_team_ids(viewer) if teams else None,
+                                     id_col=id_col if teams else None)
+
+
+def team_only(viewer: visibility.Viewer) -> sa.ColumnElement[bool]:
+    """Deals the viewer opens through a team alone (the owner rules do not give them): what figures kept per
+    owner miss."""
+    by_owner = visibility.visible_clause(viewer, org, o.c.owner_id)
+    return sa.and_(deals_visible_to(viewer), sa.not_(sa.func.coalesce(by_owner, sa.false())))
 
 
 @dataclass(frozen=True)
@@ -93,20 +106,44 @@ class DealSet:
     """The deals a report reads: visible to its viewer and inside its scope."""
 
     conn: sa.Connection
-    where: tuple
+    viewer: visibility.Viewer
+    narrowing: Narrowing
+    teams: bool
     tz: str
 
+    @property
+    def where(self) -> tuple:
+        """The clauses on ``opportunities``: visibility first, then the scope."""
+        return (deals_visible_to(self.viewer, teams=self.teams),
+                *self.narrowing.clauses(o.c.owner_id, o.c.pipeline_id))
+
     def in_pipeline(self, pipeline_id: str) -> DealSet:
-        return replace(self, where=(*self.where, o.c.pipeline_id == pipeline_id))
+        return replace(self, narrowing=replace(self.narrowing, pipeline_id=pipeline_id))
 
     def stage_totals(self) -> dict[str, tuple[int, Decimal]]:
-        return stage_totals(self.conn, list(self.where))
+        """From the counts kept per owner, plus the deals seen through a team alone (counted from the deals)."""
+        r = report_stage_counts
+        totals = kept_stage_totals(self.conn, [visibility.visible_clause(self.viewer, org, r.c.owner_id),
+                                               *self.narrowing.clauses(r.c.owner_id, r.c.pipeline_id)])
+        if self.teams and not self.viewer.sees_everything:
+            through_teams = stage_totals(self.conn, [team_only(self.viewer),
+                                                     *self.narrowing.clauses(o.c.owner_id, o.c.pipeline_id)])
+            for key, (n, amount) in through_teams.items():
+                kept_n, kept_amount = totals.get(key, (0, Decimal(0)))
+                totals[key] = (kept_n + n, kept_amount + amount)
+        return totals
+
+    def _on_stays(self) -> list:
+        """The same deals, on the owner, pipeline and deal id each stay carries."""
+        h = stage_history
+        return [deals_visible_to(self.viewer, teams=self.teams, owner_col=h.c.owner_id, id_col=h.c.opportunity_id),
+                *self.narrowing.clauses(h.c.owner_id, h.c.pipeline_id)]
 
     def stage_flow(self, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
-        return stage_flow(self.conn, list(self.where), start, end)
+        return stage_flow(self.conn, self._on_stays(), start, end)
 
     def stage_durations(self, start: datetime, end: datetime) -> dict[str, Decimal]:
-        return stage_durations(self.conn, list(self.where), start, end)
+        return stage_durations(self.conn, self._on_stays(), start, end)
 
     def cycle_days(self, first: date, last: date) -> list[int]:
         return cycle_days(self.conn, list(self.where), first, last, self.tz)
@@ -171,8 +208,7 @@ class ReportStore:
         return Narrowing(path, owner_id or None, pipeline_id or None)
 
     def deals(self, viewer: visibility.Viewer, narrowing: Narrowing, *, teams: bool = True) -> DealSet:
-        where = (deals_visible_to(viewer, teams=teams), *narrowing.clauses(o.c.owner_id, o.c.pipeline_id))
-        return DealSet(self.conn, where, self.tz)
+        return DealSet(self.conn, viewer, narrowing, teams, self.tz)
 
     def default_pipeline(self) -> str | None:
         return default_pipeline(self.conn)

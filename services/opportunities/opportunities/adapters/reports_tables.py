@@ -1,4 +1,5 @@
-"""The tables reports keep (migration 0010): targets, weekly forecast snapshots and win reasons."""
+"""The tables reports keep: targets, weekly forecast snapshots and win reasons (migration 0010), and the deal
+counts per stage that triggers keep on write (0017)."""
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
@@ -58,4 +59,15 @@ win_reasons = sa.Table(
     sa.Column("reason", sa.Text, nullable=False, server_default=""),
     sa.Column("competitors_beaten", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
     sa.Column("win_time", _TIME, nullable=False),
+)
+
+# Active deals and their amount per (pipeline, stage, owner), kept by triggers on ``opportunities`` (0017).
+report_stage_counts = sa.Table(
+    "report_stage_counts",
+    metadata,
+    sa.Column("owner_id", _UUID),
+    sa.Column("pipeline_id", _UUID, nullable=False),
+    sa.Column("stage_key", sa.Text, nullable=False),
+    sa.Column("deals", sa.BigInteger, nullable=False),
+    sa.Column("amount", sa.Numeric(24, 2), nullable=False),
 )

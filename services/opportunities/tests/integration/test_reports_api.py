@@ -478,3 +478,57 @@ def test_the_cli_draws_the_funnel_and_the_forecast_the_caller_may_see(front, tok
     assert reports_cli.main(["funnel", "--start", "2026-11-30", "--end", "2026-11-01", "--target", target,
                              "--token", token]) == 1
     assert "INVALID_ARGUMENT" in capsys.readouterr().err
+
+
+# --- figures kept on write for the funnel (migration 0017) -------------------------------------------------------
+
+def _kept_and_recomputed(conn: sa.Connection) -> tuple[list, list, list]:
+    kept = conn.execute(sa.text(
+        "SELECT owner_id, stage_key, deals, amount FROM report_stage_counts WHERE deals <> 0 "
+        "ORDER BY owner_id NULLS FIRST, stage_key")).all()
+    counted = conn.execute(sa.text(
+        "SELECT owner_id, stage_key, count(*), coalesce(sum(amount), 0) FROM opportunities "
+        "WHERE registration_state = 'active' GROUP BY owner_id, stage_key ORDER BY owner_id NULLS FIRST, stage_key"
+    )).all()
+    stale_stays = conn.execute(sa.text(
+        "SELECT id, owner_id, pipeline_id, counted, known_stage, advanced FROM stage_history "
+        "EXCEPT SELECT id, owner_id, pipeline_id, counted, known_stage, advanced FROM report_history_values")).all()
+    return kept, counted, stale_stays
+
+
+def test_the_figures_kept_for_the_funnel_follow_every_write(world, report_as):
+    """Owner, amount, stage, registration state and pipeline version changes, a new stay and a deleted deal: the
+    counts per stage and each stay's copies stay equal to what the deals and stays say, and the funnel with them."""
+    engine = sa.create_engine(Settings.for_service("opportunities").database_url, poolclass=sa.pool.NullPool)
+    a1, b2, c1 = world.deals["A1"], world.deals["B2"], world.deals["C1"]
+    with engine.begin() as conn:
+        kept, counted, stale = _kept_and_recomputed(conn)
+        assert kept == counted and kept and stale == []
+        # C1 (West) moves to A (East); B2 gets a bigger amount and is pushed back to discover, then on to
+        # proposal again (a new stay); A1's registration stops counting.
+        conn.execute(sa.text("UPDATE opportunities SET owner_id = :a WHERE id = :d"), {"a": world.users["A"], "d": c1})
+        conn.execute(sa.text("UPDATE opportunities SET amount = amount + 1000, stage_key = 'discover' WHERE id = :d"),
+                     {"d": b2})
+        conn.execute(sa.text("INSERT INTO stage_history (opportunity_id, stage_key, enter_time) "
+                             "VALUES (:d, 'negotiation', :t)"), {"d": b2, "t": t("2026-11-20T02:00:00")})
+        conn.execute(sa.text("UPDATE opportunities SET registration_state = 'pending_arbitration' WHERE id = :d"),
+                     {"d": a1})
+        kept, counted, stale = _kept_and_recomputed(conn)
+        assert kept == counted and stale == []
+        assert conn.execute(sa.text("SELECT count(*) FROM stage_history WHERE opportunity_id = :d "
+                                    "AND owner_id = :a"), {"d": c1, "a": world.users["A"]}).scalar() > 0
+    west = report_as("W").GetFunnelReport(pb.GetFunnelReportRequest(period=NOVEMBER))
+    east = report_as("E").GetFunnelReport(pb.GetFunnelReportRequest(period=NOVEMBER))
+    assert sum(s.count for s in west.stages) == 1  # C2 (won) is left; C1 went to East
+    got = stages(east)
+    # Before: discover A2 + B3 (25,000), proposal B2 (40,000), negotiation A1. Now B2 (41,000) is in discover, C1
+    # (60,000) in validate, and A1 waits for arbitration (not counted).
+    assert (got["discover"][:2], got["validate"][:2], got["proposal"][:2], got["negotiation"][:2]) == (
+        (3, "66000.00"), (1, "60000.00"), (0, "0.00"), (0, "0.00"))
+    with engine.begin() as conn:
+        for table in ("team_members", "win_reasons", "stage_history"):
+            conn.execute(sa.text(f"DELETE FROM {table} WHERE opportunity_id = :d"), {"d": b2})
+        conn.execute(sa.text("DELETE FROM opportunities WHERE id = :d"), {"d": b2})
+        kept, counted, stale = _kept_and_recomputed(conn)
+        assert kept == counted and stale == []
+    engine.dispose()
