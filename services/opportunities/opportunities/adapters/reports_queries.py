@@ -111,7 +111,7 @@ def kept_stage_totals(conn: sa.Connection, where: list) -> dict[str, tuple[int, 
 
 def stage_flow(conn: sa.Connection, where: list, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
     """Stays entered in [start, end): stage key -> (entered, of those how many reached a later, not lost stage).
-    ``where`` is on the stay's own copies of its deal's owner, pipeline and id (kept by triggers, 0017)."""
+    ``where`` is on the stay's own copies of its deal's owner, pipeline and id (kept by triggers, migration 0013)."""
     h = stage_history
     stmt = (sa.select(h.c.stage_key, sa.func.count(), sa.func.count().filter(h.c.advanced))
             .where(h.c.enter_time >= start, h.c.enter_time < end, h.c.counted, h.c.known_stage, *where)
