@@ -12,7 +12,7 @@ last 30 days from the stage history, sales cycle of the deals won in them); a fo
 the next 6 months. The plain rows run the same aggregates as SQL text, with no visibility rule and no
 organisation tables. Target: p99 < 200 ms and within 3x of the plain aggregate.
 
-    python -m bench.reports [--opportunities 1000000] [--users 10000] [--calls 40]
+    python -m bench.reports [--opportunities 1000000] [--users 10000] [--calls 40] [--keep | --reuse]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 import sqlalchemy as sa
 
+from bench import cpu
 from bench.visibility import LEVELS, percentiles
 
 # Stage keys of the default pipeline's version 1 in position order, and how deals are spread over them.
@@ -35,13 +36,36 @@ STAGES = ("discover", "validate", "analyse", "value", "decision_maker", "percept
 WEIGHTS = (20, 14, 11, 9, 7, 6, 5, 4, 12, 12)
 
 
-def prepare(opportunity_count: int, user_count: int, seed: int = 13) -> dict:
+def _viewers(url: str) -> dict:
+    """sales_ops and the head of the first department (by path) at levels 2 and 4, read from the loaded database,
+    so a run on a kept database (``--reuse``) measures the same people as the run that loaded it."""
+    from shangji_kit.db import libpq_dsn
+
+    with psycopg.connect(libpq_dsn(url)) as conn:
+        viewers = {"sales_ops": str(conn.execute(
+            "SELECT user_id FROM org_users WHERE 'sales_ops' = ANY(roles) LIMIT 1").fetchone()[0])}
+        for level in (2, 4):
+            head = conn.execute("SELECT head_id FROM org_departments WHERE array_length(string_to_array("
+                                "trim(both '/' from path), '/'), 1) = %s ORDER BY path LIMIT 1", (level,)).fetchone()
+            viewers[f"level {level} head"] = str(head[0])
+        pipeline_id = conn.execute("SELECT id FROM pipelines WHERE is_default").fetchone()[0]
+        history = conn.execute("SELECT count(*) FROM stage_history").fetchone()[0]
+        departments = conn.execute("SELECT count(*) FROM org_departments").fetchone()[0]
+        users = conn.execute("SELECT count(*) FROM org_users").fetchone()[0]
+    return {"url": url, "viewers": viewers, "history": history, "departments": departments, "users": users,
+            "pipeline_id": pipeline_id}
+
+
+def prepare(opportunity_count: int, user_count: int, seed: int = 13, reuse: bool = False) -> dict:
     from shangji_kit import settings
     from shangji_kit.db import libpq_dsn
     from shangji_kit.testing import databases, servers
 
     os.environ.setdefault("SHANGJI_PG_DSN", servers.find_postgres())
     os.environ["SHANGJI_DB_PREFIX"] = "benchrep_"
+    if reuse:
+        return {**_viewers(settings.with_database(settings.server_dsn(), settings.database_name("opportunities"))),
+                "load_seconds": 0.0}
     url = databases.create_from_template("opportunities", settings.database_name("opportunities"))
     rnd = random.Random(seed)
 
@@ -131,13 +155,7 @@ def prepare(opportunity_count: int, user_count: int, seed: int = 13) -> dict:
         conn.commit()
     with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
-    load_seconds = time.perf_counter() - started
-    viewers = {"sales_ops": sales_ops}
-    for level in (1, 3):
-        head = heads[by_level[level][0][0]]
-        viewers[f"level {level + 1} head"] = head
-    return {"url": url, "viewers": viewers, "load_seconds": load_seconds, "history": len(history),
-            "departments": len(departments), "users": len(users), "pipeline_id": pipeline_id}
+    return {**_viewers(url), "load_seconds": time.perf_counter() - started}
 
 
 def plain_funnel(conn: sa.Connection, pipeline_id: str, start: datetime, end: datetime, first: date,
@@ -182,15 +200,17 @@ def plain_forecast(conn: sa.Connection, first: date, last: date) -> None:
                          f"AND o.registration_state = 'active' GROUP BY m"), p).all()
 
 
-def timed(call, calls: int, warmup: int = 3) -> tuple[float, float]:
+def timed(call, calls: int, meter: cpu.CpuMeter, warmup: int = 3) -> tuple[float, float, cpu.Usage]:
     for _ in range(warmup):
         call()
     samples = []
+    meter.start()
     for _ in range(calls):
         t0 = time.perf_counter()
         call()
         samples.append((time.perf_counter() - t0) * 1000)
-    return percentiles(samples)
+    usage = meter.stop()
+    return (*percentiles(samples), usage)
 
 
 def main() -> None:
@@ -199,9 +219,10 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--calls", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="keep the loaded database for another look")
+    parser.add_argument("--reuse", action="store_true", help="measure on the database a --keep run left")
     args = parser.parse_args()
 
-    setup = prepare(args.opportunities, args.users)
+    setup = prepare(args.opportunities, args.users, reuse=args.reuse)
     from opportunities import bootstrap
     from opportunities.domain.reporting import Period
     from opportunities.service_layer import reports
@@ -218,17 +239,25 @@ def main() -> None:
                              company_time.month_start(today + timedelta(days=160)) + timedelta(days=27))
     start, end = company_time.day_range(funnel_period.start, funnel_period.end)
     engine = sa.create_engine(setup["url"])
+    from shangji_kit import db as kit_db
+
+    meter = cpu.CpuMeter({"client": cpu.this_process,
+                          "postgres": cpu.postgres_backends(kit_db.libpq_dsn(setup["url"]),
+                                                            [settings.database_name("opportunities")])})
+    groups = ["client", "postgres"]
     try:
         with engine.connect() as conn:
             plain = {
                 "funnel": timed(lambda: plain_funnel(conn, setup["pipeline_id"], start, end, funnel_period.start,
-                                                     funnel_period.end), args.calls),
+                                                     funnel_period.end), args.calls, meter),
                 "forecast": timed(lambda: plain_forecast(conn, forecast_period.start, forecast_period.end),
-                                  args.calls)}
-        print(f"{'report':<10}{'caller':<26}{'p50 ms':>9}{'p99 ms':>9}{'p99 / plain':>13}")
+                                  args.calls, meter)}
+        print(f"{'report':<10}{'caller':<26}{'p50 ms':>9}{'p99 ms':>9}{'p99 / plain':>13}"
+              + cpu.cpu_header(groups))
         for name in ("funnel", "forecast"):
-            base_p50, base_p99 = plain[name]
-            print(f"{name:<10}{'plain SQL, no visibility':<26}{base_p50:>9.1f}{base_p99:>9.1f}{'1.0x':>13}")
+            base_p50, base_p99, usage = plain[name]
+            print(f"{name:<10}{'plain SQL, no visibility':<26}{base_p50:>9.1f}{base_p99:>9.1f}{'1.0x':>13}"
+                  + cpu.cpu_cells(usage, args.calls, groups))
             for label, viewer in setup["viewers"].items():
                 if name == "funnel":
                     def call(v=viewer):
@@ -236,15 +265,17 @@ def main() -> None:
                 else:
                     def call(v=viewer):
                         return reports.forecast(Scope(), forecast_period, "month", v, uow())
-                p50, p99 = timed(call, args.calls)
-                print(f"{name:<10}{label:<26}{p50:>9.1f}{p99:>9.1f}{p99 / base_p99:>12.1f}x")
+                p50, p99, usage = timed(call, args.calls, meter)
+                print(f"{name:<10}{label:<26}{p50:>9.1f}{p99:>9.1f}{p99 / base_p99:>12.1f}x"
+                      + cpu.cpu_cells(usage, args.calls, groups))
         print("target: p99 < 200 ms and within 3x of the plain aggregate")
+        print(cpu.explain(groups))
     finally:
         engine.dispose()
         from shangji_kit import db
 
         db.dispose_all()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             migrate.drop_database(settings.database_name("opportunities"))
 
 
