@@ -117,6 +117,16 @@ def test_a_lead_captured_or_imported_with_an_owner_starts_its_history(org, as_us
     [(imported_id,)] = DB.rows("SELECT id::text FROM leads WHERE company = :c", c=company)
     assert entries(history(rep, f"leads/{imported_id}")) == [("import", "", u(rep_id), "", "", [])]
 
+    # Into the pool with the rules: the lead is born held by the rep they chose, by the operator (nobody).
+    company = f"导入分配{uuid.uuid4().hex[:8]}"
+    report = lead_import.import_leads(lead_import.ImportLeads(
+        columns=columns, rows=[(2, [company, "郑工", f"135{random.randrange(10**8):08d}"])], to_pool=True,
+        auto_assign=True), None, uow())
+    assert report.assigned == 1
+    [(auto_id, owner)] = DB.rows("SELECT id::text, owner_id::text FROM leads WHERE company = :c", c=company)
+    [(kind, previous, new, actor, reason, rules)] = entries(history(ops_caller, f"leads/{auto_id}"))
+    assert (kind, previous, new, actor, reason, rules[-1]) == ("auto_assign", "", u(owner), "", "", "ROUND_ROBIN")
+
 
 def test_the_history_pages_newest_first_and_is_hidden_like_the_lead(org, as_user):
     department, head_id = org.head()
