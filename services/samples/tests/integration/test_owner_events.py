@@ -71,6 +71,14 @@ def test_a_reassigned_deal_on_the_broker_takes_its_open_requests_to_the_new_owne
     assert owner_changes(pending.name) == [(u(world.rep), u(world.peer), "reassign", u(world.peer))]
     assert owner_changes(ended.name) == []
 
+    # The peer leaves: teams hands their work to the manager, and the requests they follow go too.
+    publish("teams", transferred(world.peer, world.manager))
+    eventually(lambda: world.get(pending.name, world.ops).owner == u(world.manager),
+               what="the pending request handed over to the manager by the worker")
+    assert world.get(approved.name, world.ops).owner == u(world.manager)
+    assert world.get(elsewhere.name, world.ops).owner == u(world.rep)  # the rep's own, not the peer's
+    assert owner_changes(approved.name)[-1] == (u(world.peer), u(world.manager), "handover", u(world.manager))
+
 
 def test_the_owner_sees_the_request_and_may_do_what_the_requester_may(world, worker, ordered):
     deal = world.deal()
