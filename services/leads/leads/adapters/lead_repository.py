@@ -164,7 +164,9 @@ class LeadRepository:
     def _write_assignments(self, lead: Lead) -> None:
         """The changes of holder the lead recorded, into its history in this transaction."""
         if lead.assignments:
-            self.session.execute(_INSERT_ASSIGNMENT, [_assignment_row(a) for a in lead.assignments])
+            rows = [_assignment_row(a) for a in lead.assignments]
+            # One row (every call but a batch) as plain parameters: executemany costs more for one.
+            self.session.execute(_INSERT_ASSIGNMENT, rows[0] if len(rows) == 1 else rows)
             lead.assignments.clear()
 
     def assignments_of(self, lead_id: str, limit: int, after: tuple[datetime, str] | None) -> list[Assignment]:
