@@ -100,6 +100,8 @@ def assigned_json(event: pool.LeadAssigned) -> dict:
     out["assignTime"] = _ts_json(event.assign_time)
     if event.rules:
         out["rules"] = list(event.rules)
+    if event.reason:
+        out["reason"] = event.reason
     return out
 
 
@@ -194,7 +196,7 @@ def encode(event: object) -> tuple[Message, str]:
         return events_pb2.LeadAssigned(
             lead=lead_to_proto(event.lead), previous_owner=user_name(event.previous_owner_id),
             assigned_by=user_name(event.assigned_by), assign_time=from_datetime(event.assign_time),
-            rules=list(event.rules)), event.lead.name
+            rules=list(event.rules), reason=event.reason), event.lead.name
     if isinstance(event, pool.LeadRecycleWarning):
         return events_pb2.LeadRecycleWarning(lead=lead_to_proto(event.lead), rule=event.rule,
                                              recycle_time=from_datetime(event.recycle_time)), event.lead.name

@@ -7,10 +7,12 @@ from datetime import datetime
 import sqlalchemy as sa
 
 
-def newest_first(table: sa.Table, stmt: sa.Select, after: tuple[datetime, str] | None) -> sa.Select:
-    """``stmt`` ordered by (create_time DESC, id), starting after ``after`` (the previous page's last row)."""
+def newest_first(table: sa.Table, stmt: sa.Select, after: tuple[datetime, str] | None,
+                 time: sa.Column | None = None) -> sa.Select:
+    """``stmt`` ordered by (``time`` DESC, id), starting after ``after`` (the previous page's last row); ``time`` is
+    the table's create_time unless given."""
+    column = table.c.create_time if time is None else time
     if after is not None:
-        time, last_id = after
-        stmt = stmt.where(sa.or_(table.c.create_time < time,
-                                 sa.and_(table.c.create_time == time, table.c.id > last_id)))
-    return stmt.order_by(table.c.create_time.desc(), table.c.id)
+        last_time, last_id = after
+        stmt = stmt.where(sa.or_(column < last_time, sa.and_(column == last_time, table.c.id > last_id)))
+    return stmt.order_by(column.desc(), table.c.id)

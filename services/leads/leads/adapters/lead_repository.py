@@ -1,4 +1,5 @@
-"""The lead aggregate in PostgreSQL: leads, their follow-ups, behaviours, merges and handovers."""
+"""The lead aggregate in PostgreSQL: leads, their follow-ups, behaviours, merges, handovers and assignment
+history."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from leads.adapters import lists
 from leads.adapters.keyset import newest_first
 from leads.adapters.orm import (
     follow_ups,
+    lead_assignments,
     lead_behaviours,
     lead_merges,
     leads,
@@ -22,7 +24,7 @@ from leads.adapters.orm import (
     owner_changes,
 )
 from leads.domain import dedupe
-from leads.domain.model import OPEN, Lead
+from leads.domain.model import HANDOVER, OPEN, Assignment, Lead
 from leads.domain.pool import SALES_ROLES, WARNING_AHEAD, FollowUp, PoolSettings
 from leads.domain.scoring import ScorePart
 from shangji_kit import filtering, ordering, visibility
@@ -119,6 +121,26 @@ _BY_COMPANY = (sa.select(leads).select_from(leads.join(
 
 _MATCH = ("match_id", "expected_version")
 
+_ASSIGNMENT_COLUMNS = ("id", "lead_id", "previous_owner_id", "new_owner_id", "actor_id", "kind", "reason", "rules",
+                       "change_time")
+_INSERT_ASSIGNMENT = sa.insert(lead_assignments)
+
+
+def _assignment_row(a: Assignment) -> dict:
+    return {"id": a.id, "lead_id": a.lead_id, "previous_owner_id": a.previous_owner_id,
+            "new_owner_id": a.new_owner_id, "actor_id": a.actor_id, "kind": a.kind, "reason": a.reason,
+            "rules": list(a.rules), "change_time": a.change_time}
+
+
+def _to_assignment(row) -> Assignment:
+    return Assignment(id=str(row.id), lead_id=str(row.lead_id), previous_owner_id=_text(row.previous_owner_id),
+                      new_owner_id=_text(row.new_owner_id), actor_id=_text(row.actor_id), kind=row.kind,
+                      reason=row.reason, rules=tuple(row.rules or ()), change_time=row.change_time)
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
 
 @functools.cache
 def _update_statement(columns: tuple[str, ...]) -> sa.Update:
@@ -137,6 +159,21 @@ class LeadRepository:
         # Only an import's rows carry a request id here (``copy_in``); a create's is the caller's (request_ids).
         values["request_id"] = None
         self.session.execute(_INSERT, values)
+        self._write_assignments(lead)
+
+    def _write_assignments(self, lead: Lead) -> None:
+        """The changes of holder the lead recorded, into its history in this transaction."""
+        if lead.assignments:
+            rows = [_assignment_row(a) for a in lead.assignments]
+            # One row (every call but a batch) as plain parameters: executemany costs more for one.
+            self.session.execute(_INSERT_ASSIGNMENT, rows[0] if len(rows) == 1 else rows)
+            lead.assignments.clear()
+
+    def assignments_of(self, lead_id: str, limit: int, after: tuple[datetime, str] | None) -> list[Assignment]:
+        """The lead's changes of holder, newest first (change_time DESC, id); ``after`` is the last row seen."""
+        stmt = newest_first(lead_assignments, sa.select(lead_assignments).where(lead_assignments.c.lead_id == lead_id),
+                            after, time=lead_assignments.c.change_time)
+        return [_to_assignment(r) for r in self.session.execute(stmt.limit(limit))]
 
     def lock_keys(self, keys: dedupe.Keys) -> None:
         """Serialise captures sharing a de-duplication key until commit, so two cannot both miss each other."""
@@ -188,6 +225,14 @@ class LeadRepository:
                 values["company_key"] = keys.company
                 values["region_key"] = keys.region
                 copy.write_row([values[c] for c in columns])
+        # Imported leads born held (an owner, or the rules' choice) start their history in the same transaction.
+        with raw.cursor() as cur, cur.copy(f"COPY lead_assignments ({', '.join(_ASSIGNMENT_COLUMNS)}) FROM STDIN",
+                                           writer=QueuedLibpqWriter(cur)) as copy:
+            for lead, _, _ in rows:
+                for a in lead.assignments:
+                    values = _assignment_row(a)
+                    copy.write_row([values[c] for c in _ASSIGNMENT_COLUMNS])
+                lead.assignments.clear()
 
     def add_merges(self, merges: list[dict]) -> None:
         """Record many merges (``add_merge``'s columns as dicts); one executemany."""
@@ -289,24 +334,34 @@ class LeadRepository:
         if self.session.execute(_update_statement(tuple(c for c in values if c not in _MATCH)), values).rowcount == 0:
             raise Aborted(f"{lead.name} was changed concurrently; re-read it and retry",
                           metadata={"resource": lead.name})
+        self._write_assignments(lead)
 
     def hand_over_open(self, from_owner_id: str, to_owner_id: str, transfer_id: str, change_time: datetime,
                        now: datetime) -> list[str]:
         """Move every OPEN lead of ``from_owner_id`` to ``to_owner_id`` and record each move; the ids moved.
 
         One statement: the UPDATE (a new version, so a conversion that read the old one gets ABORTED)
-        feeds the history INSERT. Converted leads keep their owner.
+        feeds the history INSERTs (``owner_changes`` per transfer, and the assignment history, whose actor is
+        the system). Converted leads keep their owner.
         """
         moved = (sa.update(leads)
                  .where(leads.c.owner_id == from_owner_id, leads.c.state == OPEN)
                  .values(owner_id=to_owner_id, version=leads.c.version + 1, update_time=now)
                  .returning(leads.c.id)
                  .cte("moved"))
+        audit = (sa.insert(lead_assignments)
+                 .from_select(["id", "lead_id", "previous_owner_id", "new_owner_id", "kind", "change_time"],
+                              sa.select(sa.func.gen_random_uuid(), moved.c.id, sa.literal(from_owner_id, _UUID),
+                                        sa.literal(to_owner_id, _UUID), sa.literal(HANDOVER, sa.Text),
+                                        sa.literal(change_time, sa.DateTime(timezone=True))))
+                 .returning(lead_assignments.c.id)
+                 .cte("audit"))
         history = (pg.insert(owner_changes)
                    .from_select(["lead_id", "transfer_id", "from_owner_id", "to_owner_id", "change_time"],
                                 sa.select(moved.c.id, sa.literal(transfer_id, sa.Text),
                                           sa.literal(from_owner_id, _UUID), sa.literal(to_owner_id, _UUID),
                                           sa.literal(change_time, sa.DateTime(timezone=True))))
                    .on_conflict_do_nothing()
-                   .returning(owner_changes.c.lead_id))
+                   .returning(owner_changes.c.lead_id)
+                   .add_cte(audit))
         return [str(r.lead_id) for r in self.session.execute(history)]

@@ -217,6 +217,25 @@ owner_changes = sa.Table(
     sa.Column("change_time", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Every change of a lead's holder (claim, return, assignment by hand or by the rules, recycle, handover, capture
+# or import with an owner), written in the transaction of the change; ListLeadAssignments reads it newest first.
+lead_assignments = sa.Table(
+    "lead_assignments",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=False), primary_key=True),
+    sa.Column("lead_id", pg.UUID(as_uuid=False), sa.ForeignKey("leads.id"), nullable=False),
+    # NULL: the pool.
+    sa.Column("previous_owner_id", pg.UUID(as_uuid=False)),
+    sa.Column("new_owner_id", pg.UUID(as_uuid=False)),
+    # NULL: the system (recycling, a handover event, an operator's import).
+    sa.Column("actor_id", pg.UUID(as_uuid=False)),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("rules", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("change_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("lead_assignments_lead_time", "lead_id", sa.text("change_time DESC"), "id"),
+)
+
 # What assignment needs about each rep, from teams' user events (users teams has not described here yet
 # have no row: no territories, no expertise, no limit); last_assigned_time drives the round robin.
 reps = sa.Table(

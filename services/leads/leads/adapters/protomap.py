@@ -82,6 +82,12 @@ def follow_up_to_proto(follow_up: pool.FollowUp) -> leads_pb2.FollowUp:
                               author=user_name(follow_up.author_id), create_time=from_datetime(follow_up.create_time))
 
 
+def assignment_to_proto(a: model.Assignment) -> leads_pb2.LeadAssignment:
+    return leads_pb2.LeadAssignment(previous_owner=user_name(a.previous_owner_id), new_owner=user_name(a.new_owner_id),
+                                    actor=user_name(a.actor_id), kind=a.kind, reason=a.reason,
+                                    change_time=from_datetime(a.change_time), rules=list(a.rules))
+
+
 def chain_contact(contact: customers.Contact) -> leads_pb2.DecisionChainContact:
     return leads_pb2.DecisionChainContact(
         contact=contact.name, name=contact.display_name, title=contact.title, phone=contact.phone, email=contact.email,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -55,6 +56,8 @@ class Lead:
     # The version of the scoring settings the score was computed with.
     scored_with: int = 1
     events: list = field(default_factory=list, repr=False, compare=False)
+    # Changes of holder not yet written to the assignment history (the repository writes and empties it).
+    assignments: list = field(default_factory=list, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -83,6 +86,13 @@ class Lead:
             self.version += 1
         self.update_time = now
 
+    def record_assignment(self, kind: str, previous_owner_id: str | None, actor_id: str | None, now: datetime, *,
+                          reason: str = "", rules: tuple[str, ...] = ()) -> None:
+        """Keep a change of holder (to ``self.owner_id``) for the assignment history, written with the change."""
+        self.assignments.append(Assignment(id=str(uuid.uuid4()), lead_id=self.id, previous_owner_id=previous_owner_id,
+                                           new_owner_id=self.owner_id, actor_id=actor_id, kind=kind, reason=reason,
+                                           change_time=now, rules=tuple(rules)))
+
     def update_details(self, changes: dict) -> list[str]:
         """Set the qualifying details in ``changes`` (``clean_details``'s); the names of those that changed."""
         changed = [k for k, v in changes.items() if getattr(self, k) != v]
@@ -105,6 +115,33 @@ class Lead:
                                          convert_time=now, customer_id=customer_id,
                                          decision_chain=tuple(decision_chain),
                                          without_opportunity=without_opportunity))
+
+
+# The kinds of change in a lead's assignment history (LeadAssignment.kind).
+CREATE = "create"
+IMPORT = "import"
+CLAIM = "claim"
+ASSIGN = "assign"
+AUTO_ASSIGN = "auto_assign"
+RETURN = "return"
+RECYCLE = "recycle"
+HANDOVER = "handover"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One change of a lead's holder: from ``previous_owner_id`` to ``new_owner_id`` (None: the pool), by
+    ``actor_id`` (None: the system, an operator's import), with the reason and, for the rules, those that chose."""
+
+    id: str
+    lead_id: str
+    previous_owner_id: str | None
+    new_owner_id: str | None
+    actor_id: str | None
+    kind: str
+    change_time: datetime
+    reason: str = ""
+    rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -200,4 +237,6 @@ def new_lead(*, id: str, company: str, contact_name: str, phone: str, email: str
                 hold_time=now if owner_id else None, contact_title=contact_title, company_size=company_size,
                 notes=notes, campaign_id=campaign_id, flags=flags)
     lead.events.append(LeadCreated(lead, created_by=created_by, imported=imported))
+    if owner_id is not None:
+        lead.record_assignment(IMPORT if imported else CREATE, None, created_by, now)
     return lead

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from leads.domain import model
 from leads.domain.model import OPEN, Lead
 from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
@@ -24,6 +25,8 @@ WARNING_AHEAD = timedelta(days=1)
 
 FOLLOW_UP_KINDS = ("CALL", "VISIT", "EMAIL", "MEETING")
 NOTE_LIMIT = 2000
+# Why a lead was assigned by hand (AssignLeads' reason), kept in its history and on LeadAssigned.
+ASSIGN_REASON_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class LeadAssigned:
     assign_time: datetime
     # The assignment rules that chose the assignee (empty for a manual assignment).
     rules: tuple[str, ...] = ()
+    # Why, when assigned by hand with a reason.
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,7 @@ def check_claim(leads: Sequence[Lead], user_id: str, open_held: int, settings: P
 
 def claim(lead: Lead, user_id: str, now: datetime) -> None:
     _take(lead, user_id, now)
+    lead.record_assignment(model.CLAIM, None, user_id, now)
     lead.events.append(LeadClaimed(lead, now))
 
 
@@ -176,6 +182,7 @@ def return_to_pool(lead: Lead, reason: str, now: datetime) -> None:
     """The holder gives the lead back (no reclaim bar: that is for recycling)."""
     _open(lead)
     previous = _release(lead, now)
+    lead.record_assignment(model.RETURN, previous, previous, now, reason=reason)
     lead.events.append(LeadReturned(lead, previous, reason, now))
 
 
@@ -186,13 +193,22 @@ def check_assign(leads: Sequence[Lead]) -> None:
                                  metadata={"resources": _names(converted)})
 
 
-def assign(lead: Lead, assignee_id: str, by_user_id: str, now: datetime) -> bool:
+def check_assign_reason(reason: str) -> str:
+    """AssignLeads' reason, trimmed; optional, at most ASSIGN_REASON_LIMIT characters."""
+    reason = reason.strip()
+    if len(reason) > ASSIGN_REASON_LIMIT:
+        raise InvalidArgument.field("reason", f"at most {ASSIGN_REASON_LIMIT} characters")
+    return reason
+
+
+def assign(lead: Lead, assignee_id: str, by_user_id: str, now: datetime, reason: str = "") -> bool:
     """Give the lead to ``assignee_id``; False (nothing changed) when they already hold it."""
     if lead.owner_id == assignee_id:
         return False
     previous = lead.owner_id
     _take(lead, assignee_id, now)
-    lead.events.append(LeadAssigned(lead, previous, by_user_id, now))
+    lead.record_assignment(model.ASSIGN, previous, by_user_id, now, reason=reason)
+    lead.events.append(LeadAssigned(lead, previous, by_user_id, now, reason=reason))
     return True
 
 
@@ -257,6 +273,7 @@ def apply_recycle_rules(lead: Lead, settings: PoolSettings, now: datetime) -> st
         previous = _release(lead, now)
         until = now + timedelta(days=max(settings.reclaim_bar_days, 0))
         lead.reclaim_barred_until = until
+        lead.record_assignment(model.RECYCLE, previous, None, now, reason=due.rule)
         lead.events.append(LeadRecycled(lead, previous, due.rule, until, now))
         return "RECYCLED"
     if now >= due.time - WARNING_AHEAD and lead.recycle_warned_for != due.time:
@@ -347,6 +364,7 @@ def auto_assign(lead: Lead, choice: Choice, by_user_id: str, now: datetime) -> N
                                  metadata={"resources": lead.name})
     previous = lead.owner_id
     _take(lead, choice.user_id, now)
+    lead.record_assignment(model.AUTO_ASSIGN, previous, by_user_id or None, now, rules=choice.rules)
     lead.events.append(LeadAssigned(lead, previous, by_user_id, now, choice.rules))
 
 

@@ -74,7 +74,7 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
     def AssignLeads(self, request, context):
         lead_ids = requests.lead_ids(list(request.names))
         leads = pool.assign_leads(lead_ids, request.assignee, auth.principal().user_id, self.uow(),
-                                  self.clock())
+                                  self.clock(), reason=request.reason)
         return protomap.assign_response(leads)
 
     def AutoAssignLead(self, request, context):
@@ -86,6 +86,12 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
                                     request.page_size, request.page_token, self.uow())
         return leads_pb2.ListFollowUpsResponse(follow_ups=[protomap.follow_up_to_proto(f) for f in page.items],
                                                next_page_token=page.next_page_token)
+
+    def ListLeadAssignments(self, request, context):
+        page = pool.list_assignments(names.parse(request.parent, "leads", "parent"), auth.principal().user_id,
+                                     request.page_size, request.page_token, self.uow())
+        return leads_pb2.ListLeadAssignmentsResponse(
+            assignments=[protomap.assignment_to_proto(a) for a in page.items], next_page_token=page.next_page_token)
 
     def AddFollowUp(self, request, context):
         lead_id = names.parse(request.name, "leads")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from leads.domain import model, pool, scoring
@@ -62,11 +63,22 @@ def return_lead(lead_id: str, reason: str, caller_id: str, uow: LeadsUnitOfWork,
 
 
 def assign_leads(lead_ids: list[str], assignee: str, caller_id: str, uow: LeadsUnitOfWork,
-                 now: datetime) -> list[model.Lead]:
+                 now: datetime, reason: str = "") -> list[model.Lead]:
     """A manager above the assignee, or sales ops / admin, gives leads they see (pool or held) to the
-    assignee, all or none. The claim cap does not apply: assigning by hand is a manager's decision."""
+    assignee, all or none, with an optional ``reason`` (kept in each lead's history and on LeadAssigned). The
+    claim cap does not apply: assigning by hand is a manager's decision."""
     caller_id = caller.user_id(caller_id)
-    assignee_id = names.parse(assignee, "users", "assignee")
+    violations = []
+    try:
+        assignee_id = names.parse(assignee, "users", "assignee")
+    except InvalidArgument as exc:
+        violations += exc.violations
+    try:
+        reason = pool.check_assign_reason(reason)
+    except InvalidArgument as exc:
+        violations += exc.violations
+    if violations:
+        raise InvalidArgument(violations)
     with uow:
         check_new_owner(uow, caller_id, assignee_id, "assignee")
         viewer = uow.org.viewer(caller_id)
@@ -75,23 +87,43 @@ def assign_leads(lead_ids: list[str], assignee: str, caller_id: str, uow: LeadsU
         pool.check_assign(leads)
         for lead in leads:
             read_version = lead.version
-            if pool.assign(lead, assignee_id, caller_id, now):
+            if pool.assign(lead, assignee_id, caller_id, now, reason):
                 lead_access.save(uow, lead, read_version)
         uow.commit()
         hide_unseen_originals(uow, caller_id, leads)
         return leads
 
 
-def list_follow_ups(lead_id: str, caller_id: str, page_size: int, page_token: str,
-                    uow: LeadsUnitOfWork) -> paging.Page[pool.FollowUp]:
-    """The follow-ups of a lead the caller may see, newest first; NOT_FOUND alike for a missing or hidden lead."""
+def _lead_page(lead_id: str, caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOfWork,
+               read: Callable[[int, tuple[datetime, str] | None], list], time: Callable = lambda r: r.create_time
+               ) -> paging.Page:
+    """One newest-first keyset page of a lead's records (``read(limit, after)``, ordered by ``time`` then id) for
+    whoever may see the lead; NOT_FOUND alike for a missing or hidden lead."""
     limit = paging.page_size(page_size)
     after = paging.decode_token(page_token)
     caller_id = caller.user_id(caller_id)
     with uow:
         if uow.leads.get_visible(lead_id, uow.org.viewer(caller_id)) is None:
             raise NotFound(f"leads/{lead_id}")
-        return paging.keyset_page(uow.leads.follow_ups_of(lead_id, limit + 1, after), limit)
+        rows = read(limit + 1, after)
+    page = rows[:limit]
+    return paging.Page(page, paging.encode_token(time(page[-1]), page[-1].id) if len(rows) > limit else "")
+
+
+def list_follow_ups(lead_id: str, caller_id: str, page_size: int, page_token: str,
+                    uow: LeadsUnitOfWork) -> paging.Page[pool.FollowUp]:
+    """The follow-ups of a lead the caller may see, newest first; NOT_FOUND alike for a missing or hidden lead."""
+    return _lead_page(lead_id, caller_id, page_size, page_token, uow,
+                      lambda limit, after: uow.leads.follow_ups_of(lead_id, limit, after))
+
+
+def list_assignments(lead_id: str, caller_id: str, page_size: int, page_token: str,
+                     uow: LeadsUnitOfWork) -> paging.Page[model.Assignment]:
+    """A lead's changes of holder, newest first, for whoever may see the lead; NOT_FOUND alike for a missing or
+    hidden lead."""
+    return _lead_page(lead_id, caller_id, page_size, page_token, uow,
+                      lambda limit, after: uow.leads.assignments_of(lead_id, limit, after),
+                      time=lambda a: a.change_time)
 
 
 def add_follow_up(lead_id: str, kind: str, note: str, caller_id: str, uow: LeadsUnitOfWork,

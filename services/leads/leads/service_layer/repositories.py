@@ -12,7 +12,7 @@ from typing import Protocol
 from leads.domain import dedupe
 from leads.domain.campaigns import Campaign, Tally
 from leads.domain.customers import Contact, Customer
-from leads.domain.model import Lead
+from leads.domain.model import Assignment, Lead
 from leads.domain.pool import Candidate, FollowUp, PoolSettings, RepProfile
 from leads.domain.scoring import ScoringSettings
 from shangji_kit import visibility
@@ -77,6 +77,11 @@ class LeadRepository(Protocol):
 
     def add_behaviour(self, *, lead_id: str, kind: str, occur_time: datetime, recorded_by: str,
                       now: datetime) -> None: ...
+
+    def assignments_of(self, lead_id: str, limit: int, after: tuple[datetime, str] | None) -> list[Assignment]:
+        """The lead's changes of holder, newest first (change_time DESC, id); ``after`` is the last row seen. Each
+        write (add, update, copy_in, hand_over_open) records the changes its leads hold in ``assignments``."""
+        ...
 
     def stale_scores(self, version: int, limit: int) -> list[Lead]:
         """Open leads scored with settings older than ``version``, locked; rows another transaction holds are

@@ -13,7 +13,7 @@ from leads.adapters import event_encoder
 from leads.domain import dedupe
 from leads.domain.campaigns import Campaign, Tally
 from leads.domain.customers import Contact, Customer
-from leads.domain.model import OPEN, Lead
+from leads.domain.model import HANDOVER, OPEN, Assignment, Lead
 from leads.domain.pool import SALES_ROLES, Candidate, FollowUp, PoolSettings, RepProfile
 from leads.domain.scoring import ScoringSettings
 from shangji_kit.errors import Aborted
@@ -28,12 +28,12 @@ from shangji_kit.testing.fakes import (
 from shangji_kit.visibility import Viewer
 
 
-def _newest_first(rows: list, limit: int, after: tuple[datetime, str] | None) -> list:
+def _newest_first(rows: list, limit: int, after: tuple[datetime, str] | None, time=lambda r: r.create_time) -> list:
     rows = sorted(rows, key=lambda r: r.id)
-    rows = sorted(rows, key=lambda r: r.create_time, reverse=True)
+    rows = sorted(rows, key=time, reverse=True)
     if after is not None:
-        time, last_id = after
-        rows = [r for r in rows if r.create_time < time or (r.create_time == time and r.id > last_id)]
+        last, last_id = after
+        rows = [r for r in rows if time(r) < last or (time(r) == last and r.id > last_id)]
     return rows[:limit]
 
 
@@ -75,15 +75,26 @@ class FakeLeads(FakeRepository[str, Lead]):
         self.behaviours: list[dict] = []
         self.merges: list[dict] = []
         self.request_ids: dict[str, str] = {}  # an import's row ids -> lead id
+        self.assignments: list[Assignment] = []
+
+    def _record(self, lead: Lead) -> None:
+        self.assignments.extend(lead.assignments)
+        lead.assignments.clear()
 
     def add(self, lead: Lead) -> None:
-        assert super().add(dataclasses.replace(lead, events=[]))
+        assert super().add(dataclasses.replace(lead, events=[], assignments=[]))
+        self._record(lead)
 
     def update(self, lead: Lead, expected_version: int) -> None:
         held = self.get(lead.id)
         if held is None or held.version != expected_version:
             raise Aborted(f"{lead.name} was changed concurrently")
-        self.save(dataclasses.replace(lead, events=[]))
+        self.save(dataclasses.replace(lead, events=[], assignments=[]))
+        self._record(lead)
+
+    def assignments_of(self, lead_id: str, limit: int, after: tuple[datetime, str] | None) -> list[Assignment]:
+        return _newest_first([a for a in self.assignments if a.lead_id == lead_id], limit, after,
+                             time=lambda a: a.change_time)
 
     def lock_keys(self, keys: dedupe.Keys) -> None:
         pass
@@ -147,6 +158,9 @@ class FakeLeads(FakeRepository[str, Lead]):
         for lead in self.rows():
             if lead.owner_id == from_owner_id and lead.state == OPEN:
                 self.save(dataclasses.replace(lead, owner_id=to_owner_id, version=lead.version + 1, update_time=now))
+                self.assignments.append(Assignment(id=f"{transfer_id}:{lead.id}", lead_id=lead.id,
+                                                   previous_owner_id=from_owner_id, new_owner_id=to_owner_id,
+                                                   actor_id=None, kind=HANDOVER, change_time=change_time))
                 moved.append(lead.id)
         return moved
 

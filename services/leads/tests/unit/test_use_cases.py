@@ -181,6 +181,29 @@ def test_auto_assignment_by_a_head_among_their_reps(uow, org):
     assert assigned.owner_id in (head, rep) and types(uow)[-1] == "LeadAssigned"
 
 
+def test_each_change_of_holder_is_kept_with_who_why_and_when_and_a_refused_one_keeps_nothing(uow, org):
+    department, head = org.team()
+    rep = org.user("sales_rep", department=department)
+    lead = capture.create_lead(new(to_pool=True), rep, uow, NOW).lead
+    pool.claim_leads([lead.id], rep, uow, NOW + timedelta(minutes=1))
+    pool.return_lead(lead.id, "no_need", rep, uow, NOW + timedelta(minutes=2))
+    with pytest.raises(InvalidArgument) as exc:
+        pool.assign_leads([lead.id], "people/1", head, uow, NOW, reason="r" * 501)
+    assert [v.field for v in exc.value.violations] == ["assignee", "reason"]
+    pool.assign_leads([lead.id], f"users/{rep}", head, uow, NOW + timedelta(minutes=3), reason=" 熟客 ")
+    assert uow.events[-1].reason == "熟客"
+    pool.recycle(NOW + timedelta(days=8), uow)
+    page = pool.list_assignments(lead.id, rep, 3, "", uow)
+    assert [(a.kind, a.previous_owner_id, a.new_owner_id, a.actor_id, a.reason) for a in page.items] == [
+        ("recycle", rep, None, None, "NO_FOLLOW_UP"), ("assign", None, rep, head, "熟客"),
+        ("return", rep, None, rep, "no_need")]
+    rest = pool.list_assignments(lead.id, rep, 3, page.next_page_token, uow)
+    assert [(a.kind, a.actor_id, a.change_time) for a in rest.items] == [("claim", rep, NOW + timedelta(minutes=1))]
+    assert rest.next_page_token == ""
+    with pytest.raises(NotFound):
+        pool.list_assignments(lead.id, org.user("marketing"), 0, "", uow)
+
+
 # --- qualification and settings -------------------------------------------------------------------------
 
 def test_behaviours_rescore_and_a_bad_type_and_time_are_named_together(uow, org):

@@ -169,18 +169,25 @@ def sample_approval_requested_from_event(env: Envelope) -> NoticeRequest:
                                   {**facts, "tier": event.tier})
 
 
+def _followers(request) -> list[str]:
+    """Who follows a request up: its owner (when set; the deal's new owner once it changed hands) first, then the
+    requester (the same person until then: told once)."""
+    requester = _user(request.requester, "request.requester")
+    owner = _user(request.owner, "request.owner") if request.owner else requester
+    return list(dict.fromkeys((owner, requester)))
+
+
 def sample_approved_from_event(env: Envelope) -> NoticeRequest:
     event = env.payload(SampleRequestApproved)
     subject, facts = _sample(event.request)
-    return NoticeRequest("sample_approved", [_user(event.request.requester, "request.requester")],
-                                  subject, facts)
+    return NoticeRequest("sample_approved", _followers(event.request), subject, facts)
 
 
 def sample_rejected_from_event(env: Envelope) -> NoticeRequest:
     event = env.payload(SampleRequestRejected)
     subject, facts = _sample(event.request)
-    return NoticeRequest("sample_rejected", [_user(event.request.requester, "request.requester")],
-                                  subject, {**facts, "approver": event.approver, "comment": event.comment})
+    return NoticeRequest("sample_rejected", _followers(event.request), subject,
+                         {**facts, "approver": event.approver, "comment": event.comment})
 
 
 def sample_feedback_from_event(env: Envelope) -> NoticeRequest:
@@ -188,6 +195,14 @@ def sample_feedback_from_event(env: Envelope) -> NoticeRequest:
     subject, facts = _sample(event.request)
     return NoticeRequest("sample_feedback_assigned", [_user(event.assignee, "assignee")], subject,
                                   {**facts, "summary": event.summary})
+
+
+def sample_feedback_effects(env: Envelope) -> EventEffects:
+    """The assignee is given the problem; the request's owner hears of it (once: as the assignee when they are)."""
+    assigned = sample_feedback_from_event(env)
+    request = env.payload(SampleFeedbackRaised).request
+    owner = [_user(request.owner, "request.owner")] if request.owner else []
+    return EventEffects([assigned, NoticeRequest("sample_feedback_raised", owner, assigned.subject, assigned.facts)])
 
 
 def task_created_from_event(env: Envelope) -> NoticeRequest:

@@ -144,7 +144,7 @@ class NotifyWorker(OrgUserEvents, OrgDepartmentEvents):
 
     @event_handler("samples", "shangji.samples.v1.SampleFeedbackRaised")
     def on_sample_feedback_raised(self, body: dict) -> None:
-        self._notify(body, "on_sample_feedback_raised", inbound.sample_feedback_from_event)
+        self._apply(body, "on_sample_feedback_raised", inbound.sample_feedback_effects)
 
     # --- teams' organisation: managers and role holders (the kit's mixins), and email addresses ----------
     def record_org_user(self, delivery: Delivery, env: Envelope, user: OrgUser) -> None:

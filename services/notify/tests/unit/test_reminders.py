@@ -66,6 +66,13 @@ CASES = {
         request=sample, approver=f"users/{BOSS}", comment="数量过多")),
     "sample_feedback_assigned": (protomap.sample_feedback_from_event, sample_events.SampleFeedbackRaised(
         request=sample, feedback="sampleRequests/s1/feedback/f1", summary="高温下读数漂移", assignee=f"users/{BOSS}")),
+    "sample_feedback_raised": (lambda env: protomap.sample_feedback_effects(env).notices[1],
+                               sample_events.SampleFeedbackRaised(
+                                   request=samples_pb2.SampleRequest(name=sample.name, customer_company="华东精密",
+                                                                     requester=sample.requester,
+                                                                     owner=f"users/{OWNER}"),
+                                   feedback="sampleRequests/s1/feedback/f1", summary="高温下读数漂移",
+                                   assignee=f"users/{BOSS}")),
 }
 
 
@@ -110,6 +117,20 @@ def test_recipients_follow_the_event_who_must_act():
     assert who("sample_rejected") == [REQUESTER] and who("sample_approved") == [REQUESTER]
     assert who("lead_recycled") == [OWNER] and who("lead_recycle_warning") == [OWNER]
     assert who("sample_feedback_assigned") == [BOSS]
+    assert who("sample_feedback_raised") == [OWNER]
+
+
+def test_sample_notices_go_to_the_requests_owner_before_its_requester():
+    moved = samples_pb2.SampleRequest()
+    moved.CopyFrom(sample)
+    moved.owner = f"users/{OWNER}"
+    approved = protomap.sample_approved_from_event(env_of(sample_events.SampleRequestApproved(request=moved)))
+    rejected = protomap.sample_rejected_from_event(env_of(sample_events.SampleRequestRejected(
+        request=moved, approver=f"users/{BOSS}", comment="数量过多")))
+    assert approved.recipients == rejected.recipients == [OWNER, REQUESTER]
+    moved.owner = f"users/{REQUESTER}"  # not moved yet: the owner is the requester, told once
+    approved = protomap.sample_approved_from_event(env_of(sample_events.SampleRequestApproved(request=moved)))
+    assert approved.recipients == [REQUESTER]
 
 
 def test_the_recycle_warning_names_the_rule_and_the_time_in_china():

@@ -67,12 +67,17 @@ sample_requests = sa.Table(
     sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
     sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    # Who follows it up (the requester until the deal changes hands; migration 0006 filled it with the requester),
+    # and when teams or opportunities made the last change (an older change arriving late is ignored).
+    sa.Column("owner_id", sa.Text, nullable=False),
+    sa.Column("owner_change_time", sa.DateTime(timezone=True)),
     sa.Index("sample_requests_requester", "requester_id", sa.text("create_time DESC"), "id"),
     sa.Index("sample_requests_waiting", "current_approver_id", sa.text("create_time DESC"), "id",
              postgresql_where=sa.text("current_approver_id IS NOT NULL")),
     sa.Index("sample_requests_recent", sa.text("create_time DESC"), "id"),
     sa.Index("sample_requests_approvers", "approver_ids", postgresql_using="gin"),
     sa.Index("sample_requests_opportunity", "opportunity_id"),
+    sa.Index("sample_requests_owner", "owner_id"),
 )
 
 feedback = sa.Table(

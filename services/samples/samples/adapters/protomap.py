@@ -74,7 +74,8 @@ def request_to_proto(r: model.SampleRequest) -> pb.SampleRequest:
         approval_steps=[pb.ApprovalStep(tier=s.tier, approver=_user(s.approver_id), outcome=_OUTCOMES[s.outcome],
                                         comment=s.comment, decide_time=_ts(s.decide_time)) for s in r.steps],
         erp_order_number=r.erp_order_number, create_time=_ts(r.create_time), update_time=_ts(r.update_time),
-        etag=r.etag, erp_order_error=r.erp_order_error, erp_order_error_time=_ts(r.erp_order_error_time))
+        etag=r.etag, erp_order_error=r.erp_order_error, erp_order_error_time=_ts(r.erp_order_error_time),
+        owner=_user(r.owner_id))
     if r.shipment is not None:
         s = r.shipment
         out.shipment.CopyFrom(pb.Shipment(courier=s.courier, tracking_number=s.tracking_number,
@@ -130,4 +131,8 @@ def event_to_proto(event) -> tuple[Message, str]:
         case model.FeedbackClosed():
             f = event.feedback
             return events.SampleFeedbackClosed(request=request, feedback=f.name, resolution=f.resolution), f.name
+        case model.OwnerChanged():
+            return events.SampleRequestOwnerChanged(
+                request=request, previous_owner=_user(event.previous_owner_id), new_owner=_user(event.new_owner_id),
+                cause=event.cause, change_time=_ts(event.time)), r.name
     raise TypeError(f"no event message for {type(event).__name__}")

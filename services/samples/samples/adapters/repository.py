@@ -126,6 +126,8 @@ def _row_values(r: model.SampleRequest) -> dict:
         "shipment": shipment,
         "update_time": r.update_time,
         "version": r.version,
+        "owner_id": r.owner_id,
+        "owner_change_time": r.owner_change_time,
     }
 
 
@@ -147,7 +149,7 @@ def _request(row) -> model.SampleRequest:
         shipment=None if s is None else model.Shipment(
             s["courier"], s["tracking_number"], _time(s["ship_time"]), _time(s.get("deliver_time")),
             [_attachment(a) for a in s.get("evidence", [])]),
-        version=row.version)
+        version=row.version, owner_id=row.owner_id, owner_change_time=row.owner_change_time)
 
 
 class RequestRepository:
@@ -173,7 +175,9 @@ class RequestRepository:
         return visibility.visible_clause(
             viewer, org, sample_requests.c.requester_id,
             extra=[sa.literal(viewer.user_id, sa.Text) == sa.any_(sample_requests.c.approver_ids),
-                   sample_requests.c.id.in_(assigned)])
+                   sample_requests.c.id.in_(assigned),
+                   # The owner sees it as the requester does.
+                   sample_requests.c.owner_id == viewer.user_id])
 
     def get(self, request_id: str, *, for_update: bool = False) -> model.SampleRequest | None:
         stmt = sa.select(sample_requests).where(sample_requests.c.id == request_id)
@@ -186,6 +190,17 @@ class RequestRepository:
         # FOR UPDATE OF the request only: the visibility subqueries' rows need no lock.
         row = self.session.execute(stmt.with_for_update(of=sample_requests) if for_update else stmt).first()
         return _request(row) if row else None
+
+    def open_ids(self, *, opportunity_id: str | None = None, owner_id: str | None = None) -> list[str]:
+        """Ids of the requests not yet ended (rejected, withdrawn, delivered) of a deal or of an owner, in id order
+        (one lock order for everyone)."""
+        t = sample_requests
+        stmt = sa.select(t.c.id).where(t.c.state.not_in(model.TERMINAL)).order_by(t.c.id)
+        if opportunity_id is not None:
+            stmt = stmt.where(t.c.opportunity_id == opportunity_id)
+        if owner_id is not None:
+            stmt = stmt.where(t.c.owner_id == owner_id)
+        return [str(i) for i in self.session.execute(stmt).scalars()]
 
     def waiting_for(self, user_id: str) -> list[str]:
         """Ids of the requests whose current step waits for ``user_id``."""

@@ -21,6 +21,12 @@ ORDERED = "ordered"
 SHIPPED = "shipped"
 DELIVERED = "delivered"
 STATES = (PENDING_APPROVAL, APPROVED, REJECTED, WITHDRAWN, ORDERED, SHIPPED, DELIVERED)
+# No state follows these: a request in one no longer follows its deal to a new owner.
+TERMINAL = (REJECTED, WITHDRAWN, DELIVERED)
+
+# Why a request changed owner (SampleRequestOwnerChanged.cause).
+REASSIGN = "reassign"
+HANDOVER = "handover"
 
 STANDARD = "standard"
 POC = "poc"
@@ -160,6 +166,15 @@ class FeedbackClosed:
     feedback: Feedback
 
 
+@dataclass
+class OwnerChanged:
+    request: SampleRequest
+    previous_owner_id: str
+    new_owner_id: str
+    cause: str
+    time: datetime
+
+
 # --- the request ---------------------------------------------------------------------------------
 
 @dataclass
@@ -190,7 +205,14 @@ class SampleRequest:
     erp_order_error_time: datetime | None = None
     shipment: Shipment | None = None
     version: int = 1
+    # Who follows the request up: the requester until the deal changes hands, then the deal's new owner
+    # ("" means the requester); owner_change_time is when teams or opportunities made the last change.
+    owner_id: str = ""
+    owner_change_time: datetime | None = None
     events: list = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.owner_id = self.owner_id or self.requester_id
 
     @property
     def name(self) -> str:
@@ -214,6 +236,24 @@ class SampleRequest:
         if etag and etag != self.etag:
             raise Aborted(f"{self.name} changed since it was read (etag {self.etag}); re-read it",
                           metadata={"resource": self.name, "etag": self.etag})
+
+    def follows_up(self, user_id: str) -> bool:
+        """The requester or the request's owner: whoever may do what the requester may."""
+        return user_id in (self.requester_id, self.owner_id)
+
+    def change_owner(self, new_owner_id: str, cause: str, at: datetime, now: datetime) -> bool:
+        """An open request follows its deal to ``new_owner_id`` (the change made ``at``); False when nothing
+        changed: a request that ended, one the new owner already follows, or a change older than the last one
+        applied (events may arrive out of order)."""
+        if self.state in TERMINAL or self.owner_id == new_owner_id:
+            return False
+        if self.owner_change_time is not None and at < self.owner_change_time:
+            return False
+        previous = self.owner_id
+        self.owner_id, self.owner_change_time = new_owner_id, at
+        self._touch(now)
+        self.events.append(OwnerChanged(self, previous, new_owner_id, cause, at))
+        return True
 
     def _touch(self, now: datetime) -> None:
         self.update_time = now
@@ -269,9 +309,9 @@ class SampleRequest:
         self.events.append(Rejected(self, user_id, step.comment, now))
 
     def withdraw(self, user_id: str, reason: str, now: datetime) -> None:
-        if user_id != self.requester_id:
-            raise PermissionDenied(f"only the requester may withdraw {self.name}", reason="NOT_THE_REQUESTER",
-                                   metadata={"resource": self.name})
+        if not self.follows_up(user_id):
+            raise PermissionDenied(f"only the requester or the request's owner may withdraw {self.name}",
+                                   reason="NOT_THE_REQUESTER", metadata={"resource": self.name})
         self._require_pending("withdrawn")
         self.state = WITHDRAWN
         self._touch(now)

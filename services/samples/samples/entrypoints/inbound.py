@@ -7,9 +7,12 @@ from google.protobuf.message import Message
 from samples.adapters.protomap import KINDS
 from samples.domain import approval, model
 from samples.service_layer.catalogue import ProductInput
+from samples.service_layer.ownership import OwnerChange
 from samples.service_layer.shipping import ErpOrderOutcome
 from shangji.erp_bridge.v1 import events_pb2 as erp_events
+from shangji.opportunities.v1 import events_pb2 as opportunity_events
 from shangji.samples.v1 import samples_pb2 as pb
+from shangji.teams.v1 import events_pb2 as teams_events
 from shangji_kit import names, timestamps
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
@@ -97,3 +100,20 @@ def order_dead_lettered_from_event(env: Envelope) -> ErpOrderOutcome:
     return ErpOrderOutcome(request_id=_our_request(e.source_kind, e.source),
                            error=e.error or f"the ERP order failed after {e.attempts} attempts",
                            time=timestamps.optional(e, "dead_letter_time"))
+
+
+def opportunity_reassigned_from_event(env: Envelope) -> OwnerChange:
+    """The deal's open requests go to its new owner."""
+    e = env.payload(opportunity_events.OpportunityReassigned)
+    return OwnerChange(
+        new_owner_id=names.parse(e.new_owner, "users", "new_owner"), cause=model.REASSIGN,
+        at=timestamps.optional(e, "change_time"),
+        opportunity_id=names.parse(e.opportunity.name, "opportunities", "opportunity.name"))
+
+
+def ownership_transferred_from_event(env: Envelope) -> OwnerChange:
+    """The open requests the leaver follows go to their successor."""
+    e = env.payload(teams_events.OwnershipTransferred)
+    return OwnerChange(new_owner_id=names.parse(e.to_user, "users", "to_user"), cause=model.HANDOVER,
+                       at=timestamps.optional(e, "transfer_time"),
+                       from_owner_id=names.parse(e.from_user, "users", "from_user"))

@@ -39,8 +39,10 @@ def _editable(uow: SamplesUnitOfWork, request_id: str, feedback_id: str, etag: s
     fb = uow.feedback.get(request_id, feedback_id)
     if fb is None:
         raise NotFound(f"sampleRequests/{request_id}/feedback/{feedback_id}")
-    if viewer.user_id not in (request.requester_id, fb.assignee_id, fb.raised_by) and not viewer.sees_everything:
-        raise PermissionDenied(f"only the requester, the assignee, who raised it, sales_ops or admin change {fb.name}",
+    if (not request.follows_up(viewer.user_id) and viewer.user_id not in (fb.assignee_id, fb.raised_by)
+            and not viewer.sees_everything):
+        raise PermissionDenied(f"only the requester, the request's owner, the assignee, who raised it, sales_ops or "
+                               f"admin change {fb.name}",
                                reason="NOT_A_FEEDBACK_EDITOR", metadata={"resource": fb.name})
     fb.check_etag(etag)
     return request, fb

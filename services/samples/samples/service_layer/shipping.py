@@ -16,8 +16,9 @@ from shangji_kit.inbox import idempotent
 
 
 def _require_shipper(request: model.SampleRequest, viewer: visibility.Viewer) -> None:
-    if viewer.user_id != request.requester_id and not viewer.sees_everything:
-        raise PermissionDenied(f"only the requester, sales_ops or admin record shipping of {request.name}",
+    if not request.follows_up(viewer.user_id) and not viewer.sees_everything:
+        raise PermissionDenied(f"only the requester, the request's owner, sales_ops or admin record shipping of "
+                               f"{request.name}",
                                reason="NOT_THE_REQUESTER", metadata={"resource": request.name})
 
 

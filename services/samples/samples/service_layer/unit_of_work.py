@@ -24,6 +24,9 @@ class RequestRepository(Protocol):
 
     def waiting_for(self, user_id: str) -> list[str]: ...
 
+    def open_ids(self, *, opportunity_id: str | None = None, owner_id: str | None = None) -> list[str]:
+        """Ids of the requests not yet ended (rejected, withdrawn, delivered) of a deal or of an owner."""
+
     def update(self, r: model.SampleRequest, expected_version: int) -> bool: ...
 
     def list_visible(self, viewer: visibility.Viewer, query: ListQuery, today: date, *, waiting_for_me: bool,

@@ -21,6 +21,7 @@ from shangji.opportunities.v1 import opportunities_pb2 as opp_pb
 from shangji.opportunities.v1 import opportunities_pb2_grpc
 from shangji.samples.v1 import samples_pb2 as pb
 from shangji.samples.v1 import samples_pb2_grpc
+from shangji_kit.publisher import EventPublisher
 from shangji_kit.rpc.client import Caller
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
@@ -39,6 +40,23 @@ engine, count, outbox_types = DB.engine, DB.count, DB.outbox_types
 @pytest.fixture
 def worker(shangji_env):
     return worker_factory(SamplesWorker, uow=bootstrap.uow_factory(Settings.for_service("samples")))
+
+
+@pytest.fixture(scope="module")
+def samples_worker(shangji_env, tmp_path_factory):
+    """The samples worker as a subprocess, consuming from the session's broker."""
+    proc = ServiceProcess("samples", "worker", dict(os.environ), tmp_path_factory.mktemp("samples-worker"))
+    proc.launch()
+    yield proc
+    proc.terminate(timeout=15)
+
+
+def publish(service: str, *envelopes: dict) -> None:
+    """Envelopes onto ``service``'s exchange on the real broker, as its relay publishes them."""
+    publisher = EventPublisher(Settings.for_service(service).amqp_uri, service)
+    for env in envelopes:
+        publisher.publish(env)
+    publisher.close()
 
 
 @pytest.fixture(scope="session")

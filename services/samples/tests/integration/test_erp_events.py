@@ -1,38 +1,22 @@
 """The ERP's answers about approved requests: ErpOrderConfirmed records the order (through the real broker to the
 worker process, and directly on the handler), ErpOrderDeadLettered shows the failure to the requester."""
 
-import os
-
 import kombu
-import pytest
 
 from shangji.samples.v1 import samples_pb2 as pb
 from shangji_kit.consumer import handler_queue_name
-from shangji_kit.publisher import EventPublisher
 from shangji_kit.settings import Settings
-from shangji_kit.testing.processes import ServiceProcess
 from shangji_kit.testing.wait import eventually
 
-from .conftest import count, erp_event, outbox_types
+from .conftest import count, erp_event, outbox_types, publish
 
 S = pb.SampleRequest
 CONFIRMED_QUEUE = handler_queue_name("erp_bridge", "shangji.erp_bridge.v1.ErpOrderConfirmed", "samples",
                                      "on_erp_order_confirmed")
 
 
-@pytest.fixture(scope="module")
-def samples_worker(shangji_env, tmp_path_factory):
-    proc = ServiceProcess("samples", "worker", dict(os.environ), tmp_path_factory.mktemp("samples-worker"))
-    proc.launch()
-    yield proc
-    proc.terminate(timeout=15)
-
-
 def _publish(*envelopes: dict) -> None:
-    publisher = EventPublisher(Settings.for_service("erp_bridge").amqp_uri, "erp_bridge")
-    for env in envelopes:
-        publisher.publish(env)
-    publisher.close()
+    publish("erp_bridge", *envelopes)
 
 
 def _ready(queue: str) -> int:

@@ -55,7 +55,7 @@ class FakeRequests(FakeRepository[str, model.SampleRequest]):
     def _sees(self, r: model.SampleRequest, viewer: visibility.Viewer) -> bool:
         assigned = any(f.request_id == r.id and f.assignee_id == viewer.user_id for f in self.uow.feedback.rows())
         return self.uow.org.can_see(viewer, r.requester_id,
-                                    on_team=viewer.user_id in r.approver_ids or assigned)
+                                    on_team=viewer.user_id in (*r.approver_ids, r.owner_id) or assigned)
 
     def get_visible(self, request_id: str, viewer: visibility.Viewer, *, for_update: bool = False
                     ) -> model.SampleRequest | None:
@@ -64,6 +64,10 @@ class FakeRequests(FakeRepository[str, model.SampleRequest]):
 
     def waiting_for(self, user_id: str) -> list[str]:
         return [r.id for r in self.rows() if r.current_step and r.current_step.approver_id == user_id]
+
+    def open_ids(self, *, opportunity_id: str | None = None, owner_id: str | None = None) -> list[str]:
+        return sorted(r.id for r in self.rows() if r.state not in model.TERMINAL
+                      and opportunity_id in (None, r.opportunity_id) and owner_id in (None, r.owner_id))
 
     def update(self, r: model.SampleRequest, expected_version: int) -> bool:
         held = super().get(r.id)

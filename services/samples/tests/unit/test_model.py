@@ -176,3 +176,20 @@ def test_feedback_only_during_the_trial_and_closed_once():
     assert fb.state == model.CLOSED
     with pytest.raises(FailedPrecondition):
         fb.close("again", NOW)
+
+
+def test_an_open_request_follows_its_deal_to_a_new_owner_who_may_then_withdraw_it():
+    r = request()
+    assert r.owner_id == "rep"  # the requester until the deal changes hands
+    assert r.change_owner("peer", model.REASSIGN, NOW, NOW + timedelta(seconds=1))
+    assert (r.owner_id, r.version, r.update_time) == ("peer", 2, NOW + timedelta(seconds=1))
+    [event] = r.events
+    assert (event.previous_owner_id, event.new_owner_id, event.cause, event.time) == ("rep", "peer", "reassign", NOW)
+    assert not r.change_owner("peer", model.HANDOVER, NOW, NOW)  # already theirs: nothing changes
+    assert not r.change_owner("boss", model.REASSIGN, NOW - timedelta(minutes=1), NOW)  # older than the last change
+    with pytest.raises(PermissionDenied):
+        r.withdraw("boss", "", NOW)
+    r.withdraw("peer", "客户改期", NOW)
+    assert r.state == model.WITHDRAWN
+    assert not r.change_owner("boss", model.HANDOVER, NOW + timedelta(hours=1), NOW)  # ended: it stays
+    assert r.owner_id == "peer"
