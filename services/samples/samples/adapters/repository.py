@@ -176,8 +176,9 @@ class RequestRepository:
             viewer, org, sample_requests.c.requester_id,
             extra=[sa.literal(viewer.user_id, sa.Text) == sa.any_(sample_requests.c.approver_ids),
                    sample_requests.c.id.in_(assigned),
-                   # The owner sees it as the requester does.
-                   sample_requests.c.owner_id == viewer.user_id])
+                   # The owner sees it as the requester does, and so do the owner's managers: a request that
+                   # followed its deal to a new rep is that rep's work, followed up by that rep's line.
+                   visibility.visible_clause(viewer, org, sample_requests.c.owner_id)])
 
     def get(self, request_id: str, *, for_update: bool = False) -> model.SampleRequest | None:
         stmt = sa.select(sample_requests).where(sample_requests.c.id == request_id)

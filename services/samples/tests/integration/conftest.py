@@ -115,6 +115,7 @@ class World:
     company: str
     sales: str
     team: str
+    other: str
     samples: object
     opportunities: object
 
@@ -174,7 +175,7 @@ def world(clean_db, worker, channels, token_for) -> World:
     org.user(ids["engineer"], department=company, roles=("service",))
     samples_stub = samples_pb2_grpc.SamplesServiceStub(channels["samples"])
     opp_stub = opportunities_pb2_grpc.OpportunitiesServiceStub(channels["opportunities"])
-    w = World(org=org, company=company, sales=sales, team=team,
+    w = World(org=org, company=company, sales=sales, team=team, other=other,
               samples=lambda u: Caller(samples_stub, token_for(u)),
               opportunities=lambda u: Caller(opp_stub, token_for(u)), **ids)
     admin = w.sam(w.ops)

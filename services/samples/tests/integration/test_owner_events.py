@@ -110,6 +110,23 @@ def test_the_owner_sees_the_request_and_may_do_what_the_requester_may(world, wor
     assert closed.state == pb.Feedback.CLOSED
 
 
+def test_the_new_owners_managers_see_the_request_too(world, worker):
+    deal = world.deal()
+    pending = world.create(deal)
+    newcomer = world.org.user(str(uuid.uuid4()), department=world.other)
+    other_head = world.sam(world.other_manager)
+    with pytest.raises(grpc.RpcError) as exc:
+        other_head.GetSampleRequest(pb.GetSampleRequestRequest(name=pending.name))
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND  # the requester is not in their department
+
+    worker.on_opportunity_reassigned(reassigned(deal.name, world.rep, newcomer))
+    assert other_head.GetSampleRequest(pb.GetSampleRequestRequest(name=pending.name)).owner == u(newcomer)
+    assert [r.name for r in other_head.ListSampleRequests(pb.ListSampleRequestsRequest()).sample_requests] \
+        == [pending.name]
+    # the requester's line still sees it: the request is still theirs too
+    assert world.get(pending.name, world.manager).owner == u(newcomer)
+
+
 def test_a_handover_moves_the_open_requests_the_leaver_follows_once(world, worker):
     deal = world.deal()
     pending = world.create(deal)
