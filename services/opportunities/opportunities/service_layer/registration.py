@@ -36,7 +36,7 @@ class RegisterFromConversion:
     contact_email: str = ""
     region: str = ""
     source: str = ""
-    # LeadConverted carries none today; a conversion with product lines is checked for collisions like any other.
+    # ConvertLead's product lines: checked for collisions like a registration's, queued (never refused) on one.
     product_lines: tuple[str, ...] = ()
     customer_id: str | None = None
     # The customer's decision chain at conversion, copied onto the deal.

@@ -42,7 +42,8 @@ def scalar(shangji_env):
 
 
 def _lead_converted(*, owner: str, lead_id: str | None = None, event_id: str | None = None,
-                   converted_by: str | None = None, title: str = "", company: str = "华东精密机械有限公司") -> dict:
+                   converted_by: str | None = None, title: str = "", company: str = "华东精密机械有限公司",
+                   product_lines: tuple[str, ...] = ()) -> dict:
     """A CloudEvents envelope as leads' relay publishes it."""
     lead_id = lead_id or str(uuid.uuid4())
     now = datetime.now(UTC)
@@ -52,7 +53,7 @@ def _lead_converted(*, owner: str, lead_id: str | None = None, event_id: str | N
         state=leads_pb2.Lead.CONVERTED)
     lead.convert_time.FromDatetime(now)
     event = lead_events.LeadConverted(lead=lead, converted_by=f"users/{converted_by or owner}",
-                                      opportunity_title=title)
+                                      opportunity_title=title, product_lines=list(product_lines))
     event.convert_time.FromDatetime(now)
     return envelopes.published("leads", event, subject=lead.name, event_id=event_id, time=now)
 
