@@ -72,9 +72,11 @@ def execute(shangji_env):
 
 @pytest.fixture
 def register(worker, lead_converted, scalar):
-    """``register(owner)``: a deal registered the way the worker does it; returns its resource name."""
+    """``register(owner)``: a deal registered the way the worker does it, for a customer of its own; returns its
+    resource name."""
     def make(owner: str) -> str:
-        body = lead_converted(owner=owner)
+        # A company of its own: deals of different tests must not collide (撞单) when they name product lines.
+        body = lead_converted(owner=owner, company=f"华东精密机械{uuid.uuid4().hex[:8]}有限公司")
         worker.on_lead_converted(body)
         deal_id = scalar("SELECT id FROM opportunities WHERE lead_id = :lead", lead=body["data"]["lead"]["id"])
         return f"opportunities/{deal_id}"

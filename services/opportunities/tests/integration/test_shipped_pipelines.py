@@ -23,11 +23,11 @@ TEAMS_ROLES = {"sales_rep", "sales_manager", "presales", "marketing", "service",
                "admin", "account_manager", "solution_manager", "delivery_manager"}
 
 
-def test_the_latest_shipped_versions_are_the_yaml_files(as_user):
+def test_the_shipped_version_3_is_the_yaml_files(as_user):
     api = as_user(str(uuid.uuid4()))
     for name, key in ((SOFTWARE, "software"), (MANUFACTURING, "manufacturing")):
-        latest = api.GetPipeline(pb.GetPipelineRequest(name=name))
-        assert latest.version == 3
+        # Version 3 (0015); another test of the session may load the YAML again as a later version.
+        latest = api.GetPipeline(pb.GetPipelineRequest(name=name, version=3))
         shipped = yaml.safe_load((YAML / f"{key}.yaml").read_text(encoding="utf-8"))
         served = pipeline_definition_from_proto(latest)
         assert pipeline_to_dict(pipeline_from_dict(served)) == pipeline_to_dict(pipeline_from_dict(shipped))
@@ -40,7 +40,7 @@ def test_the_shipped_pipelines_create_tasks_on_entering_their_work_stages(as_use
     api = as_user(str(uuid.uuid4()))
     for name, stage, title in ((SOFTWARE, "analyse", "编写解决方案"),
                                (MANUFACTURING, "project_validation", "安排试产验证")):
-        latest = api.GetPipeline(pb.GetPipelineRequest(name=name))
+        latest = api.GetPipeline(pb.GetPipelineRequest(name=name, version=3))
         tasks = {s.key: [(t.title, t.role) for t in s.tasks_on_entry] for s in latest.stages}
         assert tasks[stage] == [(title, "presales")]
         first = api.GetPipeline(pb.GetPipelineRequest(name=name, version=1))
