@@ -3,6 +3,7 @@ front, on the real database: who may read and change them, bad values, stale eta
 from the next registration."""
 
 import io
+import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -175,3 +176,23 @@ def test_the_cli_shows_and_sets_them_as_the_caller(front, token_for, org, scalar
     assert run("set", "--big-deal-threshold", "", user=sales_ops)[0] == 0
     assert scalar("SELECT protection_days FROM registration_settings") == 45
     assert scalar("SELECT big_deal_threshold FROM registration_settings") is None
+
+
+def test_of_two_concurrent_changes_from_one_read_exactly_one_wins(as_user, scalar, sales_ops):
+    etag = read(as_user(sales_ops)).etag
+    results: list = []
+
+    def change(days: int) -> None:
+        try:
+            results.append(update(as_user(sales_ops), etag, protection_days=days).protection_days)
+        except grpc.RpcError as exc:
+            results.append(exc.code())
+
+    threads = [threading.Thread(target=change, args=(days,)) for days in (30, 60)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    [won] = [r for r in results if isinstance(r, int)]
+    assert [r for r in results if not isinstance(r, int)] == [grpc.StatusCode.ABORTED]
+    assert scalar("SELECT protection_days FROM registration_settings") == won
