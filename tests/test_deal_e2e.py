@@ -103,6 +103,9 @@ def test_an_approved_sample_from_the_broker_opens_the_manufacturing_gate(new_rep
     deal = api.CompleteChecklistItem(pb.CompleteChecklistItemRequest(name=deal.name, item="customer_visited"))
     deal = api.AdvanceStage(pb.AdvanceStageRequest(name=deal.name, etag=deal.etag))
     assert deal.stage == "project_validation"
+    # The shipped pipeline (version 3) also wants the decision maker known before the win.
+    api.AddDecisionChainContact(pb.AddDecisionChainContactRequest(parent=deal.name, contact=pb.DealContact(
+        display_name="孙总", buying_role="decision_maker")))
 
     gate = refused(api.WinOpportunity, pb.WinOpportunityRequest(name=deal.name, etag=deal.etag, amount="90000"))
     assert [k for k, _ in details_of(gate)["preconditions"]] == ["any_of"]

@@ -167,7 +167,7 @@ def encode(event: object) -> tuple[Message, str]:
             opportunity_title=event.opportunity_title, convert_time=from_datetime(event.convert_time),
             customer=names.format("customers", event.customer_id) if event.customer_id else "",
             decision_chain=[chain_contact(c) for c in event.decision_chain],
-            without_opportunity=event.without_opportunity), event.lead.name
+            without_opportunity=event.without_opportunity, product_lines=list(event.product_lines)), event.lead.name
     if isinstance(event, scoring.LeadQualificationChanged):
         return events_pb2.LeadQualificationChanged(
             lead=lead_to_proto(event.lead), from_qualification=QUALIFICATIONS[event.from_qualification],

@@ -101,9 +101,10 @@ class Lead:
         return changed
 
     def convert(self, by_user_id: str, title: str, now: datetime, expected_etag: str = "", *,
-                customer_id: str | None = None, decision_chain: tuple = (), without_opportunity: bool = False) -> None:
-        """Close the lead as converted into ``customer_id``; opportunities registers the deal from the event
-        unless ``without_opportunity``."""
+                customer_id: str | None = None, decision_chain: tuple = (), without_opportunity: bool = False,
+                product_lines: tuple[str, ...] = ()) -> None:
+        """Close the lead as converted into ``customer_id``; opportunities registers the deal (for
+        ``product_lines``, see ``conversion_product_lines``) from the event unless ``without_opportunity``."""
         self.check_convertible(expected_etag)
         self.state = CONVERTED
         self.convert_time = now
@@ -114,7 +115,8 @@ class Lead:
                                          opportunity_title=" ".join(title.split()) or self.company,
                                          convert_time=now, customer_id=customer_id,
                                          decision_chain=tuple(decision_chain),
-                                         without_opportunity=without_opportunity))
+                                         without_opportunity=without_opportunity,
+                                         product_lines=tuple(product_lines)))
 
 
 # The kinds of change in a lead's assignment history (LeadAssignment.kind).
@@ -162,6 +164,8 @@ class LeadConverted:
     # The customer's contacts (customers.Contact) at conversion.
     decision_chain: tuple = ()
     without_opportunity: bool = False
+    # The product lines the deal is registered for (opportunities checks them for collisions).
+    product_lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,20 @@ class HandOver:
 
 # The qualifying details UpdateLead may change, with their length limits (campaign and flags are checked apart).
 DETAIL_LIMITS = {"contact_title": 100, "company_size": 50, "industry": 100, "source": 100}
+
+
+def conversion_product_lines(lines: tuple[str, ...], without_opportunity: bool) -> tuple[str, ...]:
+    """The product lines a conversion registers its deal for, as opportunities' RegisterOpportunity takes them:
+    trimmed, blanks and repeats dropped, first spelling kept. None is fine (the deal then holds no product line and
+    collides with nothing); lines that are all blank, or lines for a conversion that registers no deal, are
+    INVALID_ARGUMENT ``product_lines``."""
+    cleaned = tuple(dict.fromkeys(p.strip() for p in lines if p.strip()))
+    if lines and without_opportunity:
+        raise InvalidArgument.field("product_lines", "a conversion without an opportunity registers no product "
+                                                     "lines; drop them or without_opportunity")
+    if lines and not cleaned:
+        raise InvalidArgument.field("product_lines", "every product line is blank; name at least one or send none")
+    return cleaned
 
 
 def clean_details(values: dict, mask: set[str]) -> tuple[dict, list[FieldViolation]]:

@@ -57,7 +57,7 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
         lead_id = names.parse(request.name, "leads")
         cmd = conversion.ConvertLead(lead_id=lead_id, etag=request.etag, opportunity_title=request.opportunity_title,
                                    customer=request.customer, without_opportunity=request.without_opportunity,
-                                   force=request.force)
+                                   force=request.force, product_lines=tuple(request.product_lines))
         lead = conversion.convert_lead(cmd, auth.principal().user_id, self.uow(), self.clock())
         return protomap.lead_to_proto(lead)
 

@@ -24,6 +24,8 @@ class ConvertLead:
     without_opportunity: bool = False
     # Convert below the qualification the settings require (a manager above the owner only).
     force: bool = False
+    # The product lines the deal is registered for (collisions are per customer and product line).
+    product_lines: tuple[str, ...] = ()
 
 
 def convert_lead(cmd: ConvertLead, caller_id: str, uow: LeadsUnitOfWork, now: datetime) -> model.Lead:
@@ -32,6 +34,7 @@ def convert_lead(cmd: ConvertLead, caller_id: str, uow: LeadsUnitOfWork, now: da
     customer and the chain (opportunities registers a deal unless ``without_opportunity``)."""
     caller_id = caller.user_id(caller_id)
     customer_id = names.parse(cmd.customer, "customers", "customer") if cmd.customer else None
+    product_lines = model.conversion_product_lines(cmd.product_lines, cmd.without_opportunity)
     with uow:
         viewer = uow.org.viewer(caller_id)
         lead = uow.leads.get_visible(cmd.lead_id, viewer, for_update=True)
@@ -74,7 +77,8 @@ def convert_lead(cmd: ConvertLead, caller_id: str, uow: LeadsUnitOfWork, now: da
             uow.customers.save_chain_revision(customer)
         read_version = lead.version
         lead.convert(by_user_id=caller_id, title=cmd.opportunity_title, now=now, expected_etag=cmd.etag,
-                     customer_id=customer.id, decision_chain=chain, without_opportunity=cmd.without_opportunity)
+                     customer_id=customer.id, decision_chain=chain, without_opportunity=cmd.without_opportunity,
+                     product_lines=product_lines)
         uow.leads.update(lead, read_version)
         uow.publish(events + lead.events)
         lead.events.clear()

@@ -172,3 +172,33 @@ def test_two_conversions_of_one_new_company_at_once_make_one_customer(as_user, q
     assert count(query, "customers") == before + 1
     customer = leads.GetCustomer(leads_pb2.GetCustomerRequest(name=results[0]))
     assert sorted(c.name for c in customer.decision_chain) == ["乙", "甲"] and customer.decision_chain_revision == 2
+
+
+def test_product_lines_travel_on_the_event_trimmed_and_once_each(as_user, query):
+    _, leads = as_user()
+    lead = capture(leads)
+    leads.ConvertLead(leads_pb2.ConvertLeadRequest(name=lead.name, product_lines=[" ERP ", "MES", "ERP", " "]))
+    [event] = outbox(query, CONVERTED, lead.name)
+    assert event["productLines"] == ["ERP", "MES"]
+    other = capture(leads)
+    leads.ConvertLead(leads_pb2.ConvertLeadRequest(name=other.name))  # none: the deal holds no product line
+    [event] = outbox(query, CONVERTED, other.name)
+    assert "productLines" not in event
+
+
+@pytest.mark.parametrize(("fields", "bad"), [
+    ({"product_lines": [" ", ""]}, ["product_lines"]),
+    ({"product_lines": ["ERP"], "without_opportunity": True}, ["product_lines"]),
+    ({"product_lines": ["ERP\x00"]}, ["product_lines[0]"]),
+    ({"product_lines": ["x" * 1001]}, ["product_lines[0]"]),
+    ({"product_lines": ["ERP"] * 1001}, ["product_lines"]),
+])
+def test_bad_product_lines_convert_nothing(as_user, query, fields, bad):
+    _, leads = as_user()
+    lead = capture(leads)
+    before = (count(query, "customers"), count(query, "contacts"), count(query, "outbox"))
+    with pytest.raises(grpc.RpcError) as exc:
+        leads.ConvertLead(leads_pb2.ConvertLeadRequest(name=lead.name, **fields))
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT and details_of(exc.value)["fields"] == bad
+    assert (count(query, "customers"), count(query, "contacts"), count(query, "outbox")) == before
+    assert leads.GetLead(leads_pb2.GetLeadRequest(name=lead.name)).state == leads_pb2.Lead.State.OPEN

@@ -142,6 +142,10 @@ registration_settings = sa.Table(
     sa.Column("big_deal_threshold", sa.Numeric(18, 2)),
     sa.CheckConstraint("big_deal_threshold IS NULL OR big_deal_threshold >= 0",
                        name="registration_settings_big_deal_threshold"),
+    # 0015: the etag, and who changed the settings last and when (UpdateRegistrationSettings).
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("update_time", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("updated_by", pg.UUID(as_uuid=False)),
 )
 
 # Alerts already raised (0006): one per (deal, kind, condition key), so each is sent once.

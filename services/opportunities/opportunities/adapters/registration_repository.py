@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
 
 from opportunities.adapters.deal_rows import STAGE_OF_DEAL
 from opportunities.adapters.orm import opportunities, pipeline_stages, registration_settings, routing_rules
@@ -23,20 +22,23 @@ class RegistrationRepository:
         row = self.session.execute(sa.select(registration_settings)).first()
         if row is None:  # migration 0004 seeds it; the defaults otherwise
             return RegistrationSettings()
-        return RegistrationSettings(protection_days=row.protection_days, collision_mode=row.collision_mode)
+        return RegistrationSettings(
+            protection_days=row.protection_days, collision_mode=row.collision_mode,
+            big_deal_threshold=row.big_deal_threshold, version=row.version, update_time=row.update_time,
+            updated_by=row.updated_by)
 
     def big_deal_threshold(self) -> Decimal | None:
         """The amount above which a deal is a big deal; None: no big-deal alerts."""
         return self.session.execute(sa.select(registration_settings.c.big_deal_threshold)).scalar()
 
-    def set_big_deal_threshold(self, threshold: Decimal | None) -> None:
-        self.session.execute(sa.update(registration_settings).values(big_deal_threshold=threshold))
-
-    def set_registration(self, settings: RegistrationSettings) -> None:
-        self.session.execute(pg.insert(registration_settings).values(
-            id=True, protection_days=settings.protection_days, collision_mode=settings.collision_mode)
-            .on_conflict_do_update(index_elements=["id"], set_={"protection_days": settings.protection_days,
-                                                                "collision_mode": settings.collision_mode}))
+    def save_settings(self, settings: RegistrationSettings, expected_version: int) -> bool:
+        """Write the settings row back; False when it no longer has ``expected_version`` (a concurrent change)."""
+        values = {"protection_days": settings.protection_days, "collision_mode": settings.collision_mode,
+                  "big_deal_threshold": settings.big_deal_threshold, "version": settings.version,
+                  "update_time": settings.update_time, "updated_by": settings.updated_by}
+        done = self.session.execute(sa.update(registration_settings)
+                                    .where(registration_settings.c.version == expected_version).values(**values))
+        return done.rowcount == 1
 
     def rules(self) -> list[RoutingRule]:
         rows = self.session.execute(sa.select(routing_rules).order_by(routing_rules.c.position))

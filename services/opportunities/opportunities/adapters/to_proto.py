@@ -166,3 +166,11 @@ def completions_to_proto(rows: list[tuple[str, str, datetime]]
 def migrated_to_proto(ids: list[str]) -> opportunities_pb2.MigrateOpportunitiesResponse:
     return opportunities_pb2.MigrateOpportunitiesResponse(
         opportunities=[names.format("opportunities", i) for i in ids])
+
+
+def settings_to_proto(s: registration.RegistrationSettings) -> opportunities_pb2.RegistrationSettings:
+    return opportunities_pb2.RegistrationSettings(
+        protection_days=s.protection_days, collision_mode=s.collision_mode,
+        big_deal_threshold=f"{s.big_deal_threshold:.2f}" if s.big_deal_threshold is not None else "", etag=s.etag,
+        update_time=from_datetime(s.update_time),
+        updated_by=names.format("users", s.updated_by) if s.updated_by else "")

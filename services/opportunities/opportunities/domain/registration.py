@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
@@ -45,14 +46,26 @@ def product_line_key(line: str) -> str:
 
 @dataclass(frozen=True)
 class RegistrationSettings:
+    """The company's registration settings (one row); ``version`` is the etag, ``updated_by`` None until someone
+    changes them (the migration's defaults)."""
+
     protection_days: int = 90
     collision_mode: str = REFUSE
+    # Amount above which a deal raises a big-deal alert; None: no big-deal alerts.
+    big_deal_threshold: Decimal | None = None
+    version: int = 1
+    update_time: datetime | None = None
+    updated_by: str | None = None
 
     def __post_init__(self) -> None:
         if self.collision_mode not in COLLISION_MODES:
             raise ValueError(f"collision_mode must be one of {COLLISION_MODES}")
         if self.protection_days < 0:
             raise ValueError("protection_days must not be negative")
+
+    @property
+    def etag(self) -> str:
+        return str(self.version)
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,38 @@
-"""Command line: ``python -m opportunities.entrypoints.cli load-pipeline FILE.yaml`` and ``load-routing FILE.yaml``.
+"""Command line: ``python -m opportunities.entrypoints.cli load-pipeline FILE.yaml``, ``load-routing FILE.yaml``
+and ``registration-settings show|set``.
 
 Loads a pipeline definition as a new pipeline, or as the next version of the pipeline with the same key (deals in
 flight keep their version). A definition with any problem is refused, every problem listed, and nothing changes.
+
+``registration-settings`` reads or changes the company's registration settings through the API as the caller
+(``--token``, default $SHANGJI_TOKEN, as ``python -m shangji_kit.admin token <user-id>`` prints it; ``--target``,
+default 127.0.0.1:SHANGJI_OPPORTUNITIES_GRPC_PORT), so who may change them is the API's rule (sales ops and
+admins), not whoever can reach the database:
+
+    registration-settings show
+    registration-settings set [--protection-days N] [--collision-mode refuse|queue] [--big-deal-threshold AMOUNT]
+                              [--etag ETAG]
+
+``--big-deal-threshold ""`` switches big-deal alerts off. Exit status 0 when done, 1 when the API refused.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+import grpc
 import yaml
+from google.protobuf import field_mask_pb2
 
 from opportunities import bootstrap
 from opportunities.service_layer import assignment, pipelines
+from shangji.opportunities.v1 import opportunities_pb2 as pb
+from shangji.opportunities.v1 import opportunities_pb2_grpc
 from shangji_kit.errors import DomainError, InvalidArgument
+from shangji_kit.rpc.client import Caller, channel
+from shangji_kit.settings import Settings
 
 
 def load_pipeline(path: str) -> int:
@@ -58,14 +77,60 @@ def load_routing(path: str) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def settings_text(s: pb.RegistrationSettings) -> str:
+    updated = (f"{s.update_time.ToDatetime().isoformat(timespec='seconds')}Z by {s.updated_by}" if s.updated_by
+               else "never (the defaults)")
+    return (f"protection_days     {s.protection_days}\n"
+            f"collision_mode      {s.collision_mode}\n"
+            f"big_deal_threshold  {s.big_deal_threshold or '(none: no big-deal alerts)'}\n"
+            f"etag                {s.etag}\n"
+            f"updated             {updated}")
+
+
+def registration_settings(args: argparse.Namespace, out=None) -> int:
+    target = args.target or f"127.0.0.1:{Settings.for_service('opportunities').grpc_port}"
+    with channel("opportunities", target) as ch:
+        api = Caller(opportunities_pb2_grpc.OpportunitiesServiceStub(ch), args.token or None)
+        try:
+            if args.action == "show":
+                settings = api.GetRegistrationSettings(pb.GetRegistrationSettingsRequest())
+            else:
+                given = {"protection_days": args.protection_days, "collision_mode": args.collision_mode,
+                         "big_deal_threshold": args.big_deal_threshold}
+                mask = [path for path, value in given.items() if value is not None]
+                if not mask:
+                    print("set: name at least one of --protection-days, --collision-mode, --big-deal-threshold",
+                          file=sys.stderr)
+                    return 2
+                settings = api.UpdateRegistrationSettings(pb.UpdateRegistrationSettingsRequest(
+                    settings=pb.RegistrationSettings(**{k: v for k, v in given.items() if v is not None}),
+                    update_mask=field_mask_pb2.FieldMask(paths=mask), etag=args.etag))
+        except grpc.RpcError as exc:
+            print(f"{exc.code().name}: {exc.details()}", file=sys.stderr)
+            return 1
+    print(settings_text(settings), file=out or sys.stdout)
+    return 0
+
+
+def main(argv: list[str] | None = None, out=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m opportunities.entrypoints.cli")
     commands = parser.add_subparsers(dest="command", required=True)
     load = commands.add_parser("load-pipeline", help="load a pipeline YAML as a new pipeline or a new version")
     load.add_argument("file")
     routing = commands.add_parser("load-routing", help="replace the routing rules with a YAML list")
     routing.add_argument("file")
+    settings = commands.add_parser("registration-settings", help="show or change the registration settings "
+                                                                 "(sales ops and admins change them)")
+    settings.add_argument("action", choices=("show", "set"))
+    settings.add_argument("--protection-days", type=int)
+    settings.add_argument("--collision-mode")
+    settings.add_argument("--big-deal-threshold", help='an amount such as 1000000; "" for no big-deal alerts')
+    settings.add_argument("--etag", default="", help="refuse the change if the settings moved on since this etag")
+    settings.add_argument("--target", default="")
+    settings.add_argument("--token", default=os.environ.get("SHANGJI_TOKEN", ""))
     args = parser.parse_args(argv)
+    if args.command == "registration-settings":
+        return registration_settings(args, out)
     return load_pipeline(args.file) if args.command == "load-pipeline" else load_routing(args.file)
 
 

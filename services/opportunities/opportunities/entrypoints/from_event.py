@@ -37,7 +37,7 @@ def registration_from_event(env: Envelope) -> registering.RegisterFromConversion
         contact_email=lead.email, region=lead.region, source=lead.source,
         customer_id=names.parse(event.customer, "customers", "customer") if event.customer else None,
         decision_chain=tuple(_chain_contact(c, f"decision_chain[{i}]") for i, c in enumerate(event.decision_chain)),
-        without_opportunity=event.without_opportunity)
+        without_opportunity=event.without_opportunity, product_lines=tuple(event.product_lines))
 
 
 def _chain_contact(c: leads_pb2.DecisionChainContact, field: str) -> decision_chain.DealContact:

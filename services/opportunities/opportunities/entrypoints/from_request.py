@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from opportunities.domain import decision_chain, gates, model, registration, work
-from opportunities.service_layer import assignment, lifecycle, pipelines, tasks
+from opportunities.service_layer import assignment, lifecycle, pipelines, registration_settings, tasks
 from opportunities.service_layer import registration as registering
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji_kit import names
@@ -172,3 +172,11 @@ def _time(ts: Timestamp, field: str) -> datetime:
         return ts.ToDatetime(tzinfo=UTC)
     except (ValueError, OverflowError) as exc:
         raise InvalidArgument.field(field, "not a valid time (seconds and nanos out of range)") from exc
+
+
+def settings_update_from_request(request: opportunities_pb2.UpdateRegistrationSettingsRequest
+                                 ) -> registration_settings.UpdateRegistrationSettings:
+    s = request.settings
+    return registration_settings.UpdateRegistrationSettings(
+        update_mask=tuple(request.update_mask.paths), protection_days=s.protection_days,
+        collision_mode=s.collision_mode, big_deal_threshold=s.big_deal_threshold, etag=request.etag)

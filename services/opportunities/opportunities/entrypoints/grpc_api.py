@@ -9,7 +9,15 @@ from opportunities import bootstrap
 from opportunities.adapters import to_proto as out
 from opportunities.entrypoints import from_request as inbound
 from opportunities.entrypoints import reports_api
-from opportunities.service_layer import assignment, lifecycle, pipelines, records, registration, tasks
+from opportunities.service_layer import (
+    assignment,
+    lifecycle,
+    pipelines,
+    records,
+    registration,
+    registration_settings,
+    tasks,
+)
 from shangji.opportunities.v1 import opportunities_pb2_grpc
 from shangji_kit import auth, caller, names
 from shangji_kit.rpc import server
@@ -42,6 +50,13 @@ class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
     def ArbitrateRegistration(self, request, context):
         return out.opportunity_to_proto(registration.arbitrate_registration(
             inbound.arbitrate_from_request(request), _caller(), self.uow()))
+
+    def GetRegistrationSettings(self, request, context):
+        return out.settings_to_proto(registration_settings.get_registration_settings(_caller(), self.uow()))
+
+    def UpdateRegistrationSettings(self, request, context):
+        return out.settings_to_proto(registration_settings.update_registration_settings(
+            inbound.settings_update_from_request(request), _caller(), self.uow()))
 
     def AssignOpportunities(self, request, context):
         assigned = assignment.assign_opportunities(inbound.assignments_from_request(request),

@@ -20,6 +20,7 @@ from opportunities.service_layer.deals import (
     utc_now,
     visible_deal,
 )
+from opportunities.service_layer.registration import check_added_lines
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import company_time, fieldmask
 from shangji_kit.caller import as_user_id
@@ -85,7 +86,9 @@ def deal_list_query(filter_text: str, order_by: str, page_token: str, page_size:
 def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork,
                        *, clock: Clock = utc_now) -> model.Opportunity:
     """Change the fields in the mask. NOT_FOUND when the caller may not see the deal, PERMISSION_DENIED
-    when they see it but may not change it, ABORTED when the etag or the version moved on."""
+    when they see it but may not change it, ABORTED when the etag or the version moved on. Product lines it adds
+    are checked for collisions as at registration: FAILED_PRECONDITION REGISTRATION_COLLISION (refuse mode), or the
+    deal waits for arbitration with its new lines (queue mode)."""
     mask = fieldmask.check(cmd.update_mask, UPDATABLE_FIELDS)
     title, changes = model.parse_changes(
         mask, title=cmd.title, amount=cmd.amount, currency=cmd.currency, expected_close_date=cmd.expected_close_date,
@@ -99,11 +102,13 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
         if changes.get("customer_id") and not uow.customers.visible(changes["customer_id"], uow.org.viewer(user_id)):
             raise NotFound(f"customers/{changes['customer_id']}")
         expected = opportunity.version
-        before = set(opportunity.checklist)
+        before, lines_before = set(opportunity.checklist), opportunity.product_lines
         if title is not None:
             opportunity.retitle(title, now, "opportunity.title")
         if changes:
             opportunity.change(changes, pipeline_of(uow, opportunity), company_time.today(now), now)
+        if "product_lines" in changes:
+            check_added_lines(uow, opportunity, lines_before, now)
         if "checklist" in changes:
             after = set(opportunity.checklist)
             uow.deals.record_checklist(opportunity.id, sorted(after - before), user_id, now)

@@ -36,7 +36,7 @@ class RegisterFromConversion:
     contact_email: str = ""
     region: str = ""
     source: str = ""
-    # LeadConverted carries none today; a conversion with product lines is checked for collisions like any other.
+    # ConvertLead's product lines: checked for collisions like a registration's, queued (never refused) on one.
     product_lines: tuple[str, ...] = ()
     customer_id: str | None = None
     # The customer's decision chain at conversion, copied onto the deal.
@@ -78,18 +78,35 @@ def _register_converted(uow: OpportunitiesUnitOfWork, cmd: RegisterFromConversio
 
 
 def _check_collision(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,
-                     settings: registration.RegistrationSettings, now: datetime, *, refuse: bool) -> None:
-    """Refuse (FAILED_PRECONDITION REGISTRATION_COLLISION) or queue a registration that collides (撞单)."""
-    if not opportunity.product_lines or opportunity.owner_id is None:
+                     settings: registration.RegistrationSettings, now: datetime, *, refuse: bool,
+                     lines: tuple[str, ...] | None = None) -> None:
+    """Refuse (FAILED_PRECONDITION REGISTRATION_COLLISION) or queue a registration that collides (撞单) for
+    ``lines`` (the deal's product lines by default)."""
+    lines = opportunity.product_lines if lines is None else lines
+    if not lines or opportunity.owner_id is None:
         return  # holds nothing, collides with nothing (registration.find_collision); unassigned: no owner yet
     uow.registration.lock_customer(opportunity.customer_key)
-    collision = registration.find_collision(opportunity.owner_id, opportunity.product_lines,
+    collision = registration.find_collision(opportunity.owner_id, lines,
                                             uow.registration.holdings(opportunity.customer_key), settings, now)
     if collision is None:
         return
     if refuse:
         raise collision.error(opportunity.customer_company, uow.alerts.managers_of(opportunity.owner_id))
     model.queue_for_arbitration(opportunity, collision)
+
+
+def check_added_lines(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, before: tuple[str, ...],
+                      now: datetime) -> None:
+    """An edit that adds product lines makes the deal hold its customer for them: the added lines (not those it
+    held already) are checked as a registration's would be, refused or queued for arbitration as the company's
+    collision mode says. A deal in a won or lost stage holds nothing, so its lines are not checked."""
+    held = {registration.product_line_key(p) for p in before}
+    added = tuple(p for p in opportunity.product_lines if registration.product_line_key(p) not in held)
+    if not added or opportunity.stage_category != model.OPEN:
+        return
+    settings = uow.registration.settings()
+    _check_collision(uow, opportunity, settings, now, refuse=settings.collision_mode == registration.REFUSE,
+                     lines=added)
 
 
 @dataclass(frozen=True)

@@ -139,9 +139,8 @@ class Registrations(Protocol):
     def big_deal_threshold(self) -> Decimal | None:
         """The amount above which a deal is a big deal; None: no big-deal alerts."""
 
-    def set_big_deal_threshold(self, threshold: Decimal | None) -> None: ...
-
-    def set_registration(self, settings: RegistrationSettings) -> None: ...
+    def save_settings(self, settings: RegistrationSettings, expected_version: int) -> bool:
+        """Write the settings back; False when they no longer have ``expected_version``."""
 
     def rules(self) -> list[RoutingRule]: ...
 

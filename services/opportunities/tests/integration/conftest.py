@@ -42,7 +42,8 @@ def scalar(shangji_env):
 
 
 def _lead_converted(*, owner: str, lead_id: str | None = None, event_id: str | None = None,
-                   converted_by: str | None = None, title: str = "", company: str = "华东精密机械有限公司") -> dict:
+                   converted_by: str | None = None, title: str = "", company: str = "华东精密机械有限公司",
+                   product_lines: tuple[str, ...] = ()) -> dict:
     """A CloudEvents envelope as leads' relay publishes it."""
     lead_id = lead_id or str(uuid.uuid4())
     now = datetime.now(UTC)
@@ -52,7 +53,7 @@ def _lead_converted(*, owner: str, lead_id: str | None = None, event_id: str | N
         state=leads_pb2.Lead.CONVERTED)
     lead.convert_time.FromDatetime(now)
     event = lead_events.LeadConverted(lead=lead, converted_by=f"users/{converted_by or owner}",
-                                      opportunity_title=title)
+                                      opportunity_title=title, product_lines=list(product_lines))
     event.convert_time.FromDatetime(now)
     return envelopes.published("leads", event, subject=lead.name, event_id=event_id, time=now)
 
@@ -71,9 +72,11 @@ def execute(shangji_env):
 
 @pytest.fixture
 def register(worker, lead_converted, scalar):
-    """``register(owner)``: a deal registered the way the worker does it; returns its resource name."""
+    """``register(owner)``: a deal registered the way the worker does it, for a customer of its own; returns its
+    resource name."""
     def make(owner: str) -> str:
-        body = lead_converted(owner=owner)
+        # A company of its own: deals of different tests must not collide (撞单) when they name product lines.
+        body = lead_converted(owner=owner, company=f"华东精密机械{uuid.uuid4().hex[:8]}有限公司")
         worker.on_lead_converted(body)
         deal_id = scalar("SELECT id FROM opportunities WHERE lead_id = :lead", lead=body["data"]["lead"]["id"])
         return f"opportunities/{deal_id}"

@@ -2,9 +2,11 @@
 
 import uuid
 
+import grpc
 import pytest
 
 from opportunities.service_layer import registration
+from shangji.opportunities.v1 import opportunities_pb2 as pb
 from shangji_kit.errors import InvalidArgument
 
 
@@ -71,3 +73,42 @@ def test_a_malformed_event_is_rejected_and_writes_nothing(worker, lead_converted
     assert exc.value.violations[0].field == "lead.owner"
     assert counts(body["data"]["lead"]["id"]) == (0, 0)
     assert scalar("SELECT count(*) FROM inbox WHERE event_id = :e", e=body["id"]) == 0
+
+
+def test_a_conversion_carries_its_product_lines_and_holds_the_customer_for_them(worker, lead_converted, scalar,
+                                                                                as_user):
+    owner, other, company = str(uuid.uuid4()), str(uuid.uuid4()), f"转化客户{uuid.uuid4().hex[:8]}有限公司"
+    body = lead_converted(owner=owner, company=company, product_lines=("ERP", "MES"))
+    worker.on_lead_converted(body)
+    row = scalar("SELECT row_to_json(o) FROM opportunities o WHERE lead_id = :lead", lead=body["data"]["lead"]["id"])
+    assert (row["product_lines"], row["registration_state"]) == (["ERP", "MES"], "active")
+    # The converted deal holds its customer: another rep's registration for a shared line collides (refuse mode).
+    with pytest.raises(grpc.RpcError) as exc:
+        as_user(other).RegisterOpportunity(pb.RegisterOpportunityRequest(opportunity=pb.Opportunity(
+            customer_company=company, product_lines=["mes"])))
+    assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_a_conversion_colliding_with_another_reps_deal_waits_for_arbitration_whatever_the_mode(
+        worker, lead_converted, scalar, as_user):
+    holder, owner, company = str(uuid.uuid4()), str(uuid.uuid4()), f"撞单客户{uuid.uuid4().hex[:8]}有限公司"
+    assert scalar("SELECT collision_mode FROM registration_settings") == "refuse"
+    held = as_user(holder).RegisterOpportunity(pb.RegisterOpportunityRequest(opportunity=pb.Opportunity(
+        customer_company=company, product_lines=["ERP"])))
+    body = lead_converted(owner=owner, company=company.removesuffix("有限公司"), product_lines=("erp", "CRM"))
+    worker.on_lead_converted(body)
+    row = scalar("SELECT row_to_json(o) FROM opportunities o WHERE lead_id = :lead", lead=body["data"]["lead"]["id"])
+    assert (row["registration_state"], row["collides_with"], row["owner_id"]) == ("pending_arbitration", held.id,
+                                                                                  owner)
+    deal = f"opportunities/{row['id']}"
+    types = scalar("SELECT string_agg(type, ',' ORDER BY position) FROM outbox WHERE subject = :s", s=deal)
+    assert types == ("shangji.opportunities.v1.OpportunityRegistered,"
+                     "shangji.opportunities.v1.OpportunityRegistrationQueued")
+    queued = scalar("SELECT data FROM outbox WHERE subject = :s AND type LIKE '%Queued'", s=deal)
+    assert (queued["holder"], queued["holdingOpportunity"], queued["productLines"]) == (
+        f"users/{holder}", held.name, ["erp"])
+    # Frozen until a manager decides, as a queued registration is.
+    with pytest.raises(grpc.RpcError) as exc:
+        as_user(owner).UpdateOpportunity(pb.UpdateOpportunityRequest(
+            opportunity=pb.Opportunity(name=deal, title="x"), update_mask={"paths": ["title"]}))
+    assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION

@@ -51,6 +51,9 @@ def test_a_deal_from_registration_to_win_through_every_gate(as_user, register, s
         ("checklist_completed", "checklist item 'need_confirmed' (确认客户有明确需求) is not completed")]
     assert get(caller, name).etag == "1"  # nothing changed
     deal = ready_deal(caller, name)
+    # The shipped pipeline's 确定决策者 stage is left with a decision maker in the deal's chain (version 3).
+    caller.AddDecisionChainContact(pb.AddDecisionChainContactRequest(parent=name, contact=pb.DealContact(
+        display_name="周总", buying_role="decision_maker")))
     path = []
     for _ in range(7):
         deal = caller.AdvanceStage(pb.AdvanceStageRequest(name=name, etag=deal.etag))

@@ -23,7 +23,7 @@ def test_the_owner_gets_the_deal(as_user, register):
     assert (deal.owner, deal.registrant) == (f"users/{owner}", f"users/{owner}")
     assert (deal.stage, deal.stage_display_name, deal.etag) == ("discover", "发现机会", "1")
     assert deal.lead.startswith("leads/") and deal.pipeline.startswith("pipelines/")
-    assert deal.customer_company == "华东精密机械有限公司" and deal.create_time.seconds > 0
+    assert deal.customer_company.startswith("华东精密机械") and deal.create_time.seconds > 0
 
 
 def test_someone_else_gets_not_found_exactly_as_for_a_missing_deal(as_user, register):

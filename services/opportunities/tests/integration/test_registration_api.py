@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 
 from opportunities import bootstrap
 from opportunities.service_layer import registration
@@ -183,3 +184,52 @@ def test_a_conversion_that_collides_is_queued_even_in_refuse_mode(as_user, shang
         registration.RegisterFromConversion(lead_id=str(uuid.uuid4()), owner_id=converter, registrant_id=converter,
                                         title="", customer_company=customer), str(uuid.uuid4()), uow())
     assert plain.registration_state == "active"
+
+
+# --- product lines added by UpdateOpportunity -------------------------------------------------------------------
+
+def add_lines(caller, deal: pb.Opportunity, lines) -> pb.Opportunity:
+    return caller.UpdateOpportunity(pb.UpdateOpportunityRequest(
+        opportunity=pb.Opportunity(name=deal.name, product_lines=list(lines)),
+        update_mask=field_mask_pb2.FieldMask(paths=["product_lines"]), etag=deal.etag))
+
+
+def test_adding_a_held_product_line_is_refused_and_changes_nothing(as_user, scalar):
+    holder, other, customer = str(uuid.uuid4()), str(uuid.uuid4()), company()
+    held = register(as_user(holder), customer, ("ERP",))
+    mine = register(as_user(other), customer, ("MES",))
+    exc = fails(lambda r: add_lines(as_user(other), mine, ("MES", "erp")), None)
+    assert exc.code() == grpc.StatusCode.FAILED_PRECONDITION
+    details = details_of(exc)
+    assert details["reason"] == "REGISTRATION_COLLISION"
+    assert (details["metadata"]["holder"], details["metadata"]["product_lines"]) == (f"users/{holder}", "erp")
+    assert as_user(other).GetOpportunity(pb.GetOpportunityRequest(name=mine.name)) == mine
+    # A line nobody else holds is not refused, nor keeping or dropping lines; but the first to add a line holds it.
+    mine = add_lines(as_user(other), mine, ("MES", "CRM"))
+    assert list(mine.product_lines) == ["MES", "CRM"]
+    assert list(add_lines(as_user(other), mine, ("CRM",)).product_lines) == ["CRM"]
+    held = add_lines(as_user(holder), held, ("ERP", "SCM"))
+    assert list(held.product_lines) == ["ERP", "SCM"]
+    assert fails(lambda r: add_lines(as_user(holder), held, ("ERP", "crm")), None).code() == \
+        grpc.StatusCode.FAILED_PRECONDITION
+    assert scalar("SELECT count(*) FROM outbox WHERE subject = :s AND type LIKE '%Queued'", s=mine.name) == 0
+
+
+def test_adding_a_held_product_line_in_queue_mode_waits_for_arbitration(as_user, org, scalar, queue_mode):
+    holder, other, customer = str(uuid.uuid4()), str(uuid.uuid4()), company()
+    held = register(as_user(holder), customer, ("ERP",))
+    mine = register(as_user(other), customer, ("MES",))
+    queued = add_lines(as_user(other), mine, ("MES", "ERP"))
+    assert (queued.registration_state, list(queued.product_lines)) == (pb.Opportunity.PENDING_ARBITRATION,
+                                                                       ["MES", "ERP"])
+    assert scalar("SELECT collides_with::text FROM opportunities WHERE id = :i", i=mine.id) == held.id
+    event = scalar("SELECT data FROM outbox WHERE subject = :s AND type LIKE '%Queued'", s=mine.name)
+    assert (event["holder"], event["holdingOpportunity"], event["productLines"]) == (f"users/{holder}", held.name,
+                                                                                     ["ERP"])
+    # Frozen until arbitrated; approved, it is active with the lines it asked for.
+    assert fails(lambda r: add_lines(as_user(other), queued, ("MES",)), None).code() == \
+        grpc.StatusCode.FAILED_PRECONDITION
+    ops = org.user(roles=("sales_ops",))
+    approved = as_user(ops).ArbitrateRegistration(pb.ArbitrateRegistrationRequest(
+        name=mine.name, decision=Decision.APPROVE, etag=queued.etag))
+    assert (approved.registration_state, list(approved.product_lines)) == (pb.Opportunity.ACTIVE, ["MES", "ERP"])

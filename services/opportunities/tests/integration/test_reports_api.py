@@ -436,6 +436,9 @@ def test_a_win_keeps_its_reason_and_the_competitors_beaten_for_the_win_loss_repo
                                         "solution_presented", "decision_maker_met", "competition_analysed",
                                         "quote_sent", "contract_reviewed"]),
         update_mask=FieldMask(paths=["expected_close_date", "amount", "currency", "product_lines", "checklist"])))
+    # The shipped pipeline's 确定决策者 stage is left with a decision maker in the chain (version 3).
+    caller.AddDecisionChainContact(opb.AddDecisionChainContactRequest(parent=name, contact=opb.DealContact(
+        display_name="周总", buying_role="decision_maker")))
     for _ in range(7):
         deal = caller.AdvanceStage(opb.AdvanceStageRequest(name=name, etag=deal.etag))
     with pytest.raises(grpc.RpcError) as too_long:

@@ -319,11 +319,11 @@ class FakeRegistrations(_State):
     def big_deal_threshold(self) -> Decimal | None:
         return self.threshold
 
-    def set_big_deal_threshold(self, threshold: Decimal | None) -> None:
-        self.threshold = threshold
-
-    def set_registration(self, settings: RegistrationSettings) -> None:
-        self.settings_row = settings
+    def save_settings(self, settings: RegistrationSettings, expected_version: int) -> bool:
+        if self.settings_row.version != expected_version:
+            return False
+        self.settings_row, self.threshold = settings, settings.big_deal_threshold
+        return True
 
     def rules(self) -> list[RoutingRule]:
         return list(self.routing)

@@ -8,7 +8,7 @@ import pytest
 
 from opportunities.domain import registration as rules
 from opportunities.domain.decision_chain import DealContact
-from opportunities.service_layer import registration
+from opportunities.service_layer import lifecycle, registration
 from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound
 from shangji_kit.inbox import Delivery
 
@@ -120,3 +120,25 @@ def test_a_manager_above_the_holder_arbitrates_a_queued_registration(uow, people
 def test_clock_is_the_one_given(uow, people):
     moment = datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.now().astimezone().tzinfo)
     assert register(uow, people.user(), lambda: moment).create_time == moment
+
+
+def _add_lines(uow, caller, deal, lines, clock):
+    cmd = lifecycle.UpdateOpportunity(opportunity_id=deal.id, title="", update_mask=("product_lines",),
+                                      product_lines=tuple(lines))
+    return lifecycle.update_opportunity(cmd, caller, uow, clock=clock)
+
+
+def test_an_edit_adding_a_held_line_is_refused_or_queued_as_a_registration(uow, people, clock, events):
+    holder, rep = people.user(), people.user()
+    held = register(uow, holder, clock, lines=("ERP",))
+    mine = register(uow, rep, clock, lines=("MES",))
+    with pytest.raises(FailedPrecondition) as exc:
+        _add_lines(uow, rep, mine, ("MES", "erp"), clock)
+    assert exc.value.reason == "REGISTRATION_COLLISION" and uow.deals.get(mine.id).product_lines == ("MES",)
+    uow.registration.settings_row = rules.RegistrationSettings(collision_mode=rules.QUEUE)
+    queued = _add_lines(uow, rep, mine, ("MES", "erp"), clock)
+    stored = uow.deals.get(mine.id)
+    assert (stored.registration_state, stored.collides_with, stored.product_lines) == (
+        rules.PENDING_ARBITRATION, held.id, ("MES", "erp"))
+    assert queued.collides_with is None  # the rep may not see the holder's deal
+    assert events(uow)[-1] == "OpportunityRegistrationQueued"
