@@ -87,8 +87,8 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
                        *, clock: Clock = utc_now) -> model.Opportunity:
     """Change the fields in the mask. NOT_FOUND when the caller may not see the deal, PERMISSION_DENIED
     when they see it but may not change it, ABORTED when the etag or the version moved on. Product lines it adds
-    are checked for collisions as at registration: FAILED_PRECONDITION REGISTRATION_COLLISION (refuse mode), or the
-    deal waits for arbitration with its new lines (queue mode)."""
+    are checked for collisions as at registration and refused on one (FAILED_PRECONDITION REGISTRATION_COLLISION)
+    in either collision mode (``registration.check_added_lines`` says why)."""
     mask = fieldmask.check(cmd.update_mask, UPDATABLE_FIELDS)
     title, changes = model.parse_changes(
         mask, title=cmd.title, amount=cmd.amount, currency=cmd.currency, expected_close_date=cmd.expected_close_date,

@@ -98,15 +98,15 @@ def _check_collision(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunit
 def check_added_lines(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, before: tuple[str, ...],
                       now: datetime) -> None:
     """An edit that adds product lines makes the deal hold its customer for them: the added lines (not those it
-    held already) are checked as a registration's would be, refused or queued for arbitration as the company's
-    collision mode says. A deal in a won or lost stage holds nothing, so its lines are not checked."""
+    held already) are checked as a registration's would be, and a collision is refused in either collision mode.
+    Queueing would put a deal that is already being worked back into arbitration for one line, and a rejection
+    there rejects the whole deal (arbitration decides on deals, not lines); the rep registers the line as a deal of
+    its own if it is contested. A deal in a won or lost stage holds nothing, so its lines are not checked."""
     held = {registration.product_line_key(p) for p in before}
     added = tuple(p for p in opportunity.product_lines if registration.product_line_key(p) not in held)
     if not added or opportunity.stage_category != model.OPEN:
         return
-    settings = uow.registration.settings()
-    _check_collision(uow, opportunity, settings, now, refuse=settings.collision_mode == registration.REFUSE,
-                     lines=added)
+    _check_collision(uow, opportunity, uow.registration.settings(), now, refuse=True, lines=added)
 
 
 @dataclass(frozen=True)

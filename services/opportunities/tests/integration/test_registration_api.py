@@ -215,21 +215,15 @@ def test_adding_a_held_product_line_is_refused_and_changes_nothing(as_user, scal
     assert scalar("SELECT count(*) FROM outbox WHERE subject = :s AND type LIKE '%Queued'", s=mine.name) == 0
 
 
-def test_adding_a_held_product_line_in_queue_mode_waits_for_arbitration(as_user, org, scalar, queue_mode):
+def test_adding_a_held_product_line_is_refused_in_queue_mode_too(as_user, scalar, queue_mode):
+    # Queueing an edit would put a deal already being worked back into arbitration, where a rejection rejects it.
     holder, other, customer = str(uuid.uuid4()), str(uuid.uuid4()), company()
     held = register(as_user(holder), customer, ("ERP",))
     mine = register(as_user(other), customer, ("MES",))
-    queued = add_lines(as_user(other), mine, ("MES", "ERP"))
-    assert (queued.registration_state, list(queued.product_lines)) == (pb.Opportunity.PENDING_ARBITRATION,
-                                                                       ["MES", "ERP"])
-    assert scalar("SELECT collides_with::text FROM opportunities WHERE id = :i", i=mine.id) == held.id
-    event = scalar("SELECT data FROM outbox WHERE subject = :s AND type LIKE '%Queued'", s=mine.name)
-    assert (event["holder"], event["holdingOpportunity"], event["productLines"]) == (f"users/{holder}", held.name,
-                                                                                     ["ERP"])
-    # Frozen until arbitrated; approved, it is active with the lines it asked for.
-    assert fails(lambda r: add_lines(as_user(other), queued, ("MES",)), None).code() == \
-        grpc.StatusCode.FAILED_PRECONDITION
-    ops = org.user(roles=("sales_ops",))
-    approved = as_user(ops).ArbitrateRegistration(pb.ArbitrateRegistrationRequest(
-        name=mine.name, decision=Decision.APPROVE, etag=queued.etag))
-    assert (approved.registration_state, list(approved.product_lines)) == (pb.Opportunity.ACTIVE, ["MES", "ERP"])
+    exc = fails(lambda r: add_lines(as_user(other), mine, ("MES", "ERP")), None)
+    assert (exc.code(), details_of(exc)["reason"]) == (grpc.StatusCode.FAILED_PRECONDITION, "REGISTRATION_COLLISION")
+    assert details_of(exc)["metadata"]["holder"] == f"users/{holder}"
+    assert as_user(other).GetOpportunity(pb.GetOpportunityRequest(name=mine.name)) == mine
+    assert scalar("SELECT registration_state FROM opportunities WHERE id = :i", i=mine.id) == "active"
+    assert scalar("SELECT count(*) FROM outbox WHERE subject = :s AND type LIKE '%Queued'", s=mine.name) == 0
+    assert held.registration_state == pb.Opportunity.ACTIVE
