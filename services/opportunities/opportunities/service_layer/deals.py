@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from opportunities.domain import model, work
+from opportunities.domain import audit, model, work
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import visibility
 from shangji_kit.caller import as_user_id
@@ -60,12 +60,18 @@ def editable_deal(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: 
 
 
 def save_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expected_version: int,
-              pipeline: model.Pipeline | None = None) -> None:
-    """Write the deal back, its stage moves into the history and its events into the outbox."""
+              pipeline: model.Pipeline | None = None, *, cause: audit.Cause) -> None:
+    """Write the deal back, its stage moves into the history, its events into the outbox, and what changed in its
+    fields since it was read into its audit trail (``cause`` says who and why)."""
+    if opportunity.loaded is None:  # every write path reads its deal through the repository, which snapshots it
+        raise TypeError(f"{opportunity.name} was not read for a change")
     # Optimistic concurrency: a change committed since our read (an edit, a move, a handover) moved the version on.
     if not uow.deals.update(opportunity, expected_version):
         raise Aborted(f"{opportunity.name} changed concurrently; re-read it", reason="CONCURRENT_UPDATE",
                       metadata={"resource": opportunity.name})
+    after = audit.snapshot(opportunity)
+    change = audit.record(new_id(), opportunity.id, opportunity.loaded, after, cause, opportunity.update_time)
+    opportunity.loaded = after
     entered = []
     for event in opportunity.events:
         if isinstance(event, model.StageMove):
@@ -73,12 +79,21 @@ def save_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expe
             if isinstance(event, (model.OpportunityStageChanged, model.OpportunityReopened)):
                 entered.append((event.to_stage, event.change_time))
     uow.publish(opportunity.events)
+    if change is not None:
+        record_changes(uow, [change])
     if entered:
         pipeline = pipeline or pipeline_of(uow, opportunity)
         for stage_key, time in entered:
             stage = pipeline.find(stage_key)
             if stage is not None:
                 tasks_on_entry(uow, opportunity, stage, time)
+
+
+def record_changes(uow: OpportunitiesUnitOfWork, changes: list[audit.Change]) -> None:
+    """Entries of deals' audit trails, each announced (OpportunityChanged) in the same transaction."""
+    if changes:
+        uow.changes.add(changes)
+        uow.publish([audit.OpportunityChanged(c) for c in changes])
 
 
 def pipeline_of(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity) -> model.Pipeline:

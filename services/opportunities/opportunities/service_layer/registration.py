@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from opportunities.domain import decision_chain, model, registration, routing
+from opportunities.domain import audit, decision_chain, model, registration, routing
 from opportunities.service_layer.alerts import raise_big_deal
 from opportunities.service_layer.deals import Clock, new_id, save_deal, shown_to, tasks_on_entry, utc_now
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
@@ -239,7 +239,7 @@ def arbitrate_registration(cmd: ArbitrateRegistration, caller_id: str, uow: Oppo
                           metadata={"resource": opportunity.name, "etag": opportunity.etag})
         expected = opportunity.version
         opportunity.arbitrate(decision, cmd.note, user_id, now)
-        save_deal(uow, opportunity, expected)
+        save_deal(uow, opportunity, expected, cause=audit.Cause(audit.ARBITRATE, user_id, opportunity.arbitration_note))
         shown = shown_to(uow, viewer, opportunity)
         uow.commit()
         return shown
