@@ -7,7 +7,7 @@ means a write path cannot forget a field or the trail as a whole."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -73,9 +73,11 @@ def _decimal(value: Decimal | None) -> str:
     return "" if value is None else format(value.normalize(), "f")
 
 
-def _list(values) -> str:
-    """A list as a JSON array: a product line may itself hold a comma, so joining would be ambiguous."""
-    return json.dumps(list(values), ensure_ascii=False) if values else ""
+def _list(values: Iterable[object]) -> str:
+    """A list as a JSON array ("" when empty): a product line may itself hold a comma, so joining would be
+    ambiguous."""
+    items = list(values)
+    return json.dumps(items, ensure_ascii=False) if items else ""
 
 
 def _resource(collection: str, id_: str | None) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from opportunities.domain import audit, model, registration, routing
 from opportunities.service_layer.deals import (
     Clock,
+    check_etag,
     pipeline_of,
     save_deal,
     shown_all,
@@ -19,7 +20,7 @@ from opportunities.service_layer.deals import (
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import names, visibility
 from shangji_kit.caller import as_user_id
-from shangji_kit.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 
 def routing_rules_from_list(data: object) -> list[routing.RoutingRule]:
@@ -153,9 +154,7 @@ def reassign_opportunity(cmd: ReassignOpportunity, caller_id: str, uow: Opportun
             raise PermissionDenied(f"only sales ops, admins and the managers above its owner reassign "
                                    f"{opportunity.name}", reason="NOT_A_REASSIGNER",
                                    metadata={"resource": opportunity.name})
-        if cmd.etag and cmd.etag != opportunity.etag:
-            raise Aborted(f"{opportunity.name} changed since it was read (etag {opportunity.etag}); re-read it",
-                          metadata={"resource": opportunity.name, "etag": opportunity.etag})
+        check_etag(opportunity, cmd.etag)
         roles = uow.org.roles_of(cmd.new_owner_id)
         new_owner = f"users/{cmd.new_owner_id}"
         if roles is None:

@@ -5,7 +5,7 @@ of it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -53,10 +53,15 @@ def editable_deal(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: 
         raise PermissionDenied(f"you may see {opportunity.name} but not change it",
                                reason="NOT_AN_EDITOR", metadata={"resource": opportunity.name})
     opportunity.require_registered()
+    check_etag(opportunity, etag)
+    return opportunity, user_id
+
+
+def check_etag(opportunity: model.Opportunity, etag: str) -> None:
+    """ABORTED when the caller gave an etag and it is no longer the deal's (AIP-154)."""
     if etag and etag != opportunity.etag:
         raise Aborted(f"{opportunity.name} changed since it was read (etag {opportunity.etag}); re-read it",
                       metadata={"resource": opportunity.name, "etag": opportunity.etag})
-    return opportunity, user_id
 
 
 def save_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expected_version: int,
@@ -89,8 +94,10 @@ def save_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expe
                 tasks_on_entry(uow, opportunity, stage, time)
 
 
-def record_changes(uow: OpportunitiesUnitOfWork, changes: list[audit.Change]) -> None:
-    """Entries of deals' audit trails, each announced (OpportunityChanged) in the same transaction."""
+def record_changes(uow: OpportunitiesUnitOfWork, entries: Iterable[audit.Change | None]) -> None:
+    """Entries of deals' audit trails (None: nothing changed), each announced (OpportunityChanged) in the same
+    transaction."""
+    changes = [c for c in entries if c is not None]
     if changes:
         uow.changes.add(changes)
         uow.publish([audit.OpportunityChanged(c) for c in changes])
