@@ -181,6 +181,9 @@ def test_a_refused_reassignment_says_why_and_changes_nothing(as_user, register, 
             assert details_of(refused)["reason"] == reason
     refused = fails(manager.ReassignOpportunity, pb.ReassignOpportunityRequest(name=name, new_owner="people/1"))
     assert details_of(refused)["fields"] == ["new_owner"]
+    long_reason = fails(manager.ReassignOpportunity, pb.ReassignOpportunityRequest(
+        name=name, new_owner=f"users/{company['peer']}", reason="换" * 20_001))  # the kit's length of a note
+    assert (long_reason.code(), details_of(long_reason)["fields"]) == (grpc.StatusCode.INVALID_ARGUMENT, ["reason"])
     for state in ("pending_arbitration", "rejected"):
         execute("UPDATE opportunities SET registration_state = :s WHERE id = :i", s=state, i=deal_id(name))
         refused = fails(manager.ReassignOpportunity, pb.ReassignOpportunityRequest(
