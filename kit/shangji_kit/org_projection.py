@@ -35,6 +35,12 @@ class OrgProjection:
         """True/False as teams last said; None when teams has not told us about this user yet."""
         return visibility.is_active_user(self.session, self.tables, user_id)
 
+    def roles_of(self, user_id: str) -> tuple[str, ...] | None:
+        """The user's roles as teams last said; None when teams has not told us about this user yet."""
+        u = self.tables.users
+        row = self.session.execute(sa.select(u.c.roles).where(u.c.user_id == user_id)).first()
+        return None if row is None else tuple(row.roles or ())
+
     def department_of(self, user_id: str) -> str | None:
         u = self.tables.users
         return self.session.execute(sa.select(u.c.department_id).where(u.c.user_id == user_id)).scalar()

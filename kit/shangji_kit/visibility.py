@@ -22,6 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
 GLOBAL_ROLES = frozenset({"sales_ops", "admin"})
+# Who may own sales records (leads, deals).
+SALES_ROLES = frozenset({"sales_rep", "sales_manager"})
 
 
 def org_users_table(metadata: sa.MetaData) -> sa.Table:

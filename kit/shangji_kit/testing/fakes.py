@@ -163,6 +163,10 @@ class FakeOrgProjection(Transactional):
         user = self.users.get(user_id)
         return None if user is None else user.active
 
+    def roles_of(self, user_id: str) -> tuple[str, ...] | None:
+        user = self.users.get(user_id)
+        return None if user is None else tuple(user.roles)
+
     def department_of(self, user_id: str) -> str | None:
         user = self.users.get(user_id)
         return user.department_id if user else None

@@ -32,7 +32,7 @@ from opportunities.adapters.orm import (
     stage_history,
 )
 from opportunities.adapters.reports_tables import win_reasons
-from opportunities.domain import work
+from opportunities.domain import audit, work
 from opportunities.domain.deal_list import DEFAULT_ORDER
 from opportunities.domain.decision_chain import DECISION_MAKER, DealContact
 from opportunities.domain.model import OPEN, Collections, Opportunity, StageStay
@@ -94,6 +94,14 @@ def _document(row) -> work.DocumentVersion:
                                 uri=row.uri, note=row.note, author_id=row.author_id, create_time=row.create_time)
 
 
+def _loaded(row) -> Opportunity:
+    """A deal read by id, which a use case may change: its audited fields are kept as read, so saving it records
+    what changed (lists are read for display only and skip this)."""
+    opportunity = to_opportunity(row)
+    opportunity.loaded = audit.snapshot(opportunity)
+    return opportunity
+
+
 class DealRepository:
     """Deals (each with its stage joined) and everything recorded on one."""
 
@@ -108,7 +116,7 @@ class DealRepository:
         """One deal; None when it is missing and when ``viewer`` may not see it (the caller cannot tell which)."""
         row = self.session.execute(_GET_VISIBLE[visibility.shape_of(viewer)],
                                    {"id": opportunity_id, **RULE.params(viewer)}).first()
-        return to_opportunity(row) if row else None
+        return _loaded(row) if row else None
 
     def list_visible(self, viewer: visibility.Viewer, query: ListQuery, today: date) -> Page[Opportunity]:
         """One page of the deals ``viewer`` may see that pass ``query``'s filter, in its order."""
@@ -139,7 +147,7 @@ class DealRepository:
     def get(self, opportunity_id: str) -> Opportunity | None:
         """One deal whoever asks (callers decide who may act on it)."""
         row = self.session.execute(SELECT.where(opportunities.c.id == opportunity_id)).first()
-        return to_opportunity(row) if row else None
+        return _loaded(row) if row else None
 
     # Built once: every stage move and edit runs it, and a statement object keeps its cache key.
     _UPDATE = (sa.update(opportunities)

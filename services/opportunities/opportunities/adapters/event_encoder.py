@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 
-from opportunities.adapters.to_proto import activity_to_proto, opportunity_to_proto, task_to_proto
-from opportunities.domain import alerts, model, work
+from opportunities.adapters.to_proto import activity_to_proto, change_to_proto, opportunity_to_proto, task_to_proto
+from opportunities.domain import alerts, audit, model, work
 from shangji.opportunities.v1 import events_pb2
 from shangji_kit import names
 from shangji_kit.timestamps import from_datetime
@@ -45,6 +45,17 @@ def encode(event: object) -> tuple[Message, str]:
         owner = names.format("users", event.owner_id) if event.owner_id else ""
         return (events_pb2.ActivityRecorded(opportunity=deal, activity=activity_to_proto(event.activity),
                                             owner=owner), deal)
+    if isinstance(event, audit.OpportunityChanged):
+        # The entry is its own resource: counting a deal's events by subject is not changed by its audit trail.
+        c = event.change
+        return events_pb2.OpportunityChanged(opportunity=c.opportunity_name, change=change_to_proto(c)), c.name
+    if isinstance(event, model.OpportunityReassigned):
+        o = event.opportunity
+        return events_pb2.OpportunityReassigned(
+            opportunity=opportunity_to_proto(o),
+            previous_owner=names.format("users", event.previous_owner_id) if event.previous_owner_id else "",
+            new_owner=names.format("users", event.new_owner_id), actor=names.format("users", event.actor_id),
+            reason=event.reason, change_time=from_datetime(event.change_time)), o.name
     if isinstance(event, alerts.Alert):
         return _alert_to_proto(event), event.opportunity.name
     if isinstance(event, model.OpportunityRegistered):

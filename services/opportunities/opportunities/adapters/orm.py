@@ -356,6 +356,22 @@ checklist_completions = sa.Table(
     sa.Column("complete_time", _TIME, nullable=False),
 )
 
+# Each deal's audit trail (0014): one row per change to its fields, the changed fields' old and new text
+# ([{field, old_value, new_value}]); read newest first by the deal's (change_time, id).
+opportunity_changes = sa.Table(
+    "opportunity_changes",
+    metadata,
+    sa.Column("id", _UUID, primary_key=True),
+    sa.Column("opportunity_id", _UUID, sa.ForeignKey("opportunities.id"), nullable=False),
+    # NULL: the system (a handover from teams' event, a pipeline migration).
+    sa.Column("actor_id", _UUID),
+    sa.Column("change_time", _TIME, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("changes", pg.JSONB, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Index("opportunity_changes_deal", "opportunity_id", sa.text("change_time DESC"), "id"),
+)
+
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 # Request ids per caller (RegisterOpportunity), the kit's command idempotency (0009).

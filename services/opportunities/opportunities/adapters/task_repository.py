@@ -72,6 +72,14 @@ class TaskRepository:
                                     .order_by(*ordering.order_clauses(order, tasks.c.id)))
         return [_task(r) for r in rows]
 
+    def move_open(self, opportunity_ids: list[str], from_assignee_id: str, to_assignee_id: str) -> int:
+        """Give ``from_assignee_id``'s open tasks on these deals to ``to_assignee_id``; how many moved."""
+        if not opportunity_ids:
+            return 0
+        return self.session.execute(sa.update(tasks).where(
+            tasks.c.opportunity_id.in_(opportunity_ids), tasks.c.assignee_id == from_assignee_id,
+            tasks.c.status == work.OPEN).values(assignee_id=to_assignee_id)).rowcount
+
     def open_of(self, assignee_id: str, limit: int = 500) -> list[work.Task]:
         rows = self.session.execute(sa.select(tasks).where(tasks.c.assignee_id == assignee_id,
                                                            tasks.c.status == work.OPEN)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from opportunities.domain import decision_chain, gates, model, registration, work
+from opportunities.domain import audit, decision_chain, gates, model, registration, work
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji_kit import names
 from shangji_kit.timestamps import from_datetime
@@ -174,3 +174,16 @@ def settings_to_proto(s: registration.RegistrationSettings) -> opportunities_pb2
         big_deal_threshold=f"{s.big_deal_threshold:.2f}" if s.big_deal_threshold is not None else "", etag=s.etag,
         update_time=from_datetime(s.update_time),
         updated_by=names.format("users", s.updated_by) if s.updated_by else "")
+
+
+def change_to_proto(change: audit.Change) -> opportunities_pb2.OpportunityChange:
+    return opportunities_pb2.OpportunityChange(
+        name=change.name, actor=names.format("users", change.actor_id) if change.actor_id else "",
+        change_time=from_datetime(change.change_time), kind=change.kind, reason=change.reason,
+        changes=[opportunities_pb2.FieldChange(field=f.field, old_value=f.old_value, new_value=f.new_value)
+                 for f in change.changes])
+
+
+def changes_page_to_proto(page) -> opportunities_pb2.ListOpportunityChangesResponse:
+    return opportunities_pb2.ListOpportunityChangesResponse(changes=[change_to_proto(c) for c in page.items],
+                                                            next_page_token=page.next_page_token)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from opportunities.adapters.alert_repository import AlertRepository
+from opportunities.adapters.change_repository import ChangeRepository
 from opportunities.adapters.deal_repository import DealRepository
 from opportunities.adapters.orm import metadata, org
 from opportunities.adapters.pipeline_repository import PipelineRepository
@@ -25,6 +26,7 @@ class SqlUnitOfWork(UnitOfWork):
     registration: RegistrationRepository
     tasks: TaskRepository
     alerts: AlertRepository
+    changes: ChangeRepository
     teams: TeamRepository
     customers: CustomerRepository
     org: OrgProjection
@@ -38,6 +40,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.registration = RegistrationRepository(session)
         self.tasks = TaskRepository(session)
         self.alerts = AlertRepository(session)
+        self.changes = ChangeRepository(session)
         self.teams = TeamRepository(session)
         self.customers = CustomerRepository(session)
         self.org = OrgProjection(session, org)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -99,6 +99,9 @@ class Opportunity:
     stage_category: str = OPEN
     stage_probability: int = 0
     events: list = field(default_factory=list, repr=False, compare=False)
+    # The audited fields as loaded (``audit.snapshot``), set by the repository that read the deal for a change:
+    # saving it records the difference (``audit.record``). None for a deal read for display only.
+    loaded: Mapping[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -225,6 +228,23 @@ class Opportunity:
         self.version += 1
         self.update_time = now
         self.events.append(OpportunityRegistered(self))
+
+    def reassign(self, new_owner_id: str, actor_id: str, reason: str, now: datetime) -> None:
+        """Another owner for an active deal (a manager's or sales ops' decision). A deal waiting for arbitration,
+        rejected or unassigned, or a new owner who already owns it: FAILED_PRECONDITION."""
+        if self.registration_state != registration.ACTIVE:
+            raise FailedPrecondition(f"{self.name} is {self.registration_state.replace('_', ' ')}; it cannot be "
+                                     f"reassigned", reason="REGISTRATION_NOT_ACTIVE",
+                                     violations=[("REGISTRATION", f"the registration is {self.registration_state}")],
+                                     metadata={"resource": self.name, "registration_state": self.registration_state})
+        if new_owner_id == self.owner_id:
+            raise FailedPrecondition(f"users/{new_owner_id} already owns {self.name}", reason="SAME_OWNER",
+                                     violations=[("OWNER", f"users/{new_owner_id} already owns it")],
+                                     metadata={"resource": self.name, "owner": f"users/{new_owner_id}"})
+        previous, self.owner_id = self.owner_id, new_owner_id
+        self.version += 1
+        self.update_time = now
+        self.events.append(OpportunityReassigned(self, previous, new_owner_id, actor_id, reason.strip(), now))
 
     # --- the lifecycle ------------------------------------------------------------------------------
 
@@ -354,6 +374,18 @@ class OpportunityRegistrationArbitrated:
     arbiter_id: str
     note: str
     arbitration_time: datetime
+
+
+@dataclass(frozen=True)
+class OpportunityReassigned:
+    """A manager or sales ops gave one deal to another owner."""
+
+    opportunity: Opportunity
+    previous_owner_id: str | None
+    new_owner_id: str
+    actor_id: str
+    reason: str
+    change_time: datetime
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,13 @@ def assignments_from_request(request: opportunities_pb2.AssignOpportunitiesReque
     return [assignment.Assignment(name=a.name, assignee=a.assignee) for a in request.assignments]
 
 
+def reassign_from_request(request: opportunities_pb2.ReassignOpportunityRequest
+                          ) -> assignment.ReassignOpportunity:
+    return assignment.ReassignOpportunity(opportunity_id=_deal_id(request),
+                                          new_owner_id=names.parse(request.new_owner, "users", "new_owner"),
+                                          etag=request.etag, reason=request.reason)
+
+
 def arbitrate_from_request(request: opportunities_pb2.ArbitrateRegistrationRequest
                            ) -> registering.ArbitrateRegistration:
     return registering.ArbitrateRegistration(opportunity_id=_deal_id(request),

@@ -79,6 +79,15 @@ class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
         return out.opportunity_to_proto(lifecycle.reopen_opportunity(
             inbound.reopen_from_request(request), _caller(), self.uow()))
 
+    def ReassignOpportunity(self, request, context):
+        return out.opportunity_to_proto(assignment.reassign_opportunity(
+            inbound.reassign_from_request(request), _caller(), self.uow()))
+
+    def ListOpportunityChanges(self, request, context):
+        page = lifecycle.list_opportunity_changes(inbound.parent_id(request.parent), _caller(), request.page_size,
+                                                  request.page_token, self.uow())
+        return out.changes_page_to_proto(page)
+
     def ListStageHistory(self, request, context):
         history = lifecycle.list_stage_history(names.parse(request.name, "opportunities"), _caller(),
                                               self.uow())

@@ -5,10 +5,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from opportunities.domain import model, registration, routing
-from opportunities.service_layer.deals import Clock, pipeline_of, save_deal, shown_all, tasks_on_entry, utc_now
+from opportunities.domain import audit, model, registration, routing
+from opportunities.service_layer.deals import (
+    Clock,
+    check_etag,
+    pipeline_of,
+    save_deal,
+    shown_all,
+    shown_to,
+    tasks_on_entry,
+    utc_now,
+    visible_deal,
+)
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
-from shangji_kit import names
+from shangji_kit import names, visibility
 from shangji_kit.caller import as_user_id
 from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
@@ -88,7 +98,7 @@ def assign_opportunities(assignments: list[Assignment], caller_id: str, uow: Opp
                                                  for o in not_queued])
         for (opportunity, expected), a in zip(deals, pairs, strict=True):
             opportunity.assign(a.assignee_id, now)
-            save_deal(uow, opportunity, expected)
+            save_deal(uow, opportunity, expected, cause=audit.Cause(audit.ASSIGN, user_id))
             # Registered without an owner, the deal got no tasks on entering its first stage: it gets them now.
             stage = pipeline_of(uow, opportunity).find(opportunity.stage_key)
             if stage is not None:
@@ -119,3 +129,45 @@ def _checked_assignments(assignments: list[Assignment]) -> list[_Pair]:
         seen.add(pair.opportunity_id)
         pairs.append(pair)
     return pairs
+
+
+@dataclass(frozen=True)
+class ReassignOpportunity:
+    opportunity_id: str
+    new_owner_id: str
+    etag: str = ""
+    reason: str = ""
+
+
+def reassign_opportunity(cmd: ReassignOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork,
+                         *, clock: Clock = utc_now) -> model.Opportunity:
+    """Give one deal to another active sales user, with the previous owner's open tasks on it: an active manager
+    above the owner, sales ops or an admin. NOT_FOUND for a caller who may not see the deal, PERMISSION_DENIED for
+    one who sees it but may not reassign it, FAILED_PRECONDITION for a deal that is not active or a new owner who
+    already owns it or may not own deals, ABORTED for a stale etag."""
+    now = clock()
+    with uow:
+        opportunity, viewer = visible_deal(uow, cmd.opportunity_id, caller_id)
+        owner_id = opportunity.owner_id
+        manages_owner = owner_id is not None and uow.org.manages(viewer, owner_id)
+        if viewer.deactivated or not (viewer.sees_everything or manages_owner):
+            raise PermissionDenied(f"only sales ops, admins and the managers above its owner reassign "
+                                   f"{opportunity.name}", reason="NOT_A_REASSIGNER",
+                                   metadata={"resource": opportunity.name})
+        check_etag(opportunity, cmd.etag)
+        roles = uow.org.roles_of(cmd.new_owner_id)
+        new_owner = f"users/{cmd.new_owner_id}"
+        if roles is None:
+            raise InvalidArgument.field("new_owner", f"{new_owner} is not a user teams told us about")
+        if not set(roles) & visibility.SALES_ROLES or not uow.org.is_active(cmd.new_owner_id):
+            raise FailedPrecondition(f"{new_owner} is not an active sales user", reason="NEW_OWNER_NOT_SALES_USER",
+                                     violations=[("NEW_OWNER", f"{new_owner} is not an active sales user")],
+                                     metadata={"new_owner": new_owner})
+        expected = opportunity.version
+        opportunity.reassign(cmd.new_owner_id, viewer.user_id, cmd.reason, now)
+        save_deal(uow, opportunity, expected, cause=audit.Cause(audit.REASSIGN, viewer.user_id, cmd.reason.strip()))
+        if owner_id is not None:
+            uow.tasks.move_open([opportunity.id], owner_id, cmd.new_owner_id)
+        shown = shown_to(uow, viewer, opportunity)
+        uow.commit()
+        return shown

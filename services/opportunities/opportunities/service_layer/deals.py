@@ -5,11 +5,11 @@ of it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from opportunities.domain import model, work
+from opportunities.domain import audit, model, work
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import visibility
 from shangji_kit.caller import as_user_id
@@ -53,19 +53,30 @@ def editable_deal(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: 
         raise PermissionDenied(f"you may see {opportunity.name} but not change it",
                                reason="NOT_AN_EDITOR", metadata={"resource": opportunity.name})
     opportunity.require_registered()
-    if etag and etag != opportunity.etag:
-        raise Aborted(f"{opportunity.name} changed since it was read (etag {opportunity.etag}); re-read it",
-                      metadata={"resource": opportunity.name, "etag": opportunity.etag})
+    check_etag(opportunity, etag)
     return opportunity, user_id
 
 
+def check_etag(opportunity: model.Opportunity, etag: str) -> None:
+    """ABORTED when the caller gave an etag and it is no longer the deal's (AIP-154)."""
+    if etag and etag != opportunity.etag:
+        raise Aborted(f"{opportunity.name} changed since it was read (etag {opportunity.etag}); re-read it",
+                      metadata={"resource": opportunity.name, "etag": opportunity.etag})
+
+
 def save_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expected_version: int,
-              pipeline: model.Pipeline | None = None) -> None:
-    """Write the deal back, its stage moves into the history and its events into the outbox."""
+              pipeline: model.Pipeline | None = None, *, cause: audit.Cause) -> None:
+    """Write the deal back, its stage moves into the history, its events into the outbox, and what changed in its
+    fields since it was read into its audit trail (``cause`` says who and why)."""
+    if opportunity.loaded is None:  # every write path reads its deal through the repository, which snapshots it
+        raise TypeError(f"{opportunity.name} was not read for a change")
     # Optimistic concurrency: a change committed since our read (an edit, a move, a handover) moved the version on.
     if not uow.deals.update(opportunity, expected_version):
         raise Aborted(f"{opportunity.name} changed concurrently; re-read it", reason="CONCURRENT_UPDATE",
                       metadata={"resource": opportunity.name})
+    after = audit.snapshot(opportunity)
+    change = audit.record(new_id(), opportunity.id, opportunity.loaded, after, cause, opportunity.update_time)
+    opportunity.loaded = after
     entered = []
     for event in opportunity.events:
         if isinstance(event, model.StageMove):
@@ -73,12 +84,23 @@ def save_deal(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, expe
             if isinstance(event, (model.OpportunityStageChanged, model.OpportunityReopened)):
                 entered.append((event.to_stage, event.change_time))
     uow.publish(opportunity.events)
+    if change is not None:
+        record_changes(uow, [change])
     if entered:
         pipeline = pipeline or pipeline_of(uow, opportunity)
         for stage_key, time in entered:
             stage = pipeline.find(stage_key)
             if stage is not None:
                 tasks_on_entry(uow, opportunity, stage, time)
+
+
+def record_changes(uow: OpportunitiesUnitOfWork, entries: Iterable[audit.Change | None]) -> None:
+    """Entries of deals' audit trails (None: nothing changed), each announced (OpportunityChanged) in the same
+    transaction."""
+    changes = [c for c in entries if c is not None]
+    if changes:
+        uow.changes.add(changes)
+        uow.publish([audit.OpportunityChanged(c) for c in changes])
 
 
 def pipeline_of(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity) -> model.Pipeline:

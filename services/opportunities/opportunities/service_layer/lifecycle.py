@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from opportunities.domain import deal_list, model, reporting
+from opportunities.domain import audit, deal_list, model, reporting
 from opportunities.service_layer.alerts import raise_big_deal
 from opportunities.service_layer.deals import (
     Clock,
@@ -26,6 +26,7 @@ from shangji_kit import company_time, fieldmask
 from shangji_kit.caller import as_user_id
 from shangji_kit.errors import NotFound
 from shangji_kit.list_query import ListQuery, list_query
+from shangji_kit.paging import Page
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def update_opportunity(cmd: UpdateOpportunity, caller_id: str, uow: Opportunitie
             after = set(opportunity.checklist)
             uow.deals.record_checklist(opportunity.id, sorted(after - before), user_id, now)
             uow.deals.forget_checklist(opportunity.id, sorted(before - after))
-        save_deal(uow, opportunity, expected)
+        save_deal(uow, opportunity, expected, cause=audit.Cause(audit.UPDATE, user_id))
         raise_big_deal(uow, opportunity, now)
         shown = shown_to_user(uow, user_id, opportunity)
         uow.commit()
@@ -154,7 +155,8 @@ class ReopenOpportunity:
 
 
 def _change_stage(opportunity_id: str, etag: str, caller_id: str, uow: OpportunitiesUnitOfWork, clock: Clock,
-                  act: Callable[[model.Opportunity, model.Pipeline, str, datetime], None]) -> model.Opportunity:
+                  act: Callable[[model.Opportunity, model.Pipeline, str, datetime], None], kind: str, reason: str
+                  ) -> model.Opportunity:
     now = clock()
     with uow:
         opportunity, user_id = editable_deal(uow, opportunity_id, caller_id, etag)
@@ -163,7 +165,7 @@ def _change_stage(opportunity_id: str, etag: str, caller_id: str, uow: Opportuni
         # One query, made only when a gate about to be checked reads the deal's collections.
         opportunity.collections_loader = lambda: uow.deals.collections(opportunity.id)
         act(opportunity, pipeline, user_id, now)
-        save_deal(uow, opportunity, expected, pipeline)
+        save_deal(uow, opportunity, expected, pipeline, cause=audit.Cause(kind, user_id, reason.strip()))
         # Only a deal that collided costs a query here (AdvanceStage's hot path reads nothing more).
         shown = shown_to_user(uow, user_id, opportunity)
         uow.commit()
@@ -174,7 +176,8 @@ def advance_stage(cmd: AdvanceStage, caller_id: str, uow: OpportunitiesUnitOfWor
                   clock: Clock = utc_now) -> model.Opportunity:
     """Move a deal through its pipeline's gates (model.Opportunity.advance), as one who may change it."""
     return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock,
-                         lambda o, p, user_id, now: o.advance(p, cmd.target_stage.strip(), cmd.reason, user_id, now))
+                         lambda o, p, user_id, now: o.advance(p, cmd.target_stage.strip(), cmd.reason, user_id, now),
+                         audit.STAGE, cmd.reason)
 
 
 def win_opportunity(cmd: WinOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork, *,
@@ -187,13 +190,14 @@ def win_opportunity(cmd: WinOpportunity, caller_id: str, uow: OpportunitiesUnitO
         o.win(p, amount, win_date or company_time.today(now), company_time.today(now), user_id, now)
         uow.deals.record_win_reason(o.id, reason, beaten, now)
 
-    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock, act)
+    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock, act, audit.WIN, reason)
 
 
 def lose_opportunity(cmd: LoseOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork, *,
                      clock: Clock = utc_now) -> model.Opportunity:
     return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock,
-                         lambda o, p, user_id, now: o.lose(p, cmd.reason, cmd.competitor, user_id, now))
+                         lambda o, p, user_id, now: o.lose(p, cmd.reason, cmd.competitor, user_id, now),
+                         audit.LOSE, cmd.reason)
 
 
 def reopen_opportunity(cmd: ReopenOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork, *,
@@ -202,7 +206,7 @@ def reopen_opportunity(cmd: ReopenOpportunity, caller_id: str, uow: Opportunitie
     def act(o: model.Opportunity, p: model.Pipeline, user_id: str, now: datetime) -> None:
         o.reopen(p, model.stage_to_reopen(p, uow.deals.stays(o.id)), cmd.reason, user_id, now)
 
-    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock, act)
+    return _change_stage(cmd.opportunity_id, cmd.etag, caller_id, uow, clock, act, audit.REOPEN, cmd.reason)
 
 
 @dataclass(frozen=True)
@@ -218,3 +222,16 @@ def list_stage_history(opportunity_id: str, caller_id: str, uow: OpportunitiesUn
     opportunity = get_opportunity(opportunity_id, caller_id, uow)
     with uow:
         return StageHistory(pipeline_of(uow, opportunity), uow.deals.stays(opportunity.id), clock())
+
+
+CHANGES_ORDER = "change_time desc"
+
+
+def list_opportunity_changes(opportunity_id: str, caller_id: str, page_size: int, page_token: str,
+                             uow: OpportunitiesUnitOfWork) -> Page[audit.Change]:
+    """A visible deal's audit trail, newest first, one keyset page at a time (NOT_FOUND as for Get)."""
+    query = list_query("", "", page_token, page_size, filter_fields=(), order_fields=("change_time",),
+                       default_order=CHANGES_ORDER)
+    with uow:
+        visible_deal(uow, opportunity_id, caller_id)
+        return uow.changes.of_deal(opportunity_id, query)

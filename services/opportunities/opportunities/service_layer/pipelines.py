@@ -7,9 +7,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from opportunities.domain import model
+from opportunities.domain import audit, model
 from opportunities.domain.pipeline import check_stage_mapping, pipeline_from_dict
-from opportunities.service_layer.deals import Clock, utc_now
+from opportunities.service_layer.deals import Clock, new_id, record_changes, utc_now
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import names, paging
 from shangji_kit.caller import as_user_id
@@ -130,7 +130,14 @@ def migrate_opportunities(cmd: MigrateOpportunities, caller_id: str, uow: Opport
         mapping = check_stage_mapping(old, new, cmd.stage_mapping)
         moved = uow.deals.migrate(pipeline_id, cmd.from_version, cmd.to_version, mapping,
                                           opportunity_ids or None, now)
-        uow.deals.enter_stages([(deal_id, new_stage) for deal_id, _, new_stage in moved], now, user_id,
-                               f"pipeline migrated from version {cmd.from_version} to {cmd.to_version}")
+        reason = f"pipeline migrated from version {cmd.from_version} to {cmd.to_version}"
+        uow.deals.enter_stages([(deal_id, new_stage) for deal_id, _, new_stage in moved], now, user_id, reason)
+        # The set-based move writes the stage and the version only, so those are what is diffed. The contract counts
+        # a migration as the system's change (no actor); the stage history names the caller.
+        cause = audit.Cause(audit.MIGRATE, None, reason)
+        record_changes(uow, [audit.record(new_id(), deal_id,
+                                          {"stage": old_stage, "pipeline_version": str(cmd.from_version)},
+                                          {"stage": new_stage, "pipeline_version": str(cmd.to_version)}, cause, now)
+                             for deal_id, old_stage, new_stage in moved])
         uow.commit()
         return [deal_id for deal_id, _, _ in moved]

@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from opportunities.domain import model
+from opportunities.domain import audit, model
 from opportunities.domain.decision_chain import DealContact
+from opportunities.service_layer.deals import new_id, record_changes
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit.inbox import idempotent
 
@@ -60,10 +61,18 @@ def remove_team_member(uow: OpportunitiesUnitOfWork, cmd: RemoveTeamMember) -> b
 @idempotent(OWNERSHIP_TRANSFERRED_CONSUMER, skipped=[])
 def transfer_ownership(uow: OpportunitiesUnitOfWork, cmd: TransferOwnership, now: datetime) -> list[str]:
     """Hand every open deal of ``from_user`` to ``to_user`` (won and lost deals stay), recording each move
-    under the transfer id; the ids of the deals moved ([] for a redelivery)."""
+    under the transfer id, with the leaver's open tasks on those deals, and a "handover" entry in each deal's audit
+    trail; the ids of the deals moved ([] for a redelivery)."""
     if cmd.from_user_id == cmd.to_user_id:
         return []
-    return uow.deals.transfer_open(cmd.from_user_id, cmd.to_user_id, cmd.transfer_id, cmd.transfer_time or now, now)
+    when = cmd.transfer_time or now
+    moved = uow.deals.transfer_open(cmd.from_user_id, cmd.to_user_id, cmd.transfer_id, when, now)
+    uow.tasks.move_open(moved, cmd.from_user_id, cmd.to_user_id)
+    # The set-based move changes the owner only (stage and the rest stay), so that is the snapshot diffed.
+    before, after = {"owner": f"users/{cmd.from_user_id}"}, {"owner": f"users/{cmd.to_user_id}"}
+    cause = audit.Cause(audit.HANDOVER, None, f"ownership transfer {cmd.transfer_id}")
+    record_changes(uow, [audit.record(new_id(), deal_id, before, after, cause, when) for deal_id in moved])
+    return moved
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from opportunities.domain import decision_chain, work
+from opportunities.domain import audit, decision_chain, work
 from opportunities.domain.decision_chain import DealContact
 from opportunities.service_layer.deals import (
     Clock,
@@ -178,7 +178,7 @@ def complete_checklist_item(opportunity_id: str, item: str, etag: str, caller_id
         expected = opportunity.version
         if opportunity.complete_checklist_item(item, pipeline, now):
             uow.deals.record_checklist(opportunity.id, [item.strip()], user_id, now)
-            save_deal(uow, opportunity, expected, pipeline)
+            save_deal(uow, opportunity, expected, pipeline, cause=audit.Cause(audit.UPDATE, user_id))
         shown = shown_to_user(uow, user_id, opportunity)
         uow.commit()
         return shown

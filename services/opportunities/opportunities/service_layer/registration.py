@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from opportunities.domain import decision_chain, model, registration, routing
+from opportunities.domain import audit, decision_chain, model, registration, routing
 from opportunities.service_layer.alerts import raise_big_deal
-from opportunities.service_layer.deals import Clock, new_id, save_deal, shown_to, tasks_on_entry, utc_now
+from opportunities.service_layer.deals import Clock, check_etag, new_id, save_deal, shown_to, tasks_on_entry, utc_now
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import company_time, names
 from shangji_kit.caller import as_user_id
-from shangji_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from shangji_kit.inbox import Delivery, idempotent
 from shangji_kit.request_ids import RequestKey
 
@@ -251,12 +251,10 @@ def arbitrate_registration(cmd: ArbitrateRegistration, caller_id: str, uow: Oppo
                 raise NotFound(f"opportunities/{cmd.opportunity_id}")
             raise PermissionDenied(f"only sales ops and the managers above either rep arbitrate {opportunity.name}",
                                    reason="NOT_AN_ARBITER", metadata={"resource": opportunity.name})
-        if cmd.etag and cmd.etag != opportunity.etag:
-            raise Aborted(f"{opportunity.name} changed since it was read (etag {opportunity.etag}); re-read it",
-                          metadata={"resource": opportunity.name, "etag": opportunity.etag})
+        check_etag(opportunity, cmd.etag)
         expected = opportunity.version
         opportunity.arbitrate(decision, cmd.note, user_id, now)
-        save_deal(uow, opportunity, expected)
+        save_deal(uow, opportunity, expected, cause=audit.Cause(audit.ARBITRATE, user_id, opportunity.arbitration_note))
         shown = shown_to(uow, viewer, opportunity)
         uow.commit()
         return shown

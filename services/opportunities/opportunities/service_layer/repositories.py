@@ -9,6 +9,7 @@ from typing import Protocol
 
 from opportunities.domain import task_list, work
 from opportunities.domain.alerts import Alert
+from opportunities.domain.audit import Change
 from opportunities.domain.decision_chain import DealContact
 from opportunities.domain.model import Collections, Opportunity, Pipeline, StageStay, TeamMember
 from opportunities.domain.registration import Holding, RegistrationSettings
@@ -172,6 +173,19 @@ class Tasks(Protocol):
 
     def open_of(self, assignee_id: str, limit: int = 500) -> list[work.Task]: ...
 
+    def move_open(self, opportunity_ids: list[str], from_assignee_id: str, to_assignee_id: str) -> int:
+        """Give ``from_assignee_id``'s open tasks on these deals to ``to_assignee_id``; how many moved."""
+
+
+
+class Changes(Protocol):
+    """Deals' audit trails."""
+
+    def add(self, changes: list[Change]) -> None: ...
+
+    def of_deal(self, opportunity_id: str, query: ListQuery) -> Page[Change]:
+        """One page of the deal's changes in ``query``'s order (newest first)."""
+
 
 
 class Alerts(Protocol):
@@ -241,6 +255,9 @@ class Org(Protocol):
         """True/False as teams last said; None when teams has not told us about this user yet."""
 
     def manages(self, viewer: visibility.Viewer, owner_id: str) -> bool: ...
+
+    def roles_of(self, user_id: str) -> tuple[str, ...] | None:
+        """The user's roles as teams last said; None when teams has not told us about this user yet."""
 
 
 

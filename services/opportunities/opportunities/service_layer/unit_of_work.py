@@ -8,6 +8,7 @@ from typing import Protocol
 
 from opportunities.service_layer.repositories import (
     Alerts,
+    Changes,
     Customers,
     Deals,
     Org,
@@ -27,6 +28,7 @@ class OpportunitiesUnitOfWork(AbstractUnitOfWork, Protocol):
     registration: Registrations
     tasks: Tasks
     alerts: Alerts
+    changes: Changes
     teams: Teams
     customers: Customers
     org: Org

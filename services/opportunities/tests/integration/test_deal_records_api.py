@@ -473,6 +473,12 @@ def test_sales_ops_migrate_named_mapped_deals_to_a_new_version(as_user, org, sca
     assert [(e.stage, e.reason) for e in history] == [
         ("qualify", ""), ("assess", "pipeline migrated from version 1 to 2")]
     assert history[-1].actor == f"users/{ops}" and history[-1].stage_display_name == "评估"
+    # The audit trail: a system change (the contract's "migrate", no actor), the fields the migration wrote.
+    (entry,) = rep.ListOpportunityChanges(pb.ListOpportunityChangesRequest(parent=a.name)).changes
+    assert (entry.kind, entry.actor, entry.reason) == ("migrate", "", "pipeline migrated from version 1 to 2")
+    assert [(f.field, f.old_value, f.new_value) for f in entry.changes] == [
+        ("stage", "qualify", "assess"), ("pipeline_version", "1", "2")]
+    assert not rep.ListOpportunityChanges(pb.ListOpportunityChangesRequest(parent=b.name)).changes
 
 
 def test_time_in_each_stage_is_summed_from_the_history(as_user, register, execute):

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from opportunities.adapters import event_encoder
-from opportunities.domain import work
+from opportunities.domain import audit, work
 from opportunities.domain.alerts import Alert
 from opportunities.domain.decision_chain import DECISION_MAKER, DealContact
 from opportunities.domain.model import OPEN, Collections, Opportunity, Pipeline, StageStay, TeamMember
@@ -106,8 +106,10 @@ class FakeDeals(_State):
         return True
 
     def get(self, opportunity_id: str) -> Opportunity | None:
-        o = self.deals.get(opportunity_id)
-        return copy.deepcopy(o) if o else None
+        o = copy.deepcopy(self.deals.get(opportunity_id))
+        if o is not None:
+            o.loaded = audit.snapshot(o)
+        return o
 
     def get_visible(self, opportunity_id: str, viewer: visibility.Viewer) -> Opportunity | None:
         o = self.get(opportunity_id)
@@ -363,6 +365,26 @@ class FakeTasks(FakeRepository[str, work.Task]):
         return sorted((t for t in self.rows() if t.assignee_id == assignee_id and t.status == work.OPEN),
                       key=lambda t: (t.due_date, t.create_time, t.id))[:limit]
 
+    def move_open(self, opportunity_ids: list[str], from_assignee_id: str, to_assignee_id: str) -> int:
+        moving = [t for t in self.rows() if t.opportunity_id in opportunity_ids and t.assignee_id == from_assignee_id
+                  and t.status == work.OPEN]
+        for t in moving:
+            self.save(replace(t, assignee_id=to_assignee_id))
+        return len(moving)
+
+
+class FakeChanges(FakeRepository[str, audit.Change]):
+    def add(self, changes: list[audit.Change]) -> None:  # type: ignore[override]
+        for c in changes:
+            super().add(c)
+
+    def of_deal(self, opportunity_id: str, query: ListQuery) -> Page[audit.Change]:
+        # Tokens are SQL's (tests/integration/test_audit_trail.py); the fake gives the first page, newest first.
+        assert not query.page_token
+        rows = sorted((c for c in self.rows() if c.opportunity_id == opportunity_id),
+                      key=lambda c: (-c.change_time.timestamp(), c.id))
+        return Page(rows[:query.limit], "")
+
 
 class FakeAlerts(_State):
     _fields = ("raised",)
@@ -437,6 +459,7 @@ class FakeOpportunitiesUnitOfWork(FakeUnitOfWork):
         self.registration = FakeRegistrations(self.deals)
         self.tasks = FakeTasks()
         self.alerts = FakeAlerts(self.deals, self.org)
+        self.changes = FakeChanges()
         self.customers = FakeCustomers(self.org)
 
 
@@ -491,8 +514,14 @@ class People:
 
 
 def published(uow: FakeOpportunitiesUnitOfWork) -> list[str]:
-    """The committed events as the outbox would publish them (their proto names)."""
-    return [message.DESCRIPTOR.name for message, _ in uow.messages]
+    """The committed events as the outbox would publish them (their proto names), but for the audit trail's
+    OpportunityChanged, which follows every change (``trail`` reads those)."""
+    return [message.DESCRIPTOR.name for message, _ in uow.messages if message.DESCRIPTOR.name != "OpportunityChanged"]
+
+
+def trail(uow: FakeOpportunitiesUnitOfWork) -> list:
+    """The OpportunityChanged events committed, oldest first."""
+    return [message for message, _ in uow.messages if message.DESCRIPTOR.name == "OpportunityChanged"]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@
   MigrateOpportunities, new deals take version 3. A pipeline someone already edited past version 2 is left alone.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 """
 
 import copy
@@ -22,7 +22,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
