@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from leads import bootstrap
-from leads.adapters import tables
 from leads.service_layer import lead_import
+from shangji_kit import table_import
 from shangji_kit.errors import DomainError
 
 
@@ -32,7 +32,7 @@ def _progress(stage: str, done: int, total: int) -> None:
 def import_file(path: Path, owner: str, to_pool: bool, all_or_nothing: bool, uow_factory, *,
                 auto_assign: bool = False, campaign: str = "") -> int:
     try:
-        columns, rows = tables.read_table(path.read_bytes(), path.name)
+        columns, rows = table_import.read_table(path.read_bytes(), path.name)
         sys.stderr.write(f"{path.name}: {len(rows)} rows read\n")
         cmd = lead_import.ImportLeads(columns=columns, rows=rows, owner=owner, to_pool=to_pool,
                                    all_or_nothing=all_or_nothing, file_name=path.name, auto_assign=auto_assign,

@@ -17,10 +17,6 @@ def import_header(header: leads_pb2.ImportHeader) -> dict:
             "auto_assign": header.auto_assign, "campaign": header.campaign}
 
 
-def import_rows(message: leads_pb2.ImportRows) -> list[tuple[int, list[str]]]:
-    return [(row.row_number, list(row.values)) for row in message.rows]
-
-
 _KINDS = {name: leads_pb2.FollowUp.Kind.Value(name) for name in pool.FOLLOW_UP_KINDS}
 
 
