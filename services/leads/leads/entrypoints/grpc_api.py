@@ -14,6 +14,7 @@ from leads.service_layer import (
     campaigns,
     capture,
     conversion,
+    customer_import,
     customers,
     lead_import,
     lead_settings,
@@ -97,6 +98,12 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
         cmd = lead_import.ImportLeads(rows=rows, **requests.import_header(header))
         report = lead_import.import_leads(cmd, auth.principal().user_id, self.uow(), now=self.clock())
         return protomap.import_report_to_proto(report)
+
+    def ImportCustomers(self, request_iterator, context):
+        header, rows = table_import.read_stream(request_iterator)
+        cmd = customer_import.ImportCustomers(rows=rows, **requests.customer_import_header(header))
+        report = customer_import.import_customers(cmd, auth.principal().user_id, self.uow(), now=self.clock())
+        return protomap.customers_import_report_to_proto(report)
 
     def UpdateLead(self, request, context):
         lead_id = names.parse(request.lead.name, "leads", "lead.name")

@@ -17,6 +17,11 @@ def import_header(header: leads_pb2.ImportHeader) -> dict:
             "auto_assign": header.auto_assign, "campaign": header.campaign}
 
 
+def customer_import_header(header: leads_pb2.ImportCustomersHeader) -> dict:
+    return {"columns": list(header.columns), "owner": header.owner, "all_or_nothing": header.all_or_nothing,
+            "file_name": header.file_name}
+
+
 _KINDS = {name: leads_pb2.FollowUp.Kind.Value(name) for name in pool.FOLLOW_UP_KINDS}
 
 
