@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from opportunities.domain import decision_chain, gates, model, registration, work
+from opportunities.domain import deal_import, decision_chain, gates, model, registration, work
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji_kit import names
 from shangji_kit.timestamps import from_datetime
@@ -166,3 +166,11 @@ def completions_to_proto(rows: list[tuple[str, str, datetime]]
 def migrated_to_proto(ids: list[str]) -> opportunities_pb2.MigrateOpportunitiesResponse:
     return opportunities_pb2.MigrateOpportunitiesResponse(
         opportunities=[names.format("opportunities", i) for i in ids])
+
+
+def import_report_to_proto(report: deal_import.DealsImportReport) -> opportunities_pb2.ImportOpportunitiesResponse:
+    return opportunities_pb2.ImportOpportunitiesResponse(
+        accepted=report.accepted, queued=report.queued, rejected=report.rejected_rows,
+        already_imported=report.already_imported, committed=report.committed, content_sha256=report.content_sha256,
+        rejections=[opportunities_pb2.ImportRejection(row_number=r.row_number, field=r.field, reason=r.reason)
+                    for r in report.rejections])

@@ -1,4 +1,7 @@
-"""Command line: ``python -m opportunities.entrypoints.cli load-pipeline FILE.yaml`` and ``load-routing FILE.yaml``.
+"""Command line: ``python -m opportunities.entrypoints.cli load-pipeline FILE.yaml``, ``load-routing FILE.yaml`` and
+``import-opportunities FILE.csv|FILE.xlsx --owner users/{id} [--all-or-nothing]``.
+
+Imports register each row as RegisterOpportunity would and print the report (``shangji_kit.table_cli``).
 
 Loads a pipeline definition as a new pipeline, or as the next version of the pipeline with the same key (deals in
 flight keep their version). A definition with any problem is refused, every problem listed, and nothing changes.
@@ -8,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import yaml
 
 from opportunities import bootstrap
-from opportunities.service_layer import assignment, pipelines
+from opportunities.service_layer import assignment, deal_import, pipelines
+from shangji_kit import table_cli
 from shangji_kit.errors import DomainError, InvalidArgument
 
 
@@ -58,6 +63,17 @@ def load_routing(path: str) -> int:
     return 0
 
 
+def import_file(path: Path, owner: str, all_or_nothing: bool, uow_factory) -> int:
+    """Register a CSV or XLSX file's deals for ``owner`` (users/{id}, also their registrant) and print the report."""
+    def run(columns, rows):
+        cmd = deal_import.ImportOpportunities(columns=columns, rows=rows, owner=owner, all_or_nothing=all_or_nothing,
+                                              file_name=path.name)
+        report = deal_import.import_opportunities(cmd, None, uow_factory())
+        return report, (f"accepted {report.accepted} (queued {report.queued}), rejected {report.rejected_rows}, "
+                        f"already imported {report.already_imported}")
+    return table_cli.import_file(path, run)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m opportunities.entrypoints.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -65,7 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("file")
     routing = commands.add_parser("load-routing", help="replace the routing rules with a YAML list")
     routing.add_argument("file")
+    imp = commands.add_parser("import-opportunities", help="register deals from a CSV or XLSX file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--owner", required=True, help="users/{id} who will own (and register) the deals")
+    imp.add_argument("--all-or-nothing", action="store_true", help="any rejected row writes nothing")
     args = parser.parse_args(argv)
+    if args.command == "import-opportunities":
+        return import_file(args.file, args.owner, args.all_or_nothing, bootstrap.uow_factory())
     return load_pipeline(args.file) if args.command == "load-pipeline" else load_routing(args.file)
 
 
