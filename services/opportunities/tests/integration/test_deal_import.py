@@ -103,7 +103,8 @@ def test_in_queue_mode_a_colliding_row_is_registered_and_queued(as_user, scalar,
 
 def test_an_all_or_nothing_import_with_a_rejected_row_writes_nothing(as_user, scalar):
     customer = company()
-    body = [(2, ["好", customer, "ERP", "", "", "", "", "", ""]), (3, ["坏", customer, "ERP", "-5", "", "", "", "", ""])]
+    body = [(2, ["好", customer, "ERP", "", "", "", "", "", ""]),
+            (3, ["坏", customer, "ERP", "-5", "", "", "", "", ""])]
     before = written(scalar)
     report = as_user(str(uuid.uuid4())).ImportOpportunities(stream(COLUMNS, body, all_or_nothing=True))
     assert not report.committed and report.accepted == 0
@@ -151,7 +152,8 @@ def test_a_customer_the_caller_may_not_see_rejects_its_row_as_not_found(as_user,
     customer = company()
     report = as_user(rep).ImportOpportunities(stream(
         ["title", "customer_company", "product_lines", "customer"],
-        [(2, ["看不见", customer, "ERP", f"customers/{hidden}"]), (3, ["看得见", customer, "MES", f"customers/{mine}"])]))
+        [(2, ["看不见", customer, "ERP", f"customers/{hidden}"]),
+         (3, ["看得见", customer, "MES", f"customers/{mine}"])]))
     assert report.accepted == 1 and [(r.row_number, r.field, r.reason) for r in report.rejections] == [
         (2, "customer", f"customers/{hidden} not found")]
 
