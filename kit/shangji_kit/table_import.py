@@ -12,8 +12,11 @@ or into ``Rejection``s naming the column at fault, and reports per row. What is 
   ``columns`` naming it (``Columns.positions``); row numbers each once and positive (``check_row_numbers``);
 - a cell holding a NUL is that row's rejection, not the whole import's (``nul_rejections``): PostgreSQL
   stores no NUL, and one bad cell in a large file should not refuse every other row;
+- the header's other fields: the owner ("users/{id}", the caller when empty) beside the columns and the
+  row numbers, every bad one reported at once (``checked_header``);
 - idempotence: the content's SHA-256 (``content_sha256``) and each row's key derived from it
-  (``row_request_id``), so re-sending the same rows, from whatever file, does nothing twice;
+  (``row_request_id``, or ``row_key`` in ``idempotency_keys``), so re-sending the same rows, from
+  whatever file, by whoever, does nothing twice;
 - the report's common part (``ImportReport``); ``all_or_nothing`` is each import's rule: any rejection,
   nothing written.
 """
@@ -29,13 +32,30 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from shangji_kit import names
 from shangji_kit.errors import FieldViolation, InvalidArgument
+from shangji_kit.request_ids import RequestKey
 
 Row = tuple[int, list[str]]
+# The caller of a row's key: rows belong to the content, not to whoever sent it.
+ANY_CALLER = "*"
 
 # A streamed import is held in memory until it is decided: a bound on what one call may send (a file of
 # 100,000 rows imports in seconds; more is a batch job, split into files).
 MAX_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class ImportTable:
+    """An import as its use case takes it: header ``columns`` and ``rows`` of (row number in the file, values),
+    the owner of what it makes ("users/{id}"; the caller when empty), ``all_or_nothing``, and the file's name
+    (for the report only)."""
+
+    columns: list[str]
+    rows: list[Row]
+    owner: str = ""
+    all_or_nothing: bool = False
+    file_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,6 +141,31 @@ def check_row_numbers(rows: Iterable[Row], path: str = "rows") -> list[FieldViol
     return violations
 
 
+def checked_header(columns: Columns, header: list[str], rows: list[Row], *, owner: str, caller_id: str | None
+                   ) -> tuple[dict[str, int], str]:
+    """The column positions and the owner's user id (``owner`` as "users/{id}", else the caller); every bad field
+    of the header and every bad row number at once (INVALID_ARGUMENT, before anything is read or written). An
+    operator's import (``caller_id`` None) must name the owner."""
+    violations: list[FieldViolation] = []
+    positions: dict[str, int] = {}
+    owner_id = caller_id or ""
+    try:
+        positions = columns.positions(header)
+    except InvalidArgument as exc:
+        violations += exc.violations
+    if owner:
+        try:
+            owner_id = names.parse(owner, "users", "owner")
+        except InvalidArgument as exc:
+            violations += exc.violations
+    elif caller_id is None:
+        violations.append(FieldViolation("owner", "required: users/{id} who will own what the import makes"))
+    violations += check_row_numbers(rows)
+    if violations:
+        raise InvalidArgument(violations)
+    return positions, owner_id
+
+
 # --- rows -------------------------------------------------------------------------------------------
 
 def is_blank(values: list[str]) -> bool:
@@ -159,6 +204,11 @@ def content_sha256(columns: list[str], rows: Iterable[Row]) -> str:
 def row_request_id(content_hash: str, row_number: int) -> str:
     """A row's idempotency key, stored with what the row made."""
     return "import:" + hashlib.sha256(f"{content_hash}:{row_number}".encode()).hexdigest()[:48]
+
+
+def row_key(operation: str, content_hash: str, row_number: int) -> RequestKey:
+    """A row's key in ``idempotency_keys`` (``shangji_kit.request_ids``): the content's, whoever sends it."""
+    return RequestKey(ANY_CALLER, operation, row_request_id(content_hash, row_number))
 
 
 # --- a client stream --------------------------------------------------------------------------------

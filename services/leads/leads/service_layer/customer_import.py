@@ -17,24 +17,11 @@ from leads.domain import customer_import, customers
 from leads.service_layer.callers import check_new_owner
 from leads.service_layer.conflicts import who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
-from shangji_kit import caller, names, table_import
-from shangji_kit.errors import FieldViolation, InvalidArgument
-from shangji_kit.request_ids import RequestKey
+from shangji_kit import caller, table_import
 
 OPERATION = "ImportCustomers"
-# Row keys belong to the content, not to whoever sent it.
-ANY_CALLER = "*"
-
-
-@dataclass(frozen=True)
-class ImportCustomers:
-    """A table to import: header ``columns`` and ``rows`` of (row number in the file, values)."""
-
-    columns: list[str]
-    rows: list[tuple[int, list[str]]]
-    owner: str = ""  # "users/{id}" of new customers; the caller when empty
-    all_or_nothing: bool = False
-    file_name: str = ""
+# The command: a table, the owner of what it makes, all_or_nothing.
+ImportCustomers = table_import.ImportTable
 
 
 @dataclass
@@ -50,29 +37,6 @@ class _Target:
     used: bool = False
 
 
-def _checked(cmd: ImportCustomers, caller_id: str | None) -> tuple[dict[str, int], str]:
-    """The column positions and the owner of new customers; every bad field of the header and every bad row
-    number at once (INVALID_ARGUMENT, nothing read or written)."""
-    violations: list[FieldViolation] = []
-    positions: dict[str, int] = {}
-    owner_id = caller_id or ""
-    try:
-        positions = customer_import.COLUMNS.positions(cmd.columns)
-    except InvalidArgument as exc:
-        violations += exc.violations
-    if cmd.owner:
-        try:
-            owner_id = names.parse(cmd.owner, "users", "owner")
-        except InvalidArgument as exc:
-            violations += exc.violations
-    elif caller_id is None:
-        violations.append(FieldViolation("owner", "required: users/{id} who will own the new customers"))
-    violations += table_import.check_row_numbers(cmd.rows)
-    if violations:
-        raise InvalidArgument(violations)
-    return positions, owner_id
-
-
 def import_customers(cmd: ImportCustomers, caller_id: str | None, uow: LeadsUnitOfWork,
                      now: datetime | None = None) -> customer_import.CustomersImportReport:
     """Import customers and contacts in one transaction; every rejected row reported by column. A company that
@@ -80,7 +44,8 @@ def import_customers(cmd: ImportCustomers, caller_id: str | None, uow: LeadsUnit
     rejected on ``company``. ``all_or_nothing``: any rejected row writes nothing. ``caller_id`` None: an
     operator's import (the CLI), trusted to name any owner and to add to any customer."""
     caller_id = caller.user_id(caller_id) if caller_id is not None else None
-    positions, owner_id = _checked(cmd, caller_id)
+    positions, owner_id = table_import.checked_header(customer_import.COLUMNS, cmd.columns, cmd.rows, owner=cmd.owner,
+                                                      caller_id=caller_id)
     now = now or datetime.now(UTC)
     report = customer_import.CustomersImportReport(content_sha256=table_import.content_sha256(cmd.columns, cmd.rows))
     with uow:
@@ -101,7 +66,7 @@ def import_customers(cmd: ImportCustomers, caller_id: str | None, uow: LeadsUnit
         viewer = uow.org.viewer(caller_id) if caller_id is not None else None
         targets: dict[tuple[str, str], _Target] = {}
         for row in parsed:
-            key = RequestKey(ANY_CALLER, OPERATION, table_import.row_request_id(report.content_sha256, row.row_number))
+            key = table_import.row_key(OPERATION, report.content_sha256, row.row_number)
             if uow.request_ids.find(key) is not None:
                 report.already_imported += 1
                 continue

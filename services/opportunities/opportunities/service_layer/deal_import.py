@@ -9,54 +9,17 @@ Idempotent by content: each row's key (``table_import.row_request_id``) is remem
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from opportunities.domain import deal_import, model, registration
 from opportunities.service_layer import registration as registering
 from opportunities.service_layer.deals import Clock, new_id, utc_now
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import names, table_import
 from shangji_kit.caller import as_user_id
-from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
-from shangji_kit.request_ids import RequestKey
+from shangji_kit.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 
 OPERATION = "ImportOpportunities"
-# Row keys belong to the content, not to whoever sent it.
-ANY_CALLER = "*"
-
-
-@dataclass(frozen=True)
-class ImportOpportunities:
-    """A table to import: header ``columns`` and ``rows`` of (row number in the file, values)."""
-
-    columns: list[str]
-    rows: list[tuple[int, list[str]]]
-    owner: str = ""  # "users/{id}" who owns the deals; the caller when empty
-    all_or_nothing: bool = False
-    file_name: str = ""
-
-
-def _checked(cmd: ImportOpportunities, user_id: str | None) -> tuple[dict[str, int], str]:
-    """The column positions and the owner's id; every bad field of the header and every bad row number at once
-    (INVALID_ARGUMENT, nothing read or written)."""
-    violations: list[FieldViolation] = []
-    positions: dict[str, int] = {}
-    owner_id = user_id or ""
-    try:
-        positions = deal_import.COLUMNS.positions(cmd.columns)
-    except InvalidArgument as exc:
-        violations += exc.violations
-    if cmd.owner:
-        try:
-            owner_id = names.parse(cmd.owner, "users", "owner")
-        except InvalidArgument as exc:
-            violations += exc.violations
-    elif user_id is None:
-        violations.append(FieldViolation("owner", "required: users/{id} who will own the deals"))
-    violations += table_import.check_row_numbers(cmd.rows)
-    if violations:
-        raise InvalidArgument(violations)
-    return positions, owner_id
+# The command: a table, the owner of what it makes, all_or_nothing.
+ImportOpportunities = table_import.ImportTable
 
 
 def _check_owner(uow: OpportunitiesUnitOfWork, user_id: str, owner_id: str) -> None:
@@ -83,7 +46,8 @@ def import_opportunities(cmd: ImportOpportunities, caller_id: str | None, uow: O
     user_id = as_user_id(caller_id) if caller_id is not None else None
     if caller_id is not None and user_id is None:
         raise PermissionDenied("only users (a users/{id} token subject) register deals", reason="NOT_A_USER")
-    positions, owner_id = _checked(cmd, user_id)
+    positions, owner_id = table_import.checked_header(deal_import.COLUMNS, cmd.columns, cmd.rows, owner=cmd.owner,
+                                                      caller_id=user_id)
     now = clock()
     report = deal_import.DealsImportReport(content_sha256=table_import.content_sha256(cmd.columns, cmd.rows))
     rows: list[tuple[int, registering.RegisterOpportunity, model.RegistrationValues]] = []
@@ -110,7 +74,7 @@ def import_opportunities(cmd: ImportOpportunities, caller_id: str | None, uow: O
         settings = uow.registration.settings()
         viewer = uow.org.viewer(user_id) if user_id is not None else None
         for row_number, row, values in rows:
-            key = RequestKey(ANY_CALLER, OPERATION, table_import.row_request_id(report.content_sha256, row_number))
+            key = table_import.row_key(OPERATION, report.content_sha256, row_number)
             if uow.request_ids.find(key) is not None:
                 report.already_imported += 1
                 continue
