@@ -136,9 +136,8 @@ def main() -> None:
     url = prepare(args.existing)
     data = generate(args.existing, args.rows)
     from leads import bootstrap
-    from leads.adapters import tables
     from leads.service_layer import lead_import
-    from shangji_kit import db, migrate, settings
+    from shangji_kit import db, migrate, settings, table_import
 
     try:
         with psycopg.connect(__import__("shangji_kit.db", fromlist=["libpq_dsn"]).libpq_dsn(url)) as conn:
@@ -158,7 +157,7 @@ def main() -> None:
 
         meter.start()
         started = time.perf_counter()
-        columns, rows = tables.read_table(data, "bench.csv")
+        columns, rows = table_import.read_table(data, "bench.csv")
         read = time.perf_counter()
         report = lead_import.import_leads(lead_import.ImportLeads(columns=columns, rows=rows, to_pool=True,
                                                                   auto_assign=not args.no_assign,

@@ -4,7 +4,8 @@ A field's kind comes from ``FIELD_KINDS`` (by field name), ``MESSAGE_FIELD_KINDS
 field, where a name means different things) or, failing both, ``DEFAULT`` (a short string). What the
 front checks, for every request message and every message of a client stream:
 
-- every string: no NUL byte, at most its kind's length (characters); the lengths are backstops above
+- every string: no NUL byte (but in an imported table's cells: that row's rejection, ``table_import``),
+  at most its kind's length (characters); the lengths are backstops above
   the domains' own limits, so a domain still names all of its bad fields in one answer;
 - decimal strings (money, cost, difficulty): 64 characters (their value is the domain's rule);
 - dates: "" or shaped YYYY-MM-DD (the domain says whether it is a day it accepts);
@@ -61,6 +62,8 @@ class Kind:
     name: str
     max_chars: int
     check: Callable[[str], str | None] | None = None
+    # A NUL passes to the service, which rejects it with its own rules (an import rejects the row only).
+    nul_allowed: bool = False
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -92,6 +95,9 @@ COST = Kind("cost", 64)                 # numeric(18, 4)
 DIFFICULTY = Kind("difficulty", 64)     # numeric(8, 3)
 DATE = Kind("date", 10, _date_check)
 DEFAULT = Kind("short", 1000)           # codes, keys, tags, enumerations as text
+# A cell of an imported table (shangji_kit.table_import): a NUL or an over-long value is that row's
+# rejection, not the whole file's; the length is a backstop above every column's own limit.
+CELL = Kind("cell", 20_000, nul_allowed=True)
 
 FIELD_KINDS: dict[str, Kind] = {
     **dict.fromkeys((
@@ -124,6 +130,8 @@ FIELD_KINDS: dict[str, Kind] = {
 # (message full name, field name) -> kind, where a field name means something else in one message.
 MESSAGE_FIELD_KINDS: dict[tuple[str, str], Kind] = {
     ("shangji.opportunities.v1.QuoteLine", "quantity"): COST,
+    ("shangji.leads.v1.ImportRow", "values"): CELL,
+    ("shangji.opportunities.v1.ImportRow", "values"): CELL,
 }
 
 # Most items a repeated field or map may carry, by field name (others: REPEATED_DEFAULT).
@@ -141,7 +149,7 @@ Check = Callable[[object, str, list[FieldViolation]], None]
 
 def _string_check(kind: Kind) -> Check:
     def check(value, path, out):
-        if "\x00" in value:
+        if "\x00" in value and not kind.nul_allowed:
             out.append(FieldViolation(path, "must not contain a NUL character"))
         elif len(value) > kind.max_chars:
             out.append(FieldViolation(path, f"is {len(value)} characters long; at most {kind.max_chars} allowed "

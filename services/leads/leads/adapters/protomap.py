@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from google.protobuf.duration_pb2 import Duration
 
-from leads.domain import campaigns, customers, importing, model, pool, scoring
+from leads.domain import campaigns, customer_import, customers, importing, model, pool, scoring
 from leads.domain.settings import LeadSettings
 from shangji.leads.v1 import leads_pb2
-from shangji_kit import names
+from shangji_kit import names, table_import
 from shangji_kit.timestamps import from_datetime
 
 _STATES = {model.OPEN: leads_pb2.Lead.State.OPEN, model.CONVERTED: leads_pb2.Lead.State.CONVERTED}
@@ -61,9 +61,21 @@ def import_report_to_proto(report: importing.ImportReport) -> leads_pb2.ImportLe
     return leads_pb2.ImportLeadsResponse(
         accepted=report.accepted, merged=report.merged, flagged=report.flagged, rejected=report.rejected_rows,
         already_imported=report.already_imported, committed=report.committed,
-        content_sha256=report.content_sha256, assigned=report.assigned,
-        rejections=[leads_pb2.ImportRejection(row_number=r.row_number, field=r.field, reason=r.reason)
-                    for r in report.rejections])
+        content_sha256=report.content_sha256, assigned=report.assigned, rejections=_rejections(report))
+
+
+def customers_import_report_to_proto(report: customer_import.CustomersImportReport
+                                     ) -> leads_pb2.ImportCustomersResponse:
+    return leads_pb2.ImportCustomersResponse(
+        customers_created=report.customers_created, customers_matched=report.customers_matched,
+        contacts_created=report.contacts_created, rejected=report.rejected_rows,
+        already_imported=report.already_imported, committed=report.committed,
+        content_sha256=report.content_sha256, rejections=_rejections(report))
+
+
+def _rejections(report: table_import.ImportReport) -> list[leads_pb2.ImportRejection]:
+    return [leads_pb2.ImportRejection(row_number=r.row_number, field=r.field, reason=r.reason)
+            for r in report.rejections]
 
 
 def claim_response(leads: list[model.Lead]) -> leads_pb2.ClaimLeadsResponse:

@@ -1,11 +1,13 @@
 """Operator commands for leads.
 
     python -m leads.entrypoints.cli import FILE.csv|FILE.xlsx (--owner users/{id} | --pool) [--all-or-nothing]
+    python -m leads.entrypoints.cli import-customers FILE.csv|FILE.xlsx --owner users/{id} [--all-or-nothing]
 
-Imports a CSV or XLSX file straight into the leads database (an operator's tool: it may name any
-owner), with a progress bar on stderr and a report on stdout: counts, then every rejected row with
-its column and reason. Exit status 0 when every row went in (or was already imported), 1 when rows
-were rejected, 2 when the file was refused (nothing written).
+Imports a CSV or XLSX file of leads, or of customers with their contacts, straight into the leads
+database (an operator's tool: it may name any owner and add to any customer), with a report on stdout
+(a progress bar on stderr for leads): counts, then every rejected row with its column and reason. Exit
+status 0 when every row went in (or was already imported), 1 when rows were rejected, 2 when the file
+was refused (nothing written).
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ import sys
 from pathlib import Path
 
 from leads import bootstrap
-from leads.adapters import tables
-from leads.service_layer import lead_import
-from shangji_kit.errors import DomainError
+from leads.service_layer import customer_import, lead_import
+from shangji_kit import table_cli
 
 
 def _progress(stage: str, done: int, total: int) -> None:
@@ -31,25 +32,26 @@ def _progress(stage: str, done: int, total: int) -> None:
 
 def import_file(path: Path, owner: str, to_pool: bool, all_or_nothing: bool, uow_factory, *,
                 auto_assign: bool = False, campaign: str = "") -> int:
-    try:
-        columns, rows = tables.read_table(path.read_bytes(), path.name)
-        sys.stderr.write(f"{path.name}: {len(rows)} rows read\n")
+    def run(columns, rows):
         cmd = lead_import.ImportLeads(columns=columns, rows=rows, owner=owner, to_pool=to_pool,
                                    all_or_nothing=all_or_nothing, file_name=path.name, auto_assign=auto_assign,
                                    campaign=campaign)
         report = lead_import.import_leads(cmd, None, uow_factory(), progress=_progress, now=bootstrap.clock())
-    except DomainError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        for v in getattr(exc, "violations", []):
-            print(f"  {v.field}: {v.description}", file=sys.stderr)
-        return 2
-    print(f"{path.name}: {'committed' if report.committed else 'NOT committed (all or nothing)'}; "
-          f"accepted {report.accepted} (flagged {report.flagged}), merged {report.merged}, "
-          f"rejected {report.rejected_rows}, already imported {report.already_imported}"
-          + (f", assigned {report.assigned}" if auto_assign else ""))
-    for r in report.rejections:
-        print(f"  row {r.row_number}: {r.field}: {r.reason}")
-    return 1 if report.rejections else 0
+        return report, (f"accepted {report.accepted} (flagged {report.flagged}), merged {report.merged}, "
+                        f"rejected {report.rejected_rows}, already imported {report.already_imported}"
+                        + (f", assigned {report.assigned}" if auto_assign else ""))
+    return table_cli.import_file(path, run)
+
+
+def import_customers_file(path: Path, owner: str, all_or_nothing: bool, uow_factory) -> int:
+    def run(columns, rows):
+        cmd = customer_import.ImportCustomers(columns=columns, rows=rows, owner=owner, all_or_nothing=all_or_nothing,
+                                              file_name=path.name)
+        report = customer_import.import_customers(cmd, None, uow_factory(), now=bootstrap.clock())
+        return report, (f"customers created {report.customers_created}, matched {report.customers_matched}, "
+                        f"contacts created {report.contacts_created}, rejected {report.rejected_rows}, "
+                        f"already imported {report.already_imported}")
+    return table_cli.import_file(path, run)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--all-or-nothing", action="store_true", help="any rejected row writes nothing")
     imp.add_argument("--auto-assign", action="store_true", help="with --pool: give each new lead to a rep by the rules")
     imp.add_argument("--campaign", default="", help="campaigns/{id} the rows came from")
+    customers = commands.add_parser("import-customers", help="import customers with contacts from a CSV or XLSX file")
+    customers.add_argument("file", type=Path)
+    customers.add_argument("--owner", required=True, help="users/{id} who will own the new customers")
+    customers.add_argument("--all-or-nothing", action="store_true", help="any rejected row writes nothing")
     args = parser.parse_args(argv)
+    if args.command == "import-customers":
+        return import_customers_file(args.file, args.owner, args.all_or_nothing, bootstrap.uow_factory())
     return import_file(args.file, args.owner or "", args.pool, args.all_or_nothing, bootstrap.uow_factory(),
                        auto_assign=args.auto_assign, campaign=args.campaign)
 

@@ -14,6 +14,7 @@ from leads.service_layer import (
     campaigns,
     capture,
     conversion,
+    customer_import,
     customers,
     lead_import,
     lead_settings,
@@ -21,8 +22,7 @@ from leads.service_layer import (
     qualification,
 )
 from shangji.leads.v1 import leads_pb2, leads_pb2_grpc
-from shangji_kit import auth, names
-from shangji_kit.errors import InvalidArgument
+from shangji_kit import auth, names, table_import
 from shangji_kit.rpc import server
 from shangji_kit.settings import Settings
 
@@ -100,23 +100,16 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
         return protomap.follow_up_to_proto(follow_up)
 
     def ImportLeads(self, request_iterator, context):
-        header = None
-        rows: list[tuple[int, list[str]]] = []
-        for request in request_iterator:
-            part = request.WhichOneof("part")
-            if header is None:
-                if part != "header":
-                    raise InvalidArgument.field("header", "the first message must be the header")
-                header = requests.import_header(request.header)
-            elif part == "header":
-                raise InvalidArgument.field("header", "only the first message may be a header")
-            elif part == "rows":
-                rows.extend(requests.import_rows(request.rows))
-        if header is None:
-            raise InvalidArgument.field("header", "required: the stream was empty")
-        cmd = lead_import.ImportLeads(rows=rows, **header)
+        header, rows = table_import.read_stream(request_iterator)
+        cmd = lead_import.ImportLeads(rows=rows, **requests.import_header(header))
         report = lead_import.import_leads(cmd, auth.principal().user_id, self.uow(), now=self.clock())
         return protomap.import_report_to_proto(report)
+
+    def ImportCustomers(self, request_iterator, context):
+        header, rows = table_import.read_stream(request_iterator)
+        cmd = customer_import.ImportCustomers(rows=rows, **requests.customer_import_header(header))
+        report = customer_import.import_customers(cmd, auth.principal().user_id, self.uow(), now=self.clock())
+        return protomap.customers_import_report_to_proto(report)
 
     def UpdateLead(self, request, context):
         lead_id = names.parse(request.lead.name, "leads", "lead.name")

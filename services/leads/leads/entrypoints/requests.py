@@ -17,8 +17,9 @@ def import_header(header: leads_pb2.ImportHeader) -> dict:
             "auto_assign": header.auto_assign, "campaign": header.campaign}
 
 
-def import_rows(message: leads_pb2.ImportRows) -> list[tuple[int, list[str]]]:
-    return [(row.row_number, list(row.values)) for row in message.rows]
+def customer_import_header(header: leads_pb2.ImportCustomersHeader) -> dict:
+    return {"columns": list(header.columns), "owner": header.owner, "all_or_nothing": header.all_or_nothing,
+            "file_name": header.file_name}
 
 
 _KINDS = {name: leads_pb2.FollowUp.Kind.Value(name) for name in pool.FOLLOW_UP_KINDS}

@@ -15,7 +15,7 @@ from leads.domain import dedupe, importing, model, pool, scoring
 from leads.service_layer.callers import check_new_owner
 from leads.service_layer.capture import merge_row
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
-from shangji_kit import caller, names
+from shangji_kit import caller, names, table_import
 from shangji_kit.errors import FieldViolation, InvalidArgument, PermissionDenied
 
 
@@ -71,7 +71,7 @@ def _checked(cmd: ImportLeads, caller_id: str | None) -> tuple[dict[str, int], s
             campaign_id = names.parse(cmd.campaign, "campaigns", "campaign")
         except InvalidArgument as exc:
             violations += exc.violations
-    violations += importing.check_row_numbers(cmd.rows)
+    violations += table_import.check_row_numbers(cmd.rows)
     if violations:
         raise InvalidArgument(violations)
     return positions, owner_id, campaign_id
@@ -87,19 +87,19 @@ def import_leads(cmd: ImportLeads, caller_id: str | None, uow: LeadsUnitOfWork, 
     caller_id = caller.user_id(caller_id) if caller_id is not None else None
     positions, owner_id, campaign_id = _checked(cmd, caller_id)
     now = now or datetime.now(UTC)
-    report = importing.ImportReport(content_sha256=importing.content_sha256(cmd.columns, cmd.rows))
+    report = importing.ImportReport(content_sha256=table_import.content_sha256(cmd.columns, cmd.rows))
     parsed: list[importing.Row] = []
     for i, (row_number, values) in enumerate(cmd.rows, start=1):
         if progress and (i % IMPORT_BATCH == 0 or i == len(cmd.rows)):
             progress("checking", i, len(cmd.rows))
-        if importing.is_blank(values):
+        if table_import.is_blank(values):
             continue
         result = importing.parse_row(row_number, values, positions, id=str(uuid.uuid4()), owner_id=owner_id, now=now,
                                      campaign_id=campaign_id, imported_by=caller_id)
         if isinstance(result, list):
             report.rejections.extend(result)
         else:
-            parsed.append(importing.Row(row_number, importing.row_request_id(report.content_sha256, row_number),
+            parsed.append(importing.Row(row_number, table_import.row_request_id(report.content_sha256, row_number),
                                         result))
     if cmd.all_or_nothing and report.rejections:
         return report

@@ -214,6 +214,23 @@ def test_import_refuses_repeated_row_numbers_naming_each_and_writes_nothing(as_u
     assert written(query) == before
 
 
+def test_an_import_cell_holding_a_nul_rejects_its_row_only(as_user, query):
+    _, rep = as_user()
+    company = f"零字节{uuid.uuid4().hex[:6]}"
+    header = leads_pb2.ImportHeader(columns=["company", "contact_name", "phone"], file_name="nul.csv")
+
+    def stream():
+        yield leads_pb2.ImportLeadsRequest(header=header)
+        yield leads_pb2.ImportLeadsRequest(rows=leads_pb2.ImportRows(rows=[
+            leads_pb2.ImportRow(row_number=2, values=[company, "张\x00三", phone()]),
+            leads_pb2.ImportRow(row_number=3, values=[company, "李四", phone()])]))
+
+    report = rep.ImportLeads(stream())
+    assert (report.accepted, report.rejected, report.committed) == (1, 1, True)
+    assert [(r.row_number, r.field) for r in report.rejections] == [(2, "contact_name")]
+    assert query("SELECT contact_name FROM leads WHERE company = :c", c=company) == [("李四",)]
+
+
 def test_record_behaviour_names_a_bad_type_and_an_out_of_range_time_together(as_user, query):
     _, rep = as_user()
     lead = rep.CreateLead(leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from opportunities.domain import audit, decision_chain, gates, model, registration, work
+from opportunities.domain import audit, deal_import, decision_chain, gates, model, registration, work
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji_kit import names
 from shangji_kit.timestamps import from_datetime
@@ -187,3 +187,11 @@ def change_to_proto(change: audit.Change) -> opportunities_pb2.OpportunityChange
 def changes_page_to_proto(page) -> opportunities_pb2.ListOpportunityChangesResponse:
     return opportunities_pb2.ListOpportunityChangesResponse(changes=[change_to_proto(c) for c in page.items],
                                                             next_page_token=page.next_page_token)
+
+
+def import_report_to_proto(report: deal_import.DealsImportReport) -> opportunities_pb2.ImportOpportunitiesResponse:
+    return opportunities_pb2.ImportOpportunitiesResponse(
+        accepted=report.accepted, queued=report.queued, rejected=report.rejected_rows,
+        already_imported=report.already_imported, committed=report.committed, content_sha256=report.content_sha256,
+        rejections=[opportunities_pb2.ImportRejection(row_number=r.row_number, field=r.field, reason=r.reason)
+                    for r in report.rejections])

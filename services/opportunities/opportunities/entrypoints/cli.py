@@ -1,5 +1,8 @@
-"""Command line: ``python -m opportunities.entrypoints.cli load-pipeline FILE.yaml``, ``load-routing FILE.yaml``
-and ``registration-settings show|set``.
+"""Command line: ``python -m opportunities.entrypoints.cli load-pipeline FILE.yaml``, ``load-routing FILE.yaml``,
+``registration-settings show|set`` and ``import-opportunities FILE.csv|FILE.xlsx --owner users/{id}
+[--all-or-nothing]``.
+
+Imports register each row as RegisterOpportunity would and print the report (``shangji_kit.table_cli``).
 
 Loads a pipeline definition as a new pipeline, or as the next version of the pipeline with the same key (deals in
 flight keep their version). A definition with any problem is refused, every problem listed, and nothing changes.
@@ -21,15 +24,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 import grpc
 import yaml
 from google.protobuf import field_mask_pb2
 
 from opportunities import bootstrap
-from opportunities.service_layer import assignment, pipelines
+from opportunities.service_layer import assignment, deal_import, pipelines
 from shangji.opportunities.v1 import opportunities_pb2 as pb
 from shangji.opportunities.v1 import opportunities_pb2_grpc
+from shangji_kit import table_cli
 from shangji_kit.errors import DomainError, InvalidArgument
 from shangji_kit.rpc.client import Caller, channel
 from shangji_kit.settings import Settings
@@ -112,6 +117,17 @@ def registration_settings(args: argparse.Namespace, out=None) -> int:
     return 0
 
 
+def import_file(path: Path, owner: str, all_or_nothing: bool, uow_factory) -> int:
+    """Register a CSV or XLSX file's deals for ``owner`` (users/{id}, also their registrant) and print the report."""
+    def run(columns, rows):
+        cmd = deal_import.ImportOpportunities(columns=columns, rows=rows, owner=owner, all_or_nothing=all_or_nothing,
+                                              file_name=path.name)
+        report = deal_import.import_opportunities(cmd, None, uow_factory())
+        return report, (f"accepted {report.accepted} (queued {report.queued}), rejected {report.rejected_rows}, "
+                        f"already imported {report.already_imported}")
+    return table_cli.import_file(path, run)
+
+
 def main(argv: list[str] | None = None, out=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m opportunities.entrypoints.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -128,9 +144,15 @@ def main(argv: list[str] | None = None, out=None) -> int:
     settings.add_argument("--etag", default="", help="refuse the change if the settings moved on since this etag")
     settings.add_argument("--target", default="")
     settings.add_argument("--token", default=os.environ.get("SHANGJI_TOKEN", ""))
+    imp = commands.add_parser("import-opportunities", help="register deals from a CSV or XLSX file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--owner", required=True, help="users/{id} who will own (and register) the deals")
+    imp.add_argument("--all-or-nothing", action="store_true", help="any rejected row writes nothing")
     args = parser.parse_args(argv)
     if args.command == "registration-settings":
         return registration_settings(args, out)
+    if args.command == "import-opportunities":
+        return import_file(args.file, args.owner, args.all_or_nothing, bootstrap.uow_factory())
     return load_pipeline(args.file) if args.command == "load-pipeline" else load_routing(args.file)
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from opportunities.domain import decision_chain, gates, model, registration, work
-from opportunities.service_layer import assignment, lifecycle, pipelines, registration_settings, tasks
+from opportunities.service_layer import assignment, deal_import, lifecycle, pipelines, registration_settings, tasks
 from opportunities.service_layer import registration as registering
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji_kit import names
@@ -42,6 +42,12 @@ def register_from_request(request: opportunities_pb2.RegisterOpportunityRequest)
         contact_name=o.contact_name, contact_phone=o.contact_phone, contact_email=o.contact_email,
         pipeline=o.pipeline, route=request.route, customer=o.customer, difficulty=o.difficulty,
         quote_lines=_quote_lines(o), request_id=request.request_id)
+
+
+def import_from_request(header: opportunities_pb2.ImportOpportunitiesHeader, rows: list[tuple[int, list[str]]]
+                        ) -> deal_import.ImportOpportunities:
+    return deal_import.ImportOpportunities(columns=list(header.columns), rows=rows, owner=header.owner,
+                                           all_or_nothing=header.all_or_nothing, file_name=header.file_name)
 
 
 def assignments_from_request(request: opportunities_pb2.AssignOpportunitiesRequest

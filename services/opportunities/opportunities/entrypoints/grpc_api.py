@@ -11,6 +11,7 @@ from opportunities.entrypoints import from_request as inbound
 from opportunities.entrypoints import reports_api
 from opportunities.service_layer import (
     assignment,
+    deal_import,
     lifecycle,
     pipelines,
     records,
@@ -19,7 +20,7 @@ from opportunities.service_layer import (
     tasks,
 )
 from shangji.opportunities.v1 import opportunities_pb2_grpc
-from shangji_kit import auth, caller, names
+from shangji_kit import auth, caller, names, table_import
 from shangji_kit.rpc import server
 from shangji_kit.settings import Settings
 
@@ -46,6 +47,11 @@ class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
     def RegisterOpportunity(self, request, context):
         return out.opportunity_to_proto(registration.register_opportunity(
             inbound.register_from_request(request), _caller(), self.uow()))
+
+    def ImportOpportunities(self, request_iterator, context):
+        header, rows = table_import.read_stream(request_iterator)
+        return out.import_report_to_proto(deal_import.import_opportunities(
+            inbound.import_from_request(header, rows), _caller(), self.uow()))
 
     def ArbitrateRegistration(self, request, context):
         return out.opportunity_to_proto(registration.arbitrate_registration(

@@ -148,7 +148,7 @@ def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: Opportun
     try:
         # A request id too long for the indexed key is reported beside the other bad fields.
         key = RequestKey.of(user_id, "RegisterOpportunity", cmd.request_id)
-        values, problems = _parsed(cmd, now), []
+        values, problems = parsed_registration(cmd, now), []
     except InvalidArgument as exc:
         values, problems = None, list(exc.violations)
     with uow:
@@ -177,41 +177,61 @@ def register_opportunity(cmd: RegisterOpportunity, caller_id: str, uow: Opportun
         owner_id: str | None = user_id
         if cmd.route:
             owner_id = routing.route(uow.registration.rules(), cmd.region, cmd.product_lines, values.amount).owner_id
-        opportunity = model.register(
-            id=deal_id, title=cmd.title, customer_company=cmd.customer_company, owner_id=owner_id,
-            registrant_id=user_id, pipeline=pipeline, now=now, contact_name=cmd.contact_name,
-            contact_phone=cmd.contact_phone, contact_email=cmd.contact_email, region=cmd.region, source=cmd.source,
-            product_lines=cmd.product_lines, amount=values.amount, currency=cmd.currency,
-            expected_close_date=values.expected_close_date, require_product_lines=True, field_prefix="opportunity.",
-            customer_id=values.customer_id, difficulty=values.difficulty, quote_lines=values.quote_lines)
-        settings = uow.registration.settings()
-        _check_collision(uow, opportunity, settings, now, refuse=settings.collision_mode == registration.REFUSE)
-        uow.deals.add(opportunity)
-        uow.deals.enter_stage(opportunity.id, opportunity.stage_key, now, user_id)
-        if values.customer_id:
-            _copy_chain(uow, opportunity, uow.customers.chain(values.customer_id), now)
-        uow.publish(opportunity.events)
-        tasks_on_entry(uow, opportunity, pipeline.first_open_stage(), now)
-        raise_big_deal(uow, opportunity, now)
+        opportunity = checked_registration(uow, cmd, values, deal_id=deal_id, owner_id=owner_id, registrant_id=user_id,
+                                           pipeline=pipeline, settings=uow.registration.settings(), now=now)
+        write_registration(uow, opportunity, pipeline, now)
         shown = shown_to(uow, viewer, opportunity)
         uow.commit()
         return shown
+
+
+def checked_registration(uow: OpportunitiesUnitOfWork, cmd: RegisterOpportunity, values: model.RegistrationValues,
+                         *, deal_id: str, owner_id: str | None, registrant_id: str, pipeline: model.Pipeline,
+                         settings: registration.RegistrationSettings, now: datetime,
+                         field_prefix: str = "opportunity.") -> model.Opportunity:
+    """The deal a direct registration (RegisterOpportunity, or a row of an import) makes, nothing written yet:
+    INVALID_ARGUMENT on bad fields (``field_prefix`` + name), FAILED_PRECONDITION REGISTRATION_COLLISION for a
+    collision in the company's refuse mode, PENDING_ARBITRATION in its queue mode. The customer is locked against
+    concurrent registrations until the transaction ends."""
+    opportunity = model.register(
+        id=deal_id, title=cmd.title, customer_company=cmd.customer_company, owner_id=owner_id,
+        registrant_id=registrant_id, pipeline=pipeline, now=now, contact_name=cmd.contact_name,
+        contact_phone=cmd.contact_phone, contact_email=cmd.contact_email, region=cmd.region, source=cmd.source,
+        product_lines=cmd.product_lines, amount=values.amount, currency=cmd.currency,
+        expected_close_date=values.expected_close_date, require_product_lines=True, field_prefix=field_prefix,
+        customer_id=values.customer_id, difficulty=values.difficulty, quote_lines=values.quote_lines)
+    _check_collision(uow, opportunity, settings, now, refuse=settings.collision_mode == registration.REFUSE)
+    return opportunity
+
+
+def write_registration(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity, pipeline: model.Pipeline,
+                       now: datetime) -> None:
+    """Store a checked registration: the deal in its first stage, its customer's decision chain copied, its events,
+    the stage's tasks and a big deal's alert."""
+    uow.deals.add(opportunity)
+    uow.deals.enter_stage(opportunity.id, opportunity.stage_key, now, opportunity.registrant_id)
+    if opportunity.customer_id:
+        _copy_chain(uow, opportunity, uow.customers.chain(opportunity.customer_id), now)
+    uow.publish(opportunity.events)
+    tasks_on_entry(uow, opportunity, pipeline.first_open_stage(), now)
+    raise_big_deal(uow, opportunity, now)
 
 
 def _pipeline_id(name: str) -> str | None:
     try:
         return names.parse(name, "pipelines") if name else None
     except InvalidArgument:
-        return None  # reported by _parsed
+        return None  # reported by parsed_registration
 
 
-def _parsed(cmd: RegisterOpportunity, now: datetime) -> model.RegistrationValues:
+def parsed_registration(cmd: RegisterOpportunity, now: datetime, field_prefix: str = "opportunity."
+                        ) -> model.RegistrationValues:
     """Every field checked before anything is read: INVALID_ARGUMENT lists all bad ones."""
     return model.parse_registration(
         title=cmd.title, customer_company=cmd.customer_company, product_lines=cmd.product_lines,
         currency=cmd.currency, amount=cmd.amount, expected_close_date=cmd.expected_close_date,
         difficulty=cmd.difficulty, quote_lines=list(cmd.quote_lines), pipeline=cmd.pipeline, customer=cmd.customer,
-        today=company_time.today(now))
+        today=company_time.today(now), field_prefix=field_prefix)
 
 
 def _copy_chain(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,
