@@ -34,7 +34,8 @@ def opportunity_to_proto(opportunity: model.Opportunity) -> opportunities_pb2.Op
         difficulty=_decimal(o.difficulty),
         quote_lines=[opportunities_pb2.QuoteLine(product=q.product, quantity=_decimal(q.quantity),
                                                  unit_price=_decimal(q.unit_price), description=q.description)
-                     for q in o.quote_lines])
+                     for q in o.quote_lines],
+        erp_order_number=o.erp_order_number)
 
 
 def _decimal(value) -> str:
@@ -166,3 +167,13 @@ def completions_to_proto(rows: list[tuple[str, str, datetime]]
 def migrated_to_proto(ids: list[str]) -> opportunities_pb2.MigrateOpportunitiesResponse:
     return opportunities_pb2.MigrateOpportunitiesResponse(
         opportunities=[names.format("opportunities", i) for i in ids])
+
+
+def timeline_to_proto(page) -> opportunities_pb2.ListCustomerTimelineResponse:
+    """A ``service_layer.timeline.TimelinePage`` as ListCustomerTimeline's answer."""
+    return opportunities_pb2.ListCustomerTimelineResponse(items=[opportunities_pb2.TimelineItem(
+        kind=i.kind, resource=i.resource, title=i.title, summary=i.summary,
+        actor=names.format("users", i.actor_id) if i.actor_id else "", event_time=from_datetime(i.event_time),
+        opportunity=names.format("opportunities", i.opportunity_id),
+        lead=names.format("leads", i.lead_id) if i.lead_id else "") for i in page.items],
+        next_page_token=page.next_page_token)

@@ -12,15 +12,8 @@ from shangji.samples.v1 import samples_pb2 as pb
 from shangji.samples.v1 import samples_pb2_grpc
 from shangji_kit import auth, log, names
 from shangji_kit.rpc import server
+from shangji_kit.rpc.client import bearer_token
 from shangji_kit.settings import Settings
-
-
-def _bearer(context: grpc.ServicerContext) -> str | None:
-    """The caller's own token, passed on to opportunities so its visibility rules apply to the caller."""
-    for key, value in context.invocation_metadata() or ():
-        if key == "authorization" and value.lower().startswith("bearer "):
-            return value[7:].strip()
-    return None
 
 
 def _caller() -> str:
@@ -59,7 +52,7 @@ class SamplesApi(samples_pb2_grpc.SamplesServiceServicer):
 
     # requests
     def CreateSampleRequest(self, request, context):
-        lookup = opportunities.lookup_for(_bearer(context), log.correlation_id.get())
+        lookup = opportunities.lookup_for(bearer_token(context), log.correlation_id.get())
         created = requests.create_sample_request(inbound.request_input(request), request.request_id, _caller(),
                                                  lookup, self.uow())
         return protomap.request_to_proto(created)
