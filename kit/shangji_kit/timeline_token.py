@@ -2,7 +2,8 @@
 
 Opportunities' and samples' ListCustomerTimeline and leads' GetCustomerTimeline (which merges the other two with
 its own items) all list items newest first; items of the same time follow their key, "<source>/<kind>/<resource>",
-in ascending code-point order (SQL compares it ``COLLATE "C"``, UTF-8 byte order, which is the same order). A token
+in ascending code-point order (SQL compares it ``COLLATE "C"``, UTF-8 byte order, which is the same order:
+``timeline_sql``). A token
 holds the time and key of the last item shown, so it resumes any of the three lists at the same place, and the
 merge of pages read after one cursor pages without duplicates or gaps.
 """
@@ -15,8 +16,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
-
-import sqlalchemy as sa
 
 from shangji_kit.errors import InvalidArgument
 
@@ -39,11 +38,6 @@ class Cursor:
 def item_key(source: str, kind: str, resource: str) -> str:
     """The tie-breaking key of an item: unique per item, since an item is one kind of thing at one time."""
     return f"{source}/{kind}/{resource}"
-
-
-def sql_key(source: str, kind: sa.ColumnElement, resource: sa.ColumnElement) -> sa.ColumnElement:
-    """``item_key`` in SQL, compared byte-wise whatever the database's collation."""
-    return sa.func.concat(f"{source}/", kind, "/", resource).collate("C")
 
 
 def encode(cursor: Cursor) -> str:
@@ -77,33 +71,11 @@ def decode(token: str) -> Cursor | None:
     return Cursor(time, key)
 
 
-def comes_after(cursor: Cursor | None, time: datetime, key: str) -> bool:
-    """Whether an item at (time, key) comes after ``cursor`` in timeline order (all do without one)."""
-    return cursor is None or time < cursor.time or (time == cursor.time and key > cursor.key)
-
-
 def newest_first(items: Iterable[T], time_of: Callable[[T], datetime], key_of: Callable[[T], str]) -> list[T]:
     """``items`` in timeline order."""
     ordered = sorted(items, key=key_of)
     ordered.sort(key=time_of, reverse=True)  # stable: equal times keep their key order
     return ordered
-
-
-def sql_after(time: sa.ColumnElement, key: sa.ColumnElement) -> sa.ColumnElement[bool]:
-    """SQL: the rows after the cursor in timeline order (keyset), with the cursor as parameters
-    (``after_params``), so a statement is built once."""
-    after_time = sa.bindparam("after_time", type_=sa.DateTime(timezone=True))
-    return sa.or_(time < after_time, sa.and_(time == after_time, key > sa.bindparam("after_key", type_=sa.Text)))
-
-
-def after_params(cursor: Cursor) -> dict:
-    """The parameters of ``sql_after``."""
-    return {"after_time": cursor.time, "after_key": cursor.key}
-
-
-def sql_order(time: sa.ColumnElement, key: sa.ColumnElement) -> tuple[sa.ColumnElement, sa.ColumnElement]:
-    """SQL: timeline order, newest first, then key."""
-    return time.desc(), key.asc()
 
 
 def next_token(shown: list[T], more: bool, time_of: Callable[[T], datetime], key_of: Callable[[T], str]) -> str:

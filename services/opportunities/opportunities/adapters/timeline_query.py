@@ -10,7 +10,7 @@ from opportunities.adapters.deal_rows import RULE
 from opportunities.adapters.orm import activities, opportunities, pipeline_stages, stage_history, tasks
 from opportunities.domain import timeline
 from opportunities.domain.timeline import TimelineFact
-from shangji_kit import timeline_token, visibility
+from shangji_kit import timeline_sql, timeline_token, visibility
 
 _TEXT = sa.Text
 
@@ -74,12 +74,12 @@ def _statement(visible: sa.ColumnElement[bool], after: bool) -> sa.Select:
                    empty).where(deals.c.erp_order_number != "", deals.c.erp_order_time.is_not(None))
 
     items = sa.union_all(registered, moves, done, created, completed, ordered).subquery("items")
-    key = timeline_token.sql_key(timeline.SOURCE, items.c.kind, items.c.resource)
+    key = timeline_sql.sql_key(timeline.SOURCE, items.c.kind, items.c.resource)
     stmt = sa.select(items)
     if after:
-        stmt = stmt.where(timeline_token.sql_after(items.c.event_time, key))
+        stmt = stmt.where(timeline_sql.sql_after(items.c.event_time, key))
     limit = sa.bindparam("limit", type_=sa.Integer)
-    return stmt.order_by(*timeline_token.sql_order(items.c.event_time, key)).limit(limit)
+    return stmt.order_by(*timeline_sql.sql_order(items.c.event_time, key)).limit(limit)
 
 
 _STATEMENTS = {after: RULE.per_shape(lambda visible, after=after: _statement(visible, after))
@@ -97,7 +97,7 @@ class TimelineQuery:
         """Up to ``limit`` facts after ``after``, in timeline order, from the deals ``viewer`` may open."""
         params = {"customer_id": customer_id, "limit": limit, **RULE.params(viewer)}
         if after is not None:
-            params.update(timeline_token.after_params(after))
+            params.update(timeline_sql.after_params(after))
         stmt = _STATEMENTS[after is not None][visibility.shape_of(viewer)]
         return [TimelineFact(kind=r.kind, resource=r.resource, event_time=r.event_time, actor_id=r.actor_id,
                              opportunity_id=r.opportunity_id, lead_id=r.lead_id, deal_title=r.deal_title,

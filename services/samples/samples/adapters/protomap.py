@@ -131,3 +131,11 @@ def event_to_proto(event) -> tuple[Message, str]:
             f = event.feedback
             return events.SampleFeedbackClosed(request=request, feedback=f.name, resolution=f.resolution), f.name
     raise TypeError(f"no event message for {type(event).__name__}")
+
+
+def timeline_to_proto(page) -> pb.ListCustomerTimelineResponse:
+    """A ``service_layer.timeline.TimelinePage`` as ListCustomerTimeline's answer."""
+    return pb.ListCustomerTimelineResponse(items=[pb.TimelineItem(
+        kind=i.kind, resource=i.resource, title=i.title, summary=i.summary, actor=_user(i.actor_id or ""),
+        event_time=_ts(i.event_time), opportunity=f"opportunities/{i.opportunity_id}") for i in page.items],
+        next_page_token=page.next_page_token)

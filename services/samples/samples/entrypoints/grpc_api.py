@@ -7,7 +7,7 @@ import grpc
 from samples import bootstrap
 from samples.adapters import opportunities, protomap
 from samples.entrypoints import inbound
-from samples.service_layer import catalogue, decisions, feedback, requests, shipping
+from samples.service_layer import catalogue, decisions, feedback, requests, shipping, timeline
 from shangji.samples.v1 import samples_pb2 as pb
 from shangji.samples.v1 import samples_pb2_grpc
 from shangji_kit import auth, log, names
@@ -69,6 +69,11 @@ class SamplesApi(samples_pb2_grpc.SamplesServiceServicer):
                                              request.order_by)
         return pb.ListSampleRequestsResponse(sample_requests=[protomap.request_to_proto(r) for r in page.requests],
                                              next_page_token=page.next_page_token)
+
+    def ListCustomerTimeline(self, request, context):
+        customer_id = names.parse(request.customer, "customers", "customer")
+        return protomap.timeline_to_proto(timeline.list_customer_timeline(
+            customer_id, _caller(), request.page_size, request.page_token, self.uow()))
 
     def ApproveSampleRequest(self, request, context):
         return protomap.request_to_proto(decisions.approve(_request_id(request.name), request.comment, request.etag,
