@@ -20,9 +20,9 @@ def sql_after(time: sa.ColumnElement, key: sa.ColumnElement) -> sa.ColumnElement
     return sa.or_(time < after_time, sa.and_(time == after_time, key > sa.bindparam("after_key", type_=sa.Text)))
 
 
-def after_params(cursor: Cursor) -> dict:
-    """The parameters of ``sql_after``."""
-    return {"after_time": cursor.time, "after_key": cursor.key}
+def after_params(cursor: Cursor | None) -> dict:
+    """The parameters of ``sql_after`` (none for the first page)."""
+    return {} if cursor is None else {"after_time": cursor.time, "after_key": cursor.key}
 
 
 def sql_order(time: sa.ColumnElement, key: sa.ColumnElement) -> tuple[sa.ColumnElement, sa.ColumnElement]:

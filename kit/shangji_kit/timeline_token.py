@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
 
 from shangji_kit.errors import InvalidArgument
-
-T = TypeVar("T")
 
 _PREFIX = "tl|"
 # A key is "<source>/<kind>/<resource>"; resources of the timeline are a few ids long.
@@ -38,6 +35,39 @@ class Cursor:
 def item_key(source: str, kind: str, resource: str) -> str:
     """The tie-breaking key of an item: unique per item, since an item is one kind of thing at one time."""
     return f"{source}/{kind}/{resource}"
+
+
+# A call, visit, email or meeting as a title names it: leads' follow-ups (upper case) and deals' activities alike.
+_CONTACT_KINDS = {"call": "电话", "visit": "拜访", "email": "邮件", "meeting": "会议"}
+
+
+def contact_kind_name(kind: str) -> str:
+    return _CONTACT_KINDS.get(kind.lower(), kind)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a customer's timeline, the shape of every service's TimelineItem (names, not ids)."""
+
+    source: str
+    kind: str
+    resource: str
+    title: str
+    summary: str
+    actor: str  # "users/{id}"; "" for the system
+    event_time: datetime
+    opportunity: str = ""
+    lead: str = ""
+
+    @property
+    def key(self) -> str:
+        return item_key(self.source, self.kind, self.resource)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Item]
+    next_page_token: str
 
 
 def encode(cursor: Cursor) -> str:
@@ -71,16 +101,21 @@ def decode(token: str) -> Cursor | None:
     return Cursor(time, key)
 
 
-def newest_first(items: Iterable[T], time_of: Callable[[T], datetime], key_of: Callable[[T], str]) -> list[T]:
+def newest_first(items: Iterable[Item]) -> list[Item]:
     """``items`` in timeline order."""
-    ordered = sorted(items, key=key_of)
-    ordered.sort(key=time_of, reverse=True)  # stable: equal times keep their key order
+    ordered = sorted(items, key=lambda i: i.key)
+    ordered.sort(key=lambda i: i.event_time, reverse=True)  # stable: equal times keep their key order
     return ordered
 
 
-def next_token(shown: list[T], more: bool, time_of: Callable[[T], datetime], key_of: Callable[[T], str]) -> str:
+def next_token(shown: list[Item], more: bool) -> str:
     """The token after the last item shown when more items follow; "" on the last page."""
     if not more or not shown:
         return ""
-    last = shown[-1]
-    return encode(Cursor(time_of(last), key_of(last)))
+    return encode(Cursor(shown[-1].event_time, shown[-1].key))
+
+
+def first_of(items: list[Item], limit: int) -> Page:
+    """The page of ``items`` read in timeline order with ``limit + 1`` (one more says another page follows)."""
+    shown = items[:limit]
+    return Page(shown, next_token(shown, len(items) > limit))

@@ -13,7 +13,7 @@ from shangji_kit import timeline_token
 from shangji_kit.errors import InvalidArgument
 from shangji_kit.settings import Settings
 from shangji_kit.timeline_sql import sql_key
-from shangji_kit.timeline_token import Cursor, item_key
+from shangji_kit.timeline_token import Cursor, Item, item_key
 
 
 def test_a_token_comes_back_as_its_cursor_in_utc():
@@ -45,9 +45,10 @@ KEYS = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x9FFF, 
 @given(st.lists(st.tuples(st.integers(0, 3), KEYS), max_size=30))
 def test_newest_first_then_key_as_sql_orders_it(rows):
     base = datetime(2026, 1, 1, tzinfo=UTC)
-    items = [(base + timedelta(seconds=s), k) for s, k in rows]
-    ordered = timeline_token.newest_first(items, lambda i: i[0], lambda i: i[1])
-    assert ordered == sorted(items, key=lambda i: (-i[0].timestamp(), i[1]))
+    items = [Item(source=k, kind="k", resource="r", title="", summary="", actor="",
+                  event_time=base + timedelta(seconds=s)) for s, k in rows]
+    ordered = timeline_token.newest_first(items)
+    assert ordered == sorted(items, key=lambda i: (-i.event_time.timestamp(), i.key))
 
 
 def test_the_database_orders_keys_as_python_does(shangji_env):

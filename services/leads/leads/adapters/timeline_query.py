@@ -59,9 +59,8 @@ class TimelineQuery:
     def page(self, customer_id: str, viewer: visibility.Viewer, after: timeline_token.Cursor | None, limit: int
              ) -> list[TimelineFact]:
         """Up to ``limit`` facts after ``after``, in timeline order, from the customer's leads ``viewer`` may see."""
-        params = {"customer_id": customer_id, "limit": limit, **LEAD_RULE.params(viewer)}
-        if after is not None:
-            params.update(timeline_sql.after_params(after))
+        params = {"customer_id": customer_id, "limit": limit, **LEAD_RULE.params(viewer),
+                  **timeline_sql.after_params(after)}
         rows = self.session.execute(_STATEMENTS[after is not None][visibility.shape_of(viewer)], params)
         return [TimelineFact(kind=r.kind, resource=r.resource, event_time=r.event_time, actor_id=r.actor_id,
                              lead_id=r.lead_id, company=r.company, contact_name=r.contact_name,

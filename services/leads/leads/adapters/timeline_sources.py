@@ -9,11 +9,12 @@ from datetime import UTC
 import grpc
 
 from leads.domain import timeline
-from leads.domain.timeline import SourcePage, TimelineItem
+from leads.domain.timeline import SourcePage
 from shangji.opportunities.v1 import opportunities_pb2, opportunities_pb2_grpc
 from shangji.samples.v1 import samples_pb2, samples_pb2_grpc
 from shangji_kit import log
 from shangji_kit.rpc import client
+from shangji_kit.timeline_token import Item
 
 # Short: the page waits for the slowest source, and a source that is down should cost a moment, not the caller's
 # whole deadline.
@@ -25,10 +26,9 @@ _APIS = {timeline.OPPORTUNITIES: (opportunities_pb2_grpc.OpportunitiesServiceStu
 _log = log.get(__name__)
 
 
-def _item(source: str, i) -> TimelineItem:
-    return TimelineItem(source=source, kind=i.kind, resource=i.resource, title=i.title, summary=i.summary,
-                        actor=i.actor, event_time=i.event_time.ToDatetime(tzinfo=UTC), opportunity=i.opportunity,
-                        lead=i.lead)
+def _item(source: str, i) -> Item:
+    return Item(source=source, kind=i.kind, resource=i.resource, title=i.title, summary=i.summary,
+                actor=i.actor, event_time=i.event_time.ToDatetime(tzinfo=UTC), opportunity=i.opportunity, lead=i.lead)
 
 
 class RemoteSources:

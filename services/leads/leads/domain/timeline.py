@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shangji_kit import timeline_token
+from shangji_kit.timeline_token import Item, contact_kind_name
 
 SOURCE = "leads"
 OPPORTUNITIES = "opportunities"
@@ -19,8 +20,6 @@ REMOTE_SOURCES = (OPPORTUNITIES, SAMPLES)
 LEAD_CREATED = "lead_created"
 FOLLOW_UP = "follow_up"
 LEAD_CONVERTED = "lead_converted"
-
-FOLLOW_UP_NAMES = {"CALL": "电话", "VISIT": "拜访", "EMAIL": "邮件", "MEETING": "会议"}
 
 
 @dataclass(frozen=True)
@@ -39,36 +38,17 @@ class TimelineFact:
 
 
 @dataclass(frozen=True)
-class TimelineItem:
-    """An item of any source, as the answer carries it (``actor``, ``opportunity`` and ``lead`` as names)."""
-
-    source: str
-    kind: str
-    resource: str
-    title: str
-    summary: str
-    actor: str
-    event_time: datetime
-    opportunity: str
-    lead: str
-
-    @property
-    def key(self) -> str:
-        return timeline_token.item_key(self.source, self.kind, self.resource)
-
-
-@dataclass(frozen=True)
 class SourcePage:
     """What one source answered: a page after the cursor, and whether it holds more after it."""
 
     source: str
-    items: list[TimelineItem]
+    items: list[Item]
     more: bool
 
 
 @dataclass(frozen=True)
 class Timeline:
-    items: list[TimelineItem]
+    items: list[Item]
     next_page_token: str
     unavailable_sources: list[str]
 
@@ -78,16 +58,16 @@ def title_of(fact: TimelineFact) -> str:
     if fact.kind == LEAD_CREATED:
         return f"新线索: {who}"
     if fact.kind == FOLLOW_UP:
-        return f"跟进({FOLLOW_UP_NAMES.get(fact.subject, fact.subject)}): {who}"
+        return f"跟进({contact_kind_name(fact.subject)}): {who}"
     if fact.kind == LEAD_CONVERTED:
         return f"线索转化: {who}"
     return who
 
 
-def item_of(fact: TimelineFact) -> TimelineItem:
-    return TimelineItem(source=SOURCE, kind=fact.kind, resource=fact.resource, title=title_of(fact),
-                        summary=fact.summary, actor=f"users/{fact.actor_id}" if fact.actor_id else "",
-                        event_time=fact.event_time, opportunity="", lead=f"leads/{fact.lead_id}")
+def item_of(fact: TimelineFact) -> Item:
+    return Item(source=SOURCE, kind=fact.kind, resource=fact.resource, title=title_of(fact), summary=fact.summary,
+                actor=f"users/{fact.actor_id}" if fact.actor_id else "", event_time=fact.event_time,
+                lead=f"leads/{fact.lead_id}")
 
 
 def merge(pages: list[SourcePage], limit: int, unavailable: list[str]) -> Timeline:
@@ -95,9 +75,7 @@ def merge(pages: list[SourcePage], limit: int, unavailable: list[str]) -> Timeli
 
     A source's items beyond its page all come after its page's last item, so none of them belongs among the first
     ``limit`` of the merge when each source answered with at least ``limit`` items or all it had."""
-    merged = timeline_token.newest_first((i for p in pages for i in p.items), lambda i: i.event_time,
-                                         lambda i: i.key)
+    merged = timeline_token.newest_first(i for p in pages for i in p.items)
     shown = merged[:limit]
     more = len(merged) > limit or any(p.more for p in pages)
-    return Timeline(shown, timeline_token.next_token(shown, more, lambda i: i.event_time, lambda i: i.key),
-                    sorted(unavailable))
+    return Timeline(shown, timeline_token.next_token(shown, more), sorted(unavailable))

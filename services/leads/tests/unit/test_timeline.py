@@ -8,23 +8,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leads.domain import timeline
-from leads.domain.timeline import SourcePage, TimelineItem
+from leads.domain.timeline import SourcePage
 from shangji_kit import timeline_token
+from shangji_kit.timeline_token import Item
 
 BASE = datetime(2026, 12, 1, tzinfo=UTC)
 SOURCES = ("leads", "opportunities", "samples")
 
 
-def _item(source: str, n: int, second: int) -> TimelineItem:
-    return TimelineItem(source=source, kind="k", resource=f"r/{n}", title="", summary="", actor="",
-                        event_time=BASE + timedelta(seconds=second), opportunity="", lead="")
+def _item(source: str, n: int, second: int) -> Item:
+    return Item(source=source, kind="k", resource=f"r/{n}", title="", summary="", actor="",
+                event_time=BASE + timedelta(seconds=second))
 
 
-def _page_of(items: list[TimelineItem], source: str, token: str, size: int) -> SourcePage:
+def _page_of(items: list[Item], source: str, token: str, size: int) -> SourcePage:
     """What a source answers: its items after the token's cursor, in the kit's order, ``size`` at most."""
     cursor = timeline_token.decode(token)
-    ordered = timeline_token.newest_first([i for i in items if i.source == source], lambda i: i.event_time,
-                                          lambda i: i.key)
+    ordered = timeline_token.newest_first(i for i in items if i.source == source)
     after = [i for i in ordered if cursor is None or i.event_time < cursor.time
              or (i.event_time == cursor.time and i.key > cursor.key)]
     return SourcePage(source, after[:size], len(after) > size)
@@ -33,7 +33,7 @@ def _page_of(items: list[TimelineItem], source: str, token: str, size: int) -> S
 @given(st.lists(st.tuples(st.sampled_from(SOURCES), st.integers(0, 4)), max_size=40), st.integers(1, 7))
 def test_pages_join_into_the_whole_timeline(rows, size):
     items = [_item(source, n, second) for n, (source, second) in enumerate(rows)]
-    whole = timeline_token.newest_first(items, lambda i: i.event_time, lambda i: i.key)
+    whole = timeline_token.newest_first(items)
     shown, token = [], ""
     for _ in range(len(items) + 1):
         page = timeline.merge([_page_of(items, s, token, size) for s in SOURCES], size, [])

@@ -95,9 +95,8 @@ class TimelineQuery:
     def page(self, customer_id: str, viewer: visibility.Viewer, after: timeline_token.Cursor | None, limit: int
              ) -> list[TimelineFact]:
         """Up to ``limit`` facts after ``after``, in timeline order, from the deals ``viewer`` may open."""
-        params = {"customer_id": customer_id, "limit": limit, **RULE.params(viewer)}
-        if after is not None:
-            params.update(timeline_sql.after_params(after))
+        params = {"customer_id": customer_id, "limit": limit, **RULE.params(viewer),
+                  **timeline_sql.after_params(after)}
         stmt = _STATEMENTS[after is not None][visibility.shape_of(viewer)]
         return [TimelineFact(kind=r.kind, resource=r.resource, event_time=r.event_time, actor_id=r.actor_id,
                              opportunity_id=r.opportunity_id, lead_id=r.lead_id, deal_title=r.deal_title,

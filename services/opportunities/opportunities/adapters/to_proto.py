@@ -8,6 +8,7 @@ from datetime import datetime
 from opportunities.domain import decision_chain, gates, model, registration, work
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji_kit import names
+from shangji_kit.timeline_token import Page
 from shangji_kit.timestamps import from_datetime
 
 
@@ -169,11 +170,8 @@ def migrated_to_proto(ids: list[str]) -> opportunities_pb2.MigrateOpportunitiesR
         opportunities=[names.format("opportunities", i) for i in ids])
 
 
-def timeline_to_proto(page) -> opportunities_pb2.ListCustomerTimelineResponse:
-    """A ``service_layer.timeline.TimelinePage`` as ListCustomerTimeline's answer."""
+def timeline_to_proto(page: Page) -> opportunities_pb2.ListCustomerTimelineResponse:
     return opportunities_pb2.ListCustomerTimelineResponse(items=[opportunities_pb2.TimelineItem(
-        kind=i.kind, resource=i.resource, title=i.title, summary=i.summary,
-        actor=names.format("users", i.actor_id) if i.actor_id else "", event_time=from_datetime(i.event_time),
-        opportunity=names.format("opportunities", i.opportunity_id),
-        lead=names.format("leads", i.lead_id) if i.lead_id else "") for i in page.items],
+        kind=i.kind, resource=i.resource, title=i.title, summary=i.summary, actor=i.actor,
+        event_time=from_datetime(i.event_time), opportunity=i.opportunity, lead=i.lead) for i in page.items],
         next_page_token=page.next_page_token)

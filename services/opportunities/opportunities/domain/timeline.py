@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from shangji_kit.timeline_token import Item, contact_kind_name
+
 SOURCE = "opportunities"
 
 REGISTERED = "opportunity_registered"
@@ -19,8 +21,6 @@ ACTIVITY = "activity"
 TASK_CREATED = "task_created"
 TASK_COMPLETED = "task_completed"
 ERP_ORDER = "erp_order"
-
-ACTIVITY_NAMES = {"call": "电话", "visit": "拜访", "email": "邮件", "meeting": "会议"}
 
 
 @dataclass(frozen=True)
@@ -39,18 +39,6 @@ class TimelineFact:
     summary: str
 
 
-@dataclass(frozen=True)
-class TimelineItem:
-    kind: str
-    resource: str
-    title: str
-    summary: str
-    actor_id: str | None
-    event_time: datetime
-    opportunity_id: str
-    lead_id: str | None
-
-
 def title_of(fact: TimelineFact) -> str:
     """One line for a list, in the words of the data (stage names as the pipeline calls them)."""
     deal = fact.deal_title
@@ -65,7 +53,7 @@ def title_of(fact: TimelineFact) -> str:
     if fact.kind == REOPENED:
         return f"重新打开: {deal} ({fact.subject} → {fact.detail})"
     if fact.kind == ACTIVITY:
-        return f"{ACTIVITY_NAMES.get(fact.subject, fact.subject)}: {deal}"
+        return f"{contact_kind_name(fact.subject)}: {deal}"
     if fact.kind == TASK_CREATED:
         return f"新任务: {fact.subject}"
     if fact.kind == TASK_COMPLETED:
@@ -75,7 +63,8 @@ def title_of(fact: TimelineFact) -> str:
     return deal
 
 
-def item_of(fact: TimelineFact) -> TimelineItem:
-    return TimelineItem(kind=fact.kind, resource=fact.resource, title=title_of(fact), summary=fact.summary,
-                        actor_id=fact.actor_id, event_time=fact.event_time, opportunity_id=fact.opportunity_id,
-                        lead_id=fact.lead_id)
+def item_of(fact: TimelineFact) -> Item:
+    return Item(source=SOURCE, kind=fact.kind, resource=fact.resource, title=title_of(fact), summary=fact.summary,
+                actor=f"users/{fact.actor_id}" if fact.actor_id else "", event_time=fact.event_time,
+                opportunity=f"opportunities/{fact.opportunity_id}",
+                lead=f"leads/{fact.lead_id}" if fact.lead_id else "")

@@ -3,32 +3,17 @@ deals the caller may open count, so a caller who may open none gets an empty tim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from opportunities.domain import timeline
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
 from shangji_kit import caller, paging, timeline_token
-from shangji_kit.timeline_token import item_key
-
-
-@dataclass(frozen=True)
-class TimelinePage:
-    items: list[timeline.TimelineItem]
-    next_page_token: str
-
-
-def _key(item: timeline.TimelineItem) -> str:
-    return item_key(timeline.SOURCE, item.kind, item.resource)
 
 
 def list_customer_timeline(customer_id: str, caller_id: str, page_size: int, page_token: str,
-                           uow: OpportunitiesUnitOfWork) -> TimelinePage:
+                           uow: OpportunitiesUnitOfWork) -> timeline_token.Page:
     """Newest first, one page after ``page_token`` (the kit's timeline token); INVALID_ARGUMENT before any read."""
     limit = paging.page_size(page_size)
     after = timeline_token.decode(page_token)
     user_id = caller.user_id(caller_id)
     with uow:
         facts = uow.timeline.page(customer_id, uow.org.viewer(user_id), after, limit + 1)
-    items = [timeline.item_of(f) for f in facts]
-    shown = items[:limit]
-    return TimelinePage(shown, timeline_token.next_token(shown, len(items) > limit, lambda i: i.event_time, _key))
+    return timeline_token.first_of([timeline.item_of(f) for f in facts], limit)

@@ -12,6 +12,7 @@ from google.protobuf.message import Message
 from samples.domain import approval, model
 from shangji.samples.v1 import events_pb2 as events
 from shangji.samples.v1 import samples_pb2 as pb
+from shangji_kit.timeline_token import Page
 from shangji_kit.timestamps import from_datetime as _ts
 
 _STATES = {
@@ -133,9 +134,8 @@ def event_to_proto(event) -> tuple[Message, str]:
     raise TypeError(f"no event message for {type(event).__name__}")
 
 
-def timeline_to_proto(page) -> pb.ListCustomerTimelineResponse:
-    """A ``service_layer.timeline.TimelinePage`` as ListCustomerTimeline's answer."""
+def timeline_to_proto(page: Page) -> pb.ListCustomerTimelineResponse:
     return pb.ListCustomerTimelineResponse(items=[pb.TimelineItem(
-        kind=i.kind, resource=i.resource, title=i.title, summary=i.summary, actor=_user(i.actor_id or ""),
-        event_time=_ts(i.event_time), opportunity=f"opportunities/{i.opportunity_id}") for i in page.items],
+        kind=i.kind, resource=i.resource, title=i.title, summary=i.summary, actor=i.actor,
+        event_time=_ts(i.event_time), opportunity=i.opportunity, lead=i.lead) for i in page.items],
         next_page_token=page.next_page_token)

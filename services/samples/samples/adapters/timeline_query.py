@@ -75,9 +75,7 @@ class TimelineQuery:
              ) -> list[TimelineFact]:
         """Up to ``limit`` facts after ``after``, in timeline order, from the requests ``viewer`` may see of
         ``customer`` ("customers/{id}")."""
-        params = {"customer": customer, "limit": limit}
-        if after is not None:
-            params.update(timeline_sql.after_params(after))
+        params = {"customer": customer, "limit": limit, **timeline_sql.after_params(after)}
         rows = self.session.execute(_statement(viewer, after is not None), params)
         return [TimelineFact(kind=r.kind, resource=r.resource, event_time=r.event_time, actor_id=r.actor_id,
                              opportunity_id=r.opportunity_id, total_quantity=r.total_quantity,

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from shangji_kit.timeline_token import Item
+
 SOURCE = "samples"
 
 REQUESTED = "sample_requested"
@@ -34,17 +36,6 @@ class TimelineFact:
     summary: str
 
 
-@dataclass(frozen=True)
-class TimelineItem:
-    kind: str
-    resource: str
-    title: str
-    summary: str
-    actor_id: str | None
-    event_time: datetime
-    opportunity_id: str
-
-
 def title_of(fact: TimelineFact) -> str:
     """One line for a list; ``subject`` is the step's tier, the ERP order number, the courier and tracking number, or
     the feedback's summary."""
@@ -67,6 +58,7 @@ def title_of(fact: TimelineFact) -> str:
     return fact.kind
 
 
-def item_of(fact: TimelineFact) -> TimelineItem:
-    return TimelineItem(kind=fact.kind, resource=fact.resource, title=title_of(fact), summary=fact.summary,
-                        actor_id=fact.actor_id, event_time=fact.event_time, opportunity_id=fact.opportunity_id)
+def item_of(fact: TimelineFact) -> Item:
+    return Item(source=SOURCE, kind=fact.kind, resource=fact.resource, title=title_of(fact), summary=fact.summary,
+                actor=f"users/{fact.actor_id}" if fact.actor_id else "", event_time=fact.event_time,
+                opportunity=f"opportunities/{fact.opportunity_id}")
