@@ -3,6 +3,7 @@ items, asked over gRPC with the caller's token from a real opportunities front; 
 named in unavailable_sources and the page is answered without it; NOT_FOUND for a customer the caller may not see;
 pages without duplicates or gaps; bad input refused by field."""
 
+import socket
 import uuid
 
 import grpc
@@ -36,6 +37,18 @@ def opportunities_up_samples_down(opportunities_front, monkeypatch):
 def sources_down(monkeypatch):
     for service in ("OPPORTUNITIES", "SAMPLES"):
         monkeypatch.setenv(f"SHANGJI_{service}_GRPC_TARGET", f"127.0.0.1:{free_port()}")
+
+
+@pytest.fixture
+def samples_silent(monkeypatch):
+    """Samples' address accepts connections and never answers (a hung front): the call runs into its deadline."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    monkeypatch.setenv("SHANGJI_OPPORTUNITIES_GRPC_TARGET", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("SHANGJI_SAMPLES_GRPC_TARGET", f"127.0.0.1:{silent.getsockname()[1]}")
+    yield
+    silent.close()
 
 
 def converted_customer(leads, *calls: str) -> tuple[leads_pb2.Lead, leads_pb2.FollowUp, str]:
@@ -108,6 +121,15 @@ def test_with_every_other_source_down_leads_answers_its_own_items_in_pages(as_us
     rest = timeline(leads, customer, 10, first.next_page_token)
     assert [i.resource for i in [*first.items, *rest.items]] == [i.resource for i in whole.items]
     assert rest.next_page_token == ""
+
+
+def test_a_source_that_does_not_answer_in_time_is_named_too(as_user, samples_silent):
+    _, leads = as_user()
+    lead, follow_up, customer = converted_customer(leads)
+    page = timeline(leads, customer)
+    assert list(page.unavailable_sources) == ["opportunities", "samples"]
+    assert [(i.kind, i.resource) for i in page.items] == [
+        ("lead_converted", lead.name), ("follow_up", follow_up.name), ("lead_created", lead.name)]
 
 
 def test_a_customer_the_caller_may_not_see_is_not_found(as_user, sources_down):
