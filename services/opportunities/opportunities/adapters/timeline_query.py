@@ -26,11 +26,11 @@ def _statement(visible: sa.ColumnElement[bool], after: bool) -> sa.Select:
              .where(o.c.customer_id == sa.bindparam("customer_id", type_=o.c.customer_id.type), visible)
              .cte("deals"))
 
-    def part(kind, resource, time, actor, subject, detail, summary, source=deals, opportunity_id=None) -> sa.Select:
+    def part(kind, resource, time, actor, subject, detail, summary, source=deals) -> sa.Select:
         return sa.select(
             (kind if isinstance(kind, sa.ColumnElement) else sa.literal(kind, _TEXT)).label("kind"),
             resource.label("resource"), time.label("event_time"), sa.cast(actor, _TEXT).label("actor_id"),
-            sa.cast(opportunity_id if opportunity_id is not None else deals.c.id, _TEXT).label("opportunity_id"),
+            sa.cast(deals.c.id, _TEXT).label("opportunity_id"),
             sa.cast(deals.c.lead_id, _TEXT).label("lead_id"), deals.c.title.label("deal_title"),
             subject.label("subject"), detail.label("detail"), summary.label("summary")).select_from(source)
 
