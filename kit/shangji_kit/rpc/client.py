@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import grpc
 
 from shangji_kit import settings
@@ -20,6 +22,29 @@ def channel(service: str, target: str | None = None) -> grpc.Channel:
     if credentials is None:
         return grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
     return grpc.secure_channel(address, credentials, options=CHANNEL_OPTIONS + tls.channel_options())
+
+
+_shared: dict[tuple[str, str], grpc.Channel] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_channel(service: str, target: str | None = None) -> grpc.Channel:
+    """One channel per service and target for the whole process: channels are thread-safe and multiplex calls,
+    so a front calling another service on every request must not dial anew each time."""
+    address = target or settings.grpc_target(service)
+    with _shared_lock:
+        if (service, address) not in _shared:
+            _shared[(service, address)] = channel(service, address)
+        return _shared[(service, address)]
+
+
+def bearer_token(context: grpc.ServicerContext) -> str | None:
+    """The token the caller sent a front, to call another service as the caller (its visibility rules then apply
+    to the caller, not to a service account)."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization" and value.lower().startswith("bearer "):
+            return value[7:].strip()
+    return None
 
 
 def metadata(token: str | None, correlation_id: str | None = None) -> list[tuple[str, str]]:

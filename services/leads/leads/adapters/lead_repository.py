@@ -84,19 +84,19 @@ def sales_user_exists(user_id: str) -> sa.Exists:
 
 # Who sees a lead, built once per viewer shape. The pool is open to every active sales user (an uncorrelated
 # EXISTS: one init plan per query).
-_RULE = visibility.VisibleRule(org, leads.c.owner_id, extra=[sa.and_(
+LEAD_RULE = visibility.VisibleRule(org, leads.c.owner_id, extra=[sa.and_(
     leads.c.owner_id.is_(None), sales_user_exists(visibility.viewer_param(org.users.c.user_id.type)))])
 
 
 def _visible(viewer: visibility.Viewer) -> sa.ColumnElement[bool]:
-    """The rule with ``viewer``'s values bound, for statements built per call (hot reads use ``_RULE``)."""
-    return _RULE.bound(viewer)
+    """The rule with ``viewer``'s values bound, for statements built per call (hot reads use ``LEAD_RULE``)."""
+    return LEAD_RULE.bound(viewer)
 
 
 # A lead by id under the rule (and locked, for a change), built once: ConvertLead and the pool's moves read one.
 _BY_ID = leads.c.id == sa.bindparam("id", type_=leads.c.id.type)
-_GET_VISIBLE = {False: _RULE.per_shape(lambda visible: sa.select(leads).where(_BY_ID, visible), one=True),
-                True: _RULE.per_shape(lambda visible: sa.select(leads).where(_BY_ID, visible)
+_GET_VISIBLE = {False: LEAD_RULE.per_shape(lambda visible: sa.select(leads).where(_BY_ID, visible), one=True),
+                True: LEAD_RULE.per_shape(lambda visible: sa.select(leads).where(_BY_ID, visible)
                                       .with_for_update(of=leads), one=True)}
 
 
@@ -252,7 +252,7 @@ class LeadRepository:
     def get_visible(self, lead_id: str, viewer: visibility.Viewer, *, for_update: bool = False) -> Lead | None:
         """The lead when ``viewer`` may see it; None when it is missing or hidden (the same answer)."""
         row = self.session.execute(_GET_VISIBLE[for_update][visibility.shape_of(viewer)],
-                                   {"id": lead_id, **_RULE.params(viewer)}).first()
+                                   {"id": lead_id, **LEAD_RULE.params(viewer)}).first()
         return _to_lead(row) if row else None
 
     def get_many_for_update(self, lead_ids: list[str], viewer: visibility.Viewer | None = None) -> list[Lead]:

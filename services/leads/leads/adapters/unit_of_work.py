@@ -14,6 +14,7 @@ from leads.adapters.lead_repository import LeadRepository
 from leads.adapters.org_repository import OrgProjection, RepRepository
 from leads.adapters.orm import metadata, org
 from leads.adapters.settings_repository import PoolSettingsRepository
+from leads.adapters.timeline_query import TimelineQuery
 from shangji_kit.abstract_uow import EventEncoder
 from shangji_kit.uow import UnitOfWork
 
@@ -34,6 +35,7 @@ class SqlLeadsUnitOfWork(UnitOfWork):
         self.reps = RepRepository(session)
         self.customers = CustomerRepository(session)
         self.campaigns = CampaignRepository(session)
+        self.timeline = TimelineQuery(session)
 
     def publish_bulk(self, events: list) -> None:
         self.outbox.copy_encoded(self.session, self.bulk_encoder(events))

@@ -9,6 +9,7 @@ import grpc
 
 from leads import bootstrap
 from leads.adapters import protomap
+from leads.adapters.timeline_sources import RemoteSources
 from leads.entrypoints import reports_api, requests, responses
 from leads.service_layer import (
     campaigns,
@@ -20,10 +21,12 @@ from leads.service_layer import (
     lead_settings,
     pool,
     qualification,
+    timeline,
 )
 from shangji.leads.v1 import leads_pb2, leads_pb2_grpc
-from shangji_kit import auth, names, table_import
+from shangji_kit import auth, log, names, table_import
 from shangji_kit.rpc import server
+from shangji_kit.rpc.client import bearer_token
 from shangji_kit.settings import Settings
 
 
@@ -154,6 +157,13 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
         customer_id = names.parse(request.name, "customers")
         return responses.customer_view_to_proto(customers.get_customer(customer_id, auth.principal().user_id,
                                                                      self.uow()))
+
+    def GetCustomerTimeline(self, request, context):
+        customer_id = names.parse(request.customer, "customers", "customer")
+        # The other services are asked with the caller's own token: each shows the caller only what they may open.
+        sources = RemoteSources(bearer_token(context), log.correlation_id.get())
+        return responses.timeline_to_proto(timeline.get_customer_timeline(
+            customer_id, auth.principal().user_id, request.page_size, request.page_token, self.uow(), sources))
 
     def ListCustomers(self, request, context):
         return responses.customers_page(customers.list_customers(

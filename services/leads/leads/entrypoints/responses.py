@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from leads.adapters.protomap import contact_to_proto, customer_to_proto, lead_to_proto
+from leads.domain.timeline import Timeline
 from leads.service_layer.capture import Captured, LeadPage
 from leads.service_layer.customers import CustomerView, Page
 from shangji.leads.v1 import leads_pb2
 from shangji_kit import log
 from shangji_kit.rpc.interceptor import CORRELATION_HEADER
+from shangji_kit.timestamps import from_datetime
 
 
 def captured_to_proto(captured: Captured) -> leads_pb2.Lead:
@@ -46,3 +48,10 @@ def customers_page(page: Page) -> leads_pb2.ListCustomersResponse:
 def contacts_page(page: Page) -> leads_pb2.ListContactsResponse:
     return leads_pb2.ListContactsResponse(contacts=[contact_to_proto(c) for c in page.items],
                                           next_page_token=page.next_page_token)
+
+
+def timeline_to_proto(t: Timeline) -> leads_pb2.CustomerTimeline:
+    return leads_pb2.CustomerTimeline(items=[leads_pb2.TimelineItem(
+        kind=i.kind, resource=i.resource, title=i.title, summary=i.summary, actor=i.actor,
+        event_time=from_datetime(i.event_time), opportunity=i.opportunity, lead=i.lead, source=i.source)
+        for i in t.items], next_page_token=t.next_page_token, unavailable_sources=t.unavailable_sources)

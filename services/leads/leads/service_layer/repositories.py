@@ -15,9 +15,11 @@ from leads.domain.customers import Contact, Customer
 from leads.domain.model import Assignment, Lead
 from leads.domain.pool import Candidate, FollowUp, PoolSettings, RepProfile
 from leads.domain.scoring import ScoringSettings
+from leads.domain.timeline import TimelineFact
 from shangji_kit import visibility
 from shangji_kit.list_query import ListQuery
 from shangji_kit.paging import Page
+from shangji_kit.timeline_token import Cursor
 
 
 class LeadRepository(Protocol):
@@ -174,6 +176,14 @@ class SettingsRepository(Protocol):
     def save(self, pool: PoolSettings, scoring: ScoringSettings, expected_version: int) -> int:
         """Write both halves if nobody did since ``expected_version`` was read; the new version."""
         ...
+
+
+class TimelineQuery(Protocol):
+    """Leads' part of a customer's timeline (``adapters.timeline_query``)."""
+
+    def page(self, customer_id: str, viewer: visibility.Viewer, after: Cursor | None, limit: int
+             ) -> list[TimelineFact]:
+        """Up to ``limit`` facts after ``after``, in timeline order, from the customer's leads ``viewer`` may see."""
 
 
 class CustomerRepository(Protocol):

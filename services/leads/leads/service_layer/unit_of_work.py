@@ -14,6 +14,7 @@ from leads.service_layer.repositories import (
     OrgProjection,
     RepRepository,
     SettingsRepository,
+    TimelineQuery,
 )
 from shangji_kit.abstract_uow import AbstractUnitOfWork
 
@@ -28,6 +29,7 @@ class LeadsUnitOfWork(AbstractUnitOfWork, Protocol):
     reps: RepRepository
     customers: CustomerRepository
     campaigns: CampaignRepository
+    timeline: TimelineQuery
 
     def publish_bulk(self, events: list) -> None:
         """Many events at once (an import), written as ``publish``'s would be; ``events`` is emptied."""

@@ -326,6 +326,15 @@ class DealRepository:
         return self.session.execute(stmt).first() is not None
 
     # activities
+    def record_erp_order(self, opportunity_id: str, order_number: str, confirm_time: datetime) -> bool:
+        """Keep the deal's ERP order number; False when the deal is unknown or already has one."""
+        # The number is output only: writing it moves neither the version (an etag held by an editor stays good) nor
+        # the update time of the deal's own fields.
+        result = self.session.execute(sa.update(opportunities).where(
+            opportunities.c.id == opportunity_id, opportunities.c.erp_order_number == "")
+            .values(erp_order_number=order_number, erp_order_time=confirm_time))
+        return result.rowcount == 1
+
     def add_activity(self, a: work.Activity) -> None:
         self.session.execute(sa.insert(activities).values(
             id=a.id, opportunity_id=a.opportunity_id, kind=a.kind, notes=a.notes, occur_time=a.occur_time,

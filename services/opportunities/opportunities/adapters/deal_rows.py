@@ -16,7 +16,7 @@ COLUMNS = ("id", "title", "customer_company", "contact_name", "contact_phone", "
            "update_time", "pipeline_version", "amount", "currency", "expected_close_date", "probability",
            "probability_note", "checklist", "product_lines", "stage_enter_time", "win_date", "lost_reason",
            "lost_competitor", "registration_state", "customer_key", "collides_with", "arbiter_id", "arbitration_time",
-           "arbitration_note", "customer_id", "difficulty", "quote_lines")
+           "arbitration_note", "customer_id", "difficulty", "quote_lines", "erp_order_number")
 _ARRAYS = ("checklist", "product_lines")
 # What a change may write back (identity and registration stay). owner_id: an assignment from the queue; a
 # handover (transfer_open) moves the version on, so a change read before it is refused.

@@ -111,6 +111,9 @@ opportunities = sa.Table(
     sa.Column("customer_id", pg.UUID(as_uuid=False)),
     sa.Column("difficulty", sa.Numeric(8, 3), nullable=False, server_default="1"),
     sa.Column("quote_lines", pg.JSONB, nullable=False, server_default="[]"),
+    # 0016: the ERP's sales order for the won deal (erp_bridge's ErpOrderConfirmed) and when the ERP confirmed it.
+    sa.Column("erp_order_number", sa.Text, nullable=False, server_default=""),
+    sa.Column("erp_order_time", sa.DateTime(timezone=True)),
     sa.CheckConstraint("difficulty > 0", name="opportunities_difficulty"),
     sa.ForeignKeyConstraint(["pipeline_id", "pipeline_version", "stage_key"],
                             ["pipeline_stages.pipeline_id", "pipeline_stages.version", "pipeline_stages.key"],

@@ -8,6 +8,7 @@ from datetime import datetime
 from opportunities.domain import audit, deal_import, decision_chain, gates, model, registration, work
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji_kit import names
+from shangji_kit.timeline_token import Page
 from shangji_kit.timestamps import from_datetime
 
 
@@ -34,7 +35,8 @@ def opportunity_to_proto(opportunity: model.Opportunity) -> opportunities_pb2.Op
         difficulty=_decimal(o.difficulty),
         quote_lines=[opportunities_pb2.QuoteLine(product=q.product, quantity=_decimal(q.quantity),
                                                  unit_price=_decimal(q.unit_price), description=q.description)
-                     for q in o.quote_lines])
+                     for q in o.quote_lines],
+        erp_order_number=o.erp_order_number)
 
 
 def _decimal(value) -> str:
@@ -195,3 +197,10 @@ def import_report_to_proto(report: deal_import.DealsImportReport) -> opportuniti
         already_imported=report.already_imported, committed=report.committed, content_sha256=report.content_sha256,
         rejections=[opportunities_pb2.ImportRejection(row_number=r.row_number, field=r.field, reason=r.reason)
                     for r in report.rejections])
+
+
+def timeline_to_proto(page: Page) -> opportunities_pb2.ListCustomerTimelineResponse:
+    return opportunities_pb2.ListCustomerTimelineResponse(items=[opportunities_pb2.TimelineItem(
+        kind=i.kind, resource=i.resource, title=i.title, summary=i.summary, actor=i.actor,
+        event_time=from_datetime(i.event_time), opportunity=i.opportunity, lead=i.lead) for i in page.items],
+        next_page_token=page.next_page_token)

@@ -15,6 +15,7 @@ from opportunities.adapters.pipeline_repository import PipelineRepository
 from opportunities.adapters.projection_repositories import CustomerRepository, TeamRepository
 from opportunities.adapters.registration_repository import RegistrationRepository
 from opportunities.adapters.task_repository import TaskRepository
+from opportunities.adapters.timeline_query import TimelineQuery
 from shangji_kit.abstract_uow import EventEncoder
 from shangji_kit.org_projection import OrgProjection
 from shangji_kit.uow import UnitOfWork
@@ -30,6 +31,7 @@ class SqlUnitOfWork(UnitOfWork):
     teams: TeamRepository
     customers: CustomerRepository
     org: OrgProjection
+    timeline: TimelineQuery
 
     def __init__(self, sessions: Callable[[], sa.Connection], encoder: EventEncoder) -> None:
         super().__init__("opportunities", sessions, metadata, encoder)
@@ -44,3 +46,4 @@ class SqlUnitOfWork(UnitOfWork):
         self.teams = TeamRepository(session)
         self.customers = CustomerRepository(session)
         self.org = OrgProjection(session, org)
+        self.timeline = TimelineQuery(session)

@@ -91,6 +91,8 @@ class Opportunity:
     customer_id: str | None = None  # leads' customer
     difficulty: Decimal = Decimal(1)
     quote_lines: tuple[QuoteLine, ...] = ()
+    # The ERP's sales order for the won deal, once the ERP confirmed it (set by the worker, never by an edit).
+    erp_order_number: str = ""
     # The deal's collections as the gates see them (not stored on the deal). ``collections_loader``, given by the use
     # case, reads them when a gate about to be checked needs them, so other moves cost no query.
     collections: Collections = field(default_factory=Collections, repr=False, compare=False)

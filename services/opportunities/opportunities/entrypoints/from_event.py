@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from opportunities.domain import decision_chain, model
 from opportunities.service_layer import projection, records
 from opportunities.service_layer import registration as registering
+from shangji.erp_bridge.v1 import events_pb2 as erp_events
 from shangji.leads.v1 import leads_pb2
 from shangji.leads.v1.events_pb2 import (
     CustomerCreated,
@@ -18,7 +19,7 @@ from shangji.leads.v1.events_pb2 import (
 )
 from shangji.samples.v1 import events_pb2 as samples_events
 from shangji.teams.v1 import events_pb2 as teams_events
-from shangji_kit import names, org_events
+from shangji_kit import names, org_events, timestamps
 from shangji_kit.envelope import Envelope
 from shangji_kit.errors import InvalidArgument
 
@@ -82,6 +83,21 @@ def sample_from_event(env: Envelope) -> records.SampleSeen:
     return records.SampleSeen(request_id=request_id, kind=kind,
                               opportunity_id=names.parse(request.opportunity, "opportunities", "request.opportunity"),
                               time=_envelope_time(env))
+
+OPPORTUNITY_ORDER_KIND = "opportunity"
+
+
+def erp_order_from_event(env: Envelope) -> records.ErpOrder | None:
+    """A won deal's sales order the ERP confirmed; None for an order of another kind (a sample request's)."""
+    event = env.payload(erp_events.ErpOrderConfirmed)
+    if event.source_kind != OPPORTUNITY_ORDER_KIND:
+        return None
+    number = event.erp_order_number.strip()
+    if not number:
+        raise InvalidArgument.field("erp_order_number", "required")
+    return records.ErpOrder(opportunity_id=names.parse(event.source, "opportunities", "source"), order_number=number,
+                            confirm_time=timestamps.optional(event, "confirm_time") or _envelope_time(env))
+
 
 # teams' organisation events: the kit reads them the same way for every service.
 user_from_event = org_events.user_from_event

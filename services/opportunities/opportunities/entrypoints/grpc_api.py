@@ -18,6 +18,7 @@ from opportunities.service_layer import (
     registration,
     registration_settings,
     tasks,
+    timeline,
 )
 from shangji.opportunities.v1 import opportunities_pb2_grpc
 from shangji_kit import auth, caller, names, table_import
@@ -191,6 +192,11 @@ class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
 
     def ListMyTasks(self, request, context):
         return out.tasks_to_proto(tasks.list_my_tasks(_caller(), self.uow()))
+
+    def ListCustomerTimeline(self, request, context):
+        customer_id = names.parse(request.customer, "customers", "customer")
+        return out.timeline_to_proto(timeline.list_customer_timeline(
+            customer_id, _caller(), request.page_size, request.page_token, self.uow()))
 
     def MigrateOpportunities(self, request, context):
         return out.migrated_to_proto(pipelines.migrate_opportunities(

@@ -1,6 +1,6 @@
 """The opportunities nameko worker: registers a deal for each converted lead, keeps teams' organisation and
-opportunity teams for visibility, hands deals over, keeps customers' decision chains and the samples approved and
-delivered per deal, and relays the outbox."""
+opportunity teams for visibility, hands deals over, keeps customers' decision chains, the samples approved and
+delivered per deal and won deals' ERP orders, and relays the outbox."""
 
 from __future__ import annotations
 
@@ -76,6 +76,11 @@ class OpportunitiesWorker(OrgUserEvents, OrgDepartmentEvents):
     def on_sample_request_approved(self, body: dict) -> None:
         with event_context(body) as env:
             records.record_sample_approved(env, self.uow(), from_event.sample_from_event(env))
+
+    @event_handler("erp_bridge", "shangji.erp_bridge.v1.ErpOrderConfirmed")
+    def on_erp_order_confirmed(self, body: dict) -> None:
+        with event_context(body) as env:
+            records.record_erp_order(env, self.uow(), from_event.erp_order_from_event(env))
 
     @event_handler("samples", "shangji.samples.v1.SampleDelivered")
     def on_sample_delivered(self, body: dict) -> None:

@@ -28,6 +28,8 @@ SAMPLE_APPROVED_CONSUMER = "opportunities.on_sample_request_approved"
 
 SAMPLE_DELIVERED_CONSUMER = "opportunities.on_sample_delivered"
 
+ERP_ORDER_CONSUMER = "opportunities.on_erp_order_confirmed"
+
 def _visible(uow: OpportunitiesUnitOfWork, opportunity_id: str, caller_id: str) -> None:
     """NOT_FOUND unless the caller may see the deal (the same answer as for a missing one)."""
     get_opportunity(opportunity_id, caller_id, uow)
@@ -189,3 +191,23 @@ def list_checklist_completions(opportunity_id: str, caller_id: str, uow: Opportu
     _visible(uow, opportunity_id, caller_id)
     with uow:
         return uow.deals.checklist_completions(opportunity_id)
+
+
+@dataclass(frozen=True)
+class ErpOrder:
+    """The ERP's sales order for a won deal (erp_bridge's ErpOrderConfirmed)."""
+
+    opportunity_id: str
+    order_number: str
+    confirm_time: datetime
+
+
+def _record_erp_order(uow: OpportunitiesUnitOfWork, order: ErpOrder | None) -> bool:
+    """The deal keeps its first confirmed order: a redelivery, or a second confirmation of the same order, changes
+    nothing; an order of another kind, or for a deal this service does not hold, is not ours to record."""
+    if order is None:
+        return False
+    return uow.deals.record_erp_order(order.opportunity_id, order.order_number, order.confirm_time)
+
+
+record_erp_order = idempotent(ERP_ORDER_CONSUMER, skipped=False)(_record_erp_order)

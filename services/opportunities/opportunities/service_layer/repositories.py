@@ -14,10 +14,20 @@ from opportunities.domain.decision_chain import DealContact
 from opportunities.domain.model import Collections, Opportunity, Pipeline, StageStay, TeamMember
 from opportunities.domain.registration import Holding, RegistrationSettings
 from opportunities.domain.routing import RoutingRule
+from opportunities.domain.timeline import TimelineFact
 from shangji_kit import visibility
 from shangji_kit.filtering import Filter
 from shangji_kit.list_query import ListQuery
 from shangji_kit.paging import Page
+from shangji_kit.timeline_token import Cursor
+
+
+class Timeline(Protocol):
+    """A customer's deals as timeline facts (``adapters.timeline_query``)."""
+
+    def page(self, customer_id: str, viewer: visibility.Viewer, after: Cursor | None, limit: int
+             ) -> list[TimelineFact]:
+        """Up to ``limit`` facts after ``after``, in timeline order, from the deals ``viewer`` may open."""
 
 
 class Deals(Protocol):
@@ -38,6 +48,9 @@ class Deals(Protocol):
 
     def get(self, opportunity_id: str) -> Opportunity | None:
         """One deal whoever asks (callers decide who may act on it)."""
+
+    def record_erp_order(self, opportunity_id: str, order_number: str, confirm_time: datetime) -> bool:
+        """Keep the deal's ERP order number; False when the deal is unknown or already has one."""
 
     def update(self, opportunity: Opportunity, expected_version: int) -> bool:
         """Write the changeable fields back; False when the row no longer has ``expected_version``."""

@@ -16,6 +16,7 @@ from opportunities.service_layer.repositories import (
     Registrations,
     Tasks,
     Teams,
+    Timeline,
 )
 from shangji_kit.abstract_uow import AbstractUnitOfWork
 
@@ -32,3 +33,4 @@ class OpportunitiesUnitOfWork(AbstractUnitOfWork, Protocol):
     teams: Teams
     customers: Customers
     org: Org
+    timeline: Timeline

@@ -3,35 +3,22 @@ decide what the caller may request samples for)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import grpc
 
 from samples.domain.model import OpportunityFacts
 from shangji.opportunities.v1 import opportunities_pb2, opportunities_pb2_grpc
-from shangji_kit import settings
 from shangji_kit.errors import NotFound, Unauthenticated, Unavailable
-from shangji_kit.rpc.client import Caller, channel
+from shangji_kit.rpc.client import Caller, shared_channel
 
 DEADLINE_SECONDS = 3.0
-
-_channels: dict[str, grpc.Channel] = {}
-_lock = threading.Lock()
-
-
-def _channel(target: str) -> grpc.Channel:
-    # One channel per target for the process: grpc channels are thread-safe and multiplex calls.
-    with _lock:
-        if target not in _channels:
-            _channels[target] = channel("opportunities", target)
-        return _channels[target]
 
 
 def lookup_for(token: str | None, correlation_id: str | None = None, target: str | None = None
                ) -> Callable[[str], OpportunityFacts]:
     """A lookup calling GetOpportunity as the holder of ``token``."""
-    stub = opportunities_pb2_grpc.OpportunitiesServiceStub(_channel(target or settings.grpc_target("opportunities")))
+    stub = opportunities_pb2_grpc.OpportunitiesServiceStub(shared_channel("opportunities", target))
     caller = Caller(stub, token, deadline=DEADLINE_SECONDS)
 
     def lookup(opportunity_id: str) -> OpportunityFacts:

@@ -63,6 +63,8 @@ sample_requests = sa.Table(
     sa.Column("erp_order_number", sa.Text, nullable=False, server_default=""),
     sa.Column("erp_order_error", sa.Text, nullable=False, server_default=""),
     sa.Column("erp_order_error_time", sa.DateTime(timezone=True)),
+    # 0007: when the ERP confirmed the free order (the customer timeline's "erp_order").
+    sa.Column("erp_order_time", sa.DateTime(timezone=True)),
     sa.Column("shipment", pg.JSONB),
     sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
     sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
@@ -78,6 +80,7 @@ sample_requests = sa.Table(
     sa.Index("sample_requests_approvers", "approver_ids", postgresql_using="gin"),
     sa.Index("sample_requests_opportunity", "opportunity_id"),
     sa.Index("sample_requests_owner", "owner_id"),
+    sa.Index("sample_requests_customer", "customer"),
 )
 
 feedback = sa.Table(

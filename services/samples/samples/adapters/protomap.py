@@ -12,6 +12,7 @@ from google.protobuf.message import Message
 from samples.domain import approval, model
 from shangji.samples.v1 import events_pb2 as events
 from shangji.samples.v1 import samples_pb2 as pb
+from shangji_kit.timeline_token import Page
 from shangji_kit.timestamps import from_datetime as _ts
 
 _STATES = {
@@ -136,3 +137,10 @@ def event_to_proto(event) -> tuple[Message, str]:
                 request=request, previous_owner=_user(event.previous_owner_id), new_owner=_user(event.new_owner_id),
                 cause=event.cause, change_time=_ts(event.time)), r.name
     raise TypeError(f"no event message for {type(event).__name__}")
+
+
+def timeline_to_proto(page: Page) -> pb.ListCustomerTimelineResponse:
+    return pb.ListCustomerTimelineResponse(items=[pb.TimelineItem(
+        kind=i.kind, resource=i.resource, title=i.title, summary=i.summary, actor=i.actor,
+        event_time=_ts(i.event_time), opportunity=i.opportunity, lead=i.lead) for i in page.items],
+        next_page_token=page.next_page_token)

@@ -123,6 +123,7 @@ def _row_values(r: model.SampleRequest) -> dict:
         "erp_order_number": r.erp_order_number,
         "erp_order_error": r.erp_order_error,
         "erp_order_error_time": r.erp_order_error_time,
+        "erp_order_time": r.erp_order_time,
         "shipment": shipment,
         "update_time": r.update_time,
         "version": r.version,
@@ -146,10 +147,23 @@ def _request(row) -> model.SampleRequest:
                           _time(s_.get("decide_time"))) for s_ in row.steps],
         create_time=row.create_time, update_time=row.update_time, erp_order_number=row.erp_order_number,
         erp_order_error=row.erp_order_error, erp_order_error_time=row.erp_order_error_time,
-        shipment=None if s is None else model.Shipment(
+        erp_order_time=row.erp_order_time, shipment=None if s is None else model.Shipment(
             s["courier"], s["tracking_number"], _time(s["ship_time"]), _time(s.get("deliver_time")),
             [_attachment(a) for a in s.get("evidence", [])]),
         version=row.version, owner_id=row.owner_id, owner_change_time=row.owner_change_time)
+
+
+def visible_requests(viewer: visibility.Viewer) -> sa.ColumnElement[bool]:
+    """The requests ``viewer`` may see: the kit's rule over the requester and over the owner, and the approvers and
+    feedback assignees."""
+    assigned = sa.select(feedback.c.request_id).where(feedback.c.assignee_id == viewer.user_id)
+    return visibility.visible_clause(
+        viewer, org, sample_requests.c.requester_id,
+        extra=[sa.literal(viewer.user_id, sa.Text) == sa.any_(sample_requests.c.approver_ids),
+               sample_requests.c.id.in_(assigned),
+               # The owner sees it as the requester does, and so do the owner's managers: a request that followed
+               # its deal to a new rep is that rep's work, followed up by that rep's line.
+               visibility.visible_clause(viewer, org, sample_requests.c.owner_id)])
 
 
 class RequestRepository:
@@ -171,14 +185,7 @@ class RequestRepository:
         self.session.execute(sa.insert(sample_requests).values(**values))
 
     def _visible(self, viewer: visibility.Viewer) -> sa.ColumnElement[bool]:
-        assigned = sa.select(feedback.c.request_id).where(feedback.c.assignee_id == viewer.user_id)
-        return visibility.visible_clause(
-            viewer, org, sample_requests.c.requester_id,
-            extra=[sa.literal(viewer.user_id, sa.Text) == sa.any_(sample_requests.c.approver_ids),
-                   sample_requests.c.id.in_(assigned),
-                   # The owner sees it as the requester does, and so do the owner's managers: a request that
-                   # followed its deal to a new rep is that rep's work, followed up by that rep's line.
-                   visibility.visible_clause(viewer, org, sample_requests.c.owner_id)])
+        return visible_requests(viewer)
 
     def get(self, request_id: str, *, for_update: bool = False) -> model.SampleRequest | None:
         stmt = sa.select(sample_requests).where(sample_requests.c.id == request_id)

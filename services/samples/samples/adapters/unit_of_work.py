@@ -15,6 +15,7 @@ from samples.adapters.repository import (
     ProductRepository,
     RequestRepository,
 )
+from samples.adapters.timeline_query import TimelineQuery
 from shangji_kit.abstract_uow import EventEncoder
 from shangji_kit.uow import UnitOfWork
 
@@ -25,6 +26,7 @@ class SqlSamplesUnitOfWork(UnitOfWork):
     products: ProductRepository
     policy: PolicyRepository
     org: OrgRepository
+    timeline: TimelineQuery
 
     def __init__(self, sessions: Callable[[], sa.Connection], encoder: EventEncoder) -> None:
         super().__init__("samples", sessions, metadata, encoder)
@@ -35,3 +37,4 @@ class SqlSamplesUnitOfWork(UnitOfWork):
         self.products = ProductRepository(session)
         self.policy = PolicyRepository(session)
         self.org = OrgRepository(session)
+        self.timeline = TimelineQuery(session)

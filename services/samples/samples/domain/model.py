@@ -203,6 +203,7 @@ class SampleRequest:
     erp_order_number: str = ""
     erp_order_error: str = ""
     erp_order_error_time: datetime | None = None
+    erp_order_time: datetime | None = None
     shipment: Shipment | None = None
     version: int = 1
     # Who follows the request up: the requester until the deal changes hands, then the deal's new owner
@@ -317,14 +318,15 @@ class SampleRequest:
         self._touch(now)
         self.events.append(Withdrawn(self, reason.strip(), now))
 
-    def record_order(self, order_number: str, now: datetime) -> bool:
-        """The ERP confirmed the free order. False when nothing changed (already recorded)."""
+    def record_order(self, order_number: str, now: datetime, confirm_time: datetime | None = None) -> bool:
+        """The ERP confirmed the free order (at ``confirm_time``, else now). False when nothing changed (already
+        recorded)."""
         if self.erp_order_number:
             return False
         if self.state != APPROVED:
             raise FailedPrecondition(f"{self.name} is {self.state}, not approved; an ERP order cannot be recorded",
                                      reason="NOT_APPROVED", metadata={"resource": self.name, "state": self.state})
-        self.erp_order_number = order_number
+        self.erp_order_number, self.erp_order_time = order_number, confirm_time or now
         self.erp_order_error, self.erp_order_error_time = "", None
         self.state = ORDERED
         self._touch(now)

@@ -7,20 +7,13 @@ import grpc
 from samples import bootstrap
 from samples.adapters import opportunities, protomap
 from samples.entrypoints import inbound
-from samples.service_layer import catalogue, decisions, feedback, requests, shipping
+from samples.service_layer import catalogue, decisions, feedback, requests, shipping, timeline
 from shangji.samples.v1 import samples_pb2 as pb
 from shangji.samples.v1 import samples_pb2_grpc
 from shangji_kit import auth, log, names
 from shangji_kit.rpc import server
+from shangji_kit.rpc.client import bearer_token
 from shangji_kit.settings import Settings
-
-
-def _bearer(context: grpc.ServicerContext) -> str | None:
-    """The caller's own token, passed on to opportunities so its visibility rules apply to the caller."""
-    for key, value in context.invocation_metadata() or ():
-        if key == "authorization" and value.lower().startswith("bearer "):
-            return value[7:].strip()
-    return None
 
 
 def _caller() -> str:
@@ -59,7 +52,7 @@ class SamplesApi(samples_pb2_grpc.SamplesServiceServicer):
 
     # requests
     def CreateSampleRequest(self, request, context):
-        lookup = opportunities.lookup_for(_bearer(context), log.correlation_id.get())
+        lookup = opportunities.lookup_for(bearer_token(context), log.correlation_id.get())
         created = requests.create_sample_request(inbound.request_input(request), request.request_id, _caller(),
                                                  lookup, self.uow())
         return protomap.request_to_proto(created)
@@ -76,6 +69,11 @@ class SamplesApi(samples_pb2_grpc.SamplesServiceServicer):
                                              request.order_by)
         return pb.ListSampleRequestsResponse(sample_requests=[protomap.request_to_proto(r) for r in page.requests],
                                              next_page_token=page.next_page_token)
+
+    def ListCustomerTimeline(self, request, context):
+        customer_id = names.parse(request.customer, "customers", "customer")
+        return protomap.timeline_to_proto(timeline.list_customer_timeline(
+            customer_id, _caller(), request.page_size, request.page_token, self.uow()))
 
     def ApproveSampleRequest(self, request, context):
         return protomap.request_to_proto(decisions.approve(_request_id(request.name), request.comment, request.etag,

@@ -58,7 +58,7 @@ def _record_erp_order(uow: SamplesUnitOfWork, outcome: ErpOrderOutcome, clock: C
         return False
     version = request.version
     if outcome.order_number:
-        changed = request.record_order(outcome.order_number, now)
+        changed = request.record_order(outcome.order_number, now, outcome.time)
     else:
         changed = request.record_order_failure(outcome.error, outcome.time or now, now)
     if changed:

@@ -8,10 +8,12 @@ from datetime import date, datetime
 from typing import Protocol
 
 from samples.domain import approval, model
+from samples.domain.timeline import TimelineFact
 from shangji_kit import visibility
 from shangji_kit.abstract_uow import AbstractUnitOfWork
 from shangji_kit.list_query import ListQuery
 from shangji_kit.paging import Page
+from shangji_kit.timeline_token import Cursor
 
 
 class RequestRepository(Protocol):
@@ -79,9 +81,17 @@ class OrgRepository(Protocol):
     def chain(self, department_id: str) -> list[approval.ChainDepartment]: ...
 
 
+class TimelineQuery(Protocol):
+    def page(self, customer: str, viewer: visibility.Viewer, after: Cursor | None, limit: int
+             ) -> list[TimelineFact]:
+        """Up to ``limit`` facts after ``after``, in timeline order, from the requests ``viewer`` may see of
+        ``customer`` ("customers/{id}")."""
+
+
 class SamplesUnitOfWork(AbstractUnitOfWork, Protocol):
     requests: RequestRepository
     feedback: FeedbackRepository
     products: ProductRepository
     policy: PolicyRepository
     org: OrgRepository
+    timeline: TimelineQuery
