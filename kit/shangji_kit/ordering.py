@@ -174,3 +174,12 @@ def read_page(conn: sa.Connection, stmt: sa.Select, order: Ordering, id_col: Any
         last = rows[limit - 1]
         token = _encode([getattr(last, label) for label in labels], getattr(last, id_col.key), order, filter_text)
     return Page(items, token)
+
+
+def count_rows(conn: sa.Connection, stmt: sa.Select,
+               rows_of: Callable[[sa.Subquery], sa.ColumnElement[Any]] | None = None) -> int:
+    """How many rows ``stmt`` lists (what paging through ``read_page`` would return, all pages); ``rows_of``: the
+    rows one listed record stands for, when it is more than one (an export's lines of a request)."""
+    listed = stmt.order_by(None).subquery()
+    total = sa.func.count() if rows_of is None else sa.func.coalesce(sa.func.sum(rows_of(listed)), 0)
+    return int(conn.execute(sa.select(total).select_from(listed)).scalar_one())
