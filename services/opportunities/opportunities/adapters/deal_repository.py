@@ -74,6 +74,11 @@ _LIST_VISIBLE = {
 }
 
 
+def _listed(viewer: visibility.Viewer, query: ListQuery, today: date) -> sa.Select:
+    """The deals ``viewer`` may see that pass ``query``'s filter, unordered."""
+    return SELECT.where(visible(viewer), filtering.compile_filter(query.filter, deal_list.filter_fields(today)))
+
+
 def _contact(row) -> DealContact:
     return DealContact(id=row.id, opportunity_id=row.opportunity_id, contact_id=row.contact_id,
                        display_name=row.display_name, title=row.title, phone=row.phone, email=row.email,
@@ -114,10 +119,13 @@ class DealRepository:
         """One page of the deals ``viewer`` may see that pass ``query``'s filter, in its order."""
         if query.filter.root is None and query.order_by == DEFAULT_ORDER:
             return self._newest_first(viewer, query)
-        where = filtering.compile_filter(query.filter, deal_list.filter_fields(today))
         order = ordering.ordering(query.order_by, deal_list.sort_keys(query.search_terms()))
-        return ordering.read_page(self.session, SELECT.where(visible(viewer), where), order, opportunities.c.id,
+        return ordering.read_page(self.session, _listed(viewer, query, today), order, opportunities.c.id,
                                   query.filter.text, query.page_token, query.limit, to_opportunity)
+
+    def count_visible(self, viewer: visibility.Viewer, query: ListQuery, today: date) -> int:
+        """How many deals ``list_visible`` lists over all its pages."""
+        return ordering.count_rows(self.session, _listed(viewer, query, today))
 
     def _newest_first(self, viewer: visibility.Viewer, query: ListQuery) -> Page[Opportunity]:
         """The unfiltered list, the hot path: statements built once per viewer shape, the kit's page tokens."""
