@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import openpyxl
+from openpyxl.utils.escape import unescape
 
 from shangji_kit import company_time
 from shangji_kit.export import TIME_FORMAT
@@ -40,6 +41,14 @@ class ExportFile:
         return [dict(zip(self.header, row, strict=True)) for row in self.rows]
 
 
+def _cell(value: Any) -> Any:
+    """An XLSX cell's value as Excel shows it: control characters are stored escaped (``_x000D_``), which Excel
+    decodes and openpyxl does not."""
+    if value is None:
+        return ""
+    return unescape(value) if isinstance(value, str) else value
+
+
 def read_export(responses: Iterable[Any]) -> ExportFile:
     """Every chunk of an export call, the file they make, and its header and rows (cells as the format reads them:
     text for CSV, typed values for XLSX, "" for an empty cell in both)."""
@@ -49,7 +58,7 @@ def read_export(responses: Iterable[Any]) -> ExportFile:
         book = openpyxl.load_workbook(io.BytesIO(data))
         sheet = book.worksheets[0]
         cells = [list(r) for r in sheet.iter_rows()]
-        values = [["" if c.value is None else c.value for c in r] for r in cells]
+        values = [[_cell(c.value) for c in r] for r in cells]
         return ExportFile(chunks, data, values[0], values[1:], [[c.data_type for c in r] for r in cells[1:]])
     assert data.startswith("\ufeff".encode()), "a CSV export starts with a UTF-8 byte-order mark"
     lines = list(csv.reader(io.StringIO(data.decode("utf-8")[1:], newline="")))
