@@ -30,13 +30,13 @@ import sqlalchemy as sa
 LEVELS = 8
 
 
-def prepare(opportunity_count: int, user_count: int, seed: int = 7) -> dict:
+def prepare(opportunity_count: int, user_count: int, seed: int = 7, prefix: str = "benchvis_") -> dict:
     from shangji_kit import settings
     from shangji_kit.db import libpq_dsn
     from shangji_kit.testing import databases, servers
 
     os.environ.setdefault("SHANGJI_PG_DSN", servers.find_postgres())
-    os.environ["SHANGJI_DB_PREFIX"] = "benchvis_"
+    os.environ["SHANGJI_DB_PREFIX"] = prefix
     url = databases.create_from_template("opportunities", settings.database_name("opportunities"))
     rnd = random.Random(seed)
 
