@@ -12,7 +12,6 @@ The yardstick of the same run: PostgreSQL's own ``COPY (SELECT ...) TO STDOUT WI
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import uuid
 
@@ -56,8 +55,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the loaded database for another look")
     args = parser.parse_args()
 
-    from bench.__main__ import ROOT
-    from bench.visibility import prepare
+    from bench.visibility import prepare, start_front
 
     setup = prepare(args.opportunities, args.users, prefix="benchexp_")
     from shangji.opportunities.v1 import opportunities_pb2 as pb
@@ -65,26 +63,20 @@ def main() -> None:
     from shangji_kit import migrate, settings
     from shangji_kit.auth import mint_dev_token
     from shangji_kit.db import libpq_dsn
-    from shangji_kit.testing.processes import ServiceProcess, free_port
 
     dsn = libpq_dsn(setup["url"])
     ops = str(uuid.uuid4())
     with psycopg.connect(dsn) as conn:
         conn.execute("INSERT INTO org_users (user_id, roles, active, update_time) VALUES (%s, '{sales_ops}', true, "
                      "now())", (ops,))
-    port = free_port()
-    env = dict(os.environ, SHANGJI_OPPORTUNITIES_GRPC_PORT=str(port), SHANGJI_ACCESS_LOG="false")
-    log_dir = ROOT / ".run" / "bench-logs" / "export"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    front = ServiceProcess("opportunities", "front", env, log_dir).start()
-    front.wait_started(60)
+    front, target = start_front("export")
     groups = ["front", "postgres", "client"]
     meter = cpu.CpuMeter({"front": lambda: cpu.with_descendants(front.proc.pid),
                           "postgres": cpu.postgres_backends(dsn, [settings.database_name("opportunities")]),
                           "client": cpu.this_process})
     import grpc
 
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.max_receive_message_length", 8 << 20)])
+    channel = grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", 8 << 20)])
     stub = opportunities_pb2_grpc.OpportunitiesServiceStub(channel)
     formats = {"csv": pb.EXPORT_FORMAT_CSV, "xlsx": pb.EXPORT_FORMAT_XLSX}
     head = next(iter(setup["managers"].items()))

@@ -35,21 +35,10 @@ COLUMNS = [export.Column("Text", lambda r: r.text), export.Column("Amount", lamb
            export.Column("Day", lambda r: r.day)]
 
 
-@dataclass
-class Message:
-    """What a service's ExportChunk looks like to the client."""
-
-    data: bytes
-    rows_written: int
-    total_rows: int = 0
-    content_type: str = ""
-    file_name: str = ""
-
-
 def file_of(rows: list[Row], fmt: export.Format, total: int | None = None):
     chunks = list(export.chunks(COLUMNS, export.Export(len(rows) if total is None else total, iter(rows)), fmt,
                                 "things", NOW))
-    return read_export([Message(c.data, c.rows_written, c.total_rows, c.content_type, c.file_name) for c in chunks])
+    return read_export(chunks)  # a service's ExportChunk has the same fields
 
 
 ROWS = [Row("华创精密，\"引号\"\r\n第二行", Decimal("-1234.50"), -3, NOW, date(2026, 12, 31)),
@@ -126,7 +115,8 @@ def test_the_format_numbers_of_every_contract():
 
 
 def test_save_writes_the_file_under_the_servers_name_with_progress(tmp_path: Path):
-    chunks = [Message(b"\xef\xbb\xbfA\r\n", 0, 2, "text/csv", "a-1.csv"), Message(b"1\r\n", 1), Message(b"2\r\n", 2)]
+    chunks = [export.Chunk(b"\xef\xbb\xbfA\r\n", 0, 2, "text/csv", "a-1.csv"), export.Chunk(b"1\r\n", 1),
+              export.Chunk(b"2\r\n", 2)]
     progress: list[tuple[str, int, int]] = []
     path, rows = export_rpc.save(iter(chunks), tmp_path, lambda *a: progress.append(a))
     assert path == tmp_path / "a-1.csv" and rows == 2 and read_saved(path).column("A") == ["1", "2"]
@@ -135,7 +125,7 @@ def test_save_writes_the_file_under_the_servers_name_with_progress(tmp_path: Pat
 
 def test_a_stream_that_fails_midway_leaves_no_file(tmp_path: Path):
     def broken():
-        yield Message(b"\xef\xbb\xbfA\r\n", 0, 2, "text/csv", "a-1.csv")
+        yield export.Chunk(b"\xef\xbb\xbfA\r\n", 0, 2, "text/csv", "a-1.csv")
         raise RuntimeError("connection lost")
 
     with pytest.raises(RuntimeError):
