@@ -123,6 +123,13 @@ def test_save_writes_the_file_under_the_servers_name_with_progress(tmp_path: Pat
     assert progress == [("a-1.csv", 0, 2), ("a-1.csv", 1, 2), ("a-1.csv", 2, 2)]
 
 
+def test_a_server_file_name_never_leads_outside_the_directory(tmp_path: Path):
+    (tmp_path / "out").mkdir()
+    chunks = [export.Chunk(b"x", 0, 0, "text/csv", "../../evil.csv")]
+    path, _ = export_rpc.save(iter(chunks), tmp_path / "out", lambda *a: None)
+    assert path == tmp_path / "out" / "evil.csv" and path.read_bytes() == b"x"
+
+
 def test_a_stream_that_fails_midway_leaves_no_file(tmp_path: Path):
     def broken():
         yield export.Chunk(b"\xef\xbb\xbfA\r\n", 0, 2, "text/csv", "a-1.csv")

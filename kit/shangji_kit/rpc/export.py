@@ -67,8 +67,11 @@ def save(responses: Iterable[Any], output: Path | None, progress: Callable[[str,
         for chunk in responses:
             if f is None:
                 total = chunk.total_rows
-                directory = output if output is None or output.is_dir() else None
-                target = (directory or Path.cwd()) / chunk.file_name if output is None or directory else output
+                if output is None or output.is_dir():
+                    # The name only: a file name with a path in it never writes outside the directory.
+                    target = (output or Path.cwd()) / (Path(chunk.file_name).name or "export")
+                else:
+                    target = output
                 part = target.with_name(target.name + ".part")
                 f = open(part, "wb")  # noqa: SIM115 (closed below, after the rename decision)
             f.write(chunk.data)
