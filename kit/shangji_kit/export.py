@@ -47,7 +47,8 @@ Cell = str | int | float | Decimal | bool | date | datetime | None
 
 # Rows read per transaction; a batch is one keyset page of the list's own query.
 BATCH_ROWS = 1000
-# Bytes per chunk: far below gRPC's 4 MiB message limit, large enough that framing costs nothing.
+# Characters per chunk (at most three times as many bytes): far below gRPC's 4 MiB message limit, large enough
+# that framing costs nothing.
 CHUNK_BYTES = 64 * 1024
 # A sheet holds 1,048,576 rows, the header included.
 XLSX_MAX_ROWS = 1_048_575
