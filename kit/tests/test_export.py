@@ -145,3 +145,26 @@ def test_the_progress_bar_fills_with_the_rows():
     export_rpc.progress_bar("f.csv", 5, 10, out, width=10)
     export_rpc.progress_bar("f.csv", 0, 0, out, width=10)
     assert out.getvalue() == "\rf.csv [#####.....] 5/10 rows\rf.csv [##########] 0/0 rows"
+
+
+def test_a_process_serves_a_bounded_number_of_exports_at_once(monkeypatch):
+    import threading
+
+    from shangji_kit.errors import Unavailable
+
+    monkeypatch.setattr(export_rpc, "_running", threading.BoundedSemaphore(1))
+
+    def start():
+        return export_rpc.stream(export.Chunk, COLUMNS, export.Export(1, iter(ROWS[:1])), export.Format.CSV, "x", NOW)
+
+    first = start()
+    next(first)  # running: holds the one slot
+    with pytest.raises(Unavailable) as exc:
+        next(start())
+    assert exc.value.reason == "EXPORTS_BUSY"
+    assert [c.rows_written for c in first] == [1]  # finished: the slot is free again
+    assert next(start()).total_rows == 1
+    abandoned = start()
+    next(abandoned)
+    abandoned.close()  # a client that goes away frees its slot too
+    assert next(start()).total_rows == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +18,8 @@ from typing import Any, TextIO
 
 import grpc
 
-from shangji_kit import export
-from shangji_kit.errors import InvalidArgument
+from shangji_kit import export, settings
+from shangji_kit.errors import InvalidArgument, Unavailable
 from shangji_kit.rpc.client import channel, metadata
 from shangji_kit.rpc.status import details_of
 
@@ -34,12 +35,35 @@ def export_format(value: int) -> export.Format:
         raise InvalidArgument.field("format", "must be EXPORT_FORMAT_CSV or EXPORT_FORMAT_XLSX") from None
 
 
+_running: threading.BoundedSemaphore | None = None
+_running_lock = threading.Lock()
+
+
+def _slots() -> threading.BoundedSemaphore:
+    global _running
+    with _running_lock:
+        if _running is None:
+            _running = threading.BoundedSemaphore(settings.exports_at_once())
+        return _running
+
+
 def stream(chunk_type: type, columns: list[export.Column], source: export.Export, fmt: export.Format, stem: str,
            now: datetime) -> Iterator[Any]:
-    """The ``chunk_type`` messages of ``source``'s file (the servicer method yields from this)."""
-    for c in export.chunks(columns, source, fmt, stem, now):
-        yield chunk_type(data=c.data, rows_written=c.rows_written, total_rows=c.total_rows,
-                         content_type=c.content_type, file_name=c.file_name)
+    """The ``chunk_type`` messages of ``source``'s file (the servicer method yields from this).
+
+    An export holds one of the front's threads for as long as the client reads, so a process serves at most
+    SHANGJI_EXPORTS_AT_ONCE of them together; one more is UNAVAILABLE (``EXPORTS_BUSY``, retry) before its first
+    chunk, and the other calls keep their threads."""
+    slots = _slots()
+    if not slots.acquire(blocking=False):
+        raise Unavailable("as many exports as this server runs at once are running; retry in a moment",
+                          reason="EXPORTS_BUSY")
+    try:
+        for c in export.chunks(columns, source, fmt, stem, now):
+            yield chunk_type(data=c.data, rows_written=c.rows_written, total_rows=c.total_rows,
+                             content_type=c.content_type, file_name=c.file_name)
+    finally:
+        slots.release()
 
 
 # --- the client side ----------------------------------------------------------------------------------
