@@ -127,7 +127,8 @@ def add_arguments(parser: argparse.ArgumentParser, service: str) -> None:
 
 
 def run(service: str, args: argparse.Namespace, call: Callable[[grpc.Channel], Callable], request: Any) -> int:
-    """Run an export RPC as the token's user and save its file; 0 when saved, 1 when the service refused."""
+    """Run an export RPC as the token's user and save its file; 0 when saved, 1 when the service refused, 2 when
+    the file cannot be written."""
     with channel(service, args.target) as ch:
         responses = call(ch)(request, timeout=args.timeout, metadata=metadata(args.token))
         try:
@@ -138,6 +139,9 @@ def run(service: str, args: argparse.Namespace, call: Callable[[grpc.Channel], C
             print(f"refused: {exc.code().name}: {exc.details()}" + (f" ({', '.join(fields)})" if fields else ""),
                   file=sys.stderr)
             return 1
+        except OSError as exc:
+            print(f"\ncannot write the file: {exc}", file=sys.stderr)
+            return 2
     sys.stderr.write("\n")
     print(f"{path}: {rows} rows")
     return 0

@@ -203,3 +203,6 @@ def test_the_cli_saves_the_file_with_a_progress_bar(team, front, token_for, tmp_
     assert cli.main(["export", "customers", "--target", target, "--token", token_for(team["a_id"]),
                      "--filter", "nope = 1", "-o", str(bad)]) == 1
     assert "INVALID_ARGUMENT" in capsys.readouterr().err and not bad.exists()
+    assert cli.main(["export", "leads", "--target", target, "--token", token_for(team["a_id"]),
+                     "-o", str(tmp_path / "no" / "such" / "dir.csv")]) == 2
+    assert "cannot write the file" in capsys.readouterr().err
