@@ -145,6 +145,21 @@ def test_bad_input_is_refused_before_the_first_chunk(as_user, org, request_, fie
     assert field in details_of(exc.value)["fields"][0]
 
 
+def test_exports_are_counted_and_timed_by_status(team):
+    from shangji_kit import metrics
+
+    method = "/shangji.leads.v1.LeadsService/ExportLeads"
+
+    def counted(code: str) -> float:
+        return metrics.RPC_REQUESTS.labels("leads", method, code)._value.get()
+
+    ok, bad = counted("OK"), counted("INVALID_ARGUMENT")
+    read_export(team["a"].ExportLeads(leads_pb2.ExportLeadsRequest()))
+    with pytest.raises(grpc.RpcError):
+        list(team["a"].ExportLeads(leads_pb2.ExportLeadsRequest(filter="nope = 1")))
+    assert (counted("OK"), counted("INVALID_ARGUMENT")) == (ok + 1, bad + 1)
+
+
 def test_bad_customer_export_input_is_refused_before_the_first_chunk(as_user, org):
     _, rep = as_user(org.user(roles=("sales_rep",)))
     for request, field in ((leads_pb2.ExportCustomersRequest(filter="score > 3"), "filter"),
