@@ -85,6 +85,7 @@ bench: venv protos infra databases
 	$(BIN)/python -m bench.notify_delivery
 	$(BIN)/python -m bench.relay
 	$(BIN)/python -m bench.statements
+	$(BIN)/python -m bench.export
 
 clean: down
 	rm -rf $(VENV) node_modules protos/gen build .run

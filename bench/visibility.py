@@ -30,13 +30,13 @@ import sqlalchemy as sa
 LEVELS = 8
 
 
-def prepare(opportunity_count: int, user_count: int, seed: int = 7) -> dict:
+def prepare(opportunity_count: int, user_count: int, seed: int = 7, prefix: str = "benchvis_") -> dict:
     from shangji_kit import settings
     from shangji_kit.db import libpq_dsn
     from shangji_kit.testing import databases, servers
 
     os.environ.setdefault("SHANGJI_PG_DSN", servers.find_postgres())
-    os.environ["SHANGJI_DB_PREFIX"] = "benchvis_"
+    os.environ["SHANGJI_DB_PREFIX"] = prefix
     url = databases.create_from_template("opportunities", settings.database_name("opportunities"))
     rnd = random.Random(seed)
 
@@ -129,25 +129,32 @@ def explain(uow_factory, user_id: str) -> None:
             print("    " + row[0])
 
 
+def start_front(bench: str):
+    """An opportunities front on the loaded database, as a subprocess: (the process, its target)."""
+    from bench.__main__ import ROOT
+    from shangji_kit.testing.processes import ServiceProcess, free_port
+
+    port = free_port()
+    env = dict(os.environ, SHANGJI_OPPORTUNITIES_GRPC_PORT=str(port), SHANGJI_ACCESS_LOG="false")
+    log_dir = ROOT / ".run" / "bench-logs" / bench
+    log_dir.mkdir(parents=True, exist_ok=True)
+    front = ServiceProcess("opportunities", "front", env, log_dir).start()
+    front.wait_started(60)
+    return front, f"127.0.0.1:{port}"
+
+
 def through_front(setup: dict, clients: int, seconds: float) -> None:
     """GetOpportunity and ListOpportunities page 1 as each head, through a front, with CPU per call."""
 
     from bench import cpu, load
-    from bench.__main__ import ROOT, echo_ceiling
+    from bench.__main__ import echo_ceiling
     from shangji.opportunities.v1 import opportunities_pb2 as pb2
     from shangji.opportunities.v1 import opportunities_pb2_grpc
     from shangji_kit import settings
     from shangji_kit.auth import mint_dev_token
     from shangji_kit.db import libpq_dsn
-    from shangji_kit.testing.processes import ServiceProcess, free_port
 
-    port = free_port()
-    env = dict(os.environ, SHANGJI_OPPORTUNITIES_GRPC_PORT=str(port), SHANGJI_ACCESS_LOG="false")
-    log_dir = ROOT / ".run" / "bench-logs" / "visibility"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    front = ServiceProcess("opportunities", "front", env, log_dir).start()
-    front.wait_started(60)
-    target = f"127.0.0.1:{port}"
+    front, target = start_front("visibility")
     meter = cpu.CpuMeter({
         "front": lambda: cpu.with_descendants(front.proc.pid),
         "postgres": cpu.postgres_backends(libpq_dsn(setup["url"]), [settings.database_name("opportunities")]),

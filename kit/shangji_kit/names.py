@@ -23,3 +23,8 @@ def parse(name: str, collection: str, field: str = "name") -> str:
 
 def format(collection: str, id: str) -> str:  # noqa: A001 - mirrors parse
     return f"{collection}/{id}"
+
+
+def format_or_empty(collection: str, id: str | None) -> str:
+    """``collection/{id}``, or "" when there is no id (an unset reference, as the APIs answer it)."""
+    return f"{collection}/{id}" if id else ""

@@ -13,6 +13,7 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_GRPC_HOST | host the fronts bind to and clients dial | 127.0.0.1 |
 | SHANGJI_<SERVICE>_GRPC_TARGET | where clients dial that service's front, e.g. `opportunities:50053` | host:port |
 | SHANGJI_GRPC_THREADS | worker threads of a gRPC front | 16 |
+| SHANGJI_EXPORTS_AT_ONCE | export streams a front process serves at once (each holds a thread); more: UNAVAILABLE | 4 |
 | SHANGJI_DB_POOL_IDLE | database connections a process keeps open when idle, per database | its pool size |
 | SHANGJI_GRPC_PROCESSES | processes of a gRPC front sharing its port (SO_REUSEPORT); one GIL each | 1 |
 | SHANGJI_JWT_ALGORITHMS | accepted JWT algorithms, comma separated | HS256 |
@@ -155,6 +156,11 @@ def grpc_target(service: str) -> str:
     """Where a client dials ``service``: the override, else the bind host and port (one machine)."""
     override = os.environ.get(f"SHANGJI_{service.upper()}_GRPC_TARGET")
     return override or f"{grpc_host()}:{grpc_port(service)}"
+
+
+def exports_at_once() -> int:
+    """Export streams one front process serves at the same time (``shangji_kit.rpc.export``)."""
+    return max(1, int(env("SHANGJI_EXPORTS_AT_ONCE", "4")))
 
 
 def web_address() -> tuple[str, int]:

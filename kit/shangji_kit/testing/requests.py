@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -51,17 +51,35 @@ class Method:
                                    response_deserializer=GetMessageClass(self.descriptor.output_type).FromString)
         return stub(request, metadata=[("authorization", f"Bearer {token}")], timeout=timeout)
 
+    def stream(self, channel: grpc.Channel, request: Message, token: str, timeout: float = 15.0
+               ) -> Iterator[Message]:
+        """The responses of a server-streaming method, as they come."""
+        stub = channel.unary_stream(self.path, request_serializer=lambda m: m.SerializeToString(),
+                                    response_deserializer=GetMessageClass(self.descriptor.output_type).FromString)
+        return stub(request, metadata=[("authorization", f"Bearer {token}")], timeout=timeout)
+
     def __str__(self) -> str:
         return f"{self.service}.{self.descriptor.name}"
 
 
-def unary_methods(services: Sequence[str] = settings.SERVICES) -> list[Method]:
+def _methods(services: Sequence[str], server_streaming: bool) -> list[Method]:
     out = []
     for service in services:
         module = importlib.import_module(f"shangji.{service}.v1.{service}_pb2")
         for svc in module.DESCRIPTOR.services_by_name.values():
-            out += [Method(service, m) for m in svc.methods if not m.client_streaming and not m.server_streaming]
+            out += [Method(service, m) for m in svc.methods
+                    if not m.client_streaming and m.server_streaming == server_streaming]
     return out
+
+
+def unary_methods(services: Sequence[str] = settings.SERVICES) -> list[Method]:
+    return _methods(services, False)
+
+
+def export_methods(services: Sequence[str] = settings.SERVICES) -> list[Method]:
+    """The server-streaming methods that answer with a file's chunks (``ExportChunk``): they end by themselves,
+    unlike a live stream (notify's StreamNotifications)."""
+    return [m for m in _methods(services, True) if m.descriptor.output_type.name == "ExportChunk"]
 
 
 # --- values ----------------------------------------------------------------------------------------

@@ -78,10 +78,20 @@ class CustomerRepository:
 
     def list_visible(self, viewer: visibility.Viewer, query: ListQuery) -> Page[Customer]:
         """One page of the customers ``viewer`` may see that pass ``query``'s filter, in its order."""
-        where = filtering.compile_filter(query.filter, lists.CUSTOMER_FIELDS)
         order = ordering.ordering(query.order_by, lists.customer_sort_keys(query.search_terms()))
-        return ordering.read_page(self.session, sa.select(customers).where(self.visible(viewer), where), order,
-                                  customers.c.id, query.filter.text, query.page_token, query.limit, _customer)
+        return ordering.read_page(self.session, self._listed(viewer, query), order, customers.c.id,
+                                  query.filter.text, query.page_token, query.limit, _customer)
+
+    def count_contact_rows(self, viewer: visibility.Viewer, query: ListQuery) -> int:
+        """The rows of an export of ``list_visible``'s customers: one per contact, one for a customer without."""
+        def rows_of(listed: sa.Subquery) -> sa.ColumnElement[int]:
+            held = sa.select(sa.func.count()).where(contacts.c.customer_id == listed.c.id).scalar_subquery()
+            return sa.func.greatest(held, 1)
+        return ordering.count_rows(self.session, self._listed(viewer, query), rows_of)
+
+    def _listed(self, viewer: visibility.Viewer, query: ListQuery) -> sa.Select:
+        where = filtering.compile_filter(query.filter, lists.CUSTOMER_FIELDS)
+        return sa.select(customers).where(self.visible(viewer), where)
 
     def update(self, customer: Customer, expected_version: int) -> None:
         name_key, region_key = customer.keys

@@ -150,6 +150,12 @@ def _update_statement(columns: tuple[str, ...]) -> sa.Update:
             .values({c: sa.bindparam(c, type_=leads.c[c].type) for c in columns}))
 
 
+def _listed(viewer: visibility.Viewer, query: ListQuery, in_pool: bool) -> sa.Select:
+    """The leads a list shows ``viewer`` (held, or the pool's) that pass ``query``'s filter, unordered."""
+    held = leads.c.owner_id.is_(None) if in_pool else leads.c.owner_id.is_not(None)
+    return sa.select(leads).where(held, _visible(viewer), filtering.compile_filter(query.filter, lists.LEAD_FIELDS))
+
+
 class LeadRepository:
     def __init__(self, session: sa.Connection) -> None:
         self.session = session
@@ -321,11 +327,13 @@ class LeadRepository:
     def list_visible(self, viewer: visibility.Viewer, query: ListQuery, in_pool: bool = False) -> Page[Lead]:
         """One page of the held leads ``viewer`` may see (or, ``in_pool``, the pool's) that pass ``query``'s
         filter, in its order."""
-        held = leads.c.owner_id.is_(None) if in_pool else leads.c.owner_id.is_not(None)
-        where = filtering.compile_filter(query.filter, lists.LEAD_FIELDS)
         order = ordering.ordering(query.order_by, lists.lead_sort_keys(query.search_terms()))
-        return ordering.read_page(self.session, sa.select(leads).where(held, _visible(viewer), where), order,
-                                  leads.c.id, query.filter.text, query.page_token, query.limit, _to_lead)
+        return ordering.read_page(self.session, _listed(viewer, query, in_pool), order, leads.c.id,
+                                  query.filter.text, query.page_token, query.limit, _to_lead)
+
+    def count_visible(self, viewer: visibility.Viewer, query: ListQuery, in_pool: bool = False) -> int:
+        """How many leads ``list_visible`` lists over all its pages."""
+        return ordering.count_rows(self.session, _listed(viewer, query, in_pool))
 
     def update(self, lead: Lead, expected_version: int) -> None:
         """Write the lead if nobody else did since it was read at ``expected_version``; ABORTED otherwise."""

@@ -2,12 +2,17 @@
 
     python -m leads.entrypoints.cli import FILE.csv|FILE.xlsx (--owner users/{id} | --pool) [--all-or-nothing]
     python -m leads.entrypoints.cli import-customers FILE.csv|FILE.xlsx --owner users/{id} [--all-or-nothing]
+    python -m leads.entrypoints.cli export leads|customers [--in-pool] [--filter F] [--order-by O]
+        [--format csv|xlsx] [-o FILE|DIR] [--target HOST:PORT] [--token JWT]
 
 Imports a CSV or XLSX file of leads, or of customers with their contacts, straight into the leads
 database (an operator's tool: it may name any owner and add to any customer), with a report on stdout
 (a progress bar on stderr for leads): counts, then every rejected row with its column and reason. Exit
 status 0 when every row went in (or was already imported), 1 when rows were rejected, 2 when the file
 was refused (nothing written).
+
+``export`` asks the front (ExportLeads, ExportCustomers) as the token's user, so the file holds what that user's
+list shows, and writes it with a progress bar on stderr; exit status 0 when saved, 1 when the service refused.
 """
 
 from __future__ import annotations
@@ -18,16 +23,15 @@ from pathlib import Path
 
 from leads import bootstrap
 from leads.service_layer import customer_import, lead_import
+from shangji.leads.v1 import leads_pb2, leads_pb2_grpc
 from shangji_kit import table_cli
+from shangji_kit.rpc import export as export_rpc
 
 
 def _progress(stage: str, done: int, total: int) -> None:
-    width = 30
-    filled = width * done // total if total else width
-    sys.stderr.write(f"\r{stage} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} rows")
+    export_rpc.progress_bar(stage, done, total)
     if done >= total:
         sys.stderr.write("\n")
-    sys.stderr.flush()
 
 
 def import_file(path: Path, owner: str, to_pool: bool, all_or_nothing: bool, uow_factory, *,
@@ -54,6 +58,16 @@ def import_customers_file(path: Path, owner: str, all_or_nothing: bool, uow_fact
     return table_cli.import_file(path, run)
 
 
+def export_list(args: argparse.Namespace) -> int:
+    fmt = export_rpc.FORMAT_NAMES[args.format]
+    if args.list == "leads":
+        request = leads_pb2.ExportLeadsRequest(in_pool=args.in_pool, filter=args.filter, order_by=args.order_by,
+                                               format=fmt)
+        return export_rpc.run("leads", args, lambda ch: leads_pb2_grpc.LeadsServiceStub(ch).ExportLeads, request)
+    request = leads_pb2.ExportCustomersRequest(filter=args.filter, order_by=args.order_by, format=fmt)
+    return export_rpc.run("leads", args, lambda ch: leads_pb2_grpc.LeadsServiceStub(ch).ExportCustomers, request)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m leads.entrypoints.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -69,9 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     customers.add_argument("file", type=Path)
     customers.add_argument("--owner", required=True, help="users/{id} who will own the new customers")
     customers.add_argument("--all-or-nothing", action="store_true", help="any rejected row writes nothing")
+    exp = commands.add_parser("export", help="export the leads or customers list you may see as CSV or XLSX")
+    exp.add_argument("list", choices=("leads", "customers"))
+    exp.add_argument("--in-pool", action="store_true", help="leads: the pool's leads instead of held ones")
+    export_rpc.add_arguments(exp, "leads")
     args = parser.parse_args(argv)
     if args.command == "import-customers":
         return import_customers_file(args.file, args.owner, args.all_or_nothing, bootstrap.uow_factory())
+    if args.command == "export":
+        return export_list(args)
     return import_file(args.file, args.owner or "", args.pool, args.all_or_nothing, bootstrap.uow_factory(),
                        auto_assign=args.auto_assign, campaign=args.campaign)
 

@@ -10,13 +10,14 @@ import grpc
 from leads import bootstrap
 from leads.adapters import protomap
 from leads.adapters.timeline_sources import RemoteSources
-from leads.entrypoints import reports_api, requests, responses
+from leads.entrypoints import export_columns, reports_api, requests, responses
 from leads.service_layer import (
     campaigns,
     capture,
     conversion,
     customer_import,
     customers,
+    exports,
     lead_import,
     lead_settings,
     pool,
@@ -25,6 +26,7 @@ from leads.service_layer import (
 )
 from shangji.leads.v1 import leads_pb2, leads_pb2_grpc
 from shangji_kit import auth, log, names, table_import
+from shangji_kit.rpc import export as export_rpc
 from shangji_kit.rpc import server
 from shangji_kit.rpc.client import bearer_token
 from shangji_kit.settings import Settings
@@ -55,6 +57,20 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
         page = capture.list_leads(auth.principal().user_id, request.page_size, request.page_token, self.uow(),
                                    in_pool=request.in_pool, filter_text=request.filter, order_by=request.order_by)
         return responses.page_to_proto(page)
+
+    def ExportLeads(self, request, context):
+        fmt = export_rpc.export_format(request.format)
+        source = exports.export_leads(auth.principal().user_id, self.uow(), in_pool=request.in_pool,
+                                      filter_text=request.filter, order_by=request.order_by)
+        yield from export_rpc.stream(leads_pb2.ExportChunk, export_columns.LEAD_COLUMNS, source, fmt,
+                                     "leads-pool" if request.in_pool else "leads", self.clock())
+
+    def ExportCustomers(self, request, context):
+        fmt = export_rpc.export_format(request.format)
+        source = exports.export_customers(auth.principal().user_id, self.uow(), filter_text=request.filter,
+                                          order_by=request.order_by)
+        yield from export_rpc.stream(leads_pb2.ExportChunk, export_columns.CUSTOMER_COLUMNS, source, fmt,
+                                     "customers", self.clock())
 
     def ConvertLead(self, request, context):
         lead_id = names.parse(request.name, "leads")

@@ -13,7 +13,9 @@ from leads.service_layer.conflicts import hide_unseen_originals, who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import caller, names
 from shangji_kit.errors import FieldViolation, InvalidArgument, NotFound
-from shangji_kit.list_query import list_query
+from shangji_kit.list_query import ListQuery, list_query
+from shangji_kit.paging import Page
+from shangji_kit.visibility import Viewer
 
 
 @dataclass(frozen=True)
@@ -202,11 +204,23 @@ def list_leads(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOf
                filter_text: str = "", order_by: str = "") -> LeadPage:
     """The held leads the caller may see (or, ``in_pool``, the pool's) that pass the filter (README, "Lists"), in
     the order asked (newest first by default, most relevant first with a search), one page at a time."""
-    query = list_query(filter_text, order_by, page_token, page_size, filter_fields=lists.LEAD_FILTER_FIELDS,
-                       order_fields=lists.LEAD_ORDER_FIELDS, default_order=lists.DEFAULT_ORDER)
+    query = lead_list_query(filter_text, order_by, page_token, page_size)
     caller_id = caller.user_id(caller_id)
     with uow:
         viewer = uow.org.viewer(caller_id)
-        page = uow.leads.list_visible(viewer, query, in_pool)
-        hide_unseen_originals(uow, caller_id, page.items, viewer)
+        page = leads_page(uow, caller_id, viewer, query, in_pool)
     return LeadPage(page.items, page.next_page_token)
+
+
+def lead_list_query(filter_text: str, order_by: str, page_token: str = "", page_size: int = 0) -> ListQuery:
+    """INVALID_ARGUMENT on ``filter``, ``order_by`` or ``page_size`` before anything is read."""
+    return list_query(filter_text, order_by, page_token, page_size, filter_fields=lists.LEAD_FILTER_FIELDS,
+                      order_fields=lists.LEAD_ORDER_FIELDS, default_order=lists.DEFAULT_ORDER)
+
+
+def leads_page(uow: LeadsUnitOfWork, caller_id: str, viewer: Viewer, query: ListQuery, in_pool: bool
+               ) -> Page[model.Lead]:
+    """One page of the leads ``viewer`` may see, as the caller is shown them (inside ``uow``'s transaction)."""
+    page = uow.leads.list_visible(viewer, query, in_pool)
+    hide_unseen_originals(uow, caller_id, page.items, viewer)
+    return page

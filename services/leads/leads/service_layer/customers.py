@@ -13,7 +13,7 @@ from leads.service_layer.conflicts import who_to_ask
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 from shangji_kit import caller, fieldmask, names, paging
 from shangji_kit.errors import Aborted, AlreadyExists, FieldViolation, InvalidArgument, NotFound, PermissionDenied
-from shangji_kit.list_query import list_query
+from shangji_kit.list_query import ListQuery, list_query
 from shangji_kit.visibility import Viewer
 
 
@@ -129,13 +129,23 @@ def get_customer(customer_id: str, caller_id: str, uow: LeadsUnitOfWork) -> Cust
 def list_customers(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOfWork, filter_text: str = "",
                    order_by: str = "") -> Page:
     """The customers the caller may see that pass the filter (README, "Lists"), in the order asked."""
-    query = list_query(filter_text, order_by, page_token, page_size, filter_fields=lists.CUSTOMER_FILTER_FIELDS,
-                       order_fields=lists.CUSTOMER_ORDER_FIELDS, default_order=lists.DEFAULT_ORDER)
+    query = customer_list_query(filter_text, order_by, page_token, page_size)
     caller_id = caller.user_id(caller_id)
     with uow:
-        page = uow.customers.list_visible(uow.org.viewer(caller_id), query)
-        chains = uow.customers.chains([c.id for c in page.items]) if page.items else {}
-        return Page([CustomerView(c, chains[c.id]) for c in page.items], page.next_page_token)
+        return customers_page(uow, uow.org.viewer(caller_id), query)
+
+
+def customer_list_query(filter_text: str, order_by: str, page_token: str = "", page_size: int = 0) -> ListQuery:
+    """INVALID_ARGUMENT on ``filter``, ``order_by`` or ``page_size`` before anything is read."""
+    return list_query(filter_text, order_by, page_token, page_size, filter_fields=lists.CUSTOMER_FILTER_FIELDS,
+                      order_fields=lists.CUSTOMER_ORDER_FIELDS, default_order=lists.DEFAULT_ORDER)
+
+
+def customers_page(uow: LeadsUnitOfWork, viewer: Viewer, query: ListQuery) -> Page:
+    """One page of the customers ``viewer`` may see, each with its decision chain (inside ``uow``'s transaction)."""
+    page = uow.customers.list_visible(viewer, query)
+    chains = uow.customers.chains([c.id for c in page.items]) if page.items else {}
+    return Page([CustomerView(c, chains[c.id]) for c in page.items], page.next_page_token)
 
 
 @dataclass(frozen=True)

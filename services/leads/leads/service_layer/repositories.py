@@ -100,6 +100,10 @@ class LeadRepository(Protocol):
         filter, in its order."""
         ...
 
+    def count_visible(self, viewer: visibility.Viewer, query: ListQuery, in_pool: bool = False) -> int:
+        """How many leads ``list_visible`` lists over all its pages."""
+        ...
+
     def update(self, lead: Lead, expected_version: int) -> None:
         """Write the lead if nobody else did since it was read at ``expected_version``; ABORTED otherwise."""
         ...
@@ -202,6 +206,10 @@ class CustomerRepository(Protocol):
 
     def list_visible(self, viewer: visibility.Viewer, query: ListQuery) -> Page[Customer]:
         """One page of the customers ``viewer`` may see that pass ``query``'s filter, in its order."""
+        ...
+
+    def count_contact_rows(self, viewer: visibility.Viewer, query: ListQuery) -> int:
+        """The rows of an export of ``list_visible``'s customers: one per contact, one for a customer without."""
         ...
 
     def update(self, customer: Customer, expected_version: int) -> None: ...

@@ -6,10 +6,13 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from opportunities.adapters.orm import tasks
+from opportunities.adapters.deal_rows import visible
+from opportunities.adapters.orm import opportunities, tasks
 from opportunities.domain import task_list, work
-from shangji_kit import filtering, ordering
+from shangji_kit import filtering, ordering, visibility
+from shangji_kit.list_query import ListQuery
 from shangji_kit.ordering import SortKey
+from shangji_kit.paging import Page
 
 
 def _task(row) -> work.Task:
@@ -43,6 +46,13 @@ _SORT_KEYS = {
     "complete_time": SortKey(tasks.c.complete_time, "time", nullable=True),
     "title": SortKey(tasks.c.title, "text"),
 }
+
+
+def _listed(viewer: visibility.Viewer, opportunity_id: str | None, query: ListQuery, today: date) -> sa.Select:
+    stmt = sa.select(tasks).where(filtering.compile_filter(query.filter, _fields(today)))
+    if opportunity_id is not None:
+        return stmt.where(tasks.c.opportunity_id == opportunity_id)  # the caller checked the deal is visible
+    return stmt.join(opportunities, opportunities.c.id == tasks.c.opportunity_id).where(visible(viewer))
 
 
 class TaskRepository:
@@ -79,6 +89,19 @@ class TaskRepository:
         return self.session.execute(sa.update(tasks).where(
             tasks.c.opportunity_id.in_(opportunity_ids), tasks.c.assignee_id == from_assignee_id,
             tasks.c.status == work.OPEN).values(assignee_id=to_assignee_id)).rowcount
+
+    def list_visible(self, viewer: visibility.Viewer, opportunity_id: str | None, query: ListQuery, today: date
+                     ) -> Page[work.Task]:
+        """One page of the tasks of the deal (every deal ``viewer`` may see, when None) that pass ``query``'s
+        filter, in its order: ``of_deal``'s rows, in keyset pages."""
+        order = ordering.ordering(query.order_by, _SORT_KEYS)
+        return ordering.read_page(self.session, _listed(viewer, opportunity_id, query, today), order, tasks.c.id,
+                                  query.filter.text, query.page_token, query.limit, _task)
+
+    def count_visible(self, viewer: visibility.Viewer, opportunity_id: str | None, query: ListQuery, today: date
+                      ) -> int:
+        """How many tasks ``list_visible`` lists over all its pages."""
+        return ordering.count_rows(self.session, _listed(viewer, opportunity_id, query, today))
 
     def open_of(self, assignee_id: str, limit: int = 500) -> list[work.Task]:
         rows = self.session.execute(sa.select(tasks).where(tasks.c.assignee_id == assignee_id,

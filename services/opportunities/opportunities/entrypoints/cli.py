@@ -1,6 +1,6 @@
 """Command line: ``python -m opportunities.entrypoints.cli load-pipeline FILE.yaml``, ``load-routing FILE.yaml``,
-``registration-settings show|set`` and ``import-opportunities FILE.csv|FILE.xlsx --owner users/{id}
-[--all-or-nothing]``.
+``registration-settings show|set``, ``import-opportunities FILE.csv|FILE.xlsx --owner users/{id}
+[--all-or-nothing]`` and ``export opportunities|tasks``.
 
 Imports register each row as RegisterOpportunity would and print the report (``shangji_kit.table_cli``).
 
@@ -17,6 +17,12 @@ admins), not whoever can reach the database:
                               [--etag ETAG]
 
 ``--big-deal-threshold ""`` switches big-deal alerts off. Exit status 0 when done, 1 when the API refused.
+
+``export`` asks the front (ExportOpportunities, ExportTasks with ``--parent``, every deal's tasks by default) as
+the token's user, so the file holds what that user's list shows, and writes it with a progress bar on stderr::
+
+    python -m opportunities.entrypoints.cli export opportunities [--filter F] [--order-by O] [--format csv|xlsx]
+        [-o FILE|DIR] [--target HOST:PORT] [--token JWT]
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from shangji.opportunities.v1 import opportunities_pb2 as pb
 from shangji.opportunities.v1 import opportunities_pb2_grpc
 from shangji_kit import table_cli
 from shangji_kit.errors import DomainError, InvalidArgument
+from shangji_kit.rpc import export as export_rpc
 from shangji_kit.rpc.client import Caller, channel
 from shangji_kit.settings import Settings
 
@@ -128,6 +135,19 @@ def import_file(path: Path, owner: str, all_or_nothing: bool, uow_factory) -> in
     return table_cli.import_file(path, run)
 
 
+def export_list(args: argparse.Namespace) -> int:
+    fmt = export_rpc.FORMAT_NAMES[args.format]
+    if args.list == "opportunities":
+        request = pb.ExportOpportunitiesRequest(filter=args.filter, order_by=args.order_by, format=fmt)
+        method = "ExportOpportunities"
+    else:
+        request = pb.ExportTasksRequest(parent=args.parent, filter=args.filter,
+                                                       order_by=args.order_by, format=fmt)
+        method = "ExportTasks"
+    return export_rpc.run("opportunities", args,
+                          lambda ch: getattr(opportunities_pb2_grpc.OpportunitiesServiceStub(ch), method), request)
+
+
 def main(argv: list[str] | None = None, out=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m opportunities.entrypoints.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -148,7 +168,14 @@ def main(argv: list[str] | None = None, out=None) -> int:
     imp.add_argument("file", type=Path)
     imp.add_argument("--owner", required=True, help="users/{id} who will own (and register) the deals")
     imp.add_argument("--all-or-nothing", action="store_true", help="any rejected row writes nothing")
+    exp = commands.add_parser("export", help="export the deals or tasks you may see as CSV or XLSX")
+    exp.add_argument("list", choices=("opportunities", "tasks"))
+    exp.add_argument("--parent", default="opportunities/-",
+                     help="tasks: opportunities/{id} for one deal's (default: every deal you may see)")
+    export_rpc.add_arguments(exp, "opportunities")
     args = parser.parse_args(argv)
+    if args.command == "export":
+        return export_list(args)
     if args.command == "registration-settings":
         return registration_settings(args, out)
     if args.command == "import-opportunities":

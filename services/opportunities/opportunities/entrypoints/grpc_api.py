@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import grpc
 from google.protobuf import empty_pb2
 
 from opportunities import bootstrap
 from opportunities.adapters import to_proto as out
+from opportunities.entrypoints import export_columns, reports_api
 from opportunities.entrypoints import from_request as inbound
-from opportunities.entrypoints import reports_api
 from opportunities.service_layer import (
     assignment,
     deal_import,
+    exports,
     lifecycle,
     pipelines,
     records,
@@ -20,10 +23,14 @@ from opportunities.service_layer import (
     tasks,
     timeline,
 )
-from shangji.opportunities.v1 import opportunities_pb2_grpc
+from shangji.opportunities.v1 import opportunities_pb2, opportunities_pb2_grpc
 from shangji_kit import auth, caller, names, table_import
+from shangji_kit.rpc import export as export_rpc
 from shangji_kit.rpc import server
 from shangji_kit.settings import Settings
+
+# ExportTasks' parent for the tasks of every deal the caller may see (AIP-159).
+EVERY_DEAL = "opportunities/-"
 
 
 class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
@@ -39,6 +46,20 @@ class OpportunitiesApi(opportunities_pb2_grpc.OpportunitiesServiceServicer):
         page = lifecycle.list_opportunities(_caller(), request.page_size, request.page_token, self.uow(),
                                             request.filter, request.order_by)
         return out.page_to_proto(page)
+
+    def ExportOpportunities(self, request, context):
+        fmt = export_rpc.export_format(request.format)
+        source = exports.export_opportunities(_caller(), self.uow(), request.filter, request.order_by)
+        yield from export_rpc.stream(opportunities_pb2.ExportChunk, export_columns.OPPORTUNITY_COLUMNS, source, fmt,
+                                     "opportunities", datetime.now(UTC))
+
+    def ExportTasks(self, request, context):
+        fmt = export_rpc.export_format(request.format)
+        every_deal = request.parent == EVERY_DEAL
+        opportunity_id = None if every_deal else inbound.parent_id(request.parent)
+        source = exports.export_tasks(opportunity_id, _caller(), self.uow(), request.filter, request.order_by)
+        yield from export_rpc.stream(opportunities_pb2.ExportChunk, export_columns.TASK_COLUMNS, source, fmt,
+                                     "tasks" if every_deal else f"tasks-{opportunity_id}", datetime.now(UTC))
 
     def UpdateOpportunity(self, request, context):
         opportunity = lifecycle.update_opportunity(inbound.update_from_request(request), _caller(),

@@ -43,6 +43,9 @@ class Deals(Protocol):
         """One page of the deals ``viewer`` may see that pass ``query``'s filter, in its order; ``today`` is the
         company's date (overdue, closing within N days)."""
 
+    def count_visible(self, viewer: visibility.Viewer, query: ListQuery, today: date) -> int:
+        """How many deals ``list_visible`` lists over all its pages."""
+
     def visible_ids(self, opportunity_ids: list[str], viewer: visibility.Viewer) -> set[str]:
         """The ids among ``opportunity_ids`` that ``viewer`` may see."""
 
@@ -183,6 +186,14 @@ class Tasks(Protocol):
     def of_deal(self, opportunity_id: str, flt: Filter | None = None, order_by: str = task_list.DEFAULT_ORDER,
                 today: date | None = None) -> list[work.Task]:
         """The deal's tasks that pass ``flt``, in ``order_by`` (canonical); ``today`` is the company's date."""
+
+    def list_visible(self, viewer: visibility.Viewer, opportunity_id: str | None, query: ListQuery, today: date
+                     ) -> Page[work.Task]:
+        """One page of the tasks of the deal (every deal ``viewer`` may see, when None) that pass ``query``'s
+        filter, in its order."""
+
+    def count_visible(self, viewer: visibility.Viewer, opportunity_id: str | None, query: ListQuery, today: date
+                      ) -> int: ...
 
     def open_of(self, assignee_id: str, limit: int = 500) -> list[work.Task]: ...
 

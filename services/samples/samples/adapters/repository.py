@@ -224,15 +224,27 @@ class RequestRepository:
                      opportunity_id: str | None) -> Page[model.SampleRequest]:
         """One page of the requests ``viewer`` may see (or that wait for them) that pass ``query``'s filter, in its
         order; ``today`` is the company's date (overdue)."""
+        order = ordering.ordering(query.order_by, request_list.sort_keys(query.search_terms()))
+        return ordering.read_page(self.session, self._listed(viewer, query, today, waiting_for_me, opportunity_id),
+                                  order, sample_requests.c.id, query.filter.text, query.page_token, query.limit,
+                                  _request)
+
+    def count_lines(self, viewer: visibility.Viewer, query: ListQuery, today: date, *, opportunity_id: str | None
+                    ) -> int:
+        """The lines of every request ``list_visible`` lists over all its pages (an export's rows)."""
+        stmt = self._listed(viewer, query, today, False, opportunity_id)
+        return ordering.count_rows(self.session, stmt,
+                                   lambda listed: sa.func.greatest(sa.func.jsonb_array_length(listed.c.lines), 1))
+
+    def _listed(self, viewer: visibility.Viewer, query: ListQuery, today: date, waiting_for_me: bool,
+                opportunity_id: str | None) -> sa.Select:
         t = sample_requests
         # The current approver always sees the request (extra rule), so waiting_for_me needs no visibility clause.
         mine = t.c.current_approver_id == viewer.user_id if waiting_for_me else self._visible(viewer)
         stmt = sa.select(t).where(mine, filtering.compile_filter(query.filter, request_list.filter_fields(today)))
         if opportunity_id:
             stmt = stmt.where(t.c.opportunity_id == opportunity_id)
-        order = ordering.ordering(query.order_by, request_list.sort_keys(query.search_terms()))
-        return ordering.read_page(self.session, stmt, order, t.c.id, query.filter.text, query.page_token,
-                                  query.limit, _request)
+        return stmt
 
 
 # --- feedback --------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Command line: ``python -m samples.entrypoints.cli load-tiers FILE.yaml`` and ``show-tiers``.
+"""Command line: ``python -m samples.entrypoints.cli load-tiers FILE.yaml``, ``show-tiers`` and ``export``.
 
 The YAML replaces the approval tiers in force (requests in flight keep the steps they were given)::
 
@@ -9,6 +9,12 @@ The YAML replaces the approval tiers in force (requests in flight keep the steps
       - {name: vp, approver_role: department_head}      # no limits: the last tier covers everything
 
 A file with any problem is refused, every problem listed, and nothing changes.
+
+``export`` asks the front (ExportSampleRequests) as the token's user, so the file holds what that user's list
+shows (one row per line of a request), and writes it with a progress bar on stderr::
+
+    python -m samples.entrypoints.cli export [--opportunity opportunities/{id}] [--filter F] [--order-by O]
+        [--format csv|xlsx] [-o FILE|DIR] [--target HOST:PORT] [--token JWT]
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ import yaml
 from samples import bootstrap
 from samples.domain import approval
 from samples.service_layer import catalogue
+from shangji.samples.v1 import samples_pb2, samples_pb2_grpc
 from shangji_kit.errors import FieldViolation, InvalidArgument
+from shangji_kit.rpc import export as export_rpc
 
 
 def tiers_from_yaml(data: object) -> tuple[list[approval.TierInput], str]:
@@ -84,7 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     load = commands.add_parser("load-tiers", help="replace the approval tiers with a YAML file")
     load.add_argument("file")
     commands.add_parser("show-tiers", help="print the approval tiers in force as YAML")
+    exp = commands.add_parser("export", help="export the sample requests you may see as CSV or XLSX")
+    exp.add_argument("--opportunity", default="", help="opportunities/{id}: only that deal's requests")
+    export_rpc.add_arguments(exp, "samples")
     args = parser.parse_args(argv)
+    if args.command == "export":
+        request = samples_pb2.ExportSampleRequestsRequest(opportunity=args.opportunity, filter=args.filter,
+                                                          order_by=args.order_by,
+                                                          format=export_rpc.FORMAT_NAMES[args.format])
+        return export_rpc.run("samples", args, lambda ch: samples_pb2_grpc.SamplesServiceStub(ch).ExportSampleRequests,
+                              request)
     return load_tiers(args.file) if args.command == "load-tiers" else show_tiers()
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import grpc
 
 from samples import bootstrap
 from samples.adapters import opportunities, protomap
-from samples.entrypoints import inbound
+from samples.entrypoints import export_columns, inbound
 from samples.service_layer import catalogue, decisions, feedback, requests, shipping, timeline
 from shangji.samples.v1 import samples_pb2 as pb
 from shangji.samples.v1 import samples_pb2_grpc
 from shangji_kit import auth, log, names
+from shangji_kit.rpc import export as export_rpc
 from shangji_kit.rpc import server
 from shangji_kit.rpc.client import bearer_token
 from shangji_kit.settings import Settings
@@ -60,6 +63,15 @@ class SamplesApi(samples_pb2_grpc.SamplesServiceServicer):
     def GetSampleRequest(self, request, context):
         return protomap.request_to_proto(requests.get_sample_request(_request_id(request.name), _caller(),
                                                                      self.uow()))
+
+    def ExportSampleRequests(self, request, context):
+        fmt = export_rpc.export_format(request.format)
+        opportunity_id = names.parse(request.opportunity, "opportunities", "opportunity") \
+            if request.opportunity else None
+        source = requests.export_sample_requests(_caller(), opportunity_id, self.uow(), request.filter,
+                                                 request.order_by)
+        yield from export_rpc.stream(pb.ExportChunk, export_columns.REQUEST_COLUMNS, source, fmt, "sample-requests",
+                                     datetime.now(UTC))
 
     def ListSampleRequests(self, request, context):
         opportunity_id = names.parse(request.opportunity, "opportunities", "opportunity") \

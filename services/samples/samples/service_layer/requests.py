@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from samples.domain import approval, model, request_list
@@ -17,7 +17,8 @@ from samples.service_layer.unit_of_work import SamplesUnitOfWork
 from shangji_kit import caller, company_time
 from shangji_kit.clock import Clock, utc_now
 from shangji_kit.errors import FailedPrecondition, InvalidArgument
-from shangji_kit.list_query import list_query
+from shangji_kit.export import Export, all_pages
+from shangji_kit.list_query import ListQuery, list_query
 from shangji_kit.request_ids import RequestKey
 
 OPERATION = "CreateSampleRequest"
@@ -89,9 +90,44 @@ def list_sample_requests(caller_id: str, page_size: int, page_token: str, waitin
                          order_by: str = "", clock: Clock = utc_now) -> RequestPage:
     """The requests the caller may see (or that wait for them) that pass the filter (README, "Lists"), newest first
     unless ``order_by`` says otherwise, one page at a time."""
-    query = list_query(filter_text, order_by, page_token, page_size, filter_fields=request_list.FILTER_FIELDS,
-                       order_fields=request_list.ORDER_FIELDS, default_order=request_list.DEFAULT_ORDER)
+    query = request_list_query(filter_text, order_by, page_token, page_size)
     with uow:
         page = uow.requests.list_visible(access.viewer(uow, caller_id), query, company_time.today(clock()),
                                          waiting_for_me=waiting_for_me, opportunity_id=opportunity_id)
     return RequestPage(page.items, page.next_page_token)
+
+
+def request_list_query(filter_text: str, order_by: str, page_token: str = "", page_size: int = 0) -> ListQuery:
+    """INVALID_ARGUMENT on ``filter``, ``order_by`` or ``page_size`` before anything is read."""
+    return list_query(filter_text, order_by, page_token, page_size, filter_fields=request_list.FILTER_FIELDS,
+                      order_fields=request_list.ORDER_FIELDS, default_order=request_list.DEFAULT_ORDER)
+
+
+@dataclass(frozen=True)
+class RequestLine:
+    """One row of a requests export: a request and one of its lines."""
+
+    request: model.SampleRequest
+    line: model.Line | None
+
+
+def export_sample_requests(caller_id: str, opportunity_id: str | None, uow: SamplesUnitOfWork, filter_text: str = "",
+                           order_by: str = "", clock: Clock = utc_now) -> Export[RequestLine]:
+    """What ListSampleRequests lists for the same opportunity, filter and order (README, "Exports"), one row per
+    line of a request, read in keyset batches as the file is written, each in a transaction of its own."""
+    query = request_list_query(filter_text, order_by)
+    today = company_time.today(clock())
+    with uow:
+        viewer = access.viewer(uow, caller_id)
+        total = uow.requests.count_lines(viewer, query, today, opportunity_id=opportunity_id)
+
+    def read(batch):
+        with uow:
+            return uow.requests.list_visible(viewer, batch, today, waiting_for_me=False, opportunity_id=opportunity_id)
+
+    def rows() -> Iterator[RequestLine]:
+        for request in all_pages(query, read):
+            for line in request.lines or (None,):
+                yield RequestLine(request, line)
+
+    return Export(total, rows())

@@ -36,6 +36,10 @@ class RequestRepository(Protocol):
         """One page of the requests ``viewer`` may see (or that wait for them) that pass ``query``'s filter, in its
         order; ``today`` is the company's date (overdue)."""
 
+    def count_lines(self, viewer: visibility.Viewer, query: ListQuery, today: date, *, opportunity_id: str | None
+                    ) -> int:
+        """The lines of every request ``list_visible`` lists over all its pages (an export's rows)."""
+
 
 class FeedbackRepository(Protocol):
     def add(self, f: model.Feedback) -> None: ...
