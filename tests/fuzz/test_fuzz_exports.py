@@ -14,11 +14,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from shangji_kit.testing.requests import RowCounts, export_methods, requests
+from shangji_kit.testing.requests import NEVER, RowCounts, export_methods, requests
 
 EXAMPLES = int(os.environ.get("SHANGJI_FUZZ_EXAMPLES", "30"))
-NEVER = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS,
-         grpc.StatusCode.RESOURCE_EXHAUSTED}
 METHODS = export_methods()
 
 

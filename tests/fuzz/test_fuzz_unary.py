@@ -15,11 +15,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from shangji_kit.testing.requests import RowCounts, requests, unary_methods
+from shangji_kit.testing.requests import NEVER, RowCounts, requests, unary_methods
 
 EXAMPLES = int(os.environ.get("SHANGJI_FUZZ_EXAMPLES", "30"))
-NEVER = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS,
-         grpc.StatusCode.RESOURCE_EXHAUSTED}
 METHODS = unary_methods()
 TALLY: dict[str, int] = {}
 

@@ -72,6 +72,12 @@ def _methods(services: Sequence[str], server_streaming: bool) -> list[Method]:
     return out
 
 
+# What no request, however hostile, may get: a crash (INTERNAL, UNKNOWN), a status too big for its headers
+# (RESOURCE_EXHAUSTED), DATA_LOSS, or UNIMPLEMENTED for a method the contract promises.
+NEVER = frozenset({grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS,
+                   grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNIMPLEMENTED})
+
+
 def unary_methods(services: Sequence[str] = settings.SERVICES) -> list[Method]:
     return _methods(services, False)
 

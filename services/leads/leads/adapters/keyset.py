@@ -14,5 +14,8 @@ def newest_first(table: sa.Table, stmt: sa.Select, after: tuple[datetime, str] |
     column = table.c.create_time if time is None else time
     if after is not None:
         last_time, last_id = after
-        stmt = stmt.where(sa.or_(column < last_time, sa.and_(column == last_time, table.c.id > last_id)))
+        # The implied bound ``column <= last_time`` beside the OR lets PostgreSQL start the index scan at the
+        # previous page's end instead of at the newest row (the OR alone is not an index condition).
+        stmt = stmt.where(column <= last_time,
+                          sa.or_(column < last_time, sa.and_(column == last_time, table.c.id > last_id)))
     return stmt.order_by(column.desc(), table.c.id)
