@@ -103,6 +103,27 @@ class LeadRepository(Protocol):
         ...
 
 
+class ImportStaging(Protocol):
+    """An import's new leads written as sets (``import_sets``): staged, de-duplicated, inserted, announced."""
+
+    def stage(self, rows: list[tuple[int, Lead, str, dedupe.Keys]]) -> None:
+        """Stage the new leads (file order, the lead as decided, its request id and keys) for this transaction."""
+        ...
+
+    def flag_duplicates(self, now: datetime) -> int:
+        """Mark each staged lead that duplicates an existing lead or an earlier staged one (``dedupe.find_duplicate``
+        over them all); how many."""
+        ...
+
+    def insert(self, now: datetime, scored_with: int) -> int:
+        """Insert the staged leads, created ``now``; how many."""
+        ...
+
+    def write_events(self, now: datetime, created_by: str | None) -> int:
+        """A LeadCreated per staged lead (and a LeadFlaggedDuplicate per flagged one) into the outbox."""
+        ...
+
+
 class OrgProjection(Protocol):
     """teams' users and departments as leads knows them (``shangji_kit.visibility``)."""
 

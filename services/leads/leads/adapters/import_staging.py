@@ -1,0 +1,150 @@
+"""A set-based import in PostgreSQL: the decided rows staged by one COPY into a temporary table, then the
+duplicates flagged, the leads inserted and their events written by a few statements over the whole table.
+
+The staging table lives for the transaction (``ON COMMIT DROP``). Ids order like the domain's strings: a
+uuid compares by its bytes, which is the order of its lower-case hex text.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import sqlalchemy as sa
+from psycopg.copy import QueuedLibpqWriter
+
+from leads.domain import dedupe
+from leads.domain.model import Lead
+from leads.domain.scoring import ScorePart
+from shangji.leads.v1 import events_pb2
+from shangji_kit.outbox import Outbox
+
+_STAGED = ("seq", "id", "request_id", "company", "contact_name", "phone", "email", "region", "source", "owner_id",
+           "industry", "hold_time", "update_time", "duplicate_of", "campaign_id", "contact_title", "company_size",
+           "notes", "score", "score_parts", "qualification", "company_key", "region_key")
+
+_CREATE = sa.text(
+    "CREATE TEMP TABLE import_rows (seq integer PRIMARY KEY, id uuid NOT NULL, request_id text NOT NULL, "
+    "company text NOT NULL, contact_name text NOT NULL, phone text NOT NULL, email text NOT NULL, "
+    "region text NOT NULL, source text NOT NULL, owner_id uuid, industry text NOT NULL, hold_time timestamptz, "
+    "update_time timestamptz NOT NULL, duplicate_of uuid, campaign_id uuid, contact_title text NOT NULL, "
+    "company_size text NOT NULL, notes text NOT NULL, score integer NOT NULL, score_parts jsonb NOT NULL, "
+    "qualification text NOT NULL, company_key text NOT NULL, region_key text NOT NULL, matched_on text) "
+    "ON COMMIT DROP")
+
+# The strongest key an earlier lead shares decides the match (phone, then email, then company within the
+# region); among the leads sharing it an open one beats a converted one, then the oldest, then the smallest id
+# (dedupe.find_duplicate). The file's own earlier rows are all open and created now, so among them the smallest
+# id wins: a running minimum over the rows before, per key.
+_KEYS = ((0, dedupe.PHONE, "phone = s.phone", "phone <> ''", "phone"),
+         (1, dedupe.EMAIL, "email = s.email", "email <> ''", "email"),
+         (2, dedupe.COMPANY, "company_key = s.company_key AND l.region_key = s.region_key", "company_key <> ''",
+          "company_key, region_key"))
+
+
+def _candidates() -> str:
+    parts = []
+    for rank, _, join, nonempty, partition in _KEYS:
+        parts.append(f"SELECT s.seq, {rank} AS rank, l.state <> 'OPEN' AS closed, l.create_time, l.id "
+                     f"FROM import_rows s JOIN leads l ON l.{join} AND l.{nonempty} WHERE s.{nonempty}")
+        parts.append(f"SELECT seq, {rank}, false, CAST(:now AS timestamptz), CAST(first AS uuid) FROM ("
+                     f"SELECT seq, min(id::text COLLATE \"C\") OVER (PARTITION BY {partition} ORDER BY seq "
+                     f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS first FROM import_rows "
+                     f"WHERE {nonempty}) f WHERE first IS NOT NULL")
+    return " UNION ALL ".join(parts)
+
+
+_MATCHED = "CASE d.rank " + " ".join(f"WHEN {rank} THEN '{name}'" for rank, name, *_ in _KEYS) + " END"
+_FLAG = sa.text(
+    f"UPDATE import_rows r SET duplicate_of = d.id, matched_on = {_MATCHED} FROM ("
+    f"SELECT DISTINCT ON (seq) seq, rank, id FROM ({_candidates()}) c ORDER BY seq, rank, closed, create_time, id"
+    ") d WHERE r.seq = d.seq")
+
+_INSERT = sa.text(
+    "INSERT INTO leads (id, company, contact_name, phone, email, region, source, owner_id, state, version, "
+    "create_time, update_time, industry, hold_time, duplicate_of, campaign_id, contact_title, company_size, flags, "
+    "notes, behaviour_counts, score, score_parts, qualification, scored_with, request_id, company_key, region_key) "
+    "SELECT id, company, contact_name, phone, email, region, source, owner_id, 'OPEN', 1, :now, update_time, "
+    "industry, hold_time, duplicate_of, campaign_id, contact_title, company_size, '{}', notes, '{}', score, "
+    "score_parts, qualification, :scored_with, request_id, company_key, region_key FROM import_rows ORDER BY seq")
+
+
+def _ts(column: str) -> str:
+    """A timestamp as proto3 JSON writes it (UTC, "Z", 0, 3 or 6 fractional digits), like the encoder's."""
+    us = f"(CAST(extract(microseconds FROM {column}) AS bigint) % 1000000)"
+    return (f"(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN {us} = 0 THEN '' "
+            f"WHEN {us} % 1000 = 0 THEN '.' || lpad(CAST({us} / 1000 AS text), 3, '0') "
+            f"ELSE '.' || lpad(CAST({us} AS text), 6, '0') END || 'Z')")
+
+
+# The lead as ``event_encoder.lead_json`` writes a lead as imported: proto3 JSON, empty fields left out.
+_LEAD_JSON = (
+    "jsonb_strip_nulls(jsonb_build_object('name', 'leads/' || id, 'id', CAST(id AS text), "
+    "'company', NULLIF(company, ''), 'contactName', NULLIF(contact_name, ''), 'phone', NULLIF(phone, ''), "
+    "'email', NULLIF(email, ''), 'region', NULLIF(region, ''), 'source', NULLIF(source, ''), "
+    "'owner', 'users/' || owner_id, 'state', 'OPEN', "
+    f"'createTime', {_ts('CAST(:now AS timestamptz)')}, "
+    f"'updateTime', {_ts('update_time')}, 'etag', '1', 'industry', NULLIF(industry, ''), "
+    f"'holdTime', {_ts('hold_time')}, 'duplicateOf', 'leads/' || duplicate_of, 'score', NULLIF(score, 0), "
+    "'qualification', qualification, 'scoreParts', CASE WHEN score_parts = '[]' THEN NULL ELSE score_parts END, "
+    "'campaign', 'campaigns/' || campaign_id, 'contactTitle', NULLIF(contact_title, ''), "
+    "'companySize', NULLIF(company_size, ''), 'notes', NULLIF(notes, '')))")
+
+_CREATED = events_pb2.LeadCreated.DESCRIPTOR.full_name
+_FLAGGED = events_pb2.LeadFlaggedDuplicate.DESCRIPTOR.full_name
+# Each row's LeadCreated, then its LeadFlaggedDuplicate when flagged: the order the row-by-row path writes them.
+_EVENTS = (
+    f"SELECT '{_CREATED}' AS type, 'leads/' || id AS subject, jsonb_build_object('lead', lead) || "
+    "jsonb_strip_nulls(jsonb_build_object('createdBy', CAST(:created_by AS text), 'imported', true)) AS data, "
+    "2 * seq AS ord FROM staged "
+    f"UNION ALL SELECT '{_FLAGGED}', 'leads/' || id, jsonb_build_object('lead', lead, 'duplicateOf', "
+    "'leads/' || duplicate_of, 'matchedOn', matched_on), 2 * seq + 1 FROM staged WHERE duplicate_of IS NOT NULL")
+_EVENTS_SQL = f"WITH staged AS (SELECT seq, id, duplicate_of, matched_on, {_LEAD_JSON} AS lead FROM import_rows) " \
+              f"{_EVENTS}"
+
+_json = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+
+
+def _parts_text(parts: tuple[ScorePart, ...]) -> str:
+    return _json([{k: v for k, v in (("kind", p.kind), ("key", p.key), ("value", p.value), ("points", p.points))
+                   if v} for p in parts]) if parts else "[]"
+
+
+class ImportStaging:
+    """One import's new leads, staged and written as sets in the unit of work's transaction."""
+
+    def __init__(self, session: sa.Connection, outbox: Outbox) -> None:
+        self.session = session
+        self.outbox = outbox
+
+    def stage(self, rows: list[tuple[int, Lead, str, dedupe.Keys]]) -> None:
+        """COPY the new leads (file order, request id, keys) into the staging table, as decided so far."""
+        self.session.execute(_CREATE)
+        raw = self.session.connection.driver_connection
+        parts: dict[tuple, str] = {}
+        with raw.cursor() as cur, cur.copy(f"COPY import_rows ({', '.join(_STAGED)}) FROM STDIN",
+                                           writer=QueuedLibpqWriter(cur)) as copy:
+            for seq, lead, request_id, keys in rows:
+                text = parts.get(lead.score_parts)
+                if text is None:
+                    text = parts[lead.score_parts] = _parts_text(lead.score_parts)
+                copy.write_row((seq, lead.id, request_id, lead.company, lead.contact_name, lead.phone, lead.email,
+                                lead.region, lead.source, lead.owner_id, lead.industry, lead.hold_time,
+                                lead.update_time, lead.duplicate_of, lead.campaign_id, lead.contact_title,
+                                lead.company_size, lead.notes, lead.score, text, lead.qualification, keys.company,
+                                keys.region))
+        self.session.execute(sa.text("ANALYZE import_rows"))
+
+    def flag_duplicates(self, now: datetime) -> int:
+        """Mark each staged lead that duplicates an existing lead or an earlier staged one; how many."""
+        return self.session.execute(_FLAG, {"now": now}).rowcount
+
+    def insert(self, now: datetime, scored_with: int) -> int:
+        """The staged leads into ``leads``, created ``now``, in file order: one statement."""
+        return self.session.execute(_INSERT, {"now": now, "scored_with": scored_with}).rowcount
+
+    def write_events(self, now: datetime, created_by: str | None) -> int:
+        """LeadCreated per staged lead (the lead as written) and LeadFlaggedDuplicate per flagged one, by one
+        INSERT ... SELECT into the outbox."""
+        return self.outbox.insert_selected(self.session, _EVENTS_SQL, {
+            "now": now, "created_by": f"users/{created_by}" if created_by else None})
