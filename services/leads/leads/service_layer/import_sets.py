@@ -40,8 +40,12 @@ def write(uow: LeadsUnitOfWork, parsed: list[importing.Row], report: importing.I
             progress("deciding", len(parsed), len(parsed))
         changed, merges, events = {}, [], []
     staging.stage(rows)
+    if progress:
+        progress("staging", len(rows), len(rows))
     if how.mode != dedupe.MERGE:
         report.flagged = staging.flag_duplicates(how.now)
+        if progress:
+            progress("flagging", report.flagged, len(rows))
     staging.insert(how.now, how.score_settings.version)
     if progress:
         progress("writing leads", len(rows), len(rows))
