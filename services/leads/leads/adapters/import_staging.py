@@ -13,6 +13,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from psycopg.copy import QueuedLibpqWriter
 
+from leads.adapters.lead_repository import _to_lead as lead_of_row
+from leads.adapters.orm import leads
 from leads.domain import dedupe
 from leads.domain.model import Lead
 from leads.domain.scoring import ScorePart
@@ -22,6 +24,21 @@ from shangji_kit.outbox import Outbox
 _STAGED = ("seq", "id", "request_id", "company", "contact_name", "phone", "email", "region", "source", "owner_id",
            "industry", "hold_time", "update_time", "duplicate_of", "campaign_id", "contact_title", "company_size",
            "notes", "score", "score_parts", "qualification", "company_key", "region_key")
+
+_CREATE_KEYS = sa.text(
+    "CREATE TEMP TABLE import_keys (seq integer PRIMARY KEY, request_id text NOT NULL, phone text NOT NULL, "
+    "email text NOT NULL, company_key text NOT NULL, region_key text NOT NULL, taken boolean NOT NULL DEFAULT false) "
+    "ON COMMIT DROP")
+_TAKEN = sa.text(
+    "UPDATE import_keys k SET taken = true WHERE EXISTS (SELECT 1 FROM leads WHERE request_id = k.request_id) "
+    "OR EXISTS (SELECT 1 FROM lead_merges WHERE request_id = k.request_id) RETURNING k.request_id")
+# Every existing lead sharing a key with a row not imported before: one probe of a de-duplication index per key.
+_SHARING = " UNION ".join(
+    f"SELECT l.id FROM import_keys s JOIN leads l ON l.{join} AND l.{nonempty} WHERE s.{nonempty} AND NOT s.taken"
+    for join, nonempty in (("phone = s.phone", "phone <> ''"), ("email = s.email", "email <> ''"),
+                           ("company_key = s.company_key AND l.region_key = s.region_key", "company_key <> ''")))
+_EXISTING = sa.text(f"SELECT {', '.join('l.' + c.name for c in leads.c)} FROM leads l WHERE l.id IN ({_SHARING})"
+                    ).columns(*leads.c)
 
 _CREATE = sa.text(
     "CREATE TEMP TABLE import_rows (seq integer PRIMARY KEY, id uuid NOT NULL, request_id text NOT NULL, "
@@ -117,11 +134,29 @@ class ImportStaging:
         self.session = session
         self.outbox = outbox
 
-    def stage(self, rows: list[tuple[int, Lead, str, dedupe.Keys]]) -> None:
-        """COPY the new leads (file order, request id, keys) into the staging table, as decided so far."""
+    def stage_keys(self, rows: list[tuple[int, str, dedupe.Keys]]) -> None:
+        """COPY every valid row's request id and keys (file order) into a temporary table."""
         # These statements run once over many rows: compiling them to machine code (300 ms a statement, measured)
         # does not pay.
         self.session.execute(sa.text("SET LOCAL jit = off"))
+        self.session.execute(_CREATE_KEYS)
+        raw = self.session.connection.driver_connection
+        with raw.cursor() as cur, cur.copy("COPY import_keys (seq, request_id, phone, email, company_key, region_key) "
+                                           "FROM STDIN", writer=QueuedLibpqWriter(cur)) as copy:
+            for seq, request_id, k in rows:
+                copy.write_row((seq, request_id, k.phone, k.email, k.company, k.region))
+        self.session.execute(sa.text("ANALYZE import_keys"))
+
+    def taken(self) -> set[str]:
+        """The staged request ids a lead or a merge already carries (rows an earlier import took)."""
+        return set(self.session.execute(_TAKEN).scalars())
+
+    def existing_duplicates(self) -> list[Lead]:
+        """Every existing lead sharing a key with a staged row not taken before."""
+        return [lead_of_row(row) for row in self.session.execute(_EXISTING)]
+
+    def stage(self, rows: list[tuple[int, Lead, str, dedupe.Keys]]) -> None:
+        """COPY the new leads (file order, request id, keys) into the staging table, as decided."""
         self.session.execute(_CREATE)
         raw = self.session.connection.driver_connection
         parts: dict[tuple, str] = {}

@@ -40,9 +40,21 @@ def write_merges(uow: LeadsUnitOfWork, changed: dict[str, tuple[model.Lead, int]
         progress("writing merges", len(merges), len(merges))
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the set-based way reads once for the whole file instead of a batch at a time: the rows' keys (in
+    file order), the request ids already taken, and every existing lead sharing a key with a row not taken."""
+
+    keys: list[dedupe.Keys]
+    taken: set[str]
+    existing: list[model.Lead]
+
+
+New = list[tuple[model.Lead, str, dedupe.Keys]]
+
+
 def decide(uow: LeadsUnitOfWork, parsed: list[importing.Row], report: importing.ImportReport, how: Decided,
-           progress) -> tuple[list[tuple[model.Lead, str, dedupe.Keys]], dict[str, tuple[model.Lead, int]],
-                              list[dict], list]:
+           progress, known: Known | None = None) -> tuple[New, dict[str, tuple[model.Lead, int]], list[dict], list]:
     """Each row in file order against the database's leads and the rows before it: skipped (already imported),
     merged, or created (flagged, scored, assigned). The new leads with their request ids and keys, the existing
     leads merged into (with the version read), the merge rows and the events."""
@@ -66,13 +78,20 @@ def decide(uow: LeadsUnitOfWork, parsed: list[importing.Row], report: importing.
         for key in key_list(k):
             by_key.setdefault(key, {}).setdefault(lead.id, lead)
 
+    if known is not None:
+        # A row's candidates are the leads sharing one of its keys, whichever batch fetched them.
+        for lead in known.existing:
+            index(lead, dedupe.keys_of(lead))
     for start in range(0, total, IMPORT_BATCH):
         batch = parsed[start:start + IMPORT_BATCH]
-        taken = uow.leads.taken_request_ids([r.request_id for r in batch])
-        batch_keys = [dedupe.keys_of(r.lead) for r in batch]
-        for lead in uow.leads.duplicate_candidates([k for r, k in zip(batch, batch_keys, strict=True)
-                                                    if r.request_id not in taken]):
-            index(lead, dedupe.keys_of(lead))
+        if known is not None:
+            taken, batch_keys = known.taken, known.keys[start:start + IMPORT_BATCH]
+        else:
+            taken = uow.leads.taken_request_ids([r.request_id for r in batch])
+            batch_keys = [dedupe.keys_of(r.lead) for r in batch]
+            for lead in uow.leads.duplicate_candidates([k for r, k in zip(batch, batch_keys, strict=True)
+                                                        if r.request_id not in taken]):
+                index(lead, dedupe.keys_of(lead))
         for row, k in zip(batch, batch_keys, strict=True):
             if row.request_id in taken:
                 report.already_imported += 1

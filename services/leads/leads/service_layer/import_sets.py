@@ -10,8 +10,10 @@ What runs where, and why:
   set (the best lead, existing or earlier in the file, sharing its strongest key), found in SQL by joins on the
   de-duplication indexes and a running minimum over the file's earlier rows.
 - Merge mode: a merge fills the existing lead, which changes what later rows match and which rows are created,
-  so the rows are decided in Python in file order (``decide``, reading the candidates a batch at a time, no
-  round trip per row); the new leads are then written as sets.
+  so the rows are decided in Python in file order (``decide``), against the existing leads sharing a key with
+  any row, read by one join of the staged keys with the de-duplication indexes; the new leads are then written
+  as sets.
+- Rows already imported: one join of the staged request ids.
 - Scoring: a new lead's score depends only on a few of its values, computed once per combination
   (``scoring.score_new``) by the domain's rules.
 - Assignment: each lead's choice changes the next one's (workload, round robin), so the rules run in Python in
@@ -21,7 +23,7 @@ What runs where, and why:
 from __future__ import annotations
 
 from leads.domain import dedupe, importing, model, scoring
-from leads.service_layer.import_decisions import IMPORT_BATCH, Decided, decide, write_merges
+from leads.service_layer.import_decisions import Decided, Known, decide, write_merges
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
 
 
@@ -29,13 +31,17 @@ def write(uow: LeadsUnitOfWork, parsed: list[importing.Row], report: importing.I
           progress) -> None:
     """Decide the rows (``report`` counts them) and write the new leads, the merges and their events."""
     staging = uow.import_sets
+    keys = [dedupe.keys_of(row.lead) for row in parsed]
+    staging.stage_keys([(seq, row.request_id, k) for seq, (row, k) in enumerate(zip(parsed, keys, strict=True))])
+    taken = staging.taken()
     if how.mode == dedupe.MERGE:
-        new, changed, merges, events = decide(uow, parsed, report, how, progress)
-        rows = [(seq, lead, request_id, keys) for seq, (lead, request_id, keys) in enumerate(new)]
+        known = Known(keys=keys, taken=taken, existing=staging.existing_duplicates())
+        new, changed, merges, events = decide(uow, parsed, report, how, progress, known)
+        rows = [(seq, lead, request_id, k) for seq, (lead, request_id, k) in enumerate(new)]
         # The new leads' LeadCreated come from the staged rows; what merges caused, from these objects.
         events = [e for e in events if not isinstance(e, model.LeadCreated)]
     else:
-        rows = _created(uow, parsed, report, how)
+        rows = _created(parsed, keys, taken, report, how)
         if progress:
             progress("deciding", len(parsed), len(parsed))
         changed, merges, events = {}, [], []
@@ -54,15 +60,12 @@ def write(uow: LeadsUnitOfWork, parsed: list[importing.Row], report: importing.I
     uow.publish_bulk(events)
 
 
-def _created(uow: LeadsUnitOfWork, parsed: list[importing.Row], report: importing.ImportReport,
+def _created(parsed: list[importing.Row], keys: list[dedupe.Keys], taken: set[str], report: importing.ImportReport,
              how: Decided) -> list[tuple[int, model.Lead, str, dedupe.Keys]]:
     """Flag mode: every row not imported before becomes a lead, scored and assigned in file order."""
-    taken: set[str] = set()
-    for start in range(0, len(parsed), IMPORT_BATCH):
-        taken |= uow.leads.taken_request_ids([r.request_id for r in parsed[start:start + IMPORT_BATCH]])
     known: dict = {}
     rows = []
-    for seq, row in enumerate(parsed):
+    for seq, (row, k) in enumerate(zip(parsed, keys, strict=True)):
         if row.request_id in taken:
             report.already_imported += 1
             continue
@@ -73,6 +76,6 @@ def _created(uow: LeadsUnitOfWork, parsed: list[importing.Row], report: importin
         if how.assigner is not None and how.assigner(lead):
             report.assigned += 1
         lead.events.clear()
-        rows.append((seq, lead, row.request_id, dedupe.keys_of(lead)))
+        rows.append((seq, lead, row.request_id, k))
         report.accepted += 1
     return rows

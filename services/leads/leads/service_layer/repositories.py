@@ -106,6 +106,18 @@ class LeadRepository(Protocol):
 class ImportStaging(Protocol):
     """An import's new leads written as sets (``import_sets``): staged, de-duplicated, inserted, announced."""
 
+    def stage_keys(self, rows: list[tuple[int, str, dedupe.Keys]]) -> None:
+        """Stage every valid row's request id and keys (file order) for this transaction."""
+        ...
+
+    def taken(self) -> set[str]:
+        """The staged request ids a lead or a merge already carries."""
+        ...
+
+    def existing_duplicates(self) -> list[Lead]:
+        """Every existing lead sharing a key with a staged row that ``taken`` did not return."""
+        ...
+
     def stage(self, rows: list[tuple[int, Lead, str, dedupe.Keys]]) -> None:
         """Stage the new leads (file order, the lead as decided, its request id and keys) for this transaction."""
         ...
