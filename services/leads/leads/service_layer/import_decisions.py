@@ -69,6 +69,7 @@ def decide(uow: LeadsUnitOfWork, parsed: list[importing.Row], report: importing.
     # order the database returned them in.
     by_key: dict[tuple[str, str], dict[str, model.Lead]] = {}
     created_ids: set[str] = set()
+    scored: dict = {}  # scores of new leads by what they depend on (scoring.score_new)
 
     def key_list(k: dedupe.Keys) -> list[tuple[str, str]]:
         return [key for key in (("p", k.phone), ("e", k.email), ("c", f"{k.company}\x00{k.region}"
@@ -119,7 +120,7 @@ def decide(uow: LeadsUnitOfWork, parsed: list[importing.Row], report: importing.
                 report.flagged += 1
             if how.channel and not row.lead.source:
                 row.lead.source = how.channel
-            scoring.rescore(row.lead, score_settings, now, new=True)
+            scoring.score_new(row.lead, score_settings, now, scored)
             if assigner is not None and assigner(row.lead):
                 report.assigned += 1
             new.append((row.lead, row.request_id, k))
