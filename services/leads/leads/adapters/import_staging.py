@@ -13,6 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from psycopg.copy import QueuedLibpqWriter
 
+from leads.adapters.event_encoder import _ts_json
 from leads.adapters.lead_repository import _to_lead as lead_of_row
 from leads.adapters.orm import leads
 from leads.domain import dedupe
@@ -87,22 +88,23 @@ _INSERT = sa.text(
 
 
 def _ts(column: str) -> str:
-    """A timestamp as proto3 JSON writes it (UTC, "Z", 0, 3 or 6 fractional digits), like the encoder's."""
-    us = f"(CAST(extract(microseconds FROM {column}) AS bigint) % 1000000)"
-    return (f"(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN {us} = 0 THEN '' "
-            f"WHEN {us} % 1000 = 0 THEN '.' || lpad(CAST({us} / 1000 AS text), 3, '0') "
-            f"ELSE '.' || lpad(CAST({us} AS text), 6, '0') END || 'Z')")
+    """A timestamp as proto3 JSON writes it (UTC, "Z", 0, 3 or 6 fractional digits), like the encoder's: one
+    to_char per value (the leads' times are distinct ticks when assigned)."""
+    text = f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+    return (f"(SELECT CASE WHEN right(t, 6) = '000000' THEN left(t, 19) WHEN right(t, 3) = '000' THEN left(t, 23) "
+            f"ELSE t END || 'Z' FROM (SELECT {text} AS t) AS ts)")
 
 
-# The lead as ``event_encoder.lead_json`` writes a lead as imported: proto3 JSON, empty fields left out.
+# The lead as ``event_encoder.lead_json`` writes a lead as imported: proto3 JSON, empty fields left out. An
+# assigned lead's hold and update times are the same tick.
 _LEAD_JSON = (
     "jsonb_strip_nulls(jsonb_build_object('name', 'leads/' || id, 'id', CAST(id AS text), "
     "'company', NULLIF(company, ''), 'contactName', NULLIF(contact_name, ''), 'phone', NULLIF(phone, ''), "
     "'email', NULLIF(email, ''), 'region', NULLIF(region, ''), 'source', NULLIF(source, ''), "
-    "'owner', 'users/' || owner_id, 'state', 'OPEN', "
-    f"'createTime', {_ts('CAST(:now AS timestamptz)')}, "
-    f"'updateTime', {_ts('update_time')}, 'etag', '1', 'industry', NULLIF(industry, ''), "
-    f"'holdTime', {_ts('hold_time')}, 'duplicateOf', 'leads/' || duplicate_of, 'score', NULLIF(score, 0), "
+    "'owner', 'users/' || owner_id, 'state', 'OPEN', 'createTime', CAST(:now_json AS text), "
+    "'updateTime', updated, 'etag', '1', 'industry', NULLIF(industry, ''), "
+    f"'holdTime', CASE WHEN hold_time IS NULL THEN NULL WHEN hold_time = update_time THEN updated "
+    f"ELSE {_ts('hold_time')} END, 'duplicateOf', 'leads/' || duplicate_of, 'score', NULLIF(score, 0), "
     "'qualification', qualification, 'scoreParts', CASE WHEN score_parts = '[]' THEN NULL ELSE score_parts END, "
     "'campaign', 'campaigns/' || campaign_id, 'contactTitle', NULLIF(contact_title, ''), "
     "'companySize', NULLIF(company_size, ''), 'notes', NULLIF(notes, '')))")
@@ -116,8 +118,8 @@ _EVENTS = (
     "2 * seq AS ord FROM staged "
     f"UNION ALL SELECT '{_FLAGGED}', 'leads/' || id, jsonb_build_object('lead', lead, 'duplicateOf', "
     "'leads/' || duplicate_of, 'matchedOn', matched_on), 2 * seq + 1 FROM staged WHERE duplicate_of IS NOT NULL")
-_EVENTS_SQL = f"WITH staged AS (SELECT seq, id, duplicate_of, matched_on, {_LEAD_JSON} AS lead FROM import_rows) " \
-              f"{_EVENTS}"
+_EVENTS_SQL = (f"WITH staged AS (SELECT seq, id, duplicate_of, matched_on, {_LEAD_JSON} AS lead FROM ("
+               f"SELECT *, {_ts('update_time')} AS updated FROM import_rows) AS r) {_EVENTS}")
 
 _json = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
@@ -185,4 +187,4 @@ class ImportStaging:
         """LeadCreated per staged lead (the lead as written) and LeadFlaggedDuplicate per flagged one, by one
         INSERT ... SELECT into the outbox."""
         return self.outbox.insert_selected(self.session, _EVENTS_SQL, {
-            "now": now, "created_by": f"users/{created_by}" if created_by else None})
+            "now_json": _ts_json(now), "created_by": f"users/{created_by}" if created_by else None})
