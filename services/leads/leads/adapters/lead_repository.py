@@ -290,6 +290,19 @@ class LeadRepository:
             raise Aborted(f"{lead.name} was changed concurrently; re-read it and retry",
                           metadata={"resource": lead.name})
 
+    def update_many(self, changed: list[tuple[Lead, int]]) -> None:
+        """``update`` for many leads in one batch (psycopg pipelines an executemany: no round trip per lead);
+        ABORTED when any of them changed since it was read."""
+        if not changed:
+            return
+        params = [{c: v for c, v in _row(lead).items() if c not in _IMMUTABLE} | {"match_id": lead.id,
+                                                                                  "expected_version": version}
+                  for lead, version in changed]
+        stmt = _update_statement(tuple(c for c in params[0] if c not in _MATCH))
+        if self.session.execute(stmt, params).rowcount != len(params):
+            raise Aborted("a lead this import merges into was changed concurrently; import the file again",
+                          metadata={"resources": ",".join(lead.name for lead, _ in changed[:10])})
+
     def hand_over_open(self, from_owner_id: str, to_owner_id: str, transfer_id: str, change_time: datetime,
                        now: datetime) -> list[str]:
         """Move every OPEN lead of ``from_owner_id`` to ``to_owner_id`` and record each move; the ids moved.

@@ -32,9 +32,7 @@ class Decided:
 def write_merges(uow: LeadsUnitOfWork, changed: dict[str, tuple[model.Lead, int]], merges: list[dict],
                  progress) -> None:
     """The existing leads merges filled, and the merge rows."""
-    for lead, read_version in changed.values():
-        if lead.version != read_version:
-            uow.leads.update(lead, read_version)
+    uow.leads.update_many([(lead, read) for lead, read in changed.values() if lead.version != read])
     uow.leads.add_merges(merges)
     if progress:
         progress("writing merges", len(merges), len(merges))

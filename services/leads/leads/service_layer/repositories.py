@@ -97,6 +97,10 @@ class LeadRepository(Protocol):
         """Write the lead if nobody else did since it was read at ``expected_version``; ABORTED otherwise."""
         ...
 
+    def update_many(self, changed: list[tuple[Lead, int]]) -> None:
+        """``update`` for many (lead, version read) at once; ABORTED when any changed since."""
+        ...
+
     def hand_over_open(self, from_owner_id: str, to_owner_id: str, transfer_id: str, change_time: datetime,
                        now: datetime) -> list[str]:
         """Move every OPEN lead of ``from_owner_id`` to ``to_owner_id`` and record each move; the ids moved."""

@@ -162,5 +162,7 @@ def test_the_set_based_import_writes_what_the_row_by_row_import_writes(twin_data
     if assign:
         assert rows_again.assigned > 0
     by_rows, by_sets = (_state(url) for url in twin_databases)
+    if mode == "merge":
+        assert any(filled for _, _, _, filled, *_ in by_rows["merges"])  # existing leads were filled and saved
     for part in by_rows:
         assert by_rows[part] == by_sets[part], part

@@ -85,6 +85,10 @@ class FakeLeads(FakeRepository[str, Lead]):
             raise Aborted(f"{lead.name} was changed concurrently")
         self.save(dataclasses.replace(lead, events=[]))
 
+    def update_many(self, changed: list[tuple[Lead, int]]) -> None:
+        for lead, expected_version in changed:
+            self.update(lead, expected_version)
+
     def lock_keys(self, keys: dedupe.Keys) -> None:
         pass
 
