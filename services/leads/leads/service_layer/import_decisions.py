@@ -4,6 +4,7 @@ way: each merge changes what later rows match), and the assignment rules over th
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -77,10 +78,16 @@ def decide(uow: LeadsUnitOfWork, parsed: list[importing.Row], report: importing.
         for key in key_list(k):
             by_key.setdefault(key, {}).setdefault(lead.id, lead)
 
+    # Keys some other row or an existing lead has (None: not known in advance). A row with none of them finds no
+    # candidate and no later row finds it, so it is created without looking or being indexed.
+    shared: set[tuple[str, str]] | None = None
     if known is not None:
         # A row's candidates are the leads sharing one of its keys, whichever batch fetched them.
         for lead in known.existing:
             index(lead, dedupe.keys_of(lead))
+        counts = Counter(key for row, k in zip(parsed, known.keys, strict=True) if row.request_id not in known.taken
+                         for key in key_list(k))
+        shared = {key for key, n in counts.items() if n > 1} | set(by_key)
     for start in range(0, total, IMPORT_BATCH):
         batch = parsed[start:start + IMPORT_BATCH]
         if known is not None:
@@ -95,8 +102,10 @@ def decide(uow: LeadsUnitOfWork, parsed: list[importing.Row], report: importing.
             if row.request_id in taken:
                 report.already_imported += 1
                 continue
-            candidates = list({lead.id: lead for key in key_list(k) for lead in by_key.get(key, {}).values()}
-                              .values())
+            keys = key_list(k)
+            lone = shared is not None and not any(key in shared for key in keys)
+            candidates = [] if lone else list({lead.id: lead for key in keys for lead in by_key.get(key, {}).values()}
+                                              .values())
             found = dedupe.find_duplicate(row.lead, candidates, k) if candidates else None
             if found and mode == dedupe.MERGE:
                 existing, on = found
@@ -125,7 +134,8 @@ def decide(uow: LeadsUnitOfWork, parsed: list[importing.Row], report: importing.
             created_ids.add(row.lead.id)
             events.extend(row.lead.events)
             row.lead.events.clear()
-            index(row.lead, k)
+            if not lone:
+                index(row.lead, k)
             report.accepted += 1
         if progress:
             progress("deciding", min(start + IMPORT_BATCH, total), total)
