@@ -1,5 +1,7 @@
-"""A set-based import in PostgreSQL: the decided rows staged by one COPY into a temporary table, then the
-duplicates flagged, the leads inserted and their events written by a few statements over the whole table.
+"""A set-based import in PostgreSQL: every valid row's request id, new lead id and keys staged by one COPY into a
+temporary table; rows already imported, the existing leads sharing a key and (flag mode) each row's duplicate
+found by a few statements over it; the new leads written by one COPY into ``leads`` (``LeadRepository.copy_in``,
+as row by row) and their events by one ``INSERT ... SELECT`` from them.
 
 The staging table lives for the transaction (``ON COMMIT DROP``). Ids order like the domain's strings: a
 uuid compares by its bytes, which is the order of its lower-case hex text.
@@ -7,7 +9,6 @@ uuid compares by its bytes, which is the order of its lower-case hex text.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -18,18 +19,13 @@ from leads.adapters.lead_repository import _to_lead as lead_of_row
 from leads.adapters.orm import leads
 from leads.domain import dedupe
 from leads.domain.model import Lead
-from leads.domain.scoring import ScorePart
 from shangji.leads.v1 import events_pb2
 from shangji_kit.outbox import Outbox
 
-_STAGED = ("seq", "id", "request_id", "company", "contact_name", "phone", "email", "region", "source", "owner_id",
-           "industry", "hold_time", "update_time", "duplicate_of", "campaign_id", "contact_title", "company_size",
-           "notes", "score", "score_parts", "qualification", "company_key", "region_key")
-
 _CREATE_KEYS = sa.text(
-    "CREATE TEMP TABLE import_keys (seq integer PRIMARY KEY, request_id text NOT NULL, phone text NOT NULL, "
-    "email text NOT NULL, company_key text NOT NULL, region_key text NOT NULL, taken boolean NOT NULL DEFAULT false) "
-    "ON COMMIT DROP")
+    "CREATE TEMP TABLE import_keys (seq integer PRIMARY KEY, request_id text NOT NULL, id uuid NOT NULL, "
+    "phone text NOT NULL, email text NOT NULL, company_key text NOT NULL, region_key text NOT NULL, "
+    "taken boolean NOT NULL DEFAULT false, matched_on text) ON COMMIT DROP")
 _TAKEN = sa.text(
     "UPDATE import_keys k SET taken = true WHERE EXISTS (SELECT 1 FROM leads WHERE request_id = k.request_id) "
     "OR EXISTS (SELECT 1 FROM lead_merges WHERE request_id = k.request_id) RETURNING k.request_id")
@@ -40,15 +36,6 @@ _SHARING = " UNION ".join(
                            ("company_key = s.company_key AND l.region_key = s.region_key", "company_key <> ''")))
 _EXISTING = sa.text(f"SELECT {', '.join('l.' + c.name for c in leads.c)} FROM leads l WHERE l.id IN ({_SHARING})"
                     ).columns(*leads.c)
-
-_CREATE = sa.text(
-    "CREATE TEMP TABLE import_rows (seq integer PRIMARY KEY, id uuid NOT NULL, request_id text NOT NULL, "
-    "company text NOT NULL, contact_name text NOT NULL, phone text NOT NULL, email text NOT NULL, "
-    "region text NOT NULL, source text NOT NULL, owner_id uuid, industry text NOT NULL, hold_time timestamptz, "
-    "update_time timestamptz NOT NULL, duplicate_of uuid, campaign_id uuid, contact_title text NOT NULL, "
-    "company_size text NOT NULL, notes text NOT NULL, score integer NOT NULL, score_parts jsonb NOT NULL, "
-    "qualification text NOT NULL, company_key text NOT NULL, region_key text NOT NULL, matched_on text) "
-    "ON COMMIT DROP")
 
 # The strongest key an earlier lead shares decides the match (phone, then email, then company within the
 # region); among the leads sharing it an open one beats a converted one, then the oldest, then the smallest id
@@ -64,27 +51,20 @@ def _candidates() -> str:
     parts = []
     for rank, _, join, nonempty, partition in _KEYS:
         parts.append(f"SELECT s.seq, {rank} AS rank, l.state <> 'OPEN' AS closed, l.create_time, l.id "
-                     f"FROM import_rows s JOIN leads l ON l.{join} AND l.{nonempty} WHERE s.{nonempty}")
+                     f"FROM import_keys s JOIN leads l ON l.{join} AND l.{nonempty} WHERE s.{nonempty} "
+                     "AND NOT s.taken")
         parts.append(f"SELECT seq, {rank}, false, CAST(:now AS timestamptz), CAST(first AS uuid) FROM ("
                      f"SELECT seq, min(id::text COLLATE \"C\") OVER (PARTITION BY {partition} ORDER BY seq "
-                     f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS first FROM import_rows "
-                     f"WHERE {nonempty}) f WHERE first IS NOT NULL")
+                     f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS first FROM import_keys "
+                     f"WHERE {nonempty} AND NOT taken) f WHERE first IS NOT NULL")
     return " UNION ALL ".join(parts)
 
 
 _MATCHED = "CASE d.rank " + " ".join(f"WHEN {rank} THEN '{name}'" for rank, name, *_ in _KEYS) + " END"
 _FLAG = sa.text(
-    f"UPDATE import_rows r SET duplicate_of = d.id, matched_on = {_MATCHED} FROM ("
+    f"UPDATE import_keys r SET matched_on = {_MATCHED} FROM ("
     f"SELECT DISTINCT ON (seq) seq, rank, id FROM ({_candidates()}) c ORDER BY seq, rank, closed, create_time, id"
-    ") d WHERE r.seq = d.seq")
-
-_INSERT = sa.text(
-    "INSERT INTO leads (id, company, contact_name, phone, email, region, source, owner_id, state, version, "
-    "create_time, update_time, industry, hold_time, duplicate_of, campaign_id, contact_title, company_size, flags, "
-    "notes, behaviour_counts, score, score_parts, qualification, scored_with, request_id, company_key, region_key) "
-    "SELECT id, company, contact_name, phone, email, region, source, owner_id, 'OPEN', 1, :now, update_time, "
-    "industry, hold_time, duplicate_of, campaign_id, contact_title, company_size, '{}', notes, '{}', score, "
-    "score_parts, qualification, :scored_with, request_id, company_key, region_key FROM import_rows ORDER BY seq")
+    ") d WHERE r.seq = d.seq RETURNING r.seq, CAST(d.id AS text)")
 
 
 def _ts(column: str) -> str:
@@ -105,7 +85,10 @@ _LEAD_JSON = (
     "'updateTime', updated, 'etag', '1', 'industry', NULLIF(industry, ''), "
     f"'holdTime', CASE WHEN hold_time IS NULL THEN NULL WHEN hold_time = update_time THEN updated "
     f"ELSE {_ts('hold_time')} END, 'duplicateOf', 'leads/' || duplicate_of, 'score', NULLIF(score, 0), "
-    "'qualification', qualification, 'scoreParts', CASE WHEN score_parts = '[]' THEN NULL ELSE score_parts END, "
+    "'qualification', qualification, 'scoreParts', CASE WHEN score_parts = '[]' THEN NULL "
+    # A part's JSON leaves out points of 0 (proto3 JSON); ``leads.score_parts`` keeps them.
+    "WHEN score_parts @> '[{\"points\": 0}]' THEN (SELECT jsonb_agg(CASE WHEN p -> 'points' = '0' THEN p - 'points' "
+    "ELSE p END ORDER BY n) FROM jsonb_array_elements(score_parts) WITH ORDINALITY AS e(p, n)) ELSE score_parts END, "
     "'campaign', 'campaigns/' || campaign_id, 'contactTitle', NULLIF(contact_title, ''), "
     "'companySize', NULLIF(company_size, ''), 'notes', NULLIF(notes, '')))")
 
@@ -118,15 +101,12 @@ _EVENTS = (
     "2 * seq AS ord FROM staged "
     f"UNION ALL SELECT '{_FLAGGED}', 'leads/' || id, jsonb_build_object('lead', lead, 'duplicateOf', "
     "'leads/' || duplicate_of, 'matchedOn', matched_on), 2 * seq + 1 FROM staged WHERE duplicate_of IS NOT NULL")
+# The new leads as written: the staged ids in ``leads`` with the row's request id (a merged or already imported
+# row wrote no lead).
 _EVENTS_SQL = (f"WITH staged AS (SELECT seq, id, duplicate_of, matched_on, {_LEAD_JSON} AS lead FROM ("
-               f"SELECT *, {_ts('update_time')} AS updated FROM import_rows) AS r) {_EVENTS}")
+               f"SELECT k.seq, k.matched_on, l.*, {_ts('l.update_time')} AS updated FROM import_keys k "
+               f"JOIN leads l ON l.id = k.id AND l.request_id = k.request_id WHERE NOT k.taken) AS r) {_EVENTS}")
 
-_json = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
-
-
-def _parts_text(parts: tuple[ScorePart, ...]) -> str:
-    return _json([{k: v for k, v in (("kind", p.kind), ("key", p.key), ("value", p.value), ("points", p.points))
-                   if v} for p in parts]) if parts else "[]"
 
 
 class ImportStaging:
@@ -136,17 +116,17 @@ class ImportStaging:
         self.session = session
         self.outbox = outbox
 
-    def stage_keys(self, rows: list[tuple[int, str, dedupe.Keys]]) -> None:
-        """COPY every valid row's request id and keys (file order) into a temporary table."""
+    def stage_keys(self, rows: list[tuple[int, str, str, dedupe.Keys]]) -> None:
+        """COPY every valid row's position, request id, new lead id and keys into a temporary table."""
         # These statements run once over many rows: compiling them to machine code (300 ms a statement, measured)
         # does not pay.
         self.session.execute(sa.text("SET LOCAL jit = off"))
         self.session.execute(_CREATE_KEYS)
         raw = self.session.connection.driver_connection
-        with raw.cursor() as cur, cur.copy("COPY import_keys (seq, request_id, phone, email, company_key, region_key) "
-                                           "FROM STDIN", writer=QueuedLibpqWriter(cur)) as copy:
-            for seq, request_id, k in rows:
-                copy.write_row((seq, request_id, k.phone, k.email, k.company, k.region))
+        with raw.cursor() as cur, cur.copy("COPY import_keys (seq, request_id, id, phone, email, company_key, "
+                                           "region_key) FROM STDIN", writer=QueuedLibpqWriter(cur)) as copy:
+            for seq, request_id, lead_id, k in rows:
+                copy.write_row((seq, request_id, lead_id, k.phone, k.email, k.company, k.region))
         self.session.execute(sa.text("ANALYZE import_keys"))
 
     def taken(self) -> set[str]:
@@ -157,34 +137,13 @@ class ImportStaging:
         """Every existing lead sharing a key with a staged row not taken before."""
         return [lead_of_row(row) for row in self.session.execute(_EXISTING)]
 
-    def stage(self, rows: list[tuple[int, Lead, str, dedupe.Keys]]) -> None:
-        """COPY the new leads (file order, request id, keys) into the staging table, as decided."""
-        self.session.execute(_CREATE)
-        raw = self.session.connection.driver_connection
-        parts: dict[tuple, str] = {}
-        with raw.cursor() as cur, cur.copy(f"COPY import_rows ({', '.join(_STAGED)}) FROM STDIN",
-                                           writer=QueuedLibpqWriter(cur)) as copy:
-            for seq, lead, request_id, keys in rows:
-                text = parts.get(lead.score_parts)
-                if text is None:
-                    text = parts[lead.score_parts] = _parts_text(lead.score_parts)
-                copy.write_row((seq, lead.id, request_id, lead.company, lead.contact_name, lead.phone, lead.email,
-                                lead.region, lead.source, lead.owner_id, lead.industry, lead.hold_time,
-                                lead.update_time, lead.duplicate_of, lead.campaign_id, lead.contact_title,
-                                lead.company_size, lead.notes, lead.score, text, lead.qualification, keys.company,
-                                keys.region))
-        self.session.execute(sa.text("ANALYZE import_rows"))
-
-    def flag_duplicates(self, now: datetime) -> int:
-        """Mark each staged lead that duplicates an existing lead or an earlier staged one; how many."""
-        return self.session.execute(_FLAG, {"now": now}).rowcount
-
-    def insert(self, now: datetime, scored_with: int) -> int:
-        """The staged leads into ``leads``, created ``now``, in file order: one statement."""
-        return self.session.execute(_INSERT, {"now": now, "scored_with": scored_with}).rowcount
+    def flag_duplicates(self, now: datetime) -> dict[int, str]:
+        """For each staged row not taken before that duplicates an existing lead or an earlier such row, the
+        original's id (by position in the file); the key that matched is kept for ``write_events``."""
+        return {seq: original for seq, original in self.session.execute(_FLAG, {"now": now})}
 
     def write_events(self, now: datetime, created_by: str | None) -> int:
-        """LeadCreated per staged lead (the lead as written) and LeadFlaggedDuplicate per flagged one, by one
-        INSERT ... SELECT into the outbox."""
+        """LeadCreated per new lead (as written in ``leads``) and LeadFlaggedDuplicate per flagged one, in file
+        order, by one INSERT ... SELECT into the outbox."""
         return self.outbox.insert_selected(self.session, _EVENTS_SQL, {
             "now_json": _ts_json(now), "created_by": f"users/{created_by}" if created_by else None})

@@ -1,6 +1,7 @@
 """The set-based way of an import: the same decisions as row by row (``import_decisions.decide``, the reference),
-with the new leads staged by one COPY into a temporary table and written, de-duplicated and announced by a
-few statements over the whole table (``uow.import_sets``).
+with every row's request id, new lead id and keys staged by one COPY into a temporary table, checked and
+de-duplicated by a few statements over it (``uow.import_sets``), the new leads written by one COPY and their
+events by one ``INSERT ... SELECT`` from the leads written.
 
 What runs where, and why:
 - Validation and normalisation stay the domain's (``importing.parse_row``, ``dedupe.keys_of``), in Python over
@@ -32,29 +33,30 @@ def write(uow: LeadsUnitOfWork, parsed: list[importing.Row], report: importing.I
     """Decide the rows (``report`` counts them) and write the new leads, the merges and their events."""
     staging = uow.import_sets
     keys = [dedupe.keys_of(row.lead) for row in parsed]
-    staging.stage_keys([(seq, row.request_id, k) for seq, (row, k) in enumerate(zip(parsed, keys, strict=True))])
+    staging.stage_keys([(seq, row.request_id, row.lead.id, k)
+                        for seq, (row, k) in enumerate(zip(parsed, keys, strict=True))])
     taken = staging.taken()
     if how.mode == dedupe.MERGE:
         known = Known(keys=keys, taken=taken, existing=staging.existing_duplicates())
         new, changed, merges, events = decide(uow, parsed, report, how, progress, known)
-        rows = [(seq, lead, request_id, k) for seq, (lead, request_id, k) in enumerate(new)]
-        # The new leads' LeadCreated come from the staged rows; what merges caused, from these objects.
+        # The new leads' LeadCreated come from the rows written; what merges caused, from these objects.
         events = [e for e in events if not isinstance(e, model.LeadCreated)]
     else:
         rows = _created(parsed, keys, taken, report, how)
         if progress:
             progress("deciding", len(parsed), len(parsed))
-        changed, merges, events = {}, [], []
-    staging.stage(rows)
-    if progress:
-        progress("staging", len(rows), len(rows))
-    if how.mode != dedupe.MERGE:
-        report.flagged = staging.flag_duplicates(how.now)
+        # Before the new leads are written: they are candidates as earlier rows of the file, not as leads.
+        originals = staging.flag_duplicates(how.now)
+        for seq, lead, _, _ in rows:
+            lead.duplicate_of = originals.get(seq)
+        report.flagged = len(originals)
         if progress:
-            progress("flagging", report.flagged, len(rows))
-    staging.insert(how.now, how.score_settings.version)
+            progress("flagging", len(originals), len(rows))
+        new = [(lead, request_id, k) for _, lead, request_id, k in rows]
+        changed, merges, events = {}, [], []
+    uow.leads.copy_in(new)
     if progress:
-        progress("writing leads", len(rows), len(rows))
+        progress("writing leads", len(new), len(new))
     write_merges(uow, changed, merges, progress)
     staging.write_events(how.now, how.caller_id)
     uow.publish_bulk(events)

@@ -108,10 +108,11 @@ class LeadRepository(Protocol):
 
 
 class ImportStaging(Protocol):
-    """An import's new leads written as sets (``import_sets``): staged, de-duplicated, inserted, announced."""
+    """A large import's rows as a set (``import_sets``): staged, checked against earlier imports and existing
+    leads, de-duplicated, announced."""
 
-    def stage_keys(self, rows: list[tuple[int, str, dedupe.Keys]]) -> None:
-        """Stage every valid row's request id and keys (file order) for this transaction."""
+    def stage_keys(self, rows: list[tuple[int, str, str, dedupe.Keys]]) -> None:
+        """Stage every valid row's position in the file, request id, new lead id and keys for this transaction."""
         ...
 
     def taken(self) -> set[str]:
@@ -122,21 +123,14 @@ class ImportStaging(Protocol):
         """Every existing lead sharing a key with a staged row that ``taken`` did not return."""
         ...
 
-    def stage(self, rows: list[tuple[int, Lead, str, dedupe.Keys]]) -> None:
-        """Stage the new leads (file order, the lead as decided, its request id and keys) for this transaction."""
-        ...
-
-    def flag_duplicates(self, now: datetime) -> int:
-        """Mark each staged lead that duplicates an existing lead or an earlier staged one (``dedupe.find_duplicate``
-        over them all); how many."""
-        ...
-
-    def insert(self, now: datetime, scored_with: int) -> int:
-        """Insert the staged leads, created ``now``; how many."""
+    def flag_duplicates(self, now: datetime) -> dict[int, str]:
+        """Before the new leads are written: for each staged row not taken that duplicates an existing lead or an
+        earlier such row (``dedupe.find_duplicate`` over them all), the original's id by the row's position."""
         ...
 
     def write_events(self, now: datetime, created_by: str | None) -> int:
-        """A LeadCreated per staged lead (and a LeadFlaggedDuplicate per flagged one) into the outbox."""
+        """A LeadCreated per staged lead written to ``leads`` (and a LeadFlaggedDuplicate per flagged one) into
+        the outbox, in file order."""
         ...
 
 
