@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import uuid
 from datetime import datetime, timedelta
 
@@ -37,6 +38,7 @@ _COLUMNS = ("id", "company", "contact_name", "phone", "email", "region", "source
             "customer_id", "campaign_id", "contact_title", "company_size", "flags", "notes", "behaviour_counts",
             "score", "score_parts", "qualification", "scored_with")
 _IMMUTABLE = ("id", "create_time")
+_VALUES = operator.attrgetter(*_COLUMNS)
 _UUID = pg.UUID(as_uuid=False)
 
 
@@ -176,18 +178,21 @@ class LeadRepository:
         while Python formats the next rows). A request id
         already taken fails the whole transaction (the caller filtered them out first)."""
         columns = [*_COLUMNS, "request_id", "company_key", "region_key"]
+        flags, counts, parts = (_COLUMNS.index(c) for c in ("flags", "behaviour_counts", "score_parts"))
+        # An import's leads share few distinct score parts: each encoded once.
+        parts_text: dict[tuple, str] = {(): "[]"}
         raw = self.session.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY leads ({', '.join(columns)}) FROM STDIN",
                                            writer=QueuedLibpqWriter(cur)) as copy:
             for lead, request_id, keys in rows:
-                values = {c: getattr(lead, c) for c in _COLUMNS}
-                values["flags"] = list(lead.flags)
-                values["behaviour_counts"] = _json(lead.behaviour_counts) if lead.behaviour_counts else "{}"
-                values["score_parts"] = _json(_parts_json(lead.score_parts)) if lead.score_parts else "[]"
-                values["request_id"] = request_id
-                values["company_key"] = keys.company
-                values["region_key"] = keys.region
-                copy.write_row([values[c] for c in columns])
+                values = [*_VALUES(lead), request_id, keys.company, keys.region]
+                values[flags] = list(lead.flags)
+                values[counts] = _json(lead.behaviour_counts) if lead.behaviour_counts else "{}"
+                text = parts_text.get(lead.score_parts)
+                if text is None:
+                    text = parts_text[lead.score_parts] = _json(_parts_json(lead.score_parts))
+                values[parts] = text
+                copy.write_row(values)
 
     def add_merges(self, merges: list[dict]) -> None:
         """Record many merges (``add_merge``'s columns as dicts); one executemany."""
