@@ -96,6 +96,23 @@ class Outbox:
                 copy.write_row((str(uuid.uuid4()), event_type, subject, f"proto:{event_type}", data, cid, parent,
                                 now))
 
+    def insert_selected(self, session: sa.Connection, select_sql: str, params: dict[str, Any] | None = None) -> int:
+        """Events a query makes, written by one ``INSERT ... SELECT`` in this transaction with the columns
+        ``flush`` writes (a set-based import's events come from its staged rows: no row crosses to Python).
+
+        ``select_sql`` yields ``type`` (the full proto name), ``subject``, ``data`` (the proto3 JSON as jsonb) and
+        ``ord`` (the order the rows take in the outbox, which is the relay's publishing order). Each row gets a
+        new UUID id (v4, as ``OutboxEvent``), ``dataschema`` ``proto:<type>``, this context's correlation id and
+        traceparent, and one ``created_at``: the same envelope as the rows ``copy_encoded`` writes."""
+        values = {"_outbox_cid": log.correlation_id.get(), "_outbox_traceparent": tracing.traceparent(),
+                  "_outbox_now": datetime.now(timezone.utc), **(params or {})}
+        stmt = sa.text(
+            f"INSERT INTO {self.table.name} (id, type, subject, dataschema, data, correlation_id, traceparent, "
+            "created_at) SELECT gen_random_uuid(), e.type, e.subject, 'proto:' || e.type, e.data, "
+            "CAST(:_outbox_cid AS text), CAST(:_outbox_traceparent AS text), :_outbox_now "
+            f"FROM ({select_sql}) AS e ORDER BY e.ord")
+        return session.execute(stmt, values).rowcount
+
     def flush(self, session: sa.Connection) -> int:
         if not self.pending:
             return 0

@@ -148,3 +148,29 @@ def test_inbox_claims_an_event_once_even_concurrently(settings, uow_factory):
     assert sorted(results) == [False, False, False, True]
     with uow_factory() as uow:
         assert uow.claim_event("another.consumer", event_id, "t") is True
+
+
+def test_events_a_query_makes_go_out_like_events_added_one_by_one(settings, uow_factory, listener):
+    """``Outbox.insert_selected`` (an import's events from its staged rows): the same envelope as ``flush``'s, in
+    the query's order, published by the same relay."""
+    with uow_factory() as uow:
+        uow.outbox.add(events_pb2.UserCreated(user=teams_pb2.User(display_name="one by one")), subject="users/x")
+        uow.outbox.flush(uow.session)
+        written = uow.outbox.insert_selected(
+            uow.session, "SELECT 'shangji.teams.v1.UserCreated' AS type, 'users/' || n AS subject, "
+            "jsonb_build_object('user', jsonb_build_object('displayName', 'set ' || n)) AS data, -n AS ord "
+            "FROM generate_series(1, 3) AS n")
+        uow.commit()
+    assert written == 3
+    relay = OutboxRelay(SERVICE, settings.database_url, settings.amqp_uri)
+    assert relay.publish_pending() == 4
+    relay.close()
+    got = listener()
+    assert [g["data"]["user"]["displayName"] for g in got] == ["one by one", "set 3", "set 2", "set 1"]
+    first, *rest = got
+    for event in rest:
+        assert set(event) == set(first)
+        assert {k: v for k, v in event.items() if k not in ("id", "time", "subject", "data")} == \
+            {k: v for k, v in first.items() if k not in ("id", "time", "subject", "data")}
+        assert uuid.UUID(event["id"]).version == 4
+    assert unsent(settings) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import uuid
 from datetime import datetime, timedelta
 
@@ -39,6 +40,7 @@ _COLUMNS = ("id", "company", "contact_name", "phone", "email", "region", "source
             "customer_id", "campaign_id", "contact_title", "company_size", "flags", "notes", "behaviour_counts",
             "score", "score_parts", "qualification", "scored_with")
 _IMMUTABLE = ("id", "create_time")
+_VALUES = operator.attrgetter(*_COLUMNS)
 _UUID = pg.UUID(as_uuid=False)
 
 
@@ -219,18 +221,21 @@ class LeadRepository:
         while Python formats the next rows). A request id
         already taken fails the whole transaction (the caller filtered them out first)."""
         columns = [*_COLUMNS, "request_id", "company_key", "region_key"]
+        flags, counts, parts = (_COLUMNS.index(c) for c in ("flags", "behaviour_counts", "score_parts"))
+        # An import's leads share few distinct score parts: each encoded once.
+        parts_text: dict[tuple, str] = {(): "[]"}
         raw = self.session.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY leads ({', '.join(columns)}) FROM STDIN",
                                            writer=QueuedLibpqWriter(cur)) as copy:
             for lead, request_id, keys in rows:
-                values = {c: getattr(lead, c) for c in _COLUMNS}
-                values["flags"] = list(lead.flags)
-                values["behaviour_counts"] = _json(lead.behaviour_counts) if lead.behaviour_counts else "{}"
-                values["score_parts"] = _json(_parts_json(lead.score_parts)) if lead.score_parts else "[]"
-                values["request_id"] = request_id
-                values["company_key"] = keys.company
-                values["region_key"] = keys.region
-                copy.write_row([values[c] for c in columns])
+                values = [*_VALUES(lead), request_id, keys.company, keys.region]
+                values[flags] = list(lead.flags)
+                values[counts] = _json(lead.behaviour_counts) if lead.behaviour_counts else "{}"
+                text = parts_text.get(lead.score_parts)
+                if text is None:
+                    text = parts_text[lead.score_parts] = _json(_parts_json(lead.score_parts))
+                values[parts] = text
+                copy.write_row(values)
         # Imported leads born held (an owner, or the rules' choice) start their history in the same transaction.
         with raw.cursor() as cur, cur.copy(f"COPY lead_assignments ({', '.join(_ASSIGNMENT_COLUMNS)}) FROM STDIN",
                                            writer=QueuedLibpqWriter(cur)) as copy:
@@ -343,6 +348,19 @@ class LeadRepository:
             raise Aborted(f"{lead.name} was changed concurrently; re-read it and retry",
                           metadata={"resource": lead.name})
         self._write_assignments(lead)
+
+    def update_many(self, changed: list[tuple[Lead, int]]) -> None:
+        """``update`` for many leads in one batch (psycopg pipelines an executemany: no round trip per lead);
+        ABORTED when any of them changed since it was read."""
+        if not changed:
+            return
+        params = [{c: v for c, v in _row(lead).items() if c not in _IMMUTABLE} | {"match_id": lead.id,
+                                                                                  "expected_version": version}
+                  for lead, version in changed]
+        stmt = _update_statement(tuple(c for c in params[0] if c not in _MATCH))
+        if self.session.execute(stmt, params).rowcount != len(params):
+            raise Aborted("a lead this import merges into was changed concurrently; import the file again",
+                          metadata={"resources": ",".join(lead.name for lead, _ in changed[:10])})
 
     def hand_over_open(self, from_owner_id: str, to_owner_id: str, transfer_id: str, change_time: datetime,
                        now: datetime) -> list[str]:

@@ -65,9 +65,13 @@ class RepRepository:
         u, d = org.users, org.departments
         # User ids are UUIDs (names.parse): casting the projection's side lets the owner index serve the count
         # (the other way round, 1,000 reps over 1,000,000 leads took 8 s).
-        open_leads = (sa.select(sa.func.count()).select_from(leads)
-                      .where(leads.c.owner_id == sa.cast(u.c.user_id, _UUID), leads.c.state == OPEN)
-                      .scalar_subquery())
+        # Only a rep with a capacity needs the count (the rules never read it otherwise), and PostgreSQL runs a
+        # subquery in a CASE branch only for the rows that reach it: 1,000 reps without one over 1,000,000 leads
+        # cost 4 s of counting.
+        open_leads = sa.case((sa.func.coalesce(reps.c.capacity, 0) > 0, (
+            sa.select(sa.func.count()).select_from(leads)
+            .where(leads.c.owner_id == sa.cast(u.c.user_id, _UUID), leads.c.state == OPEN)
+            .scalar_subquery())), else_=0)
         stmt = (sa.select(u.c.user_id, u.c.active, reps.c.territories, reps.c.expertise, reps.c.capacity,
                           reps.c.last_assigned_time, reps.c.away, open_leads.label("open_leads"))
                 .select_from(u.outerjoin(reps, reps.c.user_id == u.c.user_id))

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from leads.adapters.campaign_repository import CampaignRepository
 from leads.adapters.customer_repository import CustomerRepository
+from leads.adapters.import_staging import ImportStaging
 from leads.adapters.lead_repository import LeadRepository
 from leads.adapters.org_repository import OrgProjection, RepRepository
 from leads.adapters.orm import metadata, org
@@ -36,6 +37,7 @@ class SqlLeadsUnitOfWork(UnitOfWork):
         self.customers = CustomerRepository(session)
         self.campaigns = CampaignRepository(session)
         self.timeline = TimelineQuery(session)
+        self.import_sets = ImportStaging(session, self.outbox)
 
     def publish_bulk(self, events: list) -> None:
         self.outbox.copy_encoded(self.session, self.bulk_encoder(events))

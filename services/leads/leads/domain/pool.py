@@ -6,7 +6,6 @@ bumps the lead's version and records a domain event on ``lead.events`` for the o
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -373,17 +372,19 @@ class RoundRobin:
     the same answers, without scanning every candidate per lead.
 
     The field a lead narrows to depends only on its region and industry, so it is computed once per
-    pair; within a field the next rep is the head of a heap keyed like ``choose_assignee``'s minimum.
-    A rep's key only grows (another lead, a later time), so a stale heap entry is re-pushed with the
-    current key when it surfaces; a rep at capacity stays full for the rest of the run.
+    pair; within a field the reps with room wait in a queue in ``choose_assignee``'s order, whose head is
+    the next choice. A rep given a lead at a time later than every time seen goes to the back of each of
+    its fields' queues (its key is then the largest); otherwise those queues are sorted again. A rep at
+    capacity leaves them for the rest of the run.
     """
 
     def __init__(self, candidates: Sequence[Candidate]) -> None:
         self.reps = {c.user_id: c for c in candidates if c.active and not c.away}
         self.open = {u: c.open_leads for u, c in self.reps.items()}
         self.last = {u: c.last_assigned_time for u, c in self.reps.items()}
-        self.fields: dict[tuple[str, str], tuple[list[str], tuple[str, ...], list, list[int]]] = {}
-        self.fields_of: dict[str, list[list[int]]] = {u: [] for u in self.reps}
+        self.latest = max((t for t in self.last.values() if t is not None), default=None)
+        self.fields: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, None], list[int]]] = {}
+        self.fields_of: dict[str, list[tuple[dict[str, None], list[int]]]] = {u: [] for u in self.reps}
 
     def _full(self, user_id: str) -> bool:
         c = self.reps[user_id]
@@ -404,31 +405,40 @@ class RoundRobin:
                 field = _narrow(field, lambda c: industry in c.expertise, EXPERTISE, rules)
             ids = [c.user_id for c in field]
             full = [sum(1 for u in ids if self._full(u))]
-            heap = [(self._key(u), u) for u in ids if not self._full(u)]
-            heapq.heapify(heap)
-            found = (ids, tuple(rules), heap, full)
+            # dicts keep insertion order: a queue that can also drop or requeue any rep in O(1)
+            queue = dict.fromkeys(sorted((u for u in ids if not self._full(u)), key=self._key))
+            found = (tuple(rules), queue, full)
             self.fields[(region, industry)] = found
             for u in ids:
-                self.fields_of[u].append(full)
+                self.fields_of[u].append((queue, full))
         return found
 
     def choose(self, lead: Lead) -> Choice | None:
-        ids, rules, heap, full = self._field(lead.region, lead.industry)
-        while heap:
-            key, user_id = heap[0]
-            if self._full(user_id):
-                heapq.heappop(heap)
-            elif key != self._key(user_id):
-                heapq.heapreplace(heap, (self._key(user_id), user_id))
-            else:
-                return Choice(user_id, (*rules, WORKLOAD, ROUND_ROBIN) if full[0] else (*rules, ROUND_ROBIN))
+        rules, queue, full = self._field(lead.region, lead.industry)
+        for user_id in queue:
+            return Choice(user_id, (*rules, WORKLOAD, ROUND_ROBIN) if full[0] else (*rules, ROUND_ROBIN))
         return None
 
     def taken(self, user_id: str, now: datetime) -> None:
-        """Count a lead given to ``user_id`` at ``now`` (later than any before it)."""
+        """Count a lead given to ``user_id`` at ``now``."""
         was_full = self._full(user_id)
         self.open[user_id] += 1
         self.last[user_id] = now
-        if not was_full and self._full(user_id):
-            for full in self.fields_of[user_id]:
+        latest = self.latest is None or now > self.latest
+        if latest:
+            self.latest = now
+        full_now = not was_full and self._full(user_id)
+        for queue, full in self.fields_of[user_id]:
+            if full_now:
                 full[0] += 1
+            if user_id not in queue:
+                continue
+            del queue[user_id]
+            if full_now:
+                continue
+            if latest:
+                queue[user_id] = None
+            else:
+                ordered = sorted([*queue, user_id], key=self._key)
+                queue.clear()
+                queue.update(dict.fromkeys(ordered))

@@ -157,6 +157,21 @@ def rescore(lead: Lead, settings: ScoringSettings, now: datetime, *, new: bool =
     return changed
 
 
+def score_new(lead: Lead, settings: ScoringSettings, now: datetime, known: dict) -> None:
+    """``rescore(lead, settings, now, new=True)`` for many new leads: a new lead has no behaviours and no flags,
+    so its score is a function of the fields the rules read and of which contacts it has, computed once per
+    combination (``known``, kept by the caller across the leads)."""
+    key = (lead.industry, lead.company_size, lead.region, lead.contact_title, lead.source, bool(lead.phone),
+           bool(lead.email), lead.flags, bool(lead.behaviour_counts))
+    found = known.get(key)
+    if found is None or key[-2] or key[-1]:
+        rescore(lead, settings, now, new=True)
+        known[key] = (lead.score_parts, lead.score, lead.qualification)
+        return
+    lead.score_parts, lead.score, lead.qualification = found
+    lead.scored_with = settings.version
+
+
 # Behaviours happened in this company's lifetime: an earlier time is a client's mistake (and times the
 # database cannot hold failed the call).
 EARLIEST_BEHAVIOUR = datetime(1970, 1, 1, tzinfo=UTC)

@@ -108,9 +108,40 @@ class LeadRepository(Protocol):
         """Write the lead if nobody else did since it was read at ``expected_version``; ABORTED otherwise."""
         ...
 
+    def update_many(self, changed: list[tuple[Lead, int]]) -> None:
+        """``update`` for many (lead, version read) at once; ABORTED when any changed since."""
+        ...
+
     def hand_over_open(self, from_owner_id: str, to_owner_id: str, transfer_id: str, change_time: datetime,
                        now: datetime) -> list[str]:
         """Move every OPEN lead of ``from_owner_id`` to ``to_owner_id`` and record each move; the ids moved."""
+        ...
+
+
+class ImportStaging(Protocol):
+    """A large import's rows as a set (``import_sets``): staged, checked against earlier imports and existing
+    leads, de-duplicated, announced."""
+
+    def stage_keys(self, rows: list[tuple[int, str, str, dedupe.Keys]]) -> None:
+        """Stage every valid row's position in the file, request id, new lead id and keys for this transaction."""
+        ...
+
+    def taken(self) -> set[str]:
+        """The staged request ids a lead or a merge already carries."""
+        ...
+
+    def existing_duplicates(self) -> list[Lead]:
+        """Every existing lead sharing a key with a staged row that ``taken`` did not return."""
+        ...
+
+    def flag_duplicates(self, now: datetime) -> dict[int, str]:
+        """Before the new leads are written: for each staged row not taken that duplicates an existing lead or an
+        earlier such row (``dedupe.find_duplicate`` over them all), the original's id by the row's position."""
+        ...
+
+    def write_events(self, now: datetime, created_by: str | None) -> int:
+        """A LeadCreated per staged lead written to ``leads`` (and a LeadFlaggedDuplicate per flagged one) into
+        the outbox, in file order."""
         ...
 
 

@@ -10,6 +10,7 @@ from typing import Protocol
 from leads.service_layer.repositories import (
     CampaignRepository,
     CustomerRepository,
+    ImportStaging,
     LeadRepository,
     OrgProjection,
     RepRepository,
@@ -30,6 +31,8 @@ class LeadsUnitOfWork(AbstractUnitOfWork, Protocol):
     customers: CustomerRepository
     campaigns: CampaignRepository
     timeline: TimelineQuery
+    # The PostgreSQL unit of work's only: a large import's set-based writes (the fakes import row by row).
+    import_sets: ImportStaging
 
     def publish_bulk(self, events: list) -> None:
         """Many events at once (an import), written as ``publish``'s would be; ``events`` is emptied."""

@@ -280,3 +280,33 @@ def test_import_leads_for_someone_else_needs_the_right_to_give_them_leads(as_use
         stranger.ImportLeads(stream(leads_pb2.ImportHeader(columns=["company", "contact_name", "phone"],
                                                            owner=f"users/{other}"), [(2, ["x", "y", phone()])]))
     assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_large_import_through_the_rpc_goes_as_sets_and_announces_every_lead(as_user):
+    """From 200 valid rows the import is staged and written by SQL: the caller holds the leads, a repeated
+    contact is flagged against the earlier row, every new lead has its LeadCreated and the file its summary."""
+    owner_id, rep = as_user()
+    t = tag()
+    first = phone()
+    body = [(n + 2, [f"大文件 {t} {n} 有限公司", f"联系人{n}", first if n in (0, 150) else phone()])
+            for n in range(lead_import.SET_PATH_MIN_ROWS + 50)]
+    header = leads_pb2.ImportHeader(file_name="big.csv", columns=["company", "contact_name", "phone"])
+    report = rep.ImportLeads(stream(header, body, chunk=100))
+    assert (report.accepted, report.flagged, report.rejected, report.committed) == (len(body), 1, 0, True)
+    found = rows("SELECT id, owner_id, duplicate_of, request_id FROM leads WHERE company LIKE :p ORDER BY company",
+                 p=f"%{t}%")
+    assert len(found) == len(body) and {str(r.owner_id) for r in found} == {owner_id}
+    assert all(r.request_id.startswith("import:") for r in found)
+    [flagged] = [r for r in found if r.duplicate_of]
+    original = rows("SELECT id FROM leads WHERE company = :c", c=f"大文件 {t} 0 有限公司")[0].id
+    assert flagged.duplicate_of == original
+    created = rows("SELECT data FROM outbox WHERE type = 'shangji.leads.v1.LeadCreated' AND subject = ANY(:s)",
+                   s=[f"leads/{r.id}" for r in found])
+    assert len(created) == len(body)
+    assert all(d[0]["lead"]["owner"] == f"users/{owner_id}" and d[0]["imported"] and
+               d[0]["createdBy"] == f"users/{owner_id}" for d in created)
+    assert rows("SELECT count(*) FROM outbox WHERE type = 'shangji.leads.v1.LeadFlaggedDuplicate' AND subject = :s",
+                s=f"leads/{flagged.id}")[0][0] == 1
+    again = rep.ImportLeads(stream(header, body, chunk=100))
+    assert (again.accepted, again.already_imported) == (0, len(body))
+    assert lead_count(t) == len(body)

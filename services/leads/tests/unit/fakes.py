@@ -96,6 +96,10 @@ class FakeLeads(FakeRepository[str, Lead]):
         return _newest_first([a for a in self.assignments if a.lead_id == lead_id], limit, after,
                              time=lambda a: a.change_time)
 
+    def update_many(self, changed: list[tuple[Lead, int]]) -> None:
+        for lead, expected_version in changed:
+            self.update(lead, expected_version)
+
     def lock_keys(self, keys: dedupe.Keys) -> None:
         pass
 

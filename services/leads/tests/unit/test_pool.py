@@ -236,14 +236,18 @@ def test_auto_assign_takes_a_pool_lead_and_records_the_rules():
     assert exc.value.reason == "LEAD_HELD"
 
 
-def test_round_robin_over_many_leads_answers_like_choose_assignee_one_at_a_time():
-    rnd = random.Random(5)
+@pytest.mark.parametrize(("seed", "ahead"), [(5, 0), (6, 0), (7, 200), (8, 100000)])
+def test_round_robin_over_many_leads_answers_like_choose_assignee_one_at_a_time(seed, ahead):
+    """``ahead``: some reps were last given a lead up to that many seconds after the run's times (another
+    clock), so a rep just given one is not always the last in line."""
+    rnd = random.Random(seed)
     regions, industries = ["华东", "华南", "华北", ""], ["textiles", "chemicals", ""]
     candidates = [pool.Candidate(user_id=f"u{i:02d}", active=rnd.random() > 0.1, away=rnd.random() < 0.1,
                                  territories=tuple(rnd.sample(regions[:3], rnd.randrange(3))),
                                  expertise=tuple(rnd.sample(industries[:2], rnd.randrange(2))),
                                  capacity=rnd.choice([0, 3, 6]), open_leads=rnd.randrange(4),
-                                 last_assigned_time=rnd.choice([None, T0 - timedelta(hours=rnd.randrange(50))]))
+                                 last_assigned_time=rnd.choice([None, T0 - timedelta(hours=rnd.randrange(50)),
+                                                                T0 + timedelta(seconds=rnd.randrange(ahead + 1))]))
                   for i in range(25)]
     fast = pool.RoundRobin(candidates)
     slow = {c.user_id: c for c in candidates}
