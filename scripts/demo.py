@@ -127,11 +127,32 @@ def main() -> None:
 
     demo_samples.run(admin, rep, manager, opp)
 
+    step(f"opportunities: {rep.display_name} sets the amount; the deal's audit trail keeps old and new")
+    current = opps.GetOpportunity(opportunities_pb2.GetOpportunityRequest(name=opp.name))
+    if current.amount != "850000.00":  # a re-run changes nothing, so it records nothing either
+        opps.UpdateOpportunity(opportunities_pb2.UpdateOpportunityRequest(
+            opportunity=opportunities_pb2.Opportunity(name=opp.name, amount="850000", currency="CNY"),
+            update_mask=field_mask_pb2.FieldMask(paths=["amount", "currency"]), etag=current.etag))
+    for change in opps.ListOpportunityChanges(opportunities_pb2.ListOpportunityChangesRequest(
+            parent=opp.name, page_size=5)).changes:
+        fields = ", ".join(f"{c.field}: {c.old_value or '-'} -> {c.new_value}" for c in change.changes)
+        print(f"    {change.change_time.ToDatetime():%Y-%m-%d %H:%M} {change.kind:<7} {change.actor}  {fields}")
+
+    if opp.customer:
+        step(f"leads: the customer timeline of {opp.customer_company} (leads, deals and samples, newest first)")
+        timeline = _wait(lambda: (t := leads.GetCustomerTimeline(leads_pb2.GetCustomerTimelineRequest(
+            customer=opp.customer, page_size=10))).items and t)
+        for item in timeline.items:
+            print(f"    {item.event_time.ToDatetime():%Y-%m-%d %H:%M}  {item.source:<13} {item.title}")
+        if timeline.unavailable_sources:
+            print(f"    (not answering now: {', '.join(timeline.unavailable_sources)})")
+
     host, port = settings.web_address()
     print("\nThe suite is running. Try it yourself:")
     print(f"    web console: http://{host}:{port}/  (sign in as {rep.name} ({rep.display_name}, a rep) "
           f"or {manager.name} ({manager.display_name}, a manager))")
     print(f"    export TOKEN=$(.venv/bin/python -m shangji_kit.admin token {rep.id})")
+    print("    .venv/bin/python -m opportunities.entrypoints.cli export opportunities --format xlsx --token $TOKEN")
     print("    make status                            # each process and its health")
     print("    make down                              # stop everything")
 
