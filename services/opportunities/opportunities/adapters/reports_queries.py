@@ -21,6 +21,7 @@ from opportunities.adapters.orm import (
 from opportunities.adapters.reports_tables import (
     forecast_snapshots,
     forecast_weeks,
+    report_forecast_sums,
     report_stage_counts,
     targets,
     win_reasons,
@@ -154,6 +155,19 @@ def open_forecast(conn: sa.Connection, where: list, first: date, last: date, gra
                    ACTIVE, *where)
             .group_by(bucket))
     return [ForecastRow(*row) for row in conn.execute(stmt)]
+
+
+def kept_open_forecast(conn: sa.Connection, where: list, first: date, last: date, granularity: str
+                       ) -> list[ForecastRow]:
+    """``open_forecast`` from the sums kept per owner and close month (``where`` on ``report_forecast_sums``);
+    buckets are whole months or quarters, so no month's row is split."""
+    f = report_forecast_sums
+    bucket = _truncated(f.c.close_month, granularity).label("bucket")
+    stmt = (sa.select(bucket, sa.func.sum(f.c.deals), sa.func.sum(f.c.amount), sa.func.sum(f.c.weighted),
+                      sa.func.sum(f.c.commit_amount), sa.func.sum(f.c.best_case_amount))
+            .where(f.c.close_month >= first, f.c.close_month <= last, f.c.deals > 0, *where)
+            .group_by(bucket))
+    return [ForecastRow(start, int(n), *sums) for start, n, *sums in conn.execute(stmt)]
 
 
 def won_by_period(conn: sa.Connection, where: list, first: date, last: date, granularity: str

@@ -25,6 +25,7 @@ from opportunities.adapters.reports_queries import (
     department_path,
     get_target,
     incentive_rows,
+    kept_open_forecast,
     kept_stage_totals,
     known_user,
     latest_stages,
@@ -47,7 +48,7 @@ from opportunities.adapters.reports_queries import (
     won_amount,
     won_by_period,
 )
-from opportunities.adapters.reports_tables import forecast_snapshots, report_stage_counts
+from opportunities.adapters.reports_tables import forecast_snapshots, report_forecast_sums, report_stage_counts
 from opportunities.domain.report_rows import (
     ClosedDeal,
     ForecastRow,
@@ -152,7 +153,21 @@ class DealSet:
         return cycle_days(self.conn, list(self.where), first, last, self.tz)
 
     def open_forecast(self, first: date, last: date, granularity: str) -> list[ForecastRow]:
-        return open_forecast(self.conn, list(self.where), first, last, granularity)
+        """From the sums kept per owner and close month, plus the deals seen through a team alone (from the deals),
+        as ``stage_totals`` does."""
+        f = report_forecast_sums
+        rows = {r.start: r for r in kept_open_forecast(
+            self.conn, [visibility.visible_clause(self.viewer, org, f.c.owner_id),
+                        *self.narrowing.clauses(f.c.owner_id, f.c.pipeline_id)], first, last, granularity)}
+        if self.teams and not self.viewer.sees_everything:
+            for extra in open_forecast(self.conn, [team_only(self.viewer),
+                                                   *self.narrowing.clauses(o.c.owner_id, o.c.pipeline_id)],
+                                       first, last, granularity):
+                kept = rows.get(extra.start)
+                rows[extra.start] = extra if kept is None else ForecastRow(
+                    extra.start, kept.open_count + extra.open_count, kept.pipeline + extra.pipeline,
+                    kept.weighted + extra.weighted, kept.commit + extra.commit, kept.best_case + extra.best_case)
+        return sorted(rows.values(), key=lambda r: r.start)
 
     def won_by_period(self, first: date, last: date, granularity: str) -> dict[date, tuple[int, Decimal]]:
         return won_by_period(self.conn, list(self.where), first, last, granularity)

@@ -71,3 +71,18 @@ report_stage_counts = sa.Table(
     sa.Column("deals", sa.BigInteger, nullable=False),
     sa.Column("amount", sa.Numeric(24, 2), nullable=False),
 )
+
+# Active open deals with a close date per (pipeline, close month, owner), kept by a trigger (migration 0017). The sums
+# are unconstrained numeric: a weighted term has more places than an amount, and the kept sum must equal the report's.
+report_forecast_sums = sa.Table(
+    "report_forecast_sums",
+    metadata,
+    sa.Column("owner_id", _UUID),
+    sa.Column("pipeline_id", _UUID, nullable=False),
+    sa.Column("close_month", sa.Date, nullable=False),
+    sa.Column("deals", sa.BigInteger, nullable=False),
+    sa.Column("amount", sa.Numeric, nullable=False),
+    sa.Column("weighted", sa.Numeric, nullable=False),
+    sa.Column("commit_amount", sa.Numeric, nullable=False),
+    sa.Column("best_case_amount", sa.Numeric, nullable=False),
+)

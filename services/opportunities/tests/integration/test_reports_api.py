@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from opportunities import bootstrap
+from opportunities.adapters import reports_queries
 from opportunities.adapters.orm import opportunities, stage_history
 from opportunities.adapters.reports_tables import win_reasons
 from opportunities.domain.reporting import Period
@@ -496,6 +497,12 @@ def _kept_and_recomputed(conn: sa.Connection) -> tuple[list, list, list]:
     stale_stays = conn.execute(sa.text(
         "SELECT id, owner_id, pipeline_id, counted, known_stage, advanced FROM stage_history "
         "EXCEPT SELECT id, owner_id, pipeline_id, counted, known_stage, advanced FROM report_history_values")).all()
+    # The forecast's kept sums against the report's own query over the deals, by month and by quarter, to the digit.
+    first, last = date(2000, 1, 1), date(2100, 12, 31)
+    for granularity in ("month", "quarter"):
+        kept_forecast = reports_queries.kept_open_forecast(conn, [], first, last, granularity)
+        assert kept_forecast and kept_forecast == sorted(
+            reports_queries.open_forecast(conn, [], first, last, granularity), key=lambda r: r.start), granularity
     return kept, counted, stale_stays
 
 
@@ -516,6 +523,12 @@ def test_the_figures_kept_for_the_funnel_follow_every_write(world, report_as):
                              "VALUES (:d, 'negotiation', :t)"), {"d": b2, "t": t("2026-11-20T02:00:00")})
         conn.execute(sa.text("UPDATE opportunities SET registration_state = 'pending_arbitration' WHERE id = :d"),
                      {"d": a1})
+        # The forecast's inputs: a probability override, a close date moved to another month, one cleared.
+        conn.execute(sa.text("UPDATE opportunities SET probability = 75, "
+                             "expected_close_date = expected_close_date + 40 WHERE id = :d"), {"d": c1})
+        conn.execute(sa.text("UPDATE opportunities SET amount = 33333.33 WHERE id = :d"), {"d": world.deals["A2"]})
+        conn.execute(sa.text("UPDATE opportunities SET expected_close_date = NULL WHERE id = :d"),
+                     {"d": world.deals["B3"]})
         kept, counted, stale = _kept_and_recomputed(conn)
         assert kept == counted and stale == []
         assert conn.execute(sa.text("SELECT count(*) FROM stage_history WHERE opportunity_id = :d "
@@ -524,10 +537,10 @@ def test_the_figures_kept_for_the_funnel_follow_every_write(world, report_as):
     east = report_as("E").GetFunnelReport(pb.GetFunnelReportRequest(period=NOVEMBER))
     assert sum(s.count for s in west.stages) == 1  # C2 (won) is left; C1 went to East
     got = stages(east)
-    # Before: discover A2 + B3 (25,000), proposal B2 (40,000), negotiation A1. Now B2 (41,000) is in discover, C1
-    # (60,000) in validate, and A1 waits for arbitration (not counted).
+    # Before: discover A2 + B3 (25,000), proposal B2 (40,000), negotiation A1. Now B2 (41,000) is in discover beside
+    # A2 (33,333.33) and B3, C1 (60,000) in validate, and A1 waits for arbitration (not counted).
     assert (got["discover"][:2], got["validate"][:2], got["proposal"][:2], got["negotiation"][:2]) == (
-        (3, "66000.00"), (1, "60000.00"), (0, "0.00"), (0, "0.00"))
+        (3, "79333.33"), (1, "60000.00"), (0, "0.00"), (0, "0.00"))
     with engine.begin() as conn:
         for table in ("team_members", "win_reasons", "stage_history"):
             conn.execute(sa.text(f"DELETE FROM {table} WHERE opportunity_id = :d"), {"d": b2})
