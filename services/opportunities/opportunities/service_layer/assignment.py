@@ -142,9 +142,10 @@ class ReassignOpportunity:
 def reassign_opportunity(cmd: ReassignOpportunity, caller_id: str, uow: OpportunitiesUnitOfWork,
                          *, clock: Clock = utc_now) -> model.Opportunity:
     """Give one deal to another active sales user, with the previous owner's open tasks on it: an active manager
-    above the owner, sales ops or an admin. NOT_FOUND for a caller who may not see the deal, PERMISSION_DENIED for
-    one who sees it but may not reassign it, FAILED_PRECONDITION for a deal that is not active or a new owner who
-    already owns it or may not own deals, ABORTED for a stale etag."""
+    above the owner (to someone below them or themself), sales ops or an admin (to anyone). NOT_FOUND for a caller
+    who may not see the deal, PERMISSION_DENIED for one who sees it but may not reassign it (or not to that user),
+    FAILED_PRECONDITION for a deal that is not active or a new owner who already owns it or may not own deals,
+    ABORTED for a stale etag."""
     now = clock()
     with uow:
         opportunity, viewer = visible_deal(uow, cmd.opportunity_id, caller_id)
@@ -163,6 +164,11 @@ def reassign_opportunity(cmd: ReassignOpportunity, caller_id: str, uow: Opportun
             raise FailedPrecondition(f"{new_owner} is not an active sales user", reason="NEW_OWNER_NOT_SALES_USER",
                                      violations=[("NEW_OWNER", f"{new_owner} is not an active sales user")],
                                      metadata={"new_owner": new_owner})
+        if not viewer.sees_everything and cmd.new_owner_id != viewer.user_id \
+                and not uow.org.manages(viewer, cmd.new_owner_id):
+            # As AssignOpportunities: a manager moves deals within their own tree; across departments is sales ops'.
+            raise PermissionDenied(f"{new_owner} is not below you", reason="ASSIGNEE_NOT_MANAGED",
+                                   metadata={"new_owner": new_owner})
         expected = opportunity.version
         opportunity.reassign(cmd.new_owner_id, viewer.user_id, cmd.reason, now)
         save_deal(uow, opportunity, expected, cause=audit.Cause(audit.REASSIGN, viewer.user_id, cmd.reason.strip()))

@@ -198,6 +198,19 @@ def test_a_refused_reassignment_says_why_and_changes_nothing(as_user, register, 
     assert scalar("SELECT count(*) FROM outbox WHERE subject LIKE :s", s=f"{name}%") == 1  # its registration
 
 
+def test_a_manager_reassigns_within_their_tree_and_sales_ops_anywhere(as_user, register, company, scalar):
+    name = register(company["owner"])
+    across = fails(as_user(company["manager"]).ReassignOpportunity, pb.ReassignOpportunityRequest(
+        name=name, new_owner=f"users/{company['stranger']}"))
+    assert (across.code(), details_of(across)["reason"]) == (grpc.StatusCode.PERMISSION_DENIED, "ASSIGNEE_NOT_MANAGED")
+    assert scalar("SELECT owner_id::text FROM opportunities WHERE id = :i", i=deal_id(name)) == company["owner"]
+    # to themself, then sales ops moves it to the other department
+    mine = reassign(as_user(company["manager"]), name, company["manager"])
+    assert mine.owner == f"users/{company['manager']}"
+    moved = reassign(as_user(company["ops"]), name, company["stranger"], etag=mine.etag, reason="区域调整")
+    assert moved.owner == f"users/{company['stranger']}"
+
+
 def _task(caller, name, assignee) -> pb.Task:
     return caller.CreateTask(pb.CreateTaskRequest(parent=name, task=pb.Task(title="回访客户", due_date=SOON,
                                                                             assignee=f"users/{assignee}")))
