@@ -219,6 +219,21 @@ class InMemoryReminders(FakeRepository[str, _Planned]):
             self.save(replace(p, state="CANCELLED"))
         return len(hit)
 
+    def move(self, deal, from_id, to_id):
+        def about(r: Reminder) -> bool:
+            return r.recipient_id == from_id and (r.subject == deal or r.subject.startswith(f"{deal}/tasks/"))
+
+        theirs = {(p.reminder.notice_type, p.reminder.subject, p.reminder.due_time) for p in self.rows()
+                  if p.reminder.recipient_id == to_id}
+        moved = 0
+        for p in [p for p in self.rows() if p.state == "PENDING" and about(p.reminder)]:
+            if (p.reminder.notice_type, p.reminder.subject, p.reminder.due_time) in theirs:
+                self.save(replace(p, state="CANCELLED"))
+            else:
+                self.save(replace(p, reminder=replace(p.reminder, recipient_id=to_id)))
+                moved += 1
+        return moved
+
     def add_all(self, planned: list[Reminder]) -> int:
         return sum(self.add(r) for r in planned)
 

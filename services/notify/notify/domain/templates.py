@@ -2,8 +2,8 @@
 title, plain text, markdown and HTML (one ``Message`` every channel can send).
 
 The templates are data (``notify/templates/notices.json``), given to ``Catalogue``; derived wording
-(a team role, a recycle rule, an arbitration decision, a lead's origin) comes from the locale's
-vocabulary, so a new locale is a new block of data.
+(a team role, a recycle rule, an arbitration decision, a lead's origin, a reason when one was given)
+comes from the locale's vocabulary, so a new locale is a new block of data.
 """
 
 from __future__ import annotations
@@ -54,6 +54,9 @@ class Catalogue:
         facts.setdefault("rule_text", vocab["rules"].get(rule, rule))
         facts.setdefault("decision_text", vocab["decisions"].get(str(facts.get("decision", "")),
                                                                  vocab["decisions"]["REJECT"]))
+        # A reason is optional (a reassignment's): without one the sentence simply ends.
+        reason = str(facts.get("reason", "") or "")
+        facts.setdefault("reason_text", vocab["reason"].format(reason=reason) if reason else "")
         origin = "import" if facts.get("imported") else "capture"
         facts.setdefault("origin_text", vocab["origins"][origin].format_map(_Keep(facts)))
         return facts

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 from notify.domain import reminders
 from notify.service_layer.context import Rules
-from notify.service_layer.notices import EventEffects, NoticeRequest
+from notify.service_layer.notices import EventEffects, NoticeRequest, ReminderMove
 from shangji.leads.v1.events_pb2 import (
     FollowUpAdded,
     LeadAssigned,
@@ -24,6 +24,7 @@ from shangji.opportunities.v1.events_pb2 import (
     OpportunityBigDeal,
     OpportunityCloseDateApproaching,
     OpportunityCloseDatePassed,
+    OpportunityReassigned,
     OpportunityRegistered,
     OpportunityRegistrationArbitrated,
     OpportunityRegistrationQueued,
@@ -36,6 +37,7 @@ from shangji.samples.v1.events_pb2 import (
     SampleApprovalRequested,
     SampleFeedbackRaised,
     SampleRequestApproved,
+    SampleRequestOwnerChanged,
     SampleRequestRejected,
 )
 from shangji.teams.v1.events_pb2 import OpportunityTeamMemberAdded
@@ -205,6 +207,14 @@ def sample_feedback_effects(env: Envelope) -> EventEffects:
     return EventEffects([assigned, NoticeRequest("sample_feedback_raised", owner, assigned.subject, assigned.facts)])
 
 
+def sample_owner_changed_from_event(env: Envelope) -> NoticeRequest:
+    """An open request followed its deal (reassigned or handed over) to a new owner: they hear they follow it now."""
+    event = env.payload(SampleRequestOwnerChanged)
+    subject, facts = _sample(event.request)
+    return NoticeRequest("sample_request_moved_to_you", [_user(event.new_owner, "new_owner")], subject,
+                         {**facts, "previous_owner": event.previous_owner, "cause": event.cause})
+
+
 def task_created_from_event(env: Envelope) -> NoticeRequest:
     """The assignee hears of a task someone else (or a stage's tasks_on_entry) gave them; not of their own."""
     event = env.payload(TaskCreated)
@@ -279,6 +289,25 @@ def registration_queued_effects(env: Envelope, rules: Rules) -> EventEffects:
                              {**request.facts, "registrant": event.opportunity.registrant},
                              managers_of=(holder,), role_holders=(rules.routing_role,), roles_as_fallback=True)
     return EventEffects([request, arbiters])
+
+
+def reassigned_effects(env: Envelope) -> EventEffects:
+    """A manager gave the deal to another rep: the new owner hears it is theirs (by whom, why), the previous owner
+    that it went (to whom, why). The previous owner's open tasks moved with the deal (ReassignOpportunity's rule;
+    the event does not say how many), so their pending reminders, with the deal's follow-ups and stalled
+    escalation, now go to the new owner."""
+    event = env.payload(OpportunityReassigned)
+    subject, facts = _deal(event.opportunity)
+    new_owner = _user(event.new_owner, "new_owner")
+    # A deal may have had no owner before (the contract allows an empty previous_owner): nobody to tell or move.
+    previous = _user(event.previous_owner, "previous_owner") if event.previous_owner else ""
+    facts = {**facts, "actor": names.format("users", _user(event.actor, "actor")), "reason": event.reason,
+             "previous_owner": event.previous_owner, "new_owner": event.new_owner}
+    notices = [NoticeRequest("opportunity_reassigned_to_you", [new_owner], subject, facts)]
+    if previous and previous != new_owner:
+        notices.append(NoticeRequest("opportunity_reassigned_away", [previous], subject, facts))
+        return EventEffects(notices, moves=[ReminderMove(subject, previous, new_owner)])
+    return EventEffects(notices)
 
 
 def _due_date(value: str, field: str) -> date:

@@ -74,6 +74,10 @@ class NotifyWorker(OrgUserEvents, OrgDepartmentEvents):
     def on_registration_arbitrated(self, body: dict) -> None:
         self._notify(body, "on_registration_arbitrated", inbound.registration_arbitrated_from_event)
 
+    @event_handler("opportunities", "shangji.opportunities.v1.OpportunityReassigned")
+    def on_opportunity_reassigned(self, body: dict) -> None:
+        self._apply(body, "on_opportunity_reassigned", inbound.reassigned_effects)
+
     @event_handler("opportunities", "shangji.opportunities.v1.OpportunityStageChanged")
     def on_stage_changed(self, body: dict) -> None:
         self._apply(body, "on_stage_changed",
@@ -145,6 +149,10 @@ class NotifyWorker(OrgUserEvents, OrgDepartmentEvents):
     @event_handler("samples", "shangji.samples.v1.SampleFeedbackRaised")
     def on_sample_feedback_raised(self, body: dict) -> None:
         self._apply(body, "on_sample_feedback_raised", inbound.sample_feedback_effects)
+
+    @event_handler("samples", "shangji.samples.v1.SampleRequestOwnerChanged")
+    def on_sample_owner_changed(self, body: dict) -> None:
+        self._notify(body, "on_sample_owner_changed", inbound.sample_owner_changed_from_event)
 
     # --- teams' organisation: managers and role holders (the kit's mixins), and email addresses ----------
     def record_org_user(self, delivery: Delivery, env: Envelope, user: OrgUser) -> None:

@@ -40,12 +40,24 @@ class NoticeRequest:
 
 
 @dataclass(frozen=True)
+class ReminderMove:
+    """A deal changed hands: the pending reminders one user had about it (its follow-ups, its stalled
+    escalation, its tasks') are another's now."""
+
+    deal: str
+    from_id: str
+    to_id: str
+
+
+@dataclass(frozen=True)
 class EventEffects:
-    """Everything one event causes: notices now, reminders later, reminders it stops (by subject and type)."""
+    """Everything one event causes: notices now, reminders later, reminders it stops (by subject and type),
+    reminders that change recipient."""
 
     notices: list[NoticeRequest] = field(default_factory=list)
     reminders: list[Reminder] = field(default_factory=list)
     stops: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    moves: list[ReminderMove] = field(default_factory=list)
 
 
 @idempotent(skipped=[])
@@ -58,6 +70,8 @@ def handle_event(uow: NotifyUnitOfWork, effects: EventEffects, source_id: str, r
         created += store_notices(uow, request, source_id, rules, now)
     for subject, kinds in effects.stops:
         uow.reminders.cancel(subject, kinds)
+    for move in effects.moves:
+        uow.reminders.move(move.deal, move.from_id, move.to_id)
     uow.reminders.add_all(effects.reminders)
     return created
 

@@ -32,6 +32,9 @@ sample = samples_pb2.SampleRequest(
 recycle_at = leads_events.LeadRecycleWarning(lead=lead, rule="NO_FOLLOW_UP")
 recycle_at.recycle_time.FromDatetime(NOW + timedelta(days=2))
 
+REASSIGNED = opp_events.OpportunityReassigned(opportunity=deal, previous_owner=f"users/{BOSS}",
+                                             new_owner=f"users/{OWNER}", actor=f"users/{BIGBOSS}", reason="客户要求")
+
 # (read function, event message) for every event type notify subscribes to.
 CASES = {
     "close_date_approaching": (protomap.close_date_approaching_from_event, opp_events.OpportunityCloseDateApproaching(
@@ -73,6 +76,10 @@ CASES = {
                                                                      owner=f"users/{OWNER}"),
                                    feedback="sampleRequests/s1/feedback/f1", summary="高温下读数漂移",
                                    assignee=f"users/{BOSS}")),
+    "opportunity_reassigned_to_you": (lambda env: protomap.reassigned_effects(env).notices[0], REASSIGNED),
+    "opportunity_reassigned_away": (lambda env: protomap.reassigned_effects(env).notices[1], REASSIGNED),
+    "sample_request_moved_to_you": (protomap.sample_owner_changed_from_event, sample_events.SampleRequestOwnerChanged(
+        request=sample, previous_owner=f"users/{REQUESTER}", new_owner=f"users/{OWNER}", cause="reassign")),
 }
 
 
@@ -118,6 +125,8 @@ def test_recipients_follow_the_event_who_must_act():
     assert who("lead_recycled") == [OWNER] and who("lead_recycle_warning") == [OWNER]
     assert who("sample_feedback_assigned") == [BOSS]
     assert who("sample_feedback_raised") == [OWNER]
+    assert who("opportunity_reassigned_to_you") == [OWNER] and who("opportunity_reassigned_away") == [BOSS]
+    assert who("sample_request_moved_to_you") == [OWNER]
 
 
 def test_sample_notices_go_to_the_requests_owner_before_its_requester():

@@ -297,3 +297,34 @@ def test_a_stalled_escalation_goes_to_the_owners_head_when_due():
     reminders.fire_due(uow, RULES, T0 + timedelta(hours=48))
     [n] = uow.notifications.of(HEAD)
     assert n.title == "下属商机停滞未处理：智能仓储" and uow.notifications.of(OWNER) == []
+
+
+def test_a_reassigned_deals_reminders_follow_it_and_its_escalation_goes_to_the_new_owners_head():
+    from notify.domain import reminders as r
+    from notify.service_layer.notices import ReminderMove
+
+    uow = org(FakeUnitOfWork())
+    esc = r.stalled_escalation(id="s", deal=DEAL, owner_id=OWNER, facts={**FACTS, "owner": f"users/{OWNER}"},
+                               now=T0, delay=timedelta(hours=48))
+    task = r.task_reminders(ids=["t1", "t2"], task=f"{DEAL}/tasks/t", assignee_id=OWNER, due=T0.date(),
+                            facts={"task_title": "准备方案"}, tz=TZ)
+    # The new owner already has this one (the once key): it is not made twice.
+    theirs = replace(task[1], id="t3", recipient_id=HEAD)
+    notices.handle_event(event(1), uow, EventEffects(reminders=[esc, *task, theirs]), "e1", RULES, T0)
+    notices.handle_event(event(2), uow, EventEffects(moves=[ReminderMove(DEAL, OWNER, HEAD)]), "e2", RULES, T0)
+    reminders.fire_due(uow, RULES, T0 + timedelta(days=3))
+    # Once each: the moved due-day reminder and the new owner's own overdue one (the previous owner's twin cancelled).
+    assert sorted(n.title for n in uow.notifications.of(HEAD)) == ["任务今天到期：准备方案", "任务已逾期：准备方案"]
+    assert uow.notifications.of(OWNER) == []
+    [n] = uow.notifications.of(BIGHEAD)
+    assert n.title == "下属商机停滞未处理：智能仓储"
+
+
+@pytest.mark.parametrize(("locale", "expected"), [("zh-CN", "，原因：区域调整。"), ("zh-TW", "，原因：区域调整。"),
+                                                  ("en", " (reason: 区域调整).")])
+def test_a_reassignment_is_worded_with_its_reason_only_when_given(locale, expected):
+    facts = {**FACTS, "actor": "users/m", "new_owner": "users/n"}
+    for kind in ("opportunity_reassigned_to_you", "opportunity_reassigned_away"):
+        assert expected in RULES.catalogue.word(kind, {**facts, "reason": "区域调整"}, locale).body
+        plain = RULES.catalogue.word(kind, facts, locale).body
+        assert "区域调整" not in plain and "{" not in plain

@@ -41,6 +41,20 @@ class ReminderRepository:
         return self.session.execute(sa.update(r).where(r.c.subject == subject, r.c.notice_type.in_(notice_types),
                                                        r.c.state == "PENDING").values(state="CANCELLED")).rowcount
 
+    def move(self, deal: str, from_id: str, to_id: str) -> int:
+        """``from_id``'s pending reminders about the deal and its tasks go to ``to_id``; one the new recipient
+        already has, in any state (same type, subject and time: the once key), is cancelled instead. How many
+        moved."""
+        r, mine = reminders, reminders.alias("mine")
+        about = sa.and_(r.c.state == "PENDING", r.c.recipient_id == from_id,
+                        sa.or_(r.c.subject == deal, r.c.subject.startswith(f"{deal}/tasks/", autoescape=True)))
+        theirs = sa.exists().where(mine.c.recipient_id == to_id,
+                                   mine.c.notice_type == r.c.notice_type, mine.c.subject == r.c.subject,
+                                   mine.c.due_time == r.c.due_time)
+        moved = self.session.execute(sa.update(r).where(about, ~theirs).values(recipient_id=to_id)).rowcount
+        self.session.execute(sa.update(r).where(about).values(state="CANCELLED"))
+        return moved
+
     def claim_due(self, now: datetime, limit: int) -> list[Reminder]:
         r = reminders
         stmt = (sa.select(r).where(r.c.state == "PENDING", r.c.due_time <= now).order_by(r.c.due_time)
