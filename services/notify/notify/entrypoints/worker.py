@@ -35,7 +35,12 @@ class NotifyWorker(OrgUserEvents, OrgDepartmentEvents):
 
     def _apply(self, body: dict, method: str, read: Callable[[Envelope], EventEffects]) -> None:
         with event_context(body) as env:
-            notices.handle_event(Delivery(f"notify.{method}", env.id, env.type), self.uow(), read(env), env.id,
+            effects = read(env)
+            if effects.empty:
+                # Most events cause nothing here (a rep's own new lead, say). What an event causes is a function of
+                # the envelope alone, so a redelivery would find nothing to do either: no inbox row, no transaction.
+                return
+            notices.handle_event(Delivery(f"notify.{method}", env.id, env.type), self.uow(), effects, env.id,
                                  _RULES, bootstrap.clock())
 
     def _notify(self, body: dict, method: str, read) -> None:

@@ -59,6 +59,10 @@ class EventEffects:
     stops: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     moves: list[ReminderMove] = field(default_factory=list)
 
+    @property
+    def empty(self) -> bool:
+        return not (self.notices or self.reminders or self.stops or self.moves)
+
 
 @idempotent(skipped=[])
 def handle_event(uow: NotifyUnitOfWork, effects: EventEffects, source_id: str, rules: Rules,
