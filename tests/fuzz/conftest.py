@@ -18,6 +18,7 @@ from shangji.teams.v1 import teams_pb2, teams_pb2_grpc
 from shangji_kit import settings
 from shangji_kit.auth import mint_dev_token
 from shangji_kit.rpc.client import Caller
+from shangji_kit.testing.requests import RowCounts
 
 PROJECTIONS = ("leads", "opportunities", "samples", "erp_bridge")
 
@@ -96,3 +97,12 @@ def workers_paused(world, suite):
         except (RuntimeError, TimeoutError):  # once more: a worker racing its predecessor's broker cleanup
             worker.kill()
             worker.launch()
+
+
+@pytest.fixture(scope="module")
+def counts(world, workers_paused):
+    """Each service's row counts, read before and after a call: a refused call (or an export) writes nothing."""
+    made = {service: RowCounts(service) for service in settings.SERVICES}
+    yield made
+    for c in made.values():
+        c.close()

@@ -14,18 +14,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from shangji_kit.testing.requests import NEVER, RowCounts, export_methods, requests
+from shangji_kit.testing.requests import NEVER, export_methods, requests
 
 EXAMPLES = int(os.environ.get("SHANGJI_FUZZ_EXAMPLES", "30"))
 METHODS = export_methods()
-
-
-@pytest.fixture(scope="module")
-def counts(world, workers_paused):
-    made = {m.service: RowCounts(m.service) for m in METHODS}
-    yield made
-    for c in made.values():
-        c.close()
 
 
 def test_every_export_is_fuzzed():

@@ -15,20 +15,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from shangji_kit.testing.requests import NEVER, RowCounts, requests, unary_methods
+from shangji_kit.testing.requests import NEVER, requests, unary_methods
 
 EXAMPLES = int(os.environ.get("SHANGJI_FUZZ_EXAMPLES", "30"))
 METHODS = unary_methods()
 TALLY: dict[str, int] = {}
-
-
-@pytest.fixture(scope="module")
-def counts(world, workers_paused):
-    made = {m.service: None for m in METHODS}
-    made = {service: RowCounts(service) for service in made}
-    yield made
-    for c in made.values():
-        c.close()
 
 
 @pytest.mark.parametrize("method", METHODS, ids=str)

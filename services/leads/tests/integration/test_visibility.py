@@ -13,6 +13,7 @@ import pytest
 
 from shangji.leads.v1 import leads_pb2
 from shangji_kit.rpc.status import details_of
+from shangji_kit.testing.calls import fails
 
 
 @dataclass
@@ -54,12 +55,6 @@ def create(leads, **kw) -> leads_pb2.Lead:
               "phone": f"138 {unique % 10**8:08d}"}
     fields.update(kw)
     return leads.CreateLead(leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(**fields)))
-
-
-def fails(call, request) -> grpc.RpcError:
-    with pytest.raises(grpc.RpcError) as exc:
-        call(request)
-    return exc.value
 
 
 def not_found_answer(error: grpc.RpcError, name: str) -> tuple:

@@ -15,6 +15,7 @@ from notify.entrypoints import grpc_api
 from shangji.notify.v1 import notify_pb2, notify_pb2_grpc
 from shangji_kit.rpc.client import Caller
 from shangji_kit.rpc.status import details_of
+from shangji_kit.testing.calls import fails
 from shangji_kit.testing.processes import running_front
 
 N = notify_pb2
@@ -45,12 +46,6 @@ def channel(front):
 @pytest.fixture
 def as_user(channel, token_for):
     return lambda user_id: Caller(notify_pb2_grpc.NotifyServiceStub(channel), token_for(user_id))
-
-
-def fails(call, request) -> grpc.RpcError:
-    with pytest.raises(grpc.RpcError) as exc:
-        call(request)
-    return exc.value
 
 
 def test_mark_all_read_marks_only_the_callers_and_the_count_follows(as_user, worker, opportunity_registered):

@@ -9,6 +9,7 @@ from notify.entrypoints import grpc_api
 from shangji.notify.v1 import notify_pb2, notify_pb2_grpc
 from shangji_kit.rpc.client import Caller
 from shangji_kit.rpc.status import details_of
+from shangji_kit.testing.calls import fails
 from shangji_kit.testing.processes import running_front
 
 
@@ -35,12 +36,6 @@ def notify(worker, opportunity_registered, scalar):
         return "notifications/" + scalar("SELECT id::text FROM notifications WHERE source_event_id = :e", e=body["id"])
 
     return make
-
-
-def fails(call, request) -> grpc.RpcError:
-    with pytest.raises(grpc.RpcError) as exc:
-        call(request)
-    return exc.value
 
 
 def listed(caller, **fields) -> list[notify_pb2.ListNotificationsResponse]:

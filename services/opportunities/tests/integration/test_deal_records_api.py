@@ -27,16 +27,11 @@ from shangji_kit.errors import InvalidArgument
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
 from shangji_kit.testing import envelopes
+from shangji_kit.testing.calls import fails
 
 SOON = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
 EVIDENCE = [{"decision_maker_identified": True}, {"requirements_answered": True}, {"document_present": "方案书"},
             {"sample_approved": True}, {"sample_delivered": True}]
-
-
-def fails(call, request) -> grpc.RpcError:
-    with pytest.raises(grpc.RpcError) as exc:
-        call(request)
-    return exc.value
 
 
 def invalid(call, request) -> list[str]:

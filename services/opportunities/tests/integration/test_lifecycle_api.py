@@ -12,16 +12,11 @@ from opportunities.entrypoints import cli
 from shangji.opportunities.v1 import opportunities_pb2 as pb
 from shangji_kit import company_time
 from shangji_kit.rpc.status import details_of
+from shangji_kit.testing.calls import fails
 
 TOMORROW = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
 ALL_ITEMS = ["need_confirmed", "budget_confirmed", "requirements_documented", "solution_presented",
              "decision_maker_met", "competition_analysed", "quote_sent", "contract_reviewed"]
-
-
-def fails(call, request) -> grpc.RpcError:
-    with pytest.raises(grpc.RpcError) as exc:
-        call(request)
-    return exc.value
 
 
 def update(caller, name, etag="", **fields) -> pb.Opportunity:

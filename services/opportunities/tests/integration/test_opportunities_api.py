@@ -7,12 +7,7 @@ import pytest
 
 from shangji.opportunities.v1 import opportunities_pb2
 from shangji_kit.rpc.status import details_of
-
-
-def fails(call, request) -> grpc.RpcError:
-    with pytest.raises(grpc.RpcError) as exc:
-        call(request)
-    return exc.value
+from shangji_kit.testing.calls import fails
 
 
 def test_the_owner_gets_the_deal(as_user, register):

@@ -12,15 +12,10 @@ from opportunities.service_layer import registration
 from shangji.opportunities.v1 import opportunities_pb2 as pb
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
+from shangji_kit.testing.calls import fails
 
 SOON = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
 Decision = pb.ArbitrateRegistrationRequest
-
-
-def fails(call, request) -> grpc.RpcError:
-    with pytest.raises(grpc.RpcError) as exc:
-        call(request)
-    return exc.value
 
 
 def company() -> str:

@@ -14,12 +14,7 @@ from google.protobuf import field_mask_pb2
 from opportunities.entrypoints import cli
 from shangji.opportunities.v1 import opportunities_pb2 as pb
 from shangji_kit.rpc.status import details_of
-
-
-def fails(call, request) -> grpc.RpcError:
-    with pytest.raises(grpc.RpcError) as exc:
-        call(request)
-    return exc.value
+from shangji_kit.testing.calls import fails
 
 
 def update(caller, etag: str = "", **fields) -> pb.RegistrationSettings:

@@ -16,12 +16,7 @@ from shangji.leads.v1 import leads_pb2
 from shangji.opportunities.v1 import opportunities_pb2 as pb
 from shangji_kit.rpc.status import details_of
 from shangji_kit.testing import envelopes
-
-
-def fails(call, request) -> grpc.RpcError:
-    with pytest.raises(grpc.RpcError) as exc:
-        call(request)
-    return exc.value
+from shangji_kit.testing.calls import fails
 
 
 def chain_event(customer_id: str, contacts: list[leads_pb2.DecisionChainContact]) -> dict:

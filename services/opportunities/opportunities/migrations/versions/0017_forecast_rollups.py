@@ -98,16 +98,10 @@ CREATE FUNCTION report_forecast_rebuild() RETURNS void LANGUAGE sql AS $$
    GROUP BY 1, 2, 3;
 $$;
 
--- The bulk loader's one call rebuilds every kept figure, the funnel's (0013) and the forecast's.
-CREATE OR REPLACE FUNCTION report_rollups_rebuild() RETURNS void LANGUAGE sql AS $$
-  DELETE FROM report_stage_counts;
-  INSERT INTO report_stage_counts (owner_id, pipeline_id, stage_key, deals, amount)
-  SELECT owner_id, pipeline_id, stage_key, count(*), coalesce(sum(amount), 0)
-    FROM opportunities WHERE registration_state = 'active' GROUP BY owner_id, pipeline_id, stage_key;
-  UPDATE stage_history h
-     SET owner_id = v.owner_id, pipeline_id = v.pipeline_id, counted = v.counted, known_stage = v.known_stage,
-         advanced = v.advanced
-    FROM report_history_values v WHERE h.id = v.id;
+-- The bulk loader's one call rebuilds every kept figure: 0013's (now under its own name) and the forecast's.
+ALTER FUNCTION report_rollups_rebuild() RENAME TO report_funnel_rebuild;
+CREATE FUNCTION report_rollups_rebuild() RETURNS void LANGUAGE sql AS $$
+  SELECT report_funnel_rebuild();
   SELECT report_forecast_rebuild();
 $$;
 
@@ -115,16 +109,8 @@ SELECT report_forecast_rebuild();
 """
 
 DOWNGRADE = """
-CREATE OR REPLACE FUNCTION report_rollups_rebuild() RETURNS void LANGUAGE sql AS $$
-  DELETE FROM report_stage_counts;
-  INSERT INTO report_stage_counts (owner_id, pipeline_id, stage_key, deals, amount)
-  SELECT owner_id, pipeline_id, stage_key, count(*), coalesce(sum(amount), 0)
-    FROM opportunities WHERE registration_state = 'active' GROUP BY owner_id, pipeline_id, stage_key;
-  UPDATE stage_history h
-     SET owner_id = v.owner_id, pipeline_id = v.pipeline_id, counted = v.counted, known_stage = v.known_stage,
-         advanced = v.advanced
-    FROM report_history_values v WHERE h.id = v.id;
-$$;
+DROP FUNCTION report_rollups_rebuild();
+ALTER FUNCTION report_funnel_rebuild() RENAME TO report_rollups_rebuild;
 DROP TRIGGER opportunities_forecast_update ON opportunities;
 DROP TRIGGER opportunities_forecast_delete ON opportunities;
 DROP TRIGGER opportunities_forecast_insert ON opportunities;
