@@ -28,3 +28,13 @@ def after_params(cursor: Cursor | None) -> dict:
 def sql_order(time: sa.ColumnElement, key: sa.ColumnElement) -> tuple[sa.ColumnElement, sa.ColumnElement]:
     """SQL: timeline order, newest first, then key."""
     return time.desc(), key.asc()
+
+
+def page_statement(items: sa.Subquery, source: str, after: bool) -> sa.Select:
+    """A service's timeline rows (``items``: kind, resource, event_time, ...) in timeline order, after the cursor when
+    ``after`` (``after_params``), at most the ``limit`` parameter of them."""
+    key = sql_key(source, items.c.kind, items.c.resource)
+    stmt = sa.select(items)
+    if after:
+        stmt = stmt.where(sql_after(items.c.event_time, key))
+    return stmt.order_by(*sql_order(items.c.event_time, key)).limit(sa.bindparam("limit", type_=sa.Integer))

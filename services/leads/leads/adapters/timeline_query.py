@@ -39,11 +39,7 @@ def _statement(visible: sa.ColumnElement[bool], after: bool) -> sa.Select:
                      ).where(lt.c.convert_time.is_not(None))
 
     items = sa.union_all(created, followed, converted).subquery("items")
-    key = timeline_sql.sql_key(timeline.SOURCE, items.c.kind, items.c.resource)
-    stmt = sa.select(items)
-    if after:
-        stmt = stmt.where(timeline_sql.sql_after(items.c.event_time, key))
-    return stmt.order_by(*timeline_sql.sql_order(items.c.event_time, key)).limit(sa.bindparam("limit"))
+    return timeline_sql.page_statement(items, timeline.SOURCE, after)
 
 
 _STATEMENTS = {after: LEAD_RULE.per_shape(lambda visible, after=after: _statement(visible, after))

@@ -74,12 +74,7 @@ def _statement(visible: sa.ColumnElement[bool], after: bool) -> sa.Select:
                    empty).where(deals.c.erp_order_number != "", deals.c.erp_order_time.is_not(None))
 
     items = sa.union_all(registered, moves, done, created, completed, ordered).subquery("items")
-    key = timeline_sql.sql_key(timeline.SOURCE, items.c.kind, items.c.resource)
-    stmt = sa.select(items)
-    if after:
-        stmt = stmt.where(timeline_sql.sql_after(items.c.event_time, key))
-    limit = sa.bindparam("limit", type_=sa.Integer)
-    return stmt.order_by(*timeline_sql.sql_order(items.c.event_time, key)).limit(limit)
+    return timeline_sql.page_statement(items, timeline.SOURCE, after)
 
 
 _STATEMENTS = {after: RULE.per_shape(lambda visible, after=after: _statement(visible, after))

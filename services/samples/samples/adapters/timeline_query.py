@@ -58,11 +58,7 @@ def _statement(viewer: visibility.Viewer, after: bool) -> sa.Select:
                   resource=sa.func.concat("sampleRequests/", reqs.c.id, "/feedback/", f.c.id))
 
     items = sa.union_all(requested, decided, withdrawn, ordered, shipped, delivered, raised).subquery("items")
-    key = timeline_sql.sql_key(timeline.SOURCE, items.c.kind, items.c.resource)
-    stmt = sa.select(items)
-    if after:
-        stmt = stmt.where(timeline_sql.sql_after(items.c.event_time, key))
-    return stmt.order_by(*timeline_sql.sql_order(items.c.event_time, key)).limit(sa.bindparam("limit"))
+    return timeline_sql.page_statement(items, timeline.SOURCE, after)
 
 
 class TimelineQuery:
