@@ -131,3 +131,29 @@ def test_several_front_processes_share_one_port_and_drain_together(shangji_env, 
         assert front.proc.wait(30) != 0
     finally:
         front.kill()
+
+
+def test_a_method_the_servicer_does_not_serve_answers_unimplemented_not_internal(shangji_env):
+    import uuid
+
+    from shangji.teams.v1 import teams_pb2, teams_pb2_grpc
+    from shangji_kit.auth import mint_dev_token
+    from shangji_kit.rpc.status import details_of
+
+    def register(server):
+        # The generated base class alone: every method raises NotImplementedError.
+        teams_pb2_grpc.add_TeamsServiceServicer_to_server(teams_pb2_grpc.TeamsServiceServicer(), server)
+        return []
+
+    front = Front(Settings.for_service("teams"), register, port=free_port(), readiness=lambda: True).start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{front.bound_port}") as channel:
+            md = [("authorization", f"Bearer {mint_dev_token(str(uuid.uuid4()), roles=('admin',))}")]
+            with pytest.raises(grpc.RpcError) as exc:
+                teams_pb2_grpc.TeamsServiceStub(channel).GetUser(
+                    teams_pb2.GetUserRequest(name=f"users/{uuid.uuid4()}"), metadata=md, timeout=5)
+    finally:
+        front.stop(0)
+    assert exc.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert details_of(exc.value)["reason"] == "UNIMPLEMENTED"
+    assert "GetUser" in exc.value.details()

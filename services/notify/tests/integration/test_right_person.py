@@ -172,14 +172,17 @@ def test_a_close_date_long_passed_also_tells_the_manager(worker, org, titles, ru
 def test_a_lead_imported_or_entered_for_someone_tells_its_owner_not_a_lead_of_ones_own(worker, titles, scalar):
     owner, colleague = str(uuid.uuid4()), str(uuid.uuid4())
 
-    def created(created_by: str, imported: bool) -> None:
+    def created(created_by: str, imported: bool) -> str:
         lead = leads_pb2.Lead(name=f"leads/{uuid.uuid4()}", company="苏州凯达", contact_name="李工",
                               owner=f"users/{owner}")
-        worker.on_lead_created(env_of(leads_events.LeadCreated(lead=lead, created_by=created_by, imported=imported)))
+        body = env_of(leads_events.LeadCreated(lead=lead, created_by=created_by, imported=imported))
+        worker.on_lead_created(body)
+        return body["id"]
 
-    created(f"users/{owner}", False)
-    created("", False)  # a producer that does not say who made it
+    own = [created(f"users/{owner}", False), created("", False)]  # the second: a producer that does not say who
     assert titles(owner) == []
+    # An event that causes nothing here leaves no trace either: no inbox row, no transaction.
+    assert scalar("SELECT count(*) FROM inbox WHERE event_id = ANY(:e)", e=own) == 0
     created(f"users/{colleague}", False)
     created("", True)
     assert titles(owner) == ["新线索归你跟进：苏州凯达"] * 2
