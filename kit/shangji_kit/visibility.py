@@ -21,9 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-GLOBAL_ROLES = frozenset({"sales_ops", "admin"})
-# Who may own sales records (leads, deals).
-SALES_ROLES = frozenset({"sales_rep", "sales_manager"})
+from shangji_kit.roles import GLOBAL_ROLES
 
 
 def org_users_table(metadata: sa.MetaData) -> sa.Table:

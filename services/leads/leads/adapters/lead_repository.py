@@ -26,12 +26,13 @@ from leads.adapters.orm import (
 )
 from leads.domain import dedupe
 from leads.domain.model import HANDOVER, OPEN, Assignment, Lead
-from leads.domain.pool import SALES_ROLES, WARNING_AHEAD, FollowUp, PoolSettings
+from leads.domain.pool import WARNING_AHEAD, FollowUp, PoolSettings
 from leads.domain.scoring import ScorePart
 from shangji_kit import filtering, ordering, visibility
 from shangji_kit.errors import Aborted
 from shangji_kit.list_query import ListQuery
 from shangji_kit.paging import Page
+from shangji_kit.roles import SALES_ROLES
 from shangji_kit.statements import insert_or_skip
 
 _COLUMNS = ("id", "company", "contact_name", "phone", "email", "region", "source", "owner_id", "state",

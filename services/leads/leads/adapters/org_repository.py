@@ -10,8 +10,9 @@ from sqlalchemy.dialects import postgresql as pg
 from leads.adapters.lead_repository import sales_user_exists
 from leads.adapters.orm import leads, org, reps
 from leads.domain.model import OPEN
-from leads.domain.pool import SALES_ROLES, Candidate, RepProfile
+from leads.domain.pool import Candidate, RepProfile
 from shangji_kit import org_projection
+from shangji_kit.roles import SALES_ROLES
 
 _UUID = pg.UUID(as_uuid=False)
 

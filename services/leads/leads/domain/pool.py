@@ -15,7 +15,6 @@ from leads.domain.model import OPEN, Lead
 from shangji_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 # Roles that work the pool: they see its leads and may claim them (sales_ops and admin see everything).
-SALES_ROLES = ("sales_rep", "sales_manager")
 
 NO_FOLLOW_UP = "NO_FOLLOW_UP"
 UNCONVERTED = "UNCONVERTED"

@@ -14,11 +14,12 @@ from leads.domain import dedupe
 from leads.domain.campaigns import Campaign, Tally
 from leads.domain.customers import Contact, Customer
 from leads.domain.model import HANDOVER, OPEN, Assignment, Lead
-from leads.domain.pool import SALES_ROLES, Candidate, FollowUp, PoolSettings, RepProfile
+from leads.domain.pool import Candidate, FollowUp, PoolSettings, RepProfile
 from leads.domain.scoring import ScoringSettings
 from shangji_kit.errors import Aborted
 from shangji_kit.list_query import ListQuery
 from shangji_kit.paging import Page
+from shangji_kit.roles import SALES_ROLES
 from shangji_kit.testing.fakes import (
     FakeOrgProjection,
     FakeRepository,

@@ -18,9 +18,10 @@ from opportunities.service_layer.deals import (
     visible_deal,
 )
 from opportunities.service_layer.unit_of_work import OpportunitiesUnitOfWork
-from shangji_kit import names, visibility
+from shangji_kit import names
 from shangji_kit.caller import as_user_id
 from shangji_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from shangji_kit.roles import SALES_ROLES
 
 
 def routing_rules_from_list(data: object) -> list[routing.RoutingRule]:
@@ -160,7 +161,7 @@ def reassign_opportunity(cmd: ReassignOpportunity, caller_id: str, uow: Opportun
         new_owner = f"users/{cmd.new_owner_id}"
         if roles is None:
             raise InvalidArgument.field("new_owner", f"{new_owner} is not a user teams told us about")
-        if not set(roles) & visibility.SALES_ROLES or not uow.org.is_active(cmd.new_owner_id):
+        if not set(roles) & SALES_ROLES or not uow.org.is_active(cmd.new_owner_id):
             raise FailedPrecondition(f"{new_owner} is not an active sales user", reason="NEW_OWNER_NOT_SALES_USER",
                                      violations=[("NEW_OWNER", f"{new_owner} is not an active sales user")],
                                      metadata={"new_owner": new_owner})
