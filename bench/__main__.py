@@ -38,8 +38,10 @@ def prepare_env() -> None:
     from shangji_kit.testing import databases, servers
 
     os.environ.setdefault("SHANGJI_PG_DSN", servers.find_postgres())
-    os.environ["SHANGJI_AMQP_URI"] = os.environ.get("SHANGJI_BENCH_AMQP_URI") or servers.find_rabbitmq("bench")
-    os.environ["SHANGJI_DB_PREFIX"] = "bench_"
+    # Two benchmarks at once (two worktrees) keep apart by SHANGJI_BENCH_PREFIX: databases and vhost.
+    prefix = os.environ.get("SHANGJI_BENCH_PREFIX", "bench")
+    os.environ["SHANGJI_AMQP_URI"] = os.environ.get("SHANGJI_BENCH_AMQP_URI") or servers.find_rabbitmq(prefix)
+    os.environ["SHANGJI_DB_PREFIX"] = f"{prefix}_"
     os.environ["SHANGJI_ACCESS_LOG"] = "false"  # a log line per call would measure the log file
     for service in settings.SERVICES:
         databases.create_from_template(service, settings.database_name(service))

@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--rate", type=float, default=300)
     parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--linger-ms", type=float, default=None,
+                        help="the relay's linger after a wake-up (default: SHANGJI_RELAY_LINGER_MS's default)")
     args = parser.parse_args()
 
     from bench.__main__ import prepare_env
@@ -57,7 +59,9 @@ def main() -> None:
     try:
         for _ in range(args.events // 500):
             write(uow_factory, 500)
-        relay = OutboxRelay("teams", url, settings.amqp_uri(), batch=args.batch)
+        linger = (settings.Settings.for_service("teams").relay_linger_seconds if args.linger_ms is None
+                  else args.linger_ms / 1000)
+        relay = OutboxRelay("teams", url, settings.amqp_uri(), batch=args.batch, linger_seconds=linger)
         relay.publish_pending()  # connect and warm up
         meter.start()
         started = time.perf_counter()
@@ -70,7 +74,7 @@ def main() -> None:
         stop = threading.Event()
         runner = threading.Thread(target=relay.run, args=(stop.is_set,), daemon=True)
         runner.start()
-        before = relay.published
+        before, rounds_before = relay.published, relay.rounds
         meter.start()
         started = time.perf_counter()
         n = 0
@@ -84,6 +88,7 @@ def main() -> None:
         while relay.published - before < n and time.monotonic() < deadline:
             time.sleep(0.01)
         trickle = meter.stop()
+        per_round = (relay.published - before) / max(relay.rounds - rounds_before, 1)
         stop.set()
         write(uow_factory, 1)
         runner.join(10)
@@ -92,7 +97,8 @@ def main() -> None:
         print(f"{f'backlog, batch {args.batch}':<40}{drained:>8}{drained / backlog_s:>8.0f}"
               + cpu.cpu_cells(backlog, drained, groups))
         print(f"{f'trickle, {args.rate:.0f} commits/s (incl. the writer)':<40}{n:>8}{n / args.seconds:>8.0f}"
-              + cpu.cpu_cells(trickle, n, groups))
+              + cpu.cpu_cells(trickle, n, groups)
+              + f"   {per_round:.1f} events per round, linger {linger * 1000:g} ms")
         print(cpu.explain(groups) + " (ms per event)")
     finally:
         engine.dispose()

@@ -8,7 +8,12 @@
   only after the batch's confirms, so a failed publish rolls the mark back: one round trip per batch
   instead of a claim and a mark, and none per row.
 - Publishes the batch, then waits once for the broker's confirms (``EventPublisher.publish_batch``).
-- Wakes on ``LISTEN outbox`` and polls every ``poll_seconds`` as a fallback.
+- Wakes on ``LISTEN outbox`` and polls every ``poll_seconds`` as a fallback. Every commit that wrote rows
+  sends one notification, so under load many are queued by the time a round ends: a wake-up waits
+  ``linger_seconds`` for more commits, then swallows every notification already received before it claims,
+  since the claim takes their rows anyway. Without that, a relay made one round (a claim, a publish, a
+  confirm wait and a commit) per commit, often an empty one, and batching never happened: 0.94 ms of relay
+  CPU per CreateLead at one client.
 """
 
 from __future__ import annotations
@@ -36,17 +41,21 @@ PURGE = "DELETE FROM outbox WHERE sent_at < now() - make_interval(days => %s)"
 
 class OutboxRelay:
     def __init__(self, service: str, database_url: str, amqp_uri: str, *, batch: int = 200,
-                 poll_seconds: float = 1.0, retention_days: int = 7) -> None:
+                 poll_seconds: float = 1.0, linger_seconds: float = 0.0, retention_days: int = 7,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.service = service
         self.dsn = libpq_dsn(database_url)
         self.batch = batch
         self.poll_seconds = poll_seconds
+        self.linger_seconds = linger_seconds
+        self._sleep = sleep
         self.retention_days = retention_days
         self.publisher = EventPublisher(amqp_uri, service)
         self._db: psycopg.Connection | None = None
         self._listen: psycopg.Connection | None = None
         self._last_purge = 0.0
         self.published = 0
+        self.rounds = 0  # claims made, empty ones included: published / rounds is the batching achieved
 
     def _connect(self) -> None:
         if self._db is None or self._db.closed:
@@ -66,10 +75,16 @@ class OutboxRelay:
                                dataschema=dataschema, data=data, correlation_id=cid, traceparent=parent)
                 for (_, id_, type_, subject, dataschema, data, cid, created, parent) in rows])
         self.published += len(rows)
+        self.rounds += 1
         return len(rows)
 
     def _wait_for_wakeup(self) -> None:
         for _ in self._listen.notifies(timeout=self.poll_seconds, stop_after=1):
+            pass
+        if self.linger_seconds > 0:
+            self._sleep(self.linger_seconds)
+        # Notifications of commits before this point are for rows the coming claim takes.
+        for _ in self._listen.notifies(timeout=0):
             pass
 
     def _purge(self) -> None:

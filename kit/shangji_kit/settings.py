@@ -30,6 +30,7 @@ Every variable the suite reads is declared here, once, with its meaning. A servi
 | SHANGJI_DB_POOL_MAX | exact pool size of this process, overriding its share of the budget | unset |
 | SHANGJI_RELAY_POLL_SECONDS | relay's polling fallback when no NOTIFY arrives | 1.0 |
 | SHANGJI_RELAY_BATCH | outbox rows claimed per relay round | 200 |
+| SHANGJI_RELAY_LINGER_MS | relay's wait after a wake-up for more commits to batch (adds this to event latency) | 2 |
 | SHANGJI_CONSUMER_MAX_ATTEMPTS | deliveries of a failing event before it is dead-lettered | 5 |
 | SHANGJI_CONSUMER_RETRY_BASE_MS | first retry delay; doubles each attempt, full jitter | 200 |
 | SHANGJI_CONSUMER_PREFETCH | unacked messages per worker | 10 |
@@ -184,6 +185,7 @@ class Settings:
     jwt_issuer: str | None
     relay_poll_seconds: float
     relay_batch: int
+    relay_linger_seconds: float
     consumer_max_attempts: int
     consumer_retry_base_ms: int
     consumer_prefetch: int
@@ -236,6 +238,7 @@ class Settings:
             jwt_issuer=os.environ.get("SHANGJI_JWT_ISSUER") or None,
             relay_poll_seconds=float(env("SHANGJI_RELAY_POLL_SECONDS", "1.0")),
             relay_batch=int(env("SHANGJI_RELAY_BATCH", "200")),
+            relay_linger_seconds=float(env("SHANGJI_RELAY_LINGER_MS", "2")) / 1000,
             consumer_max_attempts=int(env("SHANGJI_CONSUMER_MAX_ATTEMPTS", "5")),
             consumer_retry_base_ms=int(env("SHANGJI_CONSUMER_RETRY_BASE_MS", "200")),
             consumer_prefetch=int(env("SHANGJI_CONSUMER_PREFETCH", "10")),

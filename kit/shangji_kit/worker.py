@@ -50,8 +50,11 @@ class OutboxRelayRunner(DependencyProvider):
     def start(self) -> None:
         assert_psycopg_wait_fix()
         settings = Settings.for_service(self.service)
+        import eventlet
+
         self._relay = OutboxRelay(self.service, settings.database_url, settings.amqp_uri,
-                                  batch=settings.relay_batch, poll_seconds=settings.relay_poll_seconds)
+                                  batch=settings.relay_batch, poll_seconds=settings.relay_poll_seconds,
+                                  linger_seconds=settings.relay_linger_seconds, sleep=eventlet.sleep)
         self._stopping = False
         self.container.spawn_managed_thread(self._run, identifier=f"{self.service}.outbox_relay")
 
