@@ -93,6 +93,21 @@ def test_a_row_that_commits_late_is_not_skipped(settings, uow_factory, listener)
     assert [g["data"]["user"]["displayName"] for g in listener()] == ["early", "late"]
 
 
+def test_one_wake_up_takes_every_commit_already_notified(settings, uow_factory, listener):
+    """Twenty commits while the relay was busy send twenty notifications; one claim takes their rows, so the
+    wake-up must not leave the other nineteen queued, each to cause a round of its own (an empty claim, a
+    commit) as it did before."""
+    relay = OutboxRelay(SERVICE, settings.database_url, settings.amqp_uri, poll_seconds=30)
+    relay.publish_pending()  # connected and listening
+    for i in range(20):
+        write_event(uow_factory, f"burst-{i}")
+    relay._wait_for_wakeup()
+    assert relay.publish_pending() == 20
+    assert list(relay._listen.notifies(timeout=0)) == []
+    relay.close()
+    assert len(listener()) == 20
+
+
 def test_relay_wakes_on_notify_well_before_its_poll_interval(settings, uow_factory, listener):
     relay = OutboxRelay(SERVICE, settings.database_url, settings.amqp_uri, poll_seconds=30)
     stop = threading.Event()
