@@ -84,6 +84,7 @@ bench: venv protos infra databases
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.notify_delivery
 	$(BIN)/python -m bench.relay
+	$(BIN)/python -m bench.consumer
 	$(BIN)/python -m bench.statements
 	$(BIN)/python -m bench.export
 

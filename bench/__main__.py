@@ -108,20 +108,34 @@ def create_lead_load(target: str, token: str, clients: int, seconds: float,
     return load.run("CreateLead", clients, seconds, make_call, meter=meter)
 
 
-def raw_insert_rate(seconds: float = 3.0) -> float:
+def raw_transaction(seconds: float = 3.0) -> tuple[float, float]:
+    """The least a captured lead can cost in PostgreSQL: one transaction of a row and its outbox row (with the
+    outbox's NOTIFY), through plain psycopg with prepared statements, one at a time. Returns (transactions/s,
+    CPU ms per transaction of this client and the PostgreSQL backend together)."""
     from shangji_kit import settings
     from shangji_kit.db import libpq_dsn
 
-    with psycopg.connect(libpq_dsn(settings.database_url("leads"))) as conn:
+    dsn = libpq_dsn(settings.database_url("leads"))
+    with psycopg.connect(dsn) as conn:
         conn.execute("CREATE TEMP TABLE bench_raw (id uuid primary key, company text, phone text)")
+        conn.execute("CREATE TEMP TABLE bench_raw_outbox (id uuid primary key, type text, data jsonb)")
         conn.commit()
+        pid = conn.info.backend_pid
+        meter = cpu.CpuMeter({"client": cpu.this_process, "postgres": lambda: {pid}})
+        meter.start()
         n = 0
         end = time.perf_counter() + seconds
         while time.perf_counter() < end:
-            conn.execute("INSERT INTO bench_raw VALUES (%s, 'x', 'y') RETURNING id", (uuid.uuid4(),))
+            row = uuid.uuid4()
+            conn.execute("INSERT INTO bench_raw VALUES (%s, '压测客户', '13800138000') RETURNING id", (row,),
+                         prepare=True)
+            conn.execute("INSERT INTO bench_raw_outbox VALUES (%s, 'shangji.leads.v1.LeadCreated', %s)",
+                         (uuid.uuid4(), f'{{"lead": "{row}"}}'), prepare=True)
+            conn.execute("SELECT pg_notify('bench_raw', '')", prepare=True)
             conn.commit()
             n += 1
-    return n / seconds
+        usage = meter.stop()
+    return n / seconds, usage.total * 1000 / max(n, 1)
 
 
 def conversion_latency(target_leads: str, token: str, user_id: str, count: int, rate: float,
@@ -211,7 +225,10 @@ def main() -> None:
             results[("echo", clients)] = echo_ceiling(clients, args.seconds, payload)
             results[("create", clients)] = create_lead_load(suite.target("leads"), token, clients, args.seconds,
                                                             meter)
-        raw = raw_insert_rate()
+        raw_rate, raw_cpu = raw_transaction()
+        from bench import consumer
+
+        floor_events = consumer.measure("nameko", os.environ["SHANGJI_AMQP_URI"], 1500, 300)
 
         print("\n(a) CreateLead vs plain grpcio echo (closed loop, calls/s, ms, CPU ms per call)")
         load.print_table([r for (kind, c), r in results.items() if kind == "create"], cpu.GROUPS)
@@ -224,7 +241,15 @@ def main() -> None:
         print(f"CreateLead at 16 clients: {r16.rate:.0f}/s (target >= 800 and >= 15% of echo), p99 {r16.p99:.1f} ms "
               f"(target < 50), CPU {r16.cpu.total * 1000 / max(r16.calls, 1):.2f} ms per call (target <= 2.0)")
         print(cpu.explain(cpu.GROUPS))
-        print(f"(c) raw psycopg INSERT ... RETURNING, one transaction each: {raw:.0f}/s")
+        print(f"(c) plain psycopg, a row and its outbox row and NOTIFY, one transaction each: {raw_rate:.0f}/s, "
+              f"{raw_cpu:.2f} ms CPU (client + PostgreSQL)")
+        echo_cpu = results[("echo", 16)].cpu.total * 1000 / max(results[("echo", 16)].calls, 1)
+        event_cpu = floor_events["usage"].total * 1000 / 1500
+        print(f"(d) the floor of a call that writes and publishes one event, from parts measured in this run: "
+              f"gRPC echo {echo_cpu:.2f} + that transaction {raw_cpu:.2f} + one event through the broker to a kit "
+              f"handler that does nothing (bench.consumer: consumer + broker) {event_cpu:.2f} = "
+              f"{echo_cpu + raw_cpu + event_cpu:.2f} ms CPU, before any of the call's own work and without the "
+              "relay (target for CreateLead: 2.0)")
 
         # Latency depends on the offered rate: one run per rate, each with its own owner and leads.
         for rate in (float(r) for r in args.conversion_rates.split(",")):
