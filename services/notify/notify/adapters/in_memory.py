@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from notify.domain.delivery import DEAD, PENDING, SENT, Delivery
 from notify.domain.model import Notification
@@ -248,6 +249,20 @@ class InMemoryReminders(FakeRepository[str, _Planned]):
         return sorted((p.reminder.notice_type, p.state) for p in self.committed() if p.reminder.subject == subject)
 
 
+class InMemoryDealOwners(FakeRepository[str, tuple[str, str, datetime]]):
+    """(deal, owner, change time) rows."""
+
+    def __init__(self) -> None:
+        super().__init__(key=itemgetter(0))
+
+    def record(self, deal: str, owner_id: str, change_time: datetime) -> str:
+        held = self.get(deal)
+        if held is None or held[2] < change_time:
+            self.save((deal, owner_id, change_time))
+            return owner_id
+        return held[1]
+
+
 class InMemoryNotifyUnitOfWork(FakeUnitOfWork):
     """Besides the kit's fake: notify's repositories, and ``woken`` (recipients told after each commit)."""
 
@@ -259,6 +274,7 @@ class InMemoryNotifyUnitOfWork(FakeUnitOfWork):
         self.org = InMemoryOrganisation()
         self.robots = InMemoryRobots(self.org)
         self.reminders = InMemoryReminders()
+        self.deal_owners = InMemoryDealOwners()
         self.woken: list[str] = []
         self._wakes: list[str] = []
 

@@ -115,6 +115,15 @@ reminders = sa.Table(
     sa.Index("reminders_subject", "subject"),
 )
 
+# The latest reassignment of each deal seen (opportunities' OpportunityReassigned): events may arrive out of order.
+deal_owners = sa.Table(
+    "deal_owners",
+    metadata,
+    sa.Column("deal", sa.Text, primary_key=True),
+    sa.Column("owner_id", sa.Text, nullable=False),
+    sa.Column("change_time", sa.DateTime(timezone=True), nullable=False),
+)
+
 org = org_tables(metadata)
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from notify.adapters.orm import metadata
+from notify.adapters.repositories.deal_owners import DealOwnerRepository
 from notify.adapters.repositories.deliveries import DeliveryRepository
 from notify.adapters.repositories.notifications import NotificationRepository
 from notify.adapters.repositories.organisation import OrganisationRepository
@@ -30,6 +31,7 @@ class SqlNotifyUnitOfWork(UnitOfWork):
         self.robots = RobotRepository(session)
         self.org = OrganisationRepository(session)
         self.reminders = ReminderRepository(session)
+        self.deal_owners = DealOwnerRepository(session)
         self._woken: set[str] = set()
 
     def wake(self, recipient_id: str) -> None:

@@ -306,7 +306,8 @@ def reassigned_effects(env: Envelope) -> EventEffects:
     notices = [NoticeRequest("opportunity_reassigned_to_you", [new_owner], subject, facts)]
     if previous and previous != new_owner:
         notices.append(NoticeRequest("opportunity_reassigned_away", [previous], subject, facts))
-        return EventEffects(notices, moves=[ReminderMove(subject, previous, new_owner)])
+        return EventEffects(notices, moves=[ReminderMove(subject, previous, new_owner,
+                                                         _time(event.change_time, env))])
     return EventEffects(notices)
 
 

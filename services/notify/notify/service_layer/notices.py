@@ -41,12 +41,13 @@ class NoticeRequest:
 
 @dataclass(frozen=True)
 class ReminderMove:
-    """A deal changed hands: the pending reminders one user had about it (its follow-ups, its stalled
-    escalation, its tasks') are another's now."""
+    """A deal changed hands at ``at``: the pending reminders one user had about it (its follow-ups, its stalled
+    escalation, its tasks') are another's now: ``to_id``'s, unless the deal has since gone on to someone else."""
 
     deal: str
     from_id: str
     to_id: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ def handle_event(uow: NotifyUnitOfWork, effects: EventEffects, source_id: str, r
     for subject, kinds in effects.stops:
         uow.reminders.cancel(subject, kinds)
     for move in effects.moves:
-        uow.reminders.move(move.deal, move.from_id, move.to_id)
+        # Reassignments may arrive out of order (A->B after B->C): the reminders go to the deal's latest owner.
+        uow.reminders.move(move.deal, move.from_id, uow.deal_owners.record(move.deal, move.to_id, move.at))
     uow.reminders.add_all(effects.reminders)
     return created
 

@@ -74,6 +74,10 @@ class Reminders(Protocol):
     def fired(self, reminder_id: str) -> None: ...
 
 
+class DealOwners(Protocol):
+    def record(self, deal: str, owner_id: str, change_time: datetime) -> str: ...
+
+
 class NotifyUnitOfWork(AbstractUnitOfWork, Protocol):
     """The kit's unit of work with notify's repositories, and a signal to connected in-app clients."""
 
@@ -83,6 +87,7 @@ class NotifyUnitOfWork(AbstractUnitOfWork, Protocol):
     robots: Robots
     org: Organisation
     reminders: Reminders
+    deal_owners: DealOwners
 
     def wake(self, recipient_id: str) -> None:
         """Tell connected in-app clients of ``recipient_id`` that a notice arrived, once this commits."""

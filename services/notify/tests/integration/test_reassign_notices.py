@@ -34,13 +34,16 @@ def _deal(owner: str) -> opportunities_pb2.Opportunity:
                                          customer_company="浙江远大", stage_display_name="需求分析")
 
 
-def _reassigned(deal: opportunities_pb2.Opportunity, previous: str, new: str, actor: str, reason: str = "") -> dict:
+def _reassigned(deal: opportunities_pb2.Opportunity, previous: str, new: str, actor: str, reason: str = "",
+                at: datetime | None = None) -> dict:
     moved = opportunities_pb2.Opportunity()
     moved.CopyFrom(deal)
     moved.owner = f"users/{new}"
-    return envelopes.published("opportunities", opp_events.OpportunityReassigned(
-        opportunity=moved, previous_owner=f"users/{previous}", new_owner=f"users/{new}", actor=f"users/{actor}",
-        reason=reason), subject=deal.name)
+    event = opp_events.OpportunityReassigned(opportunity=moved, previous_owner=f"users/{previous}",
+                                             new_owner=f"users/{new}", actor=f"users/{actor}", reason=reason)
+    if at is not None:
+        event.change_time.FromDatetime(at)
+    return envelopes.published("opportunities", event, subject=deal.name)
 
 
 def _notices(scalar, user: str) -> list[list[str]]:
@@ -119,6 +122,28 @@ def test_the_moved_tasks_and_the_deals_follow_ups_remind_the_new_owner(worker, s
     assert titles(previous) == sorted([AWAY, "新商机已登记：智慧园区", "新任务：准备方案"])
     # A team member's task on the deal stays theirs: it did not move with the deal.
     assert titles(colleague) == sorted(["任务今天到期：准备方案", "新任务：准备方案"])
+
+
+def test_reassignments_delivered_out_of_order_leave_the_follow_ups_with_the_deals_owner(worker, scalar, uow_factory,
+                                                                                        rules):
+    first, second, third, manager = _ids(4)
+    deal = _deal(first)
+    registered = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    deal.create_time.FromDatetime(registered)
+    worker.on_opportunity_registered(envelopes.published("opportunities", opp_events.OpportunityRegistered(
+        opportunity=deal), time=registered))
+    # first -> second at 03:00, second -> third at 04:00; the broker hands them over the other way round.
+    worker.on_opportunity_reassigned(_reassigned(deal, second, third, manager,
+                                                 at=datetime(2026, 12, 1, 4, 0, tzinfo=UTC)))
+    worker.on_opportunity_reassigned(_reassigned(deal, first, second, manager,
+                                                 at=datetime(2026, 12, 1, 3, 0, tzinfo=UTC)))
+
+    due = datetime(2026, 12, 9, 2, 0, tzinfo=UTC)
+    while reminders.fire_due(uow_factory(), rules, due):
+        pass
+    follow_ups = {user: sum(n[0] == "请跟进：智慧园区" for n in _notices(scalar, user))
+                  for user in (first, second, third)}
+    assert follow_ups == {first: 0, second: 0, third: 3}
 
 
 @pytest.mark.parametrize(("field", "spoil"), [

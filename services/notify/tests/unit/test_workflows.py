@@ -311,13 +311,32 @@ def test_a_reassigned_deals_reminders_follow_it_and_its_escalation_goes_to_the_n
     # The new owner already has this one (the once key): it is not made twice.
     theirs = replace(task[1], id="t3", recipient_id=HEAD)
     notices.handle_event(event(1), uow, EventEffects(reminders=[esc, *task, theirs]), "e1", RULES, T0)
-    notices.handle_event(event(2), uow, EventEffects(moves=[ReminderMove(DEAL, OWNER, HEAD)]), "e2", RULES, T0)
+    notices.handle_event(event(2), uow, EventEffects(moves=[ReminderMove(DEAL, OWNER, HEAD, T0)]), "e2", RULES, T0)
     reminders.fire_due(uow, RULES, T0 + timedelta(days=3))
     # Once each: the moved due-day reminder and the new owner's own overdue one (the previous owner's twin cancelled).
     assert sorted(n.title for n in uow.notifications.of(HEAD)) == ["任务今天到期：准备方案", "任务已逾期：准备方案"]
     assert uow.notifications.of(OWNER) == []
     [n] = uow.notifications.of(BIGHEAD)
     assert n.title == "下属商机停滞未处理：智能仓储"
+
+
+def test_reassignments_arriving_out_of_order_leave_the_reminders_with_the_latest_owner():
+    """OWNER -> HEAD at T0, then HEAD -> BIGHEAD an hour later, delivered the other way round: the reminders end with
+    BIGHEAD, the deal's owner, not with HEAD, whom the late event names."""
+    from notify.domain import reminders as r
+    from notify.service_layer.notices import ReminderMove
+
+    uow = org(FakeUnitOfWork())
+    follow_ups = r.follow_ups(ids=["f1", "f2"], subject=DEAL, recipient_id=OWNER, title="智能仓储", start=T0,
+                              days=(1, 3), tz=TZ)
+    notices.handle_event(event(1), uow, EventEffects(reminders=follow_ups), "e1", RULES, T0)
+    later = T0 + timedelta(hours=1)
+    notices.handle_event(event(3), uow, EventEffects(moves=[ReminderMove(DEAL, HEAD, BIGHEAD, later)]), "e3",
+                         RULES, later)
+    notices.handle_event(event(2), uow, EventEffects(moves=[ReminderMove(DEAL, OWNER, HEAD, T0)]), "e2", RULES, later)
+    reminders.fire_due(uow, RULES, T0 + timedelta(days=4))
+    assert len(uow.notifications.of(BIGHEAD)) == 2
+    assert uow.notifications.of(HEAD) == [] and uow.notifications.of(OWNER) == []
 
 
 @pytest.mark.parametrize(("locale", "expected"), [("zh-CN", "，原因：区域调整。"), ("zh-TW", "，原因：区域调整。"),
