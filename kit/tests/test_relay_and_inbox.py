@@ -18,8 +18,8 @@ SERVICE = "teams"
 
 
 @pytest.fixture
-def settings(shangji_env, clean_db) -> Settings:
-    return Settings.for_service(SERVICE)
+def settings(private_teams_settings) -> Settings:
+    return private_teams_settings
 
 
 @pytest.fixture
