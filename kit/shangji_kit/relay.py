@@ -83,8 +83,11 @@ class OutboxRelay:
             pass
         if self.linger_seconds > 0:
             self._sleep(self.linger_seconds)
-        # Notifications of commits before this point are for rows the coming claim takes.
-        for _ in self._listen.notifies(timeout=0):
+        # Notifications of commits before this point are for rows the coming claim takes: read off the socket
+        # without waiting (libpq's calls; ``notifies(timeout=0)`` would still go through a wait).
+        pgconn = self._listen.pgconn
+        pgconn.consume_input()
+        while pgconn.notifies() is not None:
             pass
 
     def _purge(self) -> None:
