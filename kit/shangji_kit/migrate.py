@@ -14,6 +14,7 @@ from shangji_kit import settings
 from shangji_kit.db import libpq_dsn
 from shangji_kit.inbox import inbox_table
 from shangji_kit.outbox import NOTIFY_CHANNEL, outbox_table
+from shangji_kit.process_cache import CHANNEL as CACHE_CHANNEL
 from shangji_kit.request_ids import request_ids_table
 from shangji_kit.visibility import org_tables
 
@@ -86,6 +87,21 @@ def add_outbox_traceparent(bind: sa.Connection) -> None:
     IF NOT EXISTS: a database created after the column was added gets it from the first migration,
     which builds the outbox from the kit's current table."""
     bind.execute(sa.text("ALTER TABLE outbox ADD COLUMN IF NOT EXISTS traceparent text"))
+
+
+def add_cache_invalidation(bind: sa.Connection, table: str, name: str) -> None:
+    """Every committed change to ``table``, by whatever writer (a use case, an operator's psql, a test), drops
+    ``name`` from every process's ``shangji_kit.process_cache``: a statement trigger sends the NOTIFY, which
+    PostgreSQL delivers on commit and never for a rollback."""
+    bind.execute(sa.text(
+        "CREATE OR REPLACE FUNCTION shangji_cache_invalidate() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN PERFORM pg_notify('{CACHE_CHANNEL}', TG_ARGV[0]); RETURN NULL; END $$"))
+    bind.execute(sa.text(f"CREATE TRIGGER {table}_cache_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+                         f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION shangji_cache_invalidate('{name}')"))
+
+
+def drop_cache_invalidation(bind: sa.Connection, table: str) -> None:
+    bind.execute(sa.text(f"DROP TRIGGER IF EXISTS {table}_cache_invalidate ON {table}"))
 
 
 def drop_messaging_tables(bind: sa.Connection) -> None:

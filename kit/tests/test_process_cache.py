@@ -60,3 +60,36 @@ def test_nothing_is_kept_while_not_listening(url):
     assert cache.get("x", lambda: calls.append(1) or 1) == 1
     cache.stop()
     assert calls == [1, 1]
+
+
+def test_a_table_with_the_trigger_drops_the_value_on_any_committed_write_and_settle_waits_for_it(
+        private_teams_settings):
+    from shangji_kit import migrate
+
+    url = private_teams_settings.database_url
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE knobs (k text PRIMARY KEY, v int NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO knobs VALUES ('claim_cap', 1)"))
+        migrate.add_cache_invalidation(conn, "knobs", "knobs")
+    cache = ProcessCache(url).start()
+    assert cache.wait_listening()
+
+    def load():
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT v FROM knobs")).scalar_one()
+
+    try:
+        assert cache.get("knobs", load) == 1
+        with engine.connect() as conn:  # rolled back: nobody is told, the value stays
+            conn.execute(sa.text("UPDATE knobs SET v = 2"))
+            conn.rollback()
+        cache.settle()
+        assert cache.get("knobs", lambda: 99) == 1
+        with engine.begin() as conn:  # a plain UPDATE, as an operator's psql would send it
+            conn.execute(sa.text("UPDATE knobs SET v = 3"))
+        cache.settle()  # no waiting loop: once settled, the commit has been heard
+        assert cache.get("knobs", load) == 3
+    finally:
+        cache.stop()
+        engine.dispose()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shangji_kit import process_cache
 from shangji_kit.settings import Settings
 
 
@@ -34,12 +35,15 @@ class ServiceDb:
             eng.dispose()
 
     def execute(self, sql: str, **params) -> None:
+        """Write and commit; the caches of this process (``shangji_kit.process_cache``) have heard of it when this
+        returns, so a call the test makes next reads what it wrote."""
         eng = self.engine()
         try:
             with eng.begin() as conn:
                 conn.execute(sa.text(sql), params)
         finally:
             eng.dispose()
+        process_cache.settle_all()
 
     def count(self, table: str, where: str = "true", **params) -> int:
         return self.scalar(f"SELECT count(*) FROM {table} WHERE {where}", **params)

@@ -10,14 +10,15 @@ from leads.adapters import event_encoder
 from leads.adapters.reports_queries import ReportsUnitOfWork
 from leads.adapters.unit_of_work import SqlLeadsUnitOfWork
 from leads.service_layer.unit_of_work import LeadsUnitOfWork
-from shangji_kit import db
+from shangji_kit import db, process_cache
 from shangji_kit.settings import Settings
 
 
 def uow_factory(settings: Settings | None = None) -> Callable[[], LeadsUnitOfWork]:
     settings = settings or Settings.for_service("leads")
     sessions = db.connection_factory(settings.database_url, pool_size=settings.grpc_threads)
-    return lambda: SqlLeadsUnitOfWork(sessions, event_encoder.encode, event_encoder.outbox_rows)
+    cache = process_cache.for_database(settings.database_url)
+    return lambda: SqlLeadsUnitOfWork(sessions, event_encoder.encode, event_encoder.outbox_rows, cache)
 
 
 def reports_uow_factory(settings: Settings | None = None) -> Callable[[], ReportsUnitOfWork]:

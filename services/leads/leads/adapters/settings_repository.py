@@ -9,6 +9,7 @@ from leads.adapters.orm import pool_settings
 from leads.domain.pool import PoolSettings
 from leads.domain.scoring import ScoringRule, ScoringSettings
 from shangji_kit.errors import Aborted
+from shangji_kit.process_cache import ProcessCache
 
 
 def _pool_of(row) -> PoolSettings:
@@ -28,35 +29,45 @@ def _scoring_of(row) -> ScoringSettings:
 
 class PoolSettingsRepository:
     """The company's settings (one row, ``company = 'default'``): the pool, de-duplication, scoring and
-    qualification, customer grades."""
+    qualification, customer grades.
 
-    def __init__(self, session: sa.Connection) -> None:
+    Every capture, conversion and claim reads them and an admin rarely writes them, so with a ``cache``
+    (``shangji_kit.process_cache``) they are read once per process and dropped when the row changes (migration
+    0011's trigger, whoever writes it). Reads for update, and reads after this unit of work wrote them, go to the
+    database: a value this transaction wrote is not committed, and a rollback would tell nobody."""
+
+    CACHE_NAME = "leads.pool_settings"
+
+    def __init__(self, session: sa.Connection, cache: ProcessCache | None = None) -> None:
         self.session = session
+        self.cache = cache
+        self.wrote = False
 
     # Built once: every capture and conversion reads the settings.
     _SELECT = sa.select(pool_settings).where(pool_settings.c.company == "default")
     _SELECT_FOR_UPDATE = _SELECT.with_for_update()
 
-    def _row(self, for_update: bool = False):
-        return self.session.execute(self._SELECT_FOR_UPDATE if for_update else self._SELECT).first()
-
-    def get(self) -> PoolSettings:
-        row = self._row()
-        return PoolSettings() if row is None else _pool_of(row)
-
-    def scoring(self) -> ScoringSettings:
-        row = self._row()
-        return ScoringSettings() if row is None else _scoring_of(row)
-
-    def get_all(self, for_update: bool = False) -> tuple[PoolSettings, ScoringSettings, int]:
-        """Both halves and the version (the settings' etag)."""
-        row = self._row(for_update)
+    def _read(self, for_update: bool = False) -> tuple[PoolSettings, ScoringSettings, int]:
+        row = self.session.execute(self._SELECT_FOR_UPDATE if for_update else self._SELECT).first()
         if row is None:
             return PoolSettings(), ScoringSettings(), 0
         return _pool_of(row), _scoring_of(row), row.version
 
+    def get_all(self, for_update: bool = False) -> tuple[PoolSettings, ScoringSettings, int]:
+        """Both halves and the version (the settings' etag)."""
+        if for_update or self.wrote or self.cache is None:
+            return self._read(for_update)
+        return self.cache.get(self.CACHE_NAME, self._read)
+
+    def get(self) -> PoolSettings:
+        return self.get_all()[0]
+
+    def scoring(self) -> ScoringSettings:
+        return self.get_all()[1]
+
     def save(self, pool: PoolSettings, scoring: ScoringSettings, expected_version: int) -> int:
         """Write both halves if nobody did since ``expected_version`` was read; the new version."""
+        self.wrote = True
         values = {"claim_cap": pool.claim_cap, "return_reasons": list(pool.return_reasons),
                   "recycle_after_days_without_follow_up": pool.recycle_after_days_without_follow_up,
                   "recycle_after_days_unconverted": pool.recycle_after_days_unconverted,
