@@ -202,7 +202,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--conversions", type=int, default=1000)
-    parser.add_argument("--conversion-rates", default="100",
+    parser.add_argument("--conversion-rates", default="50,100",
                         help="offered conversions per second, comma separated: one latency run each")
     args = parser.parse_args()
 
