@@ -1,7 +1,7 @@
 """Timestamps in and out of messages, and the one page rule."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -24,6 +24,17 @@ def test_times_round_trip_and_unset_is_none():
     assert timestamps.optional(teams_pb2.User(update_time=timestamps.from_datetime(at)), "update_time") == at
     assert timestamps.optional(teams_pb2.User(), "update_time") is None
     assert timestamps.from_datetime(None) is None
+
+
+@pytest.mark.parametrize("at", [
+    datetime(2026, 5, 4, 9, 30, 1, 500, tzinfo=UTC), datetime(2026, 5, 4, 9, 30, 1, 999_999),
+    datetime(1969, 12, 31, 23, 59, 59, 1, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+    datetime(2026, 5, 4, 17, 30, tzinfo=timezone(timedelta(hours=8)))])
+def test_a_time_out_is_what_protobuf_makes_of_it(at):
+    made = Timestamp()
+    made.FromDatetime(at)
+    assert timestamps.from_datetime(at) == made
 
 
 @dataclass

@@ -14,6 +14,7 @@ from opportunities.adapters.deal_rows import (
     COLUMNS,
     RULE,
     SELECT,
+    SELECT_DEAL,
     STAGE_OF_DEAL,
     to_opportunity,
     values_of,
@@ -31,6 +32,7 @@ from opportunities.adapters.orm import (
     samples_seen,
     stage_history,
 )
+from opportunities.adapters.pipeline_repository import PipelineRepository
 from opportunities.adapters.reports_tables import win_reasons
 from opportunities.domain import audit, work
 from opportunities.domain.deal_list import DEFAULT_ORDER
@@ -62,7 +64,7 @@ _ENTER_STAGE = sa.text("""
 
 # Get and List, built once per viewer shape (building them per call was most of a read's CPU: bench.statements).
 _BY_ID = opportunities.c.id == sa.bindparam("id", type_=opportunities.c.id.type)
-_GET_VISIBLE = RULE.per_shape(lambda visible: SELECT.where(_BY_ID, visible), one=True)
+_GET_VISIBLE = RULE.per_shape(lambda visible: SELECT_DEAL.where(_BY_ID, visible), one=True)
 # The leading <= is implied by the OR, but lets the (create_time DESC, id) index start at the page's first row
 # rather than scan from the newest deal (reading every page of a list, as an export does, was O(rows^2)).
 _AFTER = sa.and_(opportunities.c.create_time <= sa.bindparam("after_time", type_=_TIME),
@@ -72,8 +74,8 @@ _AFTER = sa.and_(opportunities.c.create_time <= sa.bindparam("after_time", type_
 _NEWEST_FIRST = (opportunities.c.create_time.desc(), opportunities.c.id)
 _LIMIT = sa.bindparam("limit", type_=sa.Integer)
 _LIST_VISIBLE = {
-    False: RULE.per_shape(lambda visible: SELECT.where(visible).order_by(*_NEWEST_FIRST).limit(_LIMIT)),
-    True: RULE.per_shape(lambda visible: SELECT.where(visible, _AFTER).order_by(*_NEWEST_FIRST).limit(_LIMIT)),
+    False: RULE.per_shape(lambda visible: SELECT_DEAL.where(visible).order_by(*_NEWEST_FIRST).limit(_LIMIT)),
+    True: RULE.per_shape(lambda visible: SELECT_DEAL.where(visible, _AFTER).order_by(*_NEWEST_FIRST).limit(_LIMIT)),
 }
 
 
@@ -102,19 +104,31 @@ def _document(row) -> work.DocumentVersion:
                                 uri=row.uri, note=row.note, author_id=row.author_id, create_time=row.create_time)
 
 
-def _loaded(row) -> Opportunity:
+def _loaded(row, stage: tuple[str, str, int] | None = None) -> Opportunity:
     """A deal read by id, which a use case may change: its audited fields are kept as read, so saving it records
     what changed (lists are read for display only and skip this)."""
-    opportunity = to_opportunity(row)
+    opportunity = to_opportunity(row, stage)
     opportunity.loaded = audit.snapshot(opportunity)
     return opportunity
 
 
 class DealRepository:
-    """Deals (each with its stage joined) and everything recorded on one."""
+    """Deals (each with its stage: joined, or from the pipelines' cache on the hot reads) and everything recorded
+    on one."""
 
-    def __init__(self, session: sa.Connection) -> None:
+    def __init__(self, session: sa.Connection, pipelines: PipelineRepository | None = None) -> None:
         self.session = session
+        self.pipelines = pipelines or PipelineRepository(session)
+
+    def _stage(self, row) -> tuple[str, str, int]:
+        """A ``SELECT_DEAL`` row's stage (display name, category, probability) from its pipeline version, read once
+        per process (``PipelineRepository.get``)."""
+        pipeline = self.pipelines.get(row.pipeline_id, row.pipeline_version)
+        stage = pipeline.find(row.stage_key) if pipeline is not None else None
+        if stage is None:  # the foreign key opportunities_pipeline_stage keeps this from happening
+            raise LookupError(f"opportunities/{row.id}: stage {row.stage_key!r} is not in pipeline {row.pipeline_id} "
+                              f"version {row.pipeline_version}")
+        return stage.display_name, stage.category, stage.probability
 
     def add(self, opportunity: Opportunity) -> bool:
         """Insert; False when the lead already yielded a deal (nothing written)."""
@@ -124,7 +138,7 @@ class DealRepository:
         """One deal; None when it is missing and when ``viewer`` may not see it (the caller cannot tell which)."""
         row = self.session.execute(_GET_VISIBLE[visibility.shape_of(viewer)],
                                    {"id": opportunity_id, **RULE.params(viewer)}).first()
-        return _loaded(row) if row else None
+        return _loaded(row, self._stage(row)) if row else None
 
     def list_visible(self, viewer: visibility.Viewer, query: ListQuery, today: date) -> Page[Opportunity]:
         """One page of the deals ``viewer`` may see that pass ``query``'s filter, in its order."""
@@ -146,7 +160,14 @@ class DealRepository:
         if after is not None:
             (params["after_time"],), params["after_id"] = after
         stmt = _LIST_VISIBLE[after is not None][visibility.shape_of(viewer)]
-        rows = [to_opportunity(row) for row in self.session.execute(stmt, params)]
+        stages: dict[tuple[str, int, str], tuple[str, str, int]] = {}
+        rows = []
+        for row in self.session.execute(stmt, params):
+            key = (row.pipeline_id, row.pipeline_version, row.stage_key)
+            stage = stages.get(key)
+            if stage is None:
+                stage = stages[key] = self._stage(row)
+            rows.append(to_opportunity(row, stage))
         return ordering.page_from(rows, query.limit, order, query.filter.text, lambda o: ([o.create_time], o.id))
 
     def visible_ids(self, opportunity_ids: list[str], viewer: visibility.Viewer) -> set[str]:

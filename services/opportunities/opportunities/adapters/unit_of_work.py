@@ -37,8 +37,8 @@ class SqlUnitOfWork(UnitOfWork):
         super().__init__("opportunities", sessions, metadata, encoder)
 
     def _start(self, session: sa.Connection) -> None:
-        self.deals = DealRepository(session)
         self.pipelines = PipelineRepository(session)
+        self.deals = DealRepository(session, self.pipelines)
         self.registration = RegistrationRepository(session)
         self.tasks = TaskRepository(session)
         self.alerts = AlertRepository(session)

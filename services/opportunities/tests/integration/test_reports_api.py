@@ -548,3 +548,45 @@ def test_the_figures_kept_for_the_funnel_follow_every_write(world, report_as):
         kept, counted, stale = _kept_and_recomputed(conn)
         assert kept == counted and stale == []
     engine.dispose()
+
+
+def test_each_stay_keeps_its_funnel_columns_as_a_recomputation_says(world):
+    """Migration 0018 keeps a stay's columns incrementally (its own before insert, its deal's earlier stays'
+    ``advanced`` after): stays added one at a time and several at once, forward, back, to a stage not in the deal's
+    version, to a lost stage, with an id lower than a later stay's, and deleted, always equal
+    ``report_history_values``."""
+    engine = sa.create_engine(Settings.for_service("opportunities").database_url, poolclass=sa.pool.NullPool)
+    deal = world.deals["B3"]
+    add = sa.text("INSERT INTO stage_history (opportunity_id, stage_key, enter_time) VALUES (:d, :k, :t)")
+
+    def stale(conn: sa.Connection) -> list:
+        return conn.execute(sa.text(
+            "SELECT id, owner_id, pipeline_id, counted, known_stage, advanced FROM stage_history "
+            "EXCEPT SELECT id, owner_id, pipeline_id, counted, known_stage, advanced FROM report_history_values"
+        )).all()
+
+    with engine.begin() as conn:
+        for key in ("validate", "discover", "lost", "no_such_stage", "proposal", "analyse", "validate"):
+            conn.execute(add, {"d": deal, "k": key, "t": t("2026-12-01T02:00:00")})
+            assert stale(conn) == [], key
+        # Several stays in one statement: each row's triggers see the others.
+        conn.execute(add, [{"d": deal, "k": k, "t": t("2026-12-02T02:00:00")}
+                           for k in ("discover", "negotiation", "value", "lost", "won")])
+        assert stale(conn) == []
+        # A stay whose id is below one already there (ids are taken before commit, commits come in any order).
+        low = conn.execute(sa.text("SELECT nextval(pg_get_serial_sequence('stage_history', 'id'))")).scalar_one()
+        conn.execute(add, {"d": deal, "k": "perception", "t": t("2026-12-03T02:00:00")})
+        conn.execute(sa.text("INSERT INTO stage_history (id, opportunity_id, stage_key, enter_time) "
+                             "OVERRIDING SYSTEM VALUE VALUES (:i, :d, 'discover', :t)"),
+                     {"i": low, "d": deal, "t": t("2026-12-03T01:00:00")})
+        assert stale(conn) == []
+        advanced = conn.execute(sa.text("SELECT count(*) FROM stage_history WHERE opportunity_id = :d AND advanced"),
+                                {"d": deal}).scalar_one()
+        assert advanced > 0
+        # Deleting the later stays takes ``advanced`` back from the earlier ones.
+        conn.execute(sa.text("DELETE FROM stage_history WHERE opportunity_id = :d AND stage_key <> 'discover'"),
+                     {"d": deal})
+        assert stale(conn) == []
+        assert conn.execute(sa.text("SELECT count(*) FROM stage_history WHERE opportunity_id = :d AND advanced"),
+                            {"d": deal}).scalar_one() == 0
+    engine.dispose()
