@@ -66,8 +66,9 @@ def _register_converted(uow: OpportunitiesUnitOfWork, cmd: RegisterFromConversio
         contact_name=cmd.contact_name, contact_phone=cmd.contact_phone, contact_email=cmd.contact_email,
         region=cmd.region, source=cmd.source, owner_id=cmd.owner_id, registrant_id=cmd.registrant_id,
         pipeline=pipeline, now=now, product_lines=cmd.product_lines, customer_id=cmd.customer_id)
-    # An event cannot be refused: a collision queues the deal for arbitration whatever the company's mode.
-    _check_collision(uow, opportunity, uow.registration.settings(), now, refuse=False)
+    # An event cannot be refused: a collision queues the deal for arbitration whatever the company's mode. The
+    # settings are read only if there is a collision to check (most conversions name no product line).
+    _check_collision(uow, opportunity, None, now, refuse=False)
     if not uow.deals.add(opportunity):
         return None
     uow.deals.enter_stage(opportunity.id, opportunity.stage_key, now, cmd.registrant_id)
@@ -78,13 +79,15 @@ def _register_converted(uow: OpportunitiesUnitOfWork, cmd: RegisterFromConversio
 
 
 def _check_collision(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,
-                     settings: registration.RegistrationSettings, now: datetime, *, refuse: bool,
+                     settings: registration.RegistrationSettings | None, now: datetime, *, refuse: bool,
                      lines: tuple[str, ...] | None = None) -> None:
     """Refuse (FAILED_PRECONDITION REGISTRATION_COLLISION) or queue a registration that collides (撞单) for
-    ``lines`` (the deal's product lines by default)."""
+    ``lines`` (the deal's product lines by default). ``settings`` None: read here, only when there is something to
+    check."""
     lines = opportunity.product_lines if lines is None else lines
     if not lines or opportunity.owner_id is None:
         return  # holds nothing, collides with nothing (registration.find_collision); unassigned: no owner yet
+    settings = settings or uow.registration.settings()
     uow.registration.lock_customer(opportunity.customer_key)
     collision = registration.find_collision(opportunity.owner_id, lines,
                                             uow.registration.holdings(opportunity.customer_key), settings, now)
@@ -106,7 +109,7 @@ def check_added_lines(uow: OpportunitiesUnitOfWork, opportunity: model.Opportuni
     added = tuple(p for p in opportunity.product_lines if registration.product_line_key(p) not in held)
     if not added or opportunity.stage_category != model.OPEN:
         return
-    _check_collision(uow, opportunity, uow.registration.settings(), now, refuse=True, lines=added)
+    _check_collision(uow, opportunity, None, now, refuse=True, lines=added)
 
 
 @dataclass(frozen=True)
