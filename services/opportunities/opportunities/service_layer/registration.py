@@ -69,10 +69,9 @@ def _register_converted(uow: OpportunitiesUnitOfWork, cmd: RegisterFromConversio
     # An event cannot be refused: a collision queues the deal for arbitration whatever the company's mode. The
     # settings are read only if there is a collision to check (most conversions name no product line).
     _check_collision(uow, opportunity, None, now, refuse=False)
-    if not uow.deals.add(opportunity):
+    if not uow.deals.add_registered(opportunity, now, cmd.registrant_id,
+                                    _chain_copy(opportunity, list(cmd.decision_chain), now)):
         return None
-    uow.deals.enter_stage(opportunity.id, opportunity.stage_key, now, cmd.registrant_id)
-    _copy_chain(uow, opportunity, list(cmd.decision_chain), now)
     uow.publish(opportunity.events)
     tasks_on_entry(uow, opportunity, pipeline.first_open_stage(), now)
     return opportunity
@@ -211,10 +210,8 @@ def write_registration(uow: OpportunitiesUnitOfWork, opportunity: model.Opportun
                        now: datetime) -> None:
     """Store a checked registration: the deal in its first stage, its customer's decision chain copied, its events,
     the stage's tasks and a big deal's alert."""
-    uow.deals.add(opportunity)
-    uow.deals.enter_stage(opportunity.id, opportunity.stage_key, now, opportunity.registrant_id)
-    if opportunity.customer_id:
-        _copy_chain(uow, opportunity, uow.customers.chain(opportunity.customer_id), now)
+    chain = uow.customers.chain(opportunity.customer_id) if opportunity.customer_id else []
+    uow.deals.add_registered(opportunity, now, opportunity.registrant_id, _chain_copy(opportunity, chain, now))
     uow.publish(opportunity.events)
     tasks_on_entry(uow, opportunity, pipeline.first_open_stage(), now)
     raise_big_deal(uow, opportunity, now)
@@ -237,10 +234,10 @@ def parsed_registration(cmd: RegisterOpportunity, now: datetime, field_prefix: s
         today=company_time.today(now), field_prefix=field_prefix)
 
 
-def _copy_chain(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,
-                contacts: list[decision_chain.DealContact], now: datetime) -> None:
-    """The customer's decision chain becomes the deal's own (kept per deal from now on)."""
-    uow.deals.add_contacts(decision_chain.copied(contacts, opportunity.id, new_id, now))
+def _chain_copy(opportunity: model.Opportunity, contacts: list[decision_chain.DealContact],
+                now: datetime) -> list[decision_chain.DealContact]:
+    """The customer's decision chain as the deal's own (kept per deal from now on), written with the deal."""
+    return decision_chain.copied(contacts, opportunity.id, new_id, now)
 
 
 @dataclass(frozen=True)
