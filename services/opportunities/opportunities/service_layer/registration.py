@@ -86,7 +86,8 @@ def _check_collision(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunit
     lines = opportunity.product_lines if lines is None else lines
     if not lines or opportunity.owner_id is None:
         return  # holds nothing, collides with nothing (registration.find_collision); unassigned: no owner yet
-    settings = settings or uow.registration.settings()
+    if settings is None:
+        settings = uow.registration.settings()
     uow.registration.lock_customer(opportunity.customer_key)
     collision = registration.find_collision(opportunity.owner_id, lines,
                                             uow.registration.holdings(opportunity.customer_key), settings, now)
