@@ -66,7 +66,10 @@ def _owner(opportunity) -> str:
 def registration_from_event(env: Envelope, routing_role: str = "sales_ops") -> NoticeRequest:
     """The owner's notice of a registered deal; a deal without an owner goes to the routing queue's
     leaders (holders of ``routing_role``). INVALID_ARGUMENT (dead-lettered) when malformed."""
-    opportunity = env.payload(OpportunityRegistered).opportunity
+    return _registration_request(env.payload(OpportunityRegistered).opportunity, routing_role)
+
+
+def _registration_request(opportunity: Opportunity, routing_role: str) -> NoticeRequest:
     subject, facts = _deal(opportunity)
     if opportunity.registration_state == Opportunity.UNASSIGNED:
         return NoticeRequest("unassigned_deal", [], subject, facts, role_holders=(routing_role,))
@@ -245,10 +248,10 @@ def _time(ts, env: Envelope) -> datetime:
 
 def registration_effects(env: Envelope, rules: Rules) -> EventEffects:
     """The owner's notice (or the routing queue's), and the follow-up cadence while nothing is recorded."""
-    request = registration_from_event(env, rules.routing_role)
+    opportunity = env.payload(OpportunityRegistered).opportunity  # parsed once for both
+    request = _registration_request(opportunity, rules.routing_role)
     if not request.recipients:
         return EventEffects([request])
-    opportunity = env.payload(OpportunityRegistered).opportunity
     start = _time(opportunity.create_time, env)
     cadence = reminders.follow_ups(ids=_ids(len(rules.follow_up_days)), subject=request.subject,
                                    recipient_id=request.recipients[0], title=opportunity.title, start=start,

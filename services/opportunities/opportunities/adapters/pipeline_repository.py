@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
@@ -29,11 +31,16 @@ class PipelineRepository:
         return pipeline_from_dict(row.definition, id=row.id, version=row.version, is_default=row.is_default,
                                   create_time=row.create_time)
 
+    # Only the default's id and latest version: its definition comes from the versions' cache (``get``), so a
+    # converted lead's registration neither builds this statement nor parses the definition again.
+    _DEFAULT = sa.select(pipelines.c.id, pipelines.c.version).where(pipelines.c.is_default)
+
     def default(self) -> Pipeline | None:
         """The latest version of the default pipeline."""
-        row = self.session.execute(self._SELECT.where(
-            pipelines.c.is_default, pipeline_versions.c.version == pipelines.c.version)).first()
-        return self._to_pipeline(row) if row else None
+        row = self.session.execute(self._DEFAULT).first()
+        pipeline = self.get(row.id, row.version) if row else None
+        # A version cached while another pipeline was the default says is_default=False.
+        return pipeline if pipeline is None or pipeline.is_default else dataclasses.replace(pipeline, is_default=True)
 
     def get(self, pipeline_id: str, version: int | None = None) -> Pipeline | None:
         """One version (the latest when ``version`` is None).

@@ -66,25 +66,28 @@ def _register_converted(uow: OpportunitiesUnitOfWork, cmd: RegisterFromConversio
         contact_name=cmd.contact_name, contact_phone=cmd.contact_phone, contact_email=cmd.contact_email,
         region=cmd.region, source=cmd.source, owner_id=cmd.owner_id, registrant_id=cmd.registrant_id,
         pipeline=pipeline, now=now, product_lines=cmd.product_lines, customer_id=cmd.customer_id)
-    # An event cannot be refused: a collision queues the deal for arbitration whatever the company's mode.
-    _check_collision(uow, opportunity, uow.registration.settings(), now, refuse=False)
-    if not uow.deals.add(opportunity):
+    # An event cannot be refused: a collision queues the deal for arbitration whatever the company's mode. The
+    # settings are read only if there is a collision to check (most conversions name no product line).
+    _check_collision(uow, opportunity, None, now, refuse=False)
+    if not uow.deals.add_registered(opportunity, now, cmd.registrant_id,
+                                    _chain_copy(opportunity, list(cmd.decision_chain), now)):
         return None
-    uow.deals.enter_stage(opportunity.id, opportunity.stage_key, now, cmd.registrant_id)
-    _copy_chain(uow, opportunity, list(cmd.decision_chain), now)
     uow.publish(opportunity.events)
     tasks_on_entry(uow, opportunity, pipeline.first_open_stage(), now)
     return opportunity
 
 
 def _check_collision(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,
-                     settings: registration.RegistrationSettings, now: datetime, *, refuse: bool,
+                     settings: registration.RegistrationSettings | None, now: datetime, *, refuse: bool,
                      lines: tuple[str, ...] | None = None) -> None:
     """Refuse (FAILED_PRECONDITION REGISTRATION_COLLISION) or queue a registration that collides (撞单) for
-    ``lines`` (the deal's product lines by default)."""
+    ``lines`` (the deal's product lines by default). ``settings`` None: read here, only when there is something to
+    check."""
     lines = opportunity.product_lines if lines is None else lines
     if not lines or opportunity.owner_id is None:
         return  # holds nothing, collides with nothing (registration.find_collision); unassigned: no owner yet
+    if settings is None:
+        settings = uow.registration.settings()
     uow.registration.lock_customer(opportunity.customer_key)
     collision = registration.find_collision(opportunity.owner_id, lines,
                                             uow.registration.holdings(opportunity.customer_key), settings, now)
@@ -106,7 +109,7 @@ def check_added_lines(uow: OpportunitiesUnitOfWork, opportunity: model.Opportuni
     added = tuple(p for p in opportunity.product_lines if registration.product_line_key(p) not in held)
     if not added or opportunity.stage_category != model.OPEN:
         return
-    _check_collision(uow, opportunity, uow.registration.settings(), now, refuse=True, lines=added)
+    _check_collision(uow, opportunity, None, now, refuse=True, lines=added)
 
 
 @dataclass(frozen=True)
@@ -208,10 +211,8 @@ def write_registration(uow: OpportunitiesUnitOfWork, opportunity: model.Opportun
                        now: datetime) -> None:
     """Store a checked registration: the deal in its first stage, its customer's decision chain copied, its events,
     the stage's tasks and a big deal's alert."""
-    uow.deals.add(opportunity)
-    uow.deals.enter_stage(opportunity.id, opportunity.stage_key, now, opportunity.registrant_id)
-    if opportunity.customer_id:
-        _copy_chain(uow, opportunity, uow.customers.chain(opportunity.customer_id), now)
+    chain = uow.customers.chain(opportunity.customer_id) if opportunity.customer_id else []
+    uow.deals.add_registered(opportunity, now, opportunity.registrant_id, _chain_copy(opportunity, chain, now))
     uow.publish(opportunity.events)
     tasks_on_entry(uow, opportunity, pipeline.first_open_stage(), now)
     raise_big_deal(uow, opportunity, now)
@@ -234,10 +235,10 @@ def parsed_registration(cmd: RegisterOpportunity, now: datetime, field_prefix: s
         today=company_time.today(now), field_prefix=field_prefix)
 
 
-def _copy_chain(uow: OpportunitiesUnitOfWork, opportunity: model.Opportunity,
-                contacts: list[decision_chain.DealContact], now: datetime) -> None:
-    """The customer's decision chain becomes the deal's own (kept per deal from now on)."""
-    uow.deals.add_contacts(decision_chain.copied(contacts, opportunity.id, new_id, now))
+def _chain_copy(opportunity: model.Opportunity, contacts: list[decision_chain.DealContact],
+                now: datetime) -> list[decision_chain.DealContact]:
+    """The customer's decision chain as the deal's own (kept per deal from now on), written with the deal."""
+    return decision_chain.copied(contacts, opportunity.id, new_id, now)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,11 @@ class Deals(Protocol):
 
     def add_contacts(self, contacts: list[DealContact]) -> None: ...
 
+    def add_registered(self, opportunity: Opportunity, time: datetime, actor_id: str | None,
+                       contacts: list[DealContact]) -> bool:
+        """A new deal (``add``), its first stay in its stage at ``time`` by ``actor_id`` (``enter_stage``) and its
+        decision chain (``add_contacts``) at once; False when the lead already yielded a deal (nothing written)."""
+
     def contact(self, opportunity_id: str, contact_id: str) -> DealContact | None: ...
 
     def update_contact(self, contact: DealContact) -> None: ...

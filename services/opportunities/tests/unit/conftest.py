@@ -177,6 +177,14 @@ class FakeDeals(_State):
             approved_samples=sum(1 for _, k, o in self.samples if o == opportunity_id and k == "approved"),
             delivered_samples=sum(1 for _, k, o in self.samples if o == opportunity_id and k == "delivered"))
 
+    def add_registered(self, opportunity: Opportunity, time: datetime, actor_id: str | None,
+                       contacts: list[DealContact]) -> bool:
+        if not self.add(opportunity):
+            return False
+        self.enter_stage(opportunity.id, opportunity.stage_key, time, actor_id)
+        self.add_contacts(contacts)
+        return True
+
     # decision chain
     def add_contacts(self, contacts: list[DealContact]) -> None:
         for c in contacts:

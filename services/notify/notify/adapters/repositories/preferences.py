@@ -26,8 +26,11 @@ class PreferencesRepository:
     def __init__(self, session: sa.Connection) -> None:
         self.session = session
 
+    # Built once: every event that notifies someone reads their preferences.
+    _GET = sa.select(preferences).where(preferences.c.user_id == sa.bindparam("user_id"))
+
     def get(self, user_id: str) -> Preferences | None:
-        row = self.session.execute(sa.select(preferences).where(preferences.c.user_id == user_id)).first()
+        row = self.session.execute(self._GET, {"user_id": user_id}).first()
         return _to_preferences(row) if row else None
 
     def save(self, prefs: Preferences, now: datetime) -> Preferences:
@@ -68,12 +71,15 @@ class RobotRepository:
         stmt = sa.select(r).where(r.c.department_id == department_id).order_by(r.c.create_time, r.c.id)
         return [_to_robot(row) for row in self.session.execute(stmt)]
 
+    # Built once: every notice's primary recipient is looked up for department robots.
+    _OF_MEMBERS_DEPARTMENT = (
+        sa.select(department_robots).join(org.users, org.users.c.department_id == department_robots.c.department_id)
+        .where(org.users.c.user_id == sa.bindparam("user_id"))
+        .order_by(department_robots.c.create_time, department_robots.c.id))
+
     def of_members_department(self, user_id: str) -> list[DepartmentRobot]:
         """The robots of the department ``user_id`` belongs to, in one query."""
-        r, u = department_robots, org.users
-        stmt = (sa.select(r).join(u, u.c.department_id == r.c.department_id).where(u.c.user_id == user_id)
-                .order_by(r.c.create_time, r.c.id))
-        return [_to_robot(row) for row in self.session.execute(stmt)]
+        return [_to_robot(row) for row in self.session.execute(self._OF_MEMBERS_DEPARTMENT, {"user_id": user_id})]
 
     def get(self, department_id: str, robot_id: str) -> DepartmentRobot | None:
         r = department_robots
