@@ -228,7 +228,8 @@ def main() -> None:
         raw_rate, raw_cpu = raw_transaction()
         from bench import consumer
 
-        floor_events = consumer.measure("nameko", os.environ["SHANGJI_AMQP_URI"], 1500, 300)
+        floor_count = 1500
+        floor_events = consumer.measure("nameko", os.environ["SHANGJI_AMQP_URI"], floor_count, 300)
 
         print("\n(a) CreateLead vs plain grpcio echo (closed loop, calls/s, ms, CPU ms per call)")
         load.print_table([r for (kind, c), r in results.items() if kind == "create"], cpu.GROUPS)
@@ -244,7 +245,7 @@ def main() -> None:
         print(f"(c) plain psycopg, a row and its outbox row and NOTIFY, one transaction each: {raw_rate:.0f}/s, "
               f"{raw_cpu:.2f} ms CPU (client + PostgreSQL)")
         echo_cpu = results[("echo", 16)].cpu.total * 1000 / max(results[("echo", 16)].calls, 1)
-        event_cpu = floor_events["usage"].total * 1000 / 1500
+        event_cpu = floor_events["usage"].total * 1000 / floor_count
         print(f"(d) the floor of a call that writes and publishes one event, from parts measured in this run: "
               f"gRPC echo {echo_cpu:.2f} + that transaction {raw_cpu:.2f} + one event through the broker to a kit "
               f"handler that does nothing (bench.consumer: consumer + broker) {event_cpu:.2f} = "
