@@ -12,9 +12,10 @@ every process takes its share of it (``pool_limit``):
 | process | connections at most (budget 30 / 60) | why |
 | --- | --- | --- |
 | a service's share | budget / 6 (5 / 10) | six services |
-| worker: outbox relay | 2 (2 / 2) | a LISTEN connection and one for claims, outside the pool |
-| worker: pool | (share - 2) / 3, at least 1 (1 / 2) | handlers are short; events queue in RabbitMQ |
-| front: pool | the rest, at least 2 (2 / 6), split over SHANGJI_GRPC_PROCESSES | calls wait (10 s) for one |
+| worker: outbox relay | 1 (1 / 1) | LISTEN and claims on one connection, outside the pool |
+| worker: pool | (share - 1) / 3, at least 1 (1 / 3) | handlers are short; events queue in RabbitMQ |
+| front: settings cache | 1 per process (1 / 1) | ``process_cache``'s LISTEN connection, outside the pool |
+| front: pool | the rest (at least 2) / SHANGJI_GRPC_PROCESSES, less the cache (2 / 5) | calls wait (10 s) for one |
 | anything else (tests, scripts, CLI) | 2 | |
 
 Three suites at 30 hold at most 90 connections: within 100 with PostgreSQL's reserved superuser
@@ -39,7 +40,8 @@ _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
 
 FRONT, WORKER, TOOL = "front", "worker", "tool"
-RELAY_CONNECTIONS = 2
+RELAY_CONNECTIONS = 1
+CACHE_CONNECTIONS = 1
 TOOL_CONNECTIONS = 2
 _role = {"role": TOOL, "processes": 1}
 
@@ -70,7 +72,7 @@ def pool_limit(role: str | None = None, processes: int | None = None) -> int:
         return worker
     if role == FRONT:
         front = max(2, share - RELAY_CONNECTIONS - worker)
-        return max(1, front // (processes or _role["processes"]))
+        return max(1, front // (processes or _role["processes"]) - CACHE_CONNECTIONS)
     return TOOL_CONNECTIONS
 
 

@@ -8,6 +8,10 @@
   only after the batch's confirms, so a failed publish rolls the mark back: one round trip per batch
   instead of a claim and a mark, and none per row.
 - Publishes the batch, then waits once for the broker's confirms (``EventPublisher.publish_batch``).
+- One connection does both: it LISTENs while idle and claims inside an explicit transaction (it runs in
+  autocommit, so nothing holds a transaction open while it waits). PostgreSQL delivers notifications to a
+  session between transactions only, and psycopg keeps those that arrive while a statement runs for the next
+  ``notifies()``; so a second connection only for LISTEN bought nothing but a slot of the connection budget.
 - Wakes on ``LISTEN outbox`` and polls every ``poll_seconds`` as a fallback. Every commit that wrote rows
   sends one notification, so under load many are queued by the time a round ends: a wake-up waits
   ``linger_seconds`` for more commits, then swallows every notification already received before it claims,
@@ -52,17 +56,14 @@ class OutboxRelay:
         self.retention_days = retention_days
         self.publisher = EventPublisher(amqp_uri, service)
         self._db: psycopg.Connection | None = None
-        self._listen: psycopg.Connection | None = None
         self._last_purge = 0.0
         self.published = 0
         self.rounds = 0  # claims made, empty ones included: published / rounds is the batching achieved
 
     def _connect(self) -> None:
         if self._db is None or self._db.closed:
-            self._db = psycopg.connect(self.dsn, connect_timeout=5)
-        if self._listen is None or self._listen.closed:
-            self._listen = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
-            self._listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self._db = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
+            self._db.execute(f"LISTEN {NOTIFY_CHANNEL}")
 
     def publish_pending(self) -> int:
         """One round: claim, publish with confirms, mark sent, commit. Returns rows published."""
@@ -79,13 +80,13 @@ class OutboxRelay:
         return len(rows)
 
     def _wait_for_wakeup(self) -> None:
-        for _ in self._listen.notifies(timeout=self.poll_seconds, stop_after=1):
+        for _ in self._db.notifies(timeout=self.poll_seconds, stop_after=1):
             pass
         if self.linger_seconds > 0:
             self._sleep(self.linger_seconds)
         # Notifications of commits before this point are for rows the coming claim takes: read off the socket
         # without waiting (libpq's calls; ``notifies(timeout=0)`` would still go through a wait).
-        pgconn = self._listen.pgconn
+        pgconn = self._db.pgconn
         pgconn.consume_input()
         while pgconn.notifies() is not None:
             pass
@@ -97,13 +98,12 @@ class OutboxRelay:
             self._last_purge = time.monotonic()
 
     def close(self) -> None:
-        for conn in (self._db, self._listen):
-            try:
-                if conn is not None:
-                    conn.close()
-            except Exception:  # a broken connection is being thrown away anyway
-                pass
-        self._db = self._listen = None
+        try:
+            if self._db is not None:
+                self._db.close()
+        except Exception:  # a broken connection is being thrown away anyway
+            pass
+        self._db = None
         self.publisher.close()
 
     def run(self, should_stop: Callable[[], bool], sleep: Callable[[float], None] = time.sleep) -> None:

@@ -103,7 +103,7 @@ def test_one_wake_up_takes_every_commit_already_notified(settings, uow_factory, 
         write_event(uow_factory, f"burst-{i}")
     relay._wait_for_wakeup()
     assert relay.publish_pending() == 20
-    assert list(relay._listen.notifies(timeout=0)) == []
+    assert list(relay._db.notifies(timeout=0)) == []
     relay.close()
     assert len(listener()) == 20
 

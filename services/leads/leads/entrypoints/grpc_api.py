@@ -239,7 +239,8 @@ class LeadsApi(leads_pb2_grpc.LeadsServiceServicer):
 
 
 def register(grpc_server: grpc.Server, settings: Settings | None = None) -> list[str]:
-    leads_pb2_grpc.add_LeadsServiceServicer_to_server(LeadsApi(bootstrap.uow_factory(settings)), grpc_server)
+    api = LeadsApi(bootstrap.uow_factory(settings, cached=True))
+    leads_pb2_grpc.add_LeadsServiceServicer_to_server(api, grpc_server)
     return ["shangji.leads.v1.LeadsService", *reports_api.register(grpc_server, settings)]
 
 

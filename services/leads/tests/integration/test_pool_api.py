@@ -8,8 +8,10 @@ import grpc
 import pytest
 
 from leads import bootstrap
+from leads.adapters.settings_repository import PoolSettingsRepository
 from leads.service_layer import pool
 from shangji.leads.v1 import leads_pb2
+from shangji_kit import process_cache
 from shangji_kit.rpc.status import details_of
 from shangji_kit.settings import Settings
 from shangji_kit.testing.service_db import ServiceDb
@@ -161,6 +163,27 @@ def test_a_cap_exceeded_is_refused_with_the_numbers_and_nothing_changes(sales, p
     # A converted lead no longer counts.
     rep.ConvertLead(leads_pb2.ConvertLeadRequest(name=own.name))
     assert len(claim(rep, *names)) == 2
+
+
+def test_the_front_keeps_the_settings_and_the_next_call_sees_a_committed_change(sales, pool_settings):
+    """The front reads the pool settings once per process (``process_cache``); an operator's UPDATE, committed
+    outside the service, is what the very next call obeys, in both directions."""
+    pool_settings(claim_cap=1)
+    _, rep = sales()
+    first, second = into_pool(rep).name, into_pool(rep).name
+    cache = process_cache.for_database(Settings.for_service("leads").database_url)
+    assert cache.wait_listening()
+    claim(rep, first)
+    kept = cache.get(PoolSettingsRepository.CACHE_NAME, lambda: pytest.fail("the front read the database again"))
+    assert kept[0].claim_cap == 1
+    assert refused(rep.ClaimLeads, leads_pb2.ClaimLeadsRequest(names=[second]),
+                   grpc.StatusCode.FAILED_PRECONDITION)["metadata"]["cap"] == "1"
+    pool_settings(claim_cap=2)
+    assert [lead.name for lead in claim(rep, second)] == [second]
+    pool_settings(claim_cap=1)
+    third = into_pool(rep).name
+    assert refused(rep.ClaimLeads, leads_pb2.ClaimLeadsRequest(names=[third]),
+                   grpc.StatusCode.FAILED_PRECONDITION)["metadata"]["held"] == "2"
 
 
 def test_claims_of_missing_or_malformed_leads_and_by_non_sales_users_are_refused(sales, as_user, org):
