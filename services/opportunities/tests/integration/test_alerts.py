@@ -53,9 +53,18 @@ def test_close_date_alerts_once_per_date(as_user, scalar):
 
 def test_stalled_once_per_stay(as_user, scalar):
     deal = register(as_user(str(uuid.uuid4())), close_in_days=200)
-    stalled_at = TODAY + timedelta(days=15)  # discover: max_days 14
+    # The limit of the deal's own pipeline version: another test in the session may have loaded a new version
+    # of the default pipeline with a different limit (test_lifecycle_api does).
+    stages = scalar("SELECT v.definition -> 'stages' FROM pipeline_versions v JOIN opportunities o ON "
+                    "o.pipeline_id = v.pipeline_id AND o.pipeline_version = v.version WHERE o.id = :i",
+                    i=deal.name.split("/")[-1])
+    max_days = next(s["max_days"] for s in stages if s["key"] == "discover")
+    assert deal.stage == "discover" and max_days
+    assert [a for a in alerts.scan_alerts(TODAY + timedelta(days=max_days - 1), uow())
+            if a.opportunity.id == deal.id and a.kind == "stalled"] == []
+    stalled_at = TODAY + timedelta(days=max_days + 1)
     raised = [a for a in alerts.scan_alerts(stalled_at, uow()) if a.opportunity.id == deal.id]
-    assert [(a.kind, a.stage_key, a.max_days) for a in raised] == [("stalled", "discover", 14)]
+    assert [(a.kind, a.stage_key, a.max_days) for a in raised] == [("stalled", "discover", max_days)]
     alerts.scan_alerts(stalled_at + timedelta(days=1), uow())
     assert events(scalar, deal, "OpportunityStalled") == 1
     assert scalar("SELECT count(*) FROM alerts_sent WHERE opportunity_id = :i AND kind = 'stalled'", i=deal.id) == 1
