@@ -41,6 +41,11 @@ class AbstractUnitOfWork(Protocol):
     def __exit__(self, *exc: object) -> None:
         self.rollback()
 
+    def reading(self) -> Self:
+        """Say that this use case only reads: ``with uow.reading(): ...``. The SQL unit of work then runs
+        its statements outside a transaction; a fake needs nothing."""
+        return self
+
     @abc.abstractmethod
     def commit(self) -> None: ...
 

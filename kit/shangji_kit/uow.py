@@ -35,9 +35,22 @@ class UnitOfWork(AbstractUnitOfWork):
         self._encoder = encoder
         self.session: sa.Connection | None = None
         self.outbox: Outbox | None = None
+        self._reading = False
+
+    def reading(self) -> UnitOfWork:
+        """A unit of work that only reads runs its statements in autocommit: no BEGIN before the first and no
+        ROLLBACK after the last, two round trips of a read of two or three. It sees nothing it would not see
+        in a transaction: under READ COMMITTED each statement takes its own snapshot in a transaction too.
+        Not for reads that need one (a server-side cursor, ``SET LOCAL``, ``FOR UPDATE``); ``add`` and
+        ``commit`` refuse, so a use case that reads cannot start writing by mistake."""
+        self._reading = True
+        return self
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._sessions()
+        if self._reading:
+            # Client-side in psycopg (no round trip); the pool puts the connection back as it was.
+            self.session.execution_options(isolation_level="AUTOCOMMIT")
         self.outbox = Outbox(self._outbox_table, self.service, self._encoder)
         if self._request_ids_table is not None:
             self.request_ids = SqlRequestIds(self.session, self._request_ids_table)
@@ -53,8 +66,10 @@ class UnitOfWork(AbstractUnitOfWork):
         finally:
             self.session.close()
             self.session = None
+            self._reading = False
 
     def claim_event(self, consumer: str, event_id: str, event_type: str) -> bool:
+        self._check_writable()
         return self._inbox.claim(self.session, consumer, event_id, event_type)
 
     def claim(self, delivery: Delivery) -> bool:
@@ -62,11 +77,17 @@ class UnitOfWork(AbstractUnitOfWork):
         return self.claim_event(delivery.consumer, delivery.event_id, delivery.event_type)
 
     def add(self, event: object) -> None:
+        self._check_writable()
         self.outbox.add_event(event)
 
     def commit(self) -> None:
+        self._check_writable()
         self.outbox.flush(self.session)
         self.session.commit()
+
+    def _check_writable(self) -> None:
+        if self._reading:
+            raise RuntimeError("a unit of work opened with reading() only reads")
 
     def rollback(self) -> None:
         if self.session is not None:

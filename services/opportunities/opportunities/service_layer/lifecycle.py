@@ -58,7 +58,7 @@ UPDATABLE_FIELDS = ("title", "amount", "currency", "expected_close_date", "proba
 
 def get_opportunity(opportunity_id: str, caller_id: str, uow: OpportunitiesUnitOfWork) -> model.Opportunity:
     """One deal the caller may see; NOT_FOUND alike for a missing deal and for one they may not see."""
-    with uow:
+    with uow.reading():
         opportunity, viewer = visible_deal(uow, opportunity_id, caller_id)
         return shown_to(uow, viewer, opportunity)
 
@@ -71,7 +71,7 @@ def list_opportunities(caller_id: str, page_size: int, page_token: str, uow: Opp
     user_id = as_user_id(caller_id)
     if user_id is None:
         return OpportunityPage([], "")
-    with uow:
+    with uow.reading():
         viewer = uow.org.viewer(user_id)
         page = uow.deals.list_visible(viewer, query, company_time.today(clock()))
         shown = shown_all(uow, viewer, page.items)
