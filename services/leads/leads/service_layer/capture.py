@@ -190,7 +190,7 @@ def campaign_source(uow: LeadsUnitOfWork, lead: model.Lead, campaign_id: str) ->
 
 def get_lead(lead_id: str, caller_id: str, uow: LeadsUnitOfWork) -> model.Lead:
     caller_id = caller.user_id(caller_id)
-    with uow:
+    with uow.reading():
         viewer = uow.org.viewer(caller_id)
         lead = uow.leads.get_visible(lead_id, viewer)
         # A lead the caller may not see gets the answer a missing id gets, so ids cannot be probed.
@@ -206,7 +206,7 @@ def list_leads(caller_id: str, page_size: int, page_token: str, uow: LeadsUnitOf
     the order asked (newest first by default, most relevant first with a search), one page at a time."""
     query = lead_list_query(filter_text, order_by, page_token, page_size)
     caller_id = caller.user_id(caller_id)
-    with uow:
+    with uow.reading():
         viewer = uow.org.viewer(caller_id)
         page = leads_page(uow, caller_id, viewer, query, in_pool)
     return LeadPage(page.items, page.next_page_token)

@@ -119,7 +119,7 @@ def create_customer(cmd: CreateCustomer, caller_id: str, uow: LeadsUnitOfWork, n
 
 def get_customer(customer_id: str, caller_id: str, uow: LeadsUnitOfWork) -> CustomerView:
     caller_id = caller.user_id(caller_id)
-    with uow:
+    with uow.reading():
         customer = uow.customers.get(customer_id, uow.org.viewer(caller_id))
         if customer is None:
             raise NotFound(f"customers/{customer_id}")
@@ -131,7 +131,7 @@ def list_customers(caller_id: str, page_size: int, page_token: str, uow: LeadsUn
     """The customers the caller may see that pass the filter (README, "Lists"), in the order asked."""
     query = customer_list_query(filter_text, order_by, page_token, page_size)
     caller_id = caller.user_id(caller_id)
-    with uow:
+    with uow.reading():
         return customers_page(uow, uow.org.viewer(caller_id), query)
 
 
