@@ -2,6 +2,7 @@
 handled, retried and dead-lettered, its outbox backlog and lag, and database pool usage."""
 
 import os
+import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timezone
@@ -21,10 +22,15 @@ from shangji_kit.testing.wait import eventually
 REGISTERED = "shangji.opportunities.v1.OpportunityRegistered"
 
 
-def scrape(port: int) -> dict[tuple[str, frozenset], float]:
-    """Every sample on /metrics, keyed by (name, labels)."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        text = response.read().decode()
+def scrape(port: int, proc: ServiceProcess | None = None) -> dict[tuple[str, frozenset], float]:
+    """Every sample on /metrics, keyed by (name, labels). A failed scrape names the process's last log lines: the
+    server writes the exception behind a 500 there (once seen under a loaded full run, not reproduced alone)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            text = response.read().decode()
+    except urllib.error.HTTPError as exc:
+        tail = proc.log_path.read_text(errors="replace")[-4000:] if proc is not None else ""
+        raise AssertionError(f"/metrics answered {exc.code}; the process's log ends:\n{tail}") from exc
     return {(s.name, frozenset(s.labels.items())): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
 
@@ -84,7 +90,7 @@ def shangji_db_prefix() -> str:
 
 def test_a_worker_counts_retries_and_dead_letters_and_reports_its_outbox(process, broker):
     # The worker uses the platform tests' own vhost, so no other notify worker of this session competes.
-    _, metrics_port = process("notify", "worker", SHANGJI_AMQP_URI=broker, SHANGJI_CONSUMER_MAX_ATTEMPTS="3")
+    worker, metrics_port = process("notify", "worker", SHANGJI_AMQP_URI=broker, SHANGJI_CONSUMER_MAX_ATTEMPTS="3")
     queue = handler_queue_name("opportunities", REGISTERED, "notify", "on_opportunity_registered")
     poison = envelope.build(service="opportunities", id=str(uuid.uuid4()), type=REGISTERED,
                             subject="opportunities/poison", time=datetime.now(timezone.utc),
@@ -95,10 +101,10 @@ def test_a_worker_counts_retries_and_dead_letters_and_reports_its_outbox(process
     publisher.close()
 
     def handled(outcome: str) -> float:
-        return value(scrape(metrics_port), "shangji_events_handled_total", queue=queue, outcome=outcome) or 0
+        return value(scrape(metrics_port, worker), "shangji_events_handled_total", queue=queue, outcome=outcome) or 0
 
     eventually(lambda: handled("dead_letter") == 1, timeout=60, what="the poison event dead-lettered")
     assert handled("retry") == 2 and handled("ok") == 0
-    samples = scrape(metrics_port)
+    samples = scrape(metrics_port, worker)
     assert value(samples, "shangji_outbox_backlog", service="notify") == 0
     assert value(samples, "shangji_outbox_lag_seconds", service="notify") == 0
