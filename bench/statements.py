@@ -7,7 +7,9 @@ ListOpportunities, as a department head, on a database loaded like ``bench.visib
   builds the expression and derives its cache key, then finds the compiled form in its cache);
 - built once: one statement per viewer shape built at import (``visibility.VisibleRule``), executed with
   the viewer's values as parameters through the same SQLAlchemy connection;
-- psycopg prepared: the same SQL text sent straight through psycopg (``prepare=True``), rows as tuples.
+- psycopg prepared: the same SQL text sent straight through psycopg (``prepare=True``), rows as tuples;
+- a unit of work per call: the one-row read on a connection checked out of the pool and rolled back, as
+  GetOpportunity's unit of work does (a rollback is where psycopg alone forgets its prepared statements).
 
 CPU per call of this process and of the PostgreSQL backend, in-process (no gRPC), back to back, repeated.
 
@@ -46,7 +48,8 @@ def main() -> None:
 
     from bench.visibility import prepare
 
-    setup = prepare(args.opportunities, args.users)
+    # Its own database per SHANGJI_BENCH_PREFIX, as the other benchmarks (two worktrees may run it at once).
+    setup = prepare(args.opportunities, args.users, prefix=os.environ.get("SHANGJI_BENCH_PREFIX", "bench") + "vis_")
     import psycopg
 
     from opportunities.adapters.orm import opportunities, org, team_members
@@ -92,6 +95,12 @@ def main() -> None:
             def get_built_once_exists(i):
                 return conn.execute(get_one[shape], {"id": ids[i % len(ids)], **params}).first()
 
+            def get_unit_of_work(i):
+                with engine.connect() as uow:
+                    row = uow.execute(get_one[shape], {"id": ids[i % len(ids)], **params}).first()
+                    uow.rollback()
+                return row
+
             def get_prepared(i):
                 return raw.execute(get_sql, {"id": ids[i % len(ids)], **params}, prepare=True).fetchone()
 
@@ -105,7 +114,7 @@ def main() -> None:
                 return raw.execute(list_sql, list_params, prepare=True).fetchall()
 
             ways = {"Get, built per call": get_per_call, "Get, built once": get_built_once,
-                    "Get, once, one-row rule": get_built_once_exists,
+                    "Get, once, one-row rule": get_built_once_exists, "Get, one-row, unit of work": get_unit_of_work,
                     "Get, psycopg prepared": get_prepared, "List, built per call": list_per_call,
                     "List, built once": list_built_once, "List, psycopg prepared": list_prepared}
             for name, way in ways.items():  # same answers, and warm

@@ -34,7 +34,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from shangji_kit import settings
+from shangji_kit import plans, settings
 
 _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
@@ -82,13 +82,15 @@ def engine(url: str, *, pool_size: int = 10) -> sa.Engine:
     with _lock:
         eng = _engines.get(url)
         if eng is None:
-            # Custom plans always: psycopg prepares a statement after a few runs, and PostgreSQL's
-            # generic plan for the visibility filter cannot see the LIKE prefix or the viewer's rows
-            # (measured on 1M deals: a manager's page 13 ms prepared-generic vs 5-7 ms custom).
+            # Statements are prepared only when marked (``plans.generic``: key lookups and keyed writes),
+            # so PostgreSQL's plan_cache_mode = auto may keep a generic plan for them alone; everything else,
+            # the visibility lists first (a generic plan cannot see their LIKE prefix: a manager's page on 1M
+            # deals 13 ms generic vs 5-7 ms custom), is sent unprepared and planned for its values each time.
             most = min(2 * pool_size, pool_limit())
             kept = min(most, int(settings.env("SHANGJI_DB_POOL_IDLE", str(most))))
             eng = sa.create_engine(url, pool_size=kept, max_overflow=most - kept, pool_recycle=1800, pool_timeout=10,
-                                   connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
+                                   connect_args=dict(plans.CONNECT_ARGS))
+            plans.install(eng)
             _engines[url] = eng
         return eng
 

@@ -7,6 +7,7 @@ PostgreSQL delivers the wake-up only when the rows are visible, at no extra roun
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from google.protobuf.message import Message
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.dialects import postgresql as pg
 
-from shangji_kit import log, tracing
+from shangji_kit import log, plans, tracing
 
 
 def outbox_table(metadata: sa.MetaData) -> sa.Table:
@@ -54,6 +55,12 @@ class OutboxEvent:
     subject: str
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+@functools.cache
+def _insert(table: sa.Table) -> sa.Insert:
+    # Built once per process; a call's one or two events, whose plan PostgreSQL may keep (``plans``).
+    return plans.generic(sa.insert(table))
 
 
 class Outbox:
@@ -130,7 +137,7 @@ class Outbox:
             }
             for e in self.pending
         ]
-        session.execute(sa.insert(self.table), rows)
+        session.execute(_insert(self.table), rows)
         count = len(self.pending)
         self.pending.clear()
         return count

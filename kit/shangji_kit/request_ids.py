@@ -30,6 +30,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
+from shangji_kit import plans
 from shangji_kit.errors import InvalidArgument
 from shangji_kit.statements import insert_or_skip
 
@@ -95,7 +96,8 @@ def _statements(table: sa.Table) -> tuple[sa.TextClause, sa.Select, sa.Select]:
     other = sa.select(sa.literal(True)).where(t.caller != sa.bindparam("caller"),
                                               t.operation == sa.bindparam("operation"),
                                               t.request_id == sa.bindparam("request_id")).limit(1)
-    return insert, select, other
+    # Keyed reads: PostgreSQL may keep their plans (``plans``; the insert is marked by ``insert_or_skip``).
+    return insert, plans.generic(select), plans.generic(other)
 
 
 class SqlRequestIds:

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from shangji_kit import plans
+
 
 def insert_or_skip(table: sa.Table, columns: Iterable[str], *, returning: str,
                    conflict_columns: Iterable[str] | None = None) -> sa.TextClause:
@@ -28,6 +30,7 @@ def _insert_or_skip(table: sa.Table, names: tuple[str, ...], returning: str,
     target = f" ({', '.join(conflict_columns)})" if conflict_columns else ""
     sql = (f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({", ".join(":" + n for n in names)}) '
            f"ON CONFLICT{target} DO NOTHING RETURNING {returning}")
-    return (sa.text(sql)
-            .bindparams(*(sa.bindparam(n, type_=table.c[n].type) for n in names))
-            .columns(table.c[returning]))
+    # One row's values: the same plan whatever they are, so PostgreSQL may keep it (``plans``).
+    return plans.generic(sa.text(sql)
+                         .bindparams(*(sa.bindparam(n, type_=table.c[n].type) for n in names))
+                         .columns(table.c[returning]))

@@ -21,6 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
+from shangji_kit import plans
 from shangji_kit.roles import GLOBAL_ROLES
 
 
@@ -137,8 +138,8 @@ def _viewer_statement(org: OrgTables) -> sa.Select:
     """
     u, d = org.users, org.departments
     headed = sa.func.array(sa.select(d.c.path).where(d.c.head_id == u.c.user_id).scalar_subquery())
-    return sa.select(u.c.roles, u.c.active, headed.label("headed_paths")).where(
-        u.c.user_id == sa.bindparam("user_id"))
+    return plans.generic(sa.select(u.c.roles, u.c.active, headed.label("headed_paths")).where(
+        u.c.user_id == sa.bindparam("user_id")))
 
 
 def load_viewer(conn: sa.Connection, org: OrgTables, user_id: str) -> Viewer:
@@ -265,8 +266,13 @@ class VisibleRule:
         return self._one[shape]
 
     def per_shape(self, build: Callable[[sa.ColumnElement[bool]], sa.Executable], *, one: bool = False) -> PerShape:
-        """Statements ``build(clause)`` made once per shape, on first use (``one``: with the one-row rule)."""
-        return PerShape(lambda shape: build(self.one_clause(shape) if one else self.clause(shape)))
+        """Statements ``build(clause)`` made once per shape, on first use (``one``: with the one-row rule).
+
+        A one-row statement is marked ``plans.generic``: its record is found by id and its owner by key, whatever
+        the viewer, so PostgreSQL may keep its plan; a list's plan depends on the LIKE prefixes (never marked)."""
+        if one:
+            return PerShape(lambda shape: plans.generic(build(self.one_clause(shape))))
+        return PerShape(lambda shape: build(self.clause(shape)))
 
     @staticmethod
     def params(viewer: Viewer) -> dict:
@@ -301,11 +307,12 @@ def visible_clause(viewer: Viewer, org: OrgTables, owner_col: sa.ColumnElement,
 
 @functools.cache
 def _manages_statement(org: OrgTables) -> sa.Select:
-    """Built once per service: the owner's row, below any of the viewer's headed subtrees (an array parameter)."""
+    """Built once per service: the owner's row, below any of the viewer's headed subtrees (an array parameter).
+    One user by key whatever the paths, so its plan may be kept (``plans``)."""
     d, u = org.departments, org.users
-    return (sa.select(sa.literal(True)).select_from(u.join(d, d.c.id == u.c.department_id))
-            .where(u.c.user_id == sa.bindparam("owner_id", type_=sa.Text),
-                   d.c.path.like(sa.any_(sa.bindparam("vis_paths", type_=pg.ARRAY(sa.Text))))))
+    return plans.generic(sa.select(sa.literal(True)).select_from(u.join(d, d.c.id == u.c.department_id))
+                         .where(u.c.user_id == sa.bindparam("owner_id", type_=sa.Text),
+                                d.c.path.like(sa.any_(sa.bindparam("vis_paths", type_=pg.ARRAY(sa.Text))))))
 
 
 def in_department(org: OrgTables, owner_col: sa.ColumnElement, department_id: str) -> sa.ColumnElement[bool]:

@@ -10,7 +10,7 @@ from leads.adapters import lists
 from leads.adapters.keyset import newest_first
 from leads.adapters.orm import contacts, customers, org
 from leads.domain.customers import CONTACT_FIELDS, Contact, Customer
-from shangji_kit import filtering, ordering, visibility
+from shangji_kit import filtering, ordering, plans, visibility
 from shangji_kit.errors import Aborted
 from shangji_kit.list_query import ListQuery
 from shangji_kit.paging import Page
@@ -32,17 +32,23 @@ def _param(table: sa.Table, column: str) -> sa.BindParameter:
     return sa.bindparam(column, type_=table.c[column].type)
 
 
-# What a conversion runs, built once (building them per call was a fifth of ConvertLead's CPU in the front).
+# What a conversion runs, built once (building them per call was a fifth of ConvertLead's CPU in the front). All by
+# key, so PostgreSQL may keep their plans (``plans``).
 _LOCK_KEY = sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(sa.bindparam("lock_key", type_=sa.Text))))
-_FIND_BY_KEY = (sa.select(customers).where(customers.c.name_key == _param(customers, "name_key"),
-                                           customers.c.region_key == _param(customers, "region_key"))
-                .with_for_update())
-_ADD = sa.insert(customers).values({c: _param(customers, c) for c in (*_CUSTOMER, "name_key", "region_key")})
-_SAVE_CHAIN_REVISION = (sa.update(customers).where(customers.c.id == sa.bindparam("match_id"))
-                        .values(chain_revision=_param(customers, "chain_revision")))
-_ADD_CONTACT = sa.insert(contacts).values({c: _param(contacts, c) for c in _CONTACT})
-_CHAIN = (sa.select(contacts).where(contacts.c.customer_id == _param(contacts, "customer_id"))
-          .order_by(contacts.c.create_time, contacts.c.id))
+_FIND_BY_KEY = plans.generic(sa.select(customers).where(customers.c.name_key == _param(customers, "name_key"),
+                                                        customers.c.region_key == _param(customers, "region_key"))
+                             .with_for_update())
+_ADD = plans.generic(sa.insert(customers).values({c: _param(customers, c)
+                                                  for c in (*_CUSTOMER, "name_key", "region_key")}))
+_SAVE_CHAIN_REVISION = plans.generic(sa.update(customers).where(customers.c.id == sa.bindparam("match_id"))
+                                     .values(chain_revision=_param(customers, "chain_revision")))
+_ADD_CONTACT = plans.generic(sa.insert(contacts).values({c: _param(contacts, c) for c in _CONTACT}))
+_CHAIN = plans.generic(sa.select(contacts).where(contacts.c.customer_id == _param(contacts, "customer_id"))
+                       .order_by(contacts.c.create_time, contacts.c.id))
+# A customer by id whoever asks (a viewer's read adds the list's rule, built per call, not marked).
+_GET = {False: plans.generic(sa.select(customers).where(customers.c.id == _param(customers, "id"))),
+        True: plans.generic(sa.select(customers).where(customers.c.id == _param(customers, "id"))
+                            .with_for_update(of=customers))}
 
 
 class CustomerRepository:
@@ -68,9 +74,10 @@ class CustomerRepository:
     def get(self, customer_id: str, viewer: visibility.Viewer | None = None, *, for_update: bool = False
             ) -> Customer | None:
         """The customer (only when ``viewer`` may see it, when given); None when missing or hidden."""
-        stmt = sa.select(customers).where(customers.c.id == customer_id)
-        if viewer is not None:
-            stmt = stmt.where(self.visible(viewer))
+        if viewer is None:
+            row = self.session.execute(_GET[for_update], {"id": customer_id}).first()
+            return _customer(row) if row else None
+        stmt = sa.select(customers).where(customers.c.id == customer_id, self.visible(viewer))
         if for_update:
             stmt = stmt.with_for_update(of=customers)
         row = self.session.execute(stmt).first()

@@ -28,7 +28,7 @@ from leads.domain import dedupe
 from leads.domain.model import HANDOVER, OPEN, Assignment, Lead
 from leads.domain.pool import WARNING_AHEAD, FollowUp, PoolSettings
 from leads.domain.scoring import ScorePart
-from shangji_kit import filtering, ordering, visibility
+from shangji_kit import filtering, ordering, plans, visibility
 from shangji_kit.errors import Aborted
 from shangji_kit.list_query import ListQuery
 from shangji_kit.paging import Page
@@ -126,7 +126,9 @@ _MATCH = ("match_id", "expected_version")
 
 _ASSIGNMENT_COLUMNS = ("id", "lead_id", "previous_owner_id", "new_owner_id", "actor_id", "kind", "reason", "rules",
                        "change_time")
-_INSERT_ASSIGNMENT = sa.insert(lead_assignments)
+# Keyed writes and reads, built once; PostgreSQL may keep their plans (``plans``).
+_INSERT_ASSIGNMENT = plans.generic(sa.insert(lead_assignments))
+_GET = plans.generic(sa.select(leads).where(_BY_ID))
 
 
 def _assignment_row(a: Assignment) -> dict:
@@ -148,9 +150,10 @@ def _text(value) -> str | None:
 @functools.cache
 def _update_statement(columns: tuple[str, ...]) -> sa.Update:
     """A lead's write-back, built once per set of columns (it is the same set on every call)."""
-    return (sa.update(leads)
-            .where(leads.c.id == sa.bindparam("match_id"), leads.c.version == sa.bindparam("expected_version"))
-            .values({c: sa.bindparam(c, type_=leads.c[c].type) for c in columns}))
+    return plans.generic(sa.update(leads)
+                         .where(leads.c.id == sa.bindparam("match_id"),
+                                leads.c.version == sa.bindparam("expected_version"))
+                         .values({c: sa.bindparam(c, type_=leads.c[c].type) for c in columns}))
 
 
 def _listed(viewer: visibility.Viewer, query: ListQuery, in_pool: bool) -> sa.Select:
@@ -253,7 +256,7 @@ class LeadRepository:
 
     def get(self, lead_id: str) -> Lead | None:
         """The lead whoever may see it (for decisions about it, never for an answer)."""
-        row = self.session.execute(sa.select(leads).where(leads.c.id == lead_id)).first()
+        row = self.session.execute(_GET, {"id": lead_id}).first()
         return _to_lead(row) if row else None
 
     def visible_ids(self, lead_ids: list[str], viewer: visibility.Viewer) -> set[str]:

@@ -8,6 +8,7 @@ from sqlalchemy.dialects import postgresql as pg
 from leads.adapters.orm import pool_settings
 from leads.domain.pool import PoolSettings
 from leads.domain.scoring import ScoringRule, ScoringSettings
+from shangji_kit import plans
 from shangji_kit.errors import Aborted
 from shangji_kit.process_cache import ProcessCache
 
@@ -43,8 +44,8 @@ class PoolSettingsRepository:
         self.cache = cache
         self.wrote = False
 
-    # Built once: every capture and conversion reads the settings.
-    _SELECT = sa.select(pool_settings).where(pool_settings.c.company == "default")
+    # Built once: every capture and conversion reads the settings; one row by key, whose plan PostgreSQL may keep.
+    _SELECT = plans.generic(sa.select(pool_settings).where(pool_settings.c.company == "default"))
     _SELECT_FOR_UPDATE = _SELECT.with_for_update()
 
     def _read(self, for_update: bool = False) -> tuple[PoolSettings, ScoringSettings, int]:

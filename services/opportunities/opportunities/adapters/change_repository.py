@@ -6,10 +6,13 @@ import sqlalchemy as sa
 
 from opportunities.adapters.orm import opportunity_changes
 from opportunities.domain.audit import Change, FieldChange
-from shangji_kit import ordering
+from shangji_kit import ordering, plans
 from shangji_kit.list_query import ListQuery
 from shangji_kit.ordering import SortKey
 from shangji_kit.paging import Page
+
+# Built once; a move's one or two rows, whose plan PostgreSQL may keep (``plans``).
+_INSERT = plans.generic(sa.insert(opportunity_changes))
 
 SORT_KEYS = {"change_time": SortKey(opportunity_changes.c.change_time, "time")}
 
@@ -26,7 +29,7 @@ class ChangeRepository:
 
     def add(self, changes: list[Change]) -> None:
         if changes:
-            self.session.execute(sa.insert(opportunity_changes), [
+            self.session.execute(_INSERT, [
                 {"id": c.id, "opportunity_id": c.opportunity_id, "actor_id": c.actor_id,
                  "change_time": c.change_time, "kind": c.kind, "reason": c.reason,
                  "changes": [{"field": f.field, "old_value": f.old_value, "new_value": f.new_value}

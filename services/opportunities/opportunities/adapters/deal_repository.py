@@ -39,19 +39,21 @@ from opportunities.domain import audit, work
 from opportunities.domain.deal_list import DEFAULT_ORDER
 from opportunities.domain.decision_chain import DECISION_MAKER, DealContact
 from opportunities.domain.model import OPEN, Collections, Opportunity, StageStay
-from shangji_kit import filtering, ordering, visibility
+from shangji_kit import filtering, ordering, plans, visibility
 from shangji_kit.list_query import ListQuery
 from shangji_kit.paging import Page
 from shangji_kit.statements import insert_or_skip
 
 _INSERT = insert_or_skip(opportunities, COLUMNS, returning="id", conflict_columns=["lead_id"])
+# A deal by id whoever asks (``get``): PostgreSQL may keep its plan (``plans``).
+_GET = plans.generic(SELECT.where(opportunities.c.id == sa.bindparam("id", type_=opportunities.c.id.type)))
 
 _UUID = opportunities.c.owner_id.type
 _TIME = opportunities.c.update_time.type
 
 # The UPDATE in the CTE runs first (data-modifying CTEs always run), so the new stay is the only open one;
 # the INSERT waits for it through the scalar subquery that counts the closed rows.
-_ENTER_STAGE = sa.text("""
+_ENTER_STAGE = plans.generic(sa.text("""
     WITH closed AS (
         UPDATE stage_history SET exit_time = :time
         WHERE opportunity_id = CAST(:opportunity_id AS uuid) AND exit_time IS NULL
@@ -60,7 +62,7 @@ _ENTER_STAGE = sa.text("""
     INSERT INTO stage_history (opportunity_id, stage_key, enter_time, actor_id, reason)
     SELECT CAST(:opportunity_id AS uuid), :stage_key, :time, CAST(:actor_id AS uuid), :reason
     FROM (SELECT count(*) FROM closed) AS c
-""").bindparams(sa.bindparam("time", type_=sa.DateTime(timezone=True)))
+""").bindparams(sa.bindparam("time", type_=sa.DateTime(timezone=True))))
 
 
 # Get and List, built once per viewer shape (building them per call was most of a read's CPU: bench.statements).
@@ -211,14 +213,15 @@ class DealRepository:
 
     def get(self, opportunity_id: str) -> Opportunity | None:
         """One deal whoever asks (callers decide who may act on it)."""
-        row = self.session.execute(SELECT.where(opportunities.c.id == opportunity_id)).first()
+        row = self.session.execute(_GET, {"id": opportunity_id}).first()
         return _loaded(row) if row else None
 
-    # Built once: every stage move and edit runs it, and a statement object keeps its cache key.
-    _UPDATE = (sa.update(opportunities)
-               .where(opportunities.c.id == sa.bindparam("match_id"),
-                      opportunities.c.version == sa.bindparam("expected_version"))
-               .values({c: sa.bindparam(c, type_=opportunities.c[c].type) for c in CHANGEABLE}))
+    # Built once: every stage move and edit runs it, and a statement object keeps its cache key. By id: PostgreSQL
+    # may keep its plan (``plans``).
+    _UPDATE = plans.generic(sa.update(opportunities)
+                            .where(opportunities.c.id == sa.bindparam("match_id"),
+                                   opportunities.c.version == sa.bindparam("expected_version"))
+                            .values({c: sa.bindparam(c, type_=opportunities.c[c].type) for c in CHANGEABLE}))
 
     def update(self, opportunity: Opportunity, expected_version: int) -> bool:
         """Write the changeable fields back; False when the row no longer has ``expected_version``."""

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from notify.adapters.orm import notifications
 from notify.domain.model import Notification
+from shangji_kit import plans
 from shangji_kit.statements import insert_or_skip
 
 _COLUMNS = ("id", "recipient_id", "title", "body", "subject", "read", "create_time", "read_time", "notice_type")
@@ -19,6 +20,13 @@ def _to_notification(row) -> Notification:
 
 _INSERT = insert_or_skip(notifications, [*_COLUMNS, "source_event_id"], returning="id",
                          conflict_columns=["source_event_id", "recipient_id"])
+# A notification by id, built once; PostgreSQL may keep the plans of these keyed statements (``plans``).
+_N = notifications.c
+_GET = plans.generic(sa.select(notifications).where(_N.id == sa.bindparam("id", type_=_N.id.type)))
+_GET_FOR_UPDATE = _GET.with_for_update()
+_SAVE_READ = plans.generic(sa.update(notifications).where(_N.id == sa.bindparam("match_id", type_=_N.id.type))
+                           .values(read=sa.bindparam("read", type_=_N.read.type),
+                                   read_time=sa.bindparam("read_time", type_=_N.read_time.type)))
 
 
 class NotificationRepository:
@@ -33,13 +41,12 @@ class NotificationRepository:
 
     def get_for_update(self, notification_id: str) -> Notification | None:
         """Locked until commit, so two concurrent mark-reads cannot both set the read time."""
-        stmt = sa.select(notifications).where(notifications.c.id == notification_id).with_for_update()
-        row = self.session.execute(stmt).first()
+        row = self.session.execute(_GET_FOR_UPDATE, {"id": notification_id}).first()
         return _to_notification(row) if row else None
 
     def save_read(self, notification: Notification) -> None:
-        self.session.execute(sa.update(notifications).where(notifications.c.id == notification.id)
-                             .values(read=notification.read, read_time=notification.read_time))
+        self.session.execute(_SAVE_READ, {"match_id": notification.id, "read": notification.read,
+                                          "read_time": notification.read_time})
 
     def list_received(self, recipient_id: str, limit: int, after: tuple[datetime, str] | None,
                       unread_only: bool) -> list[Notification]:
@@ -66,7 +73,7 @@ class NotificationRepository:
         return self.session.execute(stmt).rowcount
 
     def get(self, notification_id: str) -> Notification | None:
-        row = self.session.execute(sa.select(notifications).where(notifications.c.id == notification_id)).first()
+        row = self.session.execute(_GET, {"id": notification_id}).first()
         return _to_notification(row) if row else None
 
     def newer_than(self, recipient_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Notification]:

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql as pg
 
 from notify.adapters.orm import department_robots, org, preferences
 from notify.domain.preferences import DepartmentRobot, Preferences, Robot, Rule
+from shangji_kit import plans
 
 
 def _to_preferences(row) -> Preferences:
@@ -26,8 +27,8 @@ class PreferencesRepository:
     def __init__(self, session: sa.Connection) -> None:
         self.session = session
 
-    # Built once: every event that notifies someone reads their preferences.
-    _GET = sa.select(preferences).where(preferences.c.user_id == sa.bindparam("user_id"))
+    # Built once: every event that notifies someone reads their preferences (by key: its plan may be kept).
+    _GET = plans.generic(sa.select(preferences).where(preferences.c.user_id == sa.bindparam("user_id")))
 
     def get(self, user_id: str) -> Preferences | None:
         row = self.session.execute(self._GET, {"user_id": user_id}).first()
@@ -71,8 +72,9 @@ class RobotRepository:
         stmt = sa.select(r).where(r.c.department_id == department_id).order_by(r.c.create_time, r.c.id)
         return [_to_robot(row) for row in self.session.execute(stmt)]
 
-    # Built once: every notice's primary recipient is looked up for department robots.
-    _OF_MEMBERS_DEPARTMENT = (
+    # Built once: every notice's primary recipient is looked up for department robots (a user by key, then their
+    # department's robots: its plan may be kept).
+    _OF_MEMBERS_DEPARTMENT = plans.generic(
         sa.select(department_robots).join(org.users, org.users.c.department_id == department_robots.c.department_id)
         .where(org.users.c.user_id == sa.bindparam("user_id"))
         .order_by(department_robots.c.create_time, department_robots.c.id))

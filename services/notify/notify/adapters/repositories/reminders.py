@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from notify.adapters.orm import reminders
 from notify.domain.reminders import Reminder
+from shangji_kit import plans
 from shangji_kit.statements import insert_or_skip
 
 _COLUMNS = ("id", "notice_type", "subject", "recipient_id", "escalate", "due_time", "facts")
@@ -19,12 +20,15 @@ _INSERT = insert_or_skip(reminders, _COLUMNS, returning="id",
 # Many reminders in one statement built once, their rows as one JSON parameter read as reminders' row type: a
 # multi-row VALUES is compiled anew for every event (an INSERT ... ON CONFLICT has no cache key), and one array
 # parameter per column costs more in psycopg's array dumping than the compile did.
-_INSERT_ALL = sa.text("""
+# PostgreSQL may keep the plans of these (``plans``): the same plan whatever the rows.
+_INSERT_ALL = plans.generic(sa.text("""
     INSERT INTO reminders (id, notice_type, subject, recipient_id, escalate, due_time, facts)
     SELECT r.id, r.notice_type, r.subject, r.recipient_id, r.escalate, r.due_time, r.facts
     FROM json_populate_recordset(NULL::reminders, CAST(:rows AS json)) AS r
     ON CONFLICT (notice_type, subject, recipient_id, due_time) DO NOTHING
-    RETURNING id""")
+    RETURNING id"""))
+_FIRED = plans.generic(sa.update(reminders).where(reminders.c.id == sa.bindparam("match_id", type_=reminders.c.id.type))
+                       .values(state="FIRED"))
 
 
 def _to_reminder(row) -> Reminder:
@@ -73,4 +77,4 @@ class ReminderRepository:
         return [_to_reminder(row) for row in self.session.execute(stmt)]
 
     def fired(self, reminder_id: str) -> None:
-        self.session.execute(sa.update(reminders).where(reminders.c.id == reminder_id).values(state="FIRED"))
+        self.session.execute(_FIRED, {"match_id": reminder_id})
