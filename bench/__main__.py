@@ -6,6 +6,9 @@
     chain (leads front, relays, opportunities and notify workers, PostgreSQL, broker) per conversion.
 (c) For context: raw psycopg INSERT ... RETURNING, one transaction each, on the same server.
 
+The conversion chain hop by hop (CPU per process, PostgreSQL by the process it serves, transactions, rows and
+deliveries per database, statements with ``--statements``): ``python -m bench.chain``.
+
 Everything runs on this machine in this run: broker, database, services and the clients.
 Targets (issue 12): CreateLead <= 2.0 ms CPU per call over all processes, >= 800 calls/s at 16 clients
 (>= 15% of echo), p99 < 50 ms; commit -> notification p99 < 100 ms at 100 conversions/s offered, a
@@ -148,10 +151,14 @@ def conversion_latency(target_leads: str, token: str, user_id: str, count: int, 
 
     md = [("authorization", f"Bearer {token}")]
     stub = leads_pb2_grpc.LeadsServiceStub(load.channel(target_leads))
+    # A tag per run: with the same companies and emails as an earlier rate's run, these leads were its
+    # duplicates and joined its customers (no new customer, no chain change), not the same work at both rates.
+    tag = uuid.uuid4().hex[:8]
     names = []
     for i in range(count):
         names.append(stub.CreateLead(leads_pb2.CreateLeadRequest(lead=leads_pb2.Lead(
-            company=f"转化客户 {i}", contact_name="钱总", email=f"c{i}@conv.example")), metadata=md, timeout=5).name)
+            company=f"转化客户 {tag}-{i}", contact_name="钱总", email=f"c{i}.{tag}@conv.example")), metadata=md,
+            timeout=5).name)
     interval = 1.0 / rate
     if meter is not None:
         meter.start()
