@@ -77,6 +77,7 @@ lint: venv protos
 
 bench: venv protos infra databases
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.chain
 	$(BIN)/python -m bench.visibility
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.lead_import

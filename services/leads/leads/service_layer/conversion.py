@@ -49,6 +49,7 @@ def convert_lead(cmd: ConvertLead, caller_id: str, uow: LeadsUnitOfWork, now: da
         settings = uow.pool_settings.scoring()
         scoring.check_conversion_gate(lead, settings, now, force=cmd.force, by_manager=manager)
         events: list = []
+        created = False
         if customer_id is not None:
             customer = uow.customers.get(customer_id, viewer, for_update=True)
             if customer is None:
@@ -63,18 +64,26 @@ def convert_lead(cmd: ConvertLead, caller_id: str, uow: LeadsUnitOfWork, now: da
                     id=str(uuid.uuid4()), owner_id=lead.owner_id, grades=grades, now=now, lead_id=lead.id,
                     values={"display_name": lead.company, "region": lead.region, "industry": lead.industry,
                             "size": lead.company_size})
-                uow.customers.add(customer)
-                events.extend(customer.events)
-                customer.events.clear()
-        chain = uow.customers.chain(customer.id)
+                created = True
+        # A customer made in this unit of work has no contacts yet: its chain is not read.
+        chain = () if created else uow.customers.chain(customer.id)
+        contact = None
         if not any(customers.same_person(c, lead.phone, lead.email) for c in chain):
             contact = customers.new_contact(id=str(uuid.uuid4()), customer_id=customer.id, lead_id=lead.id, now=now,
                                             values={"display_name": lead.contact_name, "title": lead.contact_title,
                                                     "phone": lead.phone, "email": lead.email})
-            uow.customers.add_contact(contact)
             chain = (*chain, contact)
-            events.append(customers.chain_changed(customer, chain, now))
-            uow.customers.save_chain_revision(customer)
+            chain_event = customers.chain_changed(customer, chain, now)
+        if created:
+            # One INSERT carrying the chain revision just taken, instead of an INSERT and an UPDATE of it.
+            uow.customers.add(customer)
+            events.extend(customer.events)
+            customer.events.clear()
+        if contact is not None:
+            uow.customers.add_contact(contact)
+            events.append(chain_event)
+            if not created:
+                uow.customers.save_chain_revision(customer)
         read_version = lead.version
         lead.convert(by_user_id=caller_id, title=cmd.opportunity_title, now=now, expected_etag=cmd.etag,
                      customer_id=customer.id, decision_chain=chain, without_opportunity=cmd.without_opportunity,

@@ -50,6 +50,9 @@ def test_conversion_makes_a_customer_with_the_contact_and_one_event_carrying_the
     assert event["decisionChain"][0]["phone"] == lead.phone
     [created] = outbox(query, CUSTOMER_CREATED, customer.name)
     assert created["lead"] == lead.name
+    # The new customer is written once, with the revision its first contact took (no insert then update).
+    assert created["customer"]["decisionChainRevision"] == "1"
+    assert query("SELECT chain_revision FROM customers WHERE id = :i", i=customer.id)[0][0] == 1
     [chain] = outbox(query, CHAIN_CHANGED, customer.name)
     assert chain["revision"] == "1" and [c["contact"] for c in chain["contacts"]] == [contact.contact]
     listed = leads.ListContacts(leads_pb2.ListContactsRequest(parent=customer.name))

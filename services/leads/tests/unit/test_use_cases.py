@@ -260,6 +260,32 @@ def test_conversion_makes_a_customer_with_the_contact_and_one_event_chain(uow, o
         conversion.convert_lead(conversion.ConvertLead(lead.id), rep, uow, NOW)
 
 
+def test_conversion_chain_revisions_into_a_new_then_an_existing_customer(uow, org):
+    """A new customer is written with its first chain revision; joining it takes the next one, and each
+    LeadConverted carries the whole chain (the new customer's chain is not read, so this pins what it must be)."""
+    rep = org.user("sales_rep")
+
+    def convert(**kw):
+        lead = capture.create_lead(new(company="Ningbo Port Co", **kw), rep, uow, NOW).lead
+        converted = conversion.convert_lead(conversion.ConvertLead(lead.id), rep, uow, NOW)
+        [message] = [m for m, _ in uow.messages if type(m).__name__ == "LeadConverted" and m.lead.id == lead.id]
+        return converted, message
+
+    first, first_event = convert(phone="13900139011")
+    [customer] = uow.customers.rows()
+    assert customer.chain_revision == 1 and [c.phone for c in first_event.decision_chain] == ["+8613900139011"]
+    created = [m for m, _ in uow.messages if type(m).__name__ == "CustomerCreated"]
+    assert [m.customer.decision_chain_revision for m in created] == [1]
+    second, second_event = convert(phone="13900139012")
+    assert second.customer_id == first.customer_id and uow.customers.get(customer.id).chain_revision == 2
+    assert [c.phone for c in second_event.decision_chain] == ["+8613900139011", "+8613900139012"]
+    # The same person again joins without a new contact or revision.
+    _, third_event = convert(phone="13900139012")
+    assert uow.customers.get(customer.id).chain_revision == 2 and len(third_event.decision_chain) == 2
+    revisions = [m.revision for m, _ in uow.messages if type(m).__name__ == "CustomerDecisionChainChanged"]
+    assert revisions == [1, 2]
+
+
 # --- customers and contacts ------------------------------------------------------------------------------
 
 def test_customers_request_ids_per_caller_and_conflicts_without_ids(uow, org):
