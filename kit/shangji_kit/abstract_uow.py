@@ -38,13 +38,24 @@ class AbstractUnitOfWork(Protocol):
     def __enter__(self) -> Self:
         return self
 
+    _reading = False
+
     def __exit__(self, *exc: object) -> None:
-        self.rollback()
+        try:
+            self.rollback()
+        finally:
+            self._reading = False
 
     def reading(self) -> Self:
-        """Say that this use case only reads: ``with uow.reading(): ...``. The SQL unit of work then runs
-        its statements outside a transaction; a fake needs nothing."""
+        """Say that this use case only reads: ``with uow.reading(): ...``. The SQL unit of work then runs its
+        statements outside a transaction; every unit of work, the fakes too, refuses ``add``, ``commit`` and
+        ``claim`` until the block ends, so a use case that reads cannot start writing by mistake."""
+        self._reading = True
         return self
+
+    def _check_writable(self) -> None:
+        if self._reading:
+            raise RuntimeError("a unit of work opened with reading() only reads")
 
     @abc.abstractmethod
     def commit(self) -> None: ...

@@ -35,21 +35,15 @@ class UnitOfWork(AbstractUnitOfWork):
         self._encoder = encoder
         self.session: sa.Connection | None = None
         self.outbox: Outbox | None = None
-        self._reading = False
-
-    def reading(self) -> UnitOfWork:
-        """A unit of work that only reads runs its statements in autocommit: no BEGIN before the first and no
-        ROLLBACK after the last, two round trips of a read of two or three. It sees nothing it would not see
-        in a transaction: under READ COMMITTED each statement takes its own snapshot in a transaction too.
-        Not for reads that need one (a server-side cursor, ``SET LOCAL``, ``FOR UPDATE``); ``add`` and
-        ``commit`` refuse, so a use case that reads cannot start writing by mistake."""
-        self._reading = True
-        return self
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._sessions()
         if self._reading:
-            # Client-side in psycopg (no round trip); the pool puts the connection back as it was.
+            # ``reading()``: autocommit, so no BEGIN before the first statement and no ROLLBACK after the last,
+            # two round trips of a read of two or three. It sees nothing a transaction would not: under READ
+            # COMMITTED each statement takes its own snapshot in one too. Not for reads that need a transaction
+            # (a server-side cursor, ``SET LOCAL``, ``FOR UPDATE``). Client-side in psycopg (no round trip); the
+            # pool hands the connection back as it was.
             self.session.execution_options(isolation_level="AUTOCOMMIT")
         self.outbox = Outbox(self._outbox_table, self.service, self._encoder)
         if self._request_ids_table is not None:
@@ -84,10 +78,6 @@ class UnitOfWork(AbstractUnitOfWork):
         self._check_writable()
         self.outbox.flush(self.session)
         self.session.commit()
-
-    def _check_writable(self) -> None:
-        if self._reading:
-            raise RuntimeError("a unit of work opened with reading() only reads")
 
     def rollback(self) -> None:
         if self.session is not None:

@@ -1,5 +1,6 @@
 """A unit of work that only reads (``uow.reading()``) against real PostgreSQL: no transaction around its
-statements, no way to write through it, and the pooled connection is transactional again for the next one."""
+statements, no way to write through it (nor through a fake), and the pooled connection is transactional again for
+the next one."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 
-from shangji_kit import migrate, settings
-from shangji_kit.inbox import inbox_table
+from shangji_kit.inbox import Delivery, inbox_table
 from shangji_kit.outbox import outbox_table
+from shangji_kit.testing.fakes import FakeUnitOfWork
 from shangji_kit.uow import UnitOfWork
 
 metadata = sa.MetaData()
@@ -20,18 +21,15 @@ outbox_table(metadata)
 inbox_table(metadata)
 
 
-@pytest.fixture(scope="module")
-def engine(shangji_env):
-    name = f"{settings.database_name('kit')}_reading_{uuid.uuid4().hex[:8]}"
-    migrate.ensure_database(name)
-    # One connection: every unit of work below gets the same one back from the pool.
-    engine = sa.create_engine(settings.with_database(settings.server_dsn(), name), pool_size=1, max_overflow=0)
+@pytest.fixture
+def engine(private_teams_settings):
+    """One connection (every unit of work below gets the same one back from the pool) to a database of this test's
+    own, which has the kit's outbox and inbox tables."""
+    engine = sa.create_engine(private_teams_settings.database_url, pool_size=1, max_overflow=0)
     with engine.begin() as conn:
-        migrate.create_messaging_tables(conn)
         things.create(conn)
     yield engine
     engine.dispose()
-    migrate.drop_database(name)
 
 
 def status(uow: UnitOfWork) -> TransactionStatus:
@@ -79,3 +77,17 @@ def test_the_connection_goes_back_to_the_pool_transactional(engine):
         uow.session.execute(sa.insert(things).values(id=str(uuid.uuid4())))
         uow.commit()
     assert count(engine) == 1
+
+
+def test_a_fake_unit_of_work_refuses_to_write_when_reading():
+    """The rule holds in every service's unit tests too: a read use case that wrote would fail there first."""
+    uow = FakeUnitOfWork()
+    with uow.reading():
+        for write in (lambda: uow.add(object()), uow.commit,
+                      lambda: uow.claim(Delivery("kit.test", str(uuid.uuid4()), "t"))):
+            with pytest.raises(RuntimeError, match="only reads"):
+                write()
+    with uow:
+        uow.add("an event")
+        uow.commit()
+    assert uow.events == ["an event"] and uow.committed == 1

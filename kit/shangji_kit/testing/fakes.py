@@ -209,6 +209,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         return self
 
     def commit(self) -> None:
+        self._check_writable()
         for part in self._parts():
             part.commit()
         if self.encoder is not None:
@@ -223,7 +224,9 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self._pending = []
 
     def claim(self, delivery: Delivery) -> bool:
+        self._check_writable()
         return self.inbox.claim(delivery)
 
     def add(self, event: object) -> None:
+        self._check_writable()
         self._pending.append(event)

@@ -46,9 +46,8 @@ _ADD_CONTACT = plans.generic(sa.insert(contacts).values({c: _param(contacts, c) 
 _CHAIN = plans.generic(sa.select(contacts).where(contacts.c.customer_id == _param(contacts, "customer_id"))
                        .order_by(contacts.c.create_time, contacts.c.id))
 # A customer by id whoever asks (a viewer's read adds the list's rule, built per call, not marked).
-_GET = {False: plans.generic(sa.select(customers).where(customers.c.id == _param(customers, "id"))),
-        True: plans.generic(sa.select(customers).where(customers.c.id == _param(customers, "id"))
-                            .with_for_update(of=customers))}
+_BY_ID = plans.generic(sa.select(customers).where(customers.c.id == _param(customers, "id")))
+_GET = {False: _BY_ID, True: _BY_ID.with_for_update(of=customers)}
 
 
 class CustomerRepository:
